@@ -1,0 +1,48 @@
+# Two commands: `make run` and `make test`. Everything else is set up on the way.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 8000
+export PORT
+PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: run test test-sqlite test-postgres setup chromium clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(VENV)/.testing: $(VENV)/.runtime requirements-test.txt
+	$(PIP) install --disable-pip-version-check -q -r requirements-test.txt
+	touch $@
+
+setup: $(VENV)/.runtime
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py demo setup
+
+run: setup
+	$(PY) manage.py runall --port $(PORT)
+
+# Debian's chromium for the browser tests; installed when missing, never downloaded by a tool.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+test: $(VENV)/.testing chromium
+	$(MAKE) --no-print-directory test-sqlite
+	@if $(PY) -m tests.services_available; then \
+	  $(MAKE) --no-print-directory test-postgres; \
+	else echo "PostgreSQL or Redis not reachable on 127.0.0.1: skipped the second run"; fi
+
+test-sqlite: $(VENV)/.testing
+	DATABASE_URL= REDIS_URL= $(PY) -m pytest
+
+test-postgres: $(VENV)/.testing
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

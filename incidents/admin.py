@@ -1,0 +1,52 @@
+from django.contrib import admin, messages
+
+from incidents import workflow
+from incidents.models import AffectedComponent, Incident, IncidentUpdate, InvalidTransition
+from statuspage import clock
+
+
+class AffectedComponentInline(admin.TabularInline):
+    model = AffectedComponent
+    extra = 0
+
+
+class IncidentUpdateInline(admin.StackedInline):
+    model = IncidentUpdate
+    extra = 0
+    fields = ["display_at", "kind", "status", "body", "author"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.action(description="Resolve the selected incidents", permissions=["change"])
+def resolve_incidents(modeladmin, request, queryset) -> None:
+    for incident in queryset:
+        try:
+            workflow.resolve(incident, clock.now(), author=request.user)
+        except InvalidTransition as error:
+            modeladmin.message_user(request, f"{incident}: {error}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"Resolved: {incident}", messages.SUCCESS)
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    list_display = ["name", "status", "impact", "detected_at", "resolved_at"]
+    list_filter = ["status", "impact"]
+    readonly_fields = [
+        "status",
+        "origin_probe",
+        "started_at",
+        "detected_at",
+        "identified_at",
+        "monitoring_at",
+        "resolved_at",
+        "created_at",
+        "updated_at",
+    ]
+    exclude = ["origin_component"]
+    inlines = [AffectedComponentInline, IncidentUpdateInline]
+    actions = [resolve_incidents]

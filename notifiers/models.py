@@ -1,0 +1,144 @@
+"""The delivery outbox: announcements and one Delivery row per (announcement, target).
+
+The rows, not the task broker, are the truth of who was told: a send is recorded (claimed,
+attempt counted) before the provider is called, and its outcome after.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from incidents.models import IncidentUpdate
+from notifiers.channels import channel_choices
+from notifiers.channels.base import DeliveryError
+from statuspage.models import Audience
+
+MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=15)
+BACKOFF_CAP = timedelta(minutes=15)
+# A delivery claimed longer ago than this is taken to be lost with a crashed worker.
+SENDING_LEASE = timedelta(minutes=5)
+# A queued send task not finished by then is taken to be lost (the Redis broker is at-most-once).
+SEND_QUEUE_LEASE = timedelta(minutes=2)
+
+
+class Announcement(models.Model):
+    """One incident update to publish on one channel to one audience."""
+
+    update = models.ForeignKey(IncidentUpdate, on_delete=models.CASCADE, related_name="announcements")
+    channel = models.CharField(max_length=32, choices=channel_choices)
+    audience = models.ForeignKey(
+        Audience, null=True, blank=True, on_delete=models.CASCADE, related_name="announcements"
+    )
+    created_at = models.DateTimeField()
+    fanned_out_at = models.DateTimeField(null=True, blank=True)
+    # Set while a send task for this announcement is queued or running, so the retry sweep
+    # queues one task per announcement, not one per tick.
+    send_queued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["update", "channel", "audience"], name="announce_update_once_per_audience"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.update} on {self.channel} to {self.audience or 'everyone'}"
+
+    @classmethod
+    def mark_send_queued(cls, announcement_id: int, now: datetime) -> bool:
+        """Claim the right to queue a send task; False if one is already queued or running."""
+        free = models.Q(send_queued_at__isnull=True) | models.Q(
+            send_queued_at__lt=now - SEND_QUEUE_LEASE
+        )
+        return cls.objects.filter(free, id=announcement_id).update(send_queued_at=now) == 1
+
+
+class DeliveryState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SUPERSEDED = "superseded", _("Superseded")
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def due(self, now: datetime) -> DeliveryQuerySet:
+        return self.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
+
+    def claim(self, ids: list[int], now: datetime) -> list[Delivery]:
+        """Take pending rows for this worker alone; a row another worker claimed is skipped."""
+        token = uuid.uuid4()
+        self.filter(id__in=ids, state=DeliveryState.PENDING).update(
+            state=DeliveryState.SENDING,
+            claim_token=token,
+            attempts=models.F("attempts") + 1,
+            last_attempt_at=now,
+        )
+        return list(self.filter(claim_token=token, state=DeliveryState.SENDING).order_by("id"))
+
+    def requeue_stale(self, now: datetime) -> int:
+        """Give back rows whose worker died mid-send; they are sent again (at most once more)."""
+        return self.filter(
+            state=DeliveryState.SENDING, last_attempt_at__lt=now - SENDING_LEASE
+        ).update(state=DeliveryState.PENDING, next_attempt_at=now, claim_token=None)
+
+
+class Delivery(models.Model):
+    announcement = models.ForeignKey(
+        Announcement, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=32, choices=channel_choices)
+    target = models.CharField(max_length=300)
+    state = models.CharField(
+        max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claim_token = models.UUIDField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField()
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["announcement", "target"], name="deliver_once"),
+        ]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.target}: {self.state}"
+
+    def record_sent(self, provider_id: str, now: datetime) -> None:
+        self.state = DeliveryState.SENT
+        self.provider_message_id = provider_id[:200]
+        self.sent_at = now
+        self.last_error = ""
+        self.claim_token = None
+
+    def record_failure(self, error: DeliveryError, now: datetime) -> None:
+        """Schedule a retry with backoff, or give up if the error is permanent or attempts ran out."""
+        self.last_error = str(error)[:500]
+        self.claim_token = None
+        if error.permanent or self.attempts >= MAX_ATTEMPTS:
+            self.state = DeliveryState.FAILED
+            return
+        self.state = DeliveryState.PENDING
+        self.next_attempt_at = now + self.retry_delay(error.retry_after)
+
+    def retry_delay(self, retry_after: float | None) -> timedelta:
+        backoff = min(BACKOFF_BASE * 2 ** max(self.attempts - 1, 0), BACKOFF_CAP)
+        jittered = backoff * random.uniform(0.5, 1.0)
+        if retry_after is not None:
+            return max(jittered, timedelta(seconds=retry_after))
+        return jittered

@@ -1,0 +1,85 @@
+"""The sandbox's memory: every message a provider route accepted, in arrival order."""
+
+from __future__ import annotations
+
+import builtins
+import copy
+import threading
+import uuid
+from datetime import datetime, timezone
+from typing import Any, TypedDict
+
+from aiohttp import web
+
+
+class Preview(TypedDict):
+    """What a phone or inbox would show at a glance (push title/body, email subject...)."""
+
+    title: str
+    body: str
+
+
+class Record(TypedDict):
+    id: str
+    provider: str
+    kind: str
+    received_at: str
+    target: str
+    payload: Any
+    preview: Preview
+
+
+class Recorder:
+    """Thread-safe in-memory store of received messages.
+
+    Provider routes add records on the sandbox's event-loop thread while tests and the
+    management command read them from other threads, hence the lock and the copies.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: builtins.list[Record] = []
+
+    def add(
+        self,
+        provider: str,
+        kind: str,
+        target: str,
+        payload: Any,
+        preview: Preview | None = None,
+    ) -> Record:
+        record = Record(
+            id=uuid.uuid4().hex,
+            provider=provider,
+            kind=kind,
+            received_at=datetime.now(timezone.utc).isoformat(),
+            target=target,
+            payload=copy.deepcopy(payload),
+            preview=preview or Preview(title="", body=""),
+        )
+        with self._lock:
+            self._records.append(record)
+        return copy.deepcopy(record)
+
+    def list(
+        self, provider: str | None = None, target: str | None = None
+    ) -> builtins.list[Record]:
+        """Records oldest first, optionally only one provider's and/or one target's."""
+        with self._lock:
+            matching = [
+                record
+                for record in self._records
+                if (provider is None or record["provider"] == provider)
+                and (target is None or record["target"] == target)
+            ]
+        return copy.deepcopy(matching)
+
+    def clear(self, provider: str | None = None) -> None:
+        with self._lock:
+            if provider is None:
+                self._records.clear()
+            else:
+                self._records = [r for r in self._records if r["provider"] != provider]
+
+
+RECORDER_KEY = web.AppKey("recorder", Recorder)

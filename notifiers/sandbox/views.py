@@ -1,0 +1,146 @@
+"""The sandbox's own routes: recorded messages, fault control, health and the "phones" page."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from typing import Any
+
+from aiohttp import web
+
+from notifiers.sandbox.faults import FAULTS_KEY, FaultProfile
+from notifiers.sandbox.recorder import RECORDER_KEY, Record
+
+REFRESH_SECONDS = 3
+MAX_PHONES = 48
+MAX_NOTES_PER_PHONE = 20
+
+PAGE_STYLE = """
+body { font: 15px/1.4 system-ui, sans-serif; margin: 1.5rem; background: #f3f4f6; color: #111 }
+h1 { font-size: 1.4rem; margin: 0 0 .25rem }
+.hint { color: #555; margin: 0 0 1.25rem }
+.phones { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start }
+.phone { width: 19rem; background: #111; border-radius: 1.5rem; padding: .9rem .6rem }
+.phone h2 { color: #eee; font-size: .85rem; margin: 0 .4rem .6rem; word-break: break-all }
+.phone h2 small { display: block; color: #9ca3af; font-weight: normal }
+.note { background: #fff; border-radius: .75rem; padding: .5rem .7rem; margin-bottom: .45rem }
+.note b { display: block }
+.note p { margin: .15rem 0 0; white-space: pre-wrap; word-break: break-word }
+.note time { color: #6b7280; font-size: .75rem }
+.older { color: #9ca3af; font-size: .8rem; margin: .2rem .4rem 0 }
+"""
+
+
+async def list_messages(request: web.Request) -> web.Response:
+    records = request.app[RECORDER_KEY].list(
+        provider=request.query.get("provider"), target=request.query.get("target")
+    )
+    return web.json_response(records)
+
+
+async def clear_messages(request: web.Request) -> web.Response:
+    request.app[RECORDER_KEY].clear(provider=request.query.get("provider"))
+    return web.json_response({"cleared": True})
+
+
+async def get_faults(request: web.Request) -> web.Response:
+    return web.json_response(request.app[FAULTS_KEY].snapshot())
+
+
+async def set_faults(request: web.Request) -> web.Response:
+    """``POST {"provider": "fcm", "outage": true, ...}``: replace that provider's profile."""
+    try:
+        data = await request.json()
+        provider, profile = _parse_fault_request(data)
+    except ValueError as error:
+        return web.json_response({"error": str(error)}, status=400)
+    faults = request.app[FAULTS_KEY]
+    faults.set(provider, profile)
+    return web.json_response(faults.snapshot())
+
+
+async def clear_faults(request: web.Request) -> web.Response:
+    faults = request.app[FAULTS_KEY]
+    faults.clear(provider=request.query.get("provider"))
+    return web.json_response(faults.snapshot())
+
+
+async def health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def index(request: web.Request) -> web.Response:
+    page = render_page(request.app[RECORDER_KEY].list())
+    return web.Response(text=page, content_type="text/html")
+
+
+def _parse_fault_request(data: Any) -> tuple[str, FaultProfile]:
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    settings = dict(data)
+    provider = settings.pop("provider", None)
+    if not isinstance(provider, str) or not provider:
+        raise ValueError('"provider" is required (a provider name, or "*" for all)')
+    return provider, FaultProfile.from_json(settings)
+
+
+def render_page(records: list[Record]) -> str:
+    """One "phone" per (provider, target), most recently active first, newest message on top.
+
+    Capped so a benchmark's thousands of messages still give a page a browser can refresh.
+    """
+    phones = _group_by_device(records)
+    body = "".join(_render_phone(key, notes) for key, notes in phones[:MAX_PHONES])
+    hidden = len(phones) - MAX_PHONES
+    if hidden > 0:
+        body += f'<p class="hint">and {hidden} more device(s), topic(s) or inbox(es)</p>'
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f'<meta http-equiv="refresh" content="{REFRESH_SECONDS}">'
+        "<title>Provider sandbox</title>"
+        f"<style>{PAGE_STYLE}</style></head><body>"
+        "<h1>Provider sandbox</h1>"
+        f'<p class="hint">What each device, topic or inbox received. '
+        f"Refreshes every {REFRESH_SECONDS} s. {len(records)} message(s).</p>"
+        f'<div class="phones">{body or "<p>Nothing received yet.</p>"}</div></body></html>'
+    )
+
+
+def _group_by_device(records: list[Record]) -> list[tuple[tuple[str, str], list[Record]]]:
+    phones: dict[tuple[str, str], list[Record]] = {}
+    for record in reversed(records):
+        phones.setdefault((record["provider"], record["target"]), []).append(record)
+    return list(phones.items())
+
+
+def _render_phone(key: tuple[str, str], notes: list[Record]) -> str:
+    provider, target = key
+    items = "".join(_render_note(note) for note in notes[:MAX_NOTES_PER_PHONE])
+    older = len(notes) - MAX_NOTES_PER_PHONE
+    if older > 0:
+        items += f'<p class="older">+ {older} older</p>'
+    return (
+        f'<section class="phone"><h2>{escape(target)}<small>{escape(provider)}</small></h2>'
+        f"{items}</section>"
+    )
+
+
+def _render_note(record: Record) -> str:
+    preview = record["preview"]
+    title = preview["title"] or record["kind"]
+    body = preview["body"] or json.dumps(record["payload"], ensure_ascii=False)[:300]
+    return (
+        f'<article class="note"><time datetime="{escape(record["received_at"])}">'
+        f"{escape(record['received_at'][11:19])} UTC</time>"
+        f"<b>{escape(title)}</b><p>{escape(body)}</p></article>"
+    )
+
+
+def register(app: web.Application) -> None:
+    app.router.add_get("/", index, name="sandbox_index")
+    app.router.add_get("/_sandbox/health", health, name="sandbox_health")
+    app.router.add_get("/_sandbox/messages", list_messages, name="sandbox_messages")
+    app.router.add_delete("/_sandbox/messages", clear_messages, name="sandbox_clear_messages")
+    app.router.add_get("/_sandbox/faults", get_faults, name="sandbox_faults")
+    app.router.add_post("/_sandbox/faults", set_faults, name="sandbox_set_faults")
+    app.router.add_delete("/_sandbox/faults", clear_faults, name="sandbox_clear_faults")

@@ -1,0 +1,91 @@
+"""The demo configuration `make run` loads: a Follow service, its apps, and a probe on it."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from statuspage.models import Audience, Component, ComponentGroup, Probe
+
+DEMO_ADMIN = "admin"
+
+
+def demo_service_url() -> str:
+    return f"http://127.0.0.1:{settings.DEMO_SERVICE_PORT}"
+
+
+@transaction.atomic
+def load_demo() -> None:
+    follow_app, _ = Audience.objects.update_or_create(
+        slug="follow-app", defaults={"name": "Follow app", "push_topic": "follow-app-status"}
+    )
+    share_app, _ = Audience.objects.update_or_create(
+        slug="share-app", defaults={"name": "Share app", "push_topic": "share-app-status"}
+    )
+    cloud, _ = ComponentGroup.objects.update_or_create(
+        name="Share & Follow cloud", defaults={"position": 0}
+    )
+    web, _ = ComponentGroup.objects.update_or_create(name="Website", defaults={"position": 1})
+    alerts = upsert_component(
+        "Follow app alerts",
+        cloud,
+        0,
+        "Glucose readings and urgent low/high alarms delivered to followers.",
+        "Followers may not receive readings or alarms. Stay in touch with the person you "
+        "follow by phone, and check glucose with a meter if in doubt. Do not delete or "
+        "reinstall the app.",
+        [follow_app],
+    )
+    upsert_component(
+        "Share upload",
+        cloud,
+        1,
+        "Readings sent from the sensor wearer's phone to the cloud.",
+        "Your own app still shows your readings and alarms; only sharing is affected.",
+        [share_app, follow_app],
+    )
+    upsert_component("Website", web, 0, "The company's website and account pages.", "", [])
+    Probe.objects.update_or_create(
+        component=alerts,
+        name="Follow API health",
+        defaults={
+            "url": f"{demo_service_url()}/health",
+            "interval_seconds": 10,
+            "timeout_seconds": 3,
+            "failures_to_confirm": 2,
+            "successes_to_confirm": 2,
+        },
+    )
+
+
+def upsert_component(name, group, position, description, advice, audiences) -> Component:
+    component, _ = Component.objects.update_or_create(
+        name=name,
+        defaults={
+            "group": group,
+            "position": position,
+            "description": description,
+            "advice": advice,
+        },
+    )
+    component.audiences.set(audiences)
+    return component
+
+
+def ensure_demo_admin() -> str:
+    """Create the demo's staff login once; its password is kept in var/ and printed by make run."""
+    path = settings.VAR_DIR / "demo-admin-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(12))
+        path.chmod(0o600)
+    password = path.read_text().strip()
+    user, created = get_user_model().objects.get_or_create(
+        username=DEMO_ADMIN, defaults={"is_staff": True, "is_superuser": True}
+    )
+    if created or not user.check_password(password):
+        user.set_password(password)
+        user.save()
+    return password

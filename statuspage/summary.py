@@ -1,0 +1,124 @@
+"""The public picture of the page, read in a fixed number of queries.
+
+Both the HTML page and the Statuspage-compatible JSON are built from a `Snapshot`, so they
+can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Prefetch
+from django.utils.translation import gettext_lazy as _
+
+from incidents.models import Impact, Incident, IncidentUpdate
+from statuspage.models import (
+    STATUS_SEVERITY,
+    Component,
+    ComponentGroup,
+    ComponentStatus,
+    worst_status,
+)
+
+INDICATOR_ORDER = ["none", "minor", "major", "critical"]
+INDICATOR_FOR_STATUS = {
+    ComponentStatus.OPERATIONAL: "none",
+    ComponentStatus.UNDER_MAINTENANCE: "none",
+    ComponentStatus.DEGRADED_PERFORMANCE: "minor",
+    ComponentStatus.PARTIAL_OUTAGE: "major",
+    ComponentStatus.MAJOR_OUTAGE: "critical",
+}
+INDICATOR_FOR_IMPACT = {
+    Impact.NONE: "none",
+    Impact.MINOR: "minor",
+    Impact.MAJOR: "major",
+    Impact.CRITICAL: "critical",
+}
+
+
+@dataclass
+class GroupView:
+    group: ComponentGroup
+    components: list[Component]
+
+    @property
+    def status(self) -> str:
+        return worst_status(c.status for c in self.components)
+
+
+@dataclass
+class OverallStatus:
+    indicator: str
+    description: str
+
+
+@dataclass
+class Snapshot:
+    components: list[Component]
+    groups: list[GroupView]
+    ungrouped: list[Component]
+    incidents: list[Incident]
+    updated_at: datetime | None
+    overall: OverallStatus = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.overall = overall_status(self.components, self.incidents)
+
+
+def describe(components: list[Component]) -> str:
+    statuses = [c.status for c in components]
+    worst = worst_status(statuses)
+    if worst == ComponentStatus.OPERATIONAL:
+        return str(_("All Systems Operational"))
+    if worst == ComponentStatus.UNDER_MAINTENANCE:
+        return str(_("Service Under Maintenance"))
+    if worst == ComponentStatus.DEGRADED_PERFORMANCE:
+        if all(s == worst for s in statuses):
+            return str(_("Degraded System Service"))
+        return str(_("Partially Degraded Service"))
+    if worst == ComponentStatus.PARTIAL_OUTAGE:
+        return str(_("Partial System Outage"))
+    return str(_("Major System Outage"))
+
+
+def overall_status(components: list[Component], incidents: list[Incident]) -> OverallStatus:
+    candidates = [INDICATOR_FOR_STATUS[c.status] for c in components]
+    candidates += [INDICATOR_FOR_IMPACT[i.impact] for i in incidents]
+    indicator = max(candidates, key=INDICATOR_ORDER.index, default="none")
+    description = describe(components)
+    if indicator != "none" and description == str(_("All Systems Operational")):
+        description = str(_("Minor Service Outage"))
+    return OverallStatus(indicator, description)
+
+
+def unresolved_incidents() -> list[Incident]:
+    return list(
+        Incident.objects.unresolved()
+        .order_by("-detected_at")
+        .prefetch_related(
+            Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
+            Prefetch("components", queryset=Component.objects.select_related("group")),
+        )
+    )
+
+
+def build_snapshot() -> Snapshot:
+    components = list(Component.objects.select_related("group"))
+    incidents = unresolved_incidents()
+    groups: dict[int, GroupView] = {}
+    ungrouped = []
+    for component in components:
+        if component.group is None:
+            ungrouped.append(component)
+        else:
+            groups.setdefault(component.group_id, GroupView(component.group, [])).components.append(
+                component
+            )
+    stamps = [c.updated_at for c in components] + [i.updated_at for i in incidents]
+    ordered_groups = sorted(groups.values(), key=lambda g: (g.group.position, g.group.name))
+    return Snapshot(components, ordered_groups, ungrouped, incidents, max(stamps, default=None))
+
+
+def is_worse(status: str, than: str) -> bool:
+    return STATUS_SEVERITY[status] > STATUS_SEVERITY[than]

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import path
+
+from statuspage import api, views
+
+urlpatterns = [
+    path("", views.status_page, name="status-page"),
+    path("incidents/<str:public_id>", views.incident_detail, name="incident"),
+    path("api/v2/summary.json", api.summary, name="api-summary"),
+    path("api/v1/banner.json", api.banner, name="api-banner"),
+    path("admin/", admin.site.urls),
+]

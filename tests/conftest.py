@@ -1,0 +1,97 @@
+"""Network off by default: every provider SDK talks to the loopback provider sandbox.
+
+Any attempt to connect beyond the loopback interface fails the test at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import pytest
+
+from notifiers.channels.push import forget_apps
+from notifiers.sandbox import SandboxServer
+
+# Playwright's sync API runs an event loop in the test thread; the ORM calls tests make
+# around it are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(sock: socket.socket, address) -> None:
+    if sock.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = host == "localhost"
+        if not loopback:
+            raise ConnectionRefusedError(f"tests may not reach {host}: only loopback is allowed")
+    return _real_connect(sock, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def no_network():
+    socket.socket.connect = _loopback_only
+    yield
+    socket.socket.connect = _real_connect
+
+
+@pytest.fixture
+def task_queue(transactional_db):
+    """The real django-q2 broker, emptied first; call it to run what is queued."""
+    from tests.tasks import purge_queued_tasks, run_queued_tasks
+
+    purge_queued_tasks()
+    yield run_queued_tasks
+    purge_queued_tasks()
+
+
+@pytest.fixture(scope="session")
+def sandbox_server():
+    with SandboxServer(port=0) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def sandbox(sandbox_server, settings, tmp_path):
+    """Point every SDK at a clean sandbox for each test."""
+    settings.SANDBOX_URL = sandbox_server.url
+    settings.VAR_DIR = tmp_path
+    sandbox_server.recorder.clear()
+    sandbox_server.faults.clear()
+    forget_apps()
+    yield sandbox_server
+    forget_apps()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright; never a downloaded browser.
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread
+    while it is open, which would break later tests that call asyncio.run().
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
