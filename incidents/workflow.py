@@ -43,6 +43,7 @@ def message_context(incident: Incident, component: Component, **extra) -> dict:
     return {
         "incident": incident,
         "component": component,
+        "app_names": [a.name for a in component.audiences.all()] if component else [],
         "page_name": settings.STATUSPAGE["NAME"],
         "page_url": settings.STATUSPAGE["URL"],
         **extra,

@@ -33,6 +33,7 @@ def test_confirmed_failure_opens_incident_sets_status_and_writes_first_update(pr
     assert incident.name == "Follow app alerts is not working as expected"
     [update] = incident.updates.all()
     assert update.kind == IncidentUpdate.Kind.OPENED
+    assert "Who is affected: people using Follow App." in update.body
     assert "What to do now: Check glucose with a meter." in update.body
     assert update.affected_components == [
         {"code": probe.component.public_id, "name": "Follow app alerts",
