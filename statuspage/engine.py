@@ -18,9 +18,9 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.db.models import Q
+from django.utils.module_loading import import_string
 
-from incidents.workflow import auto_resolve_due, handle_verdict
-from notifiers.dispatch import retry_due
+from incidents.workflow import handle_verdict
 from statuspage import clock
 from statuspage.models import CheckOutcome, CheckResult, Probe
 from statuspage.probes import HttpCheck, new_session, run_http_check
@@ -78,8 +78,12 @@ def record_outcome(probe_id: int, outcome: CheckOutcome, checked_at: datetime) -
 
 
 def housekeeping(now: datetime) -> None:
-    auto_resolve_due(now)
-    retry_due(now)
+    """Run each periodic job; one failing job must not stop the others or the probes."""
+    for path in settings.ENGINE["HOUSEKEEPING"]:
+        try:
+            import_string(path)(now)
+        except Exception:
+            log.exception("housekeeping job %s failed", path)
 
 
 async def run_checks(checks: list[HttpCheck], limit: int) -> list[CheckOutcome]:

@@ -211,6 +211,11 @@ STATUSPAGE = {
 ENGINE = {
     "TICK_SECONDS": float(os.environ.get("ENGINE_TICK_SECONDS", "0.5")),
     "MAX_CONCURRENCY": env_int("ENGINE_MAX_CONCURRENCY", 200),
+    # Called with `now` every few seconds by the engine loop, each in its own try.
+    "HOUSEKEEPING": [
+        "incidents.workflow.auto_resolve_due",
+        "notifiers.dispatch.retry_due",
+    ],
 }
 
 # --- Providers -----------------------------------------------------------------------

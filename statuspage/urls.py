@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from statuspage import api, views
 
@@ -9,4 +9,6 @@ urlpatterns = [
     path("api/v2/summary.json", api.summary, name="api-summary"),
     path("api/v1/banner.json", api.banner, name="api-banner"),
     path("admin/", admin.site.urls),
+    path("", include("incidents.urls")),
+    path("", include("notifiers.urls")),
 ]

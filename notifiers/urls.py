@@ -1,0 +1,3 @@
+"""Subscription flows and provider webhooks."""
+
+urlpatterns: list = []
