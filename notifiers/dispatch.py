@@ -16,7 +16,7 @@ from django_q.tasks import async_task
 
 from notifiers.channels import get_channel
 from notifiers.channels.base import SendResult, TransientError
-from notifiers.models import Announcement, Delivery, DeliveryState
+from notifiers.models import Announcement, Delivery, DeliveryState, Recipients
 from statuspage import clock
 from statuspage.models import Audience
 
@@ -30,9 +30,16 @@ def enqueue(func: str, *args) -> None:
     transaction.on_commit(lambda: async_task(func, *args, group=func.rsplit(".", 1)[-1]))
 
 
-def announce(update, channel: str, audience: Audience | None, now: datetime) -> Announcement:
+def announce(
+    update, channel: str, recipients: str, audience: Audience | None, now: datetime
+) -> Announcement:
+    """Publish an update on a channel to recipients, once: a repeat call changes nothing."""
     announcement, created = Announcement.objects.get_or_create(
-        update=update, channel=channel, audience=audience, defaults={"created_at": now}
+        update=update,
+        channel=channel,
+        recipients=recipients,
+        audience=audience,
+        defaults={"created_at": now},
     )
     if created:
         enqueue("notifiers.dispatch.fan_out", announcement.id)
@@ -42,7 +49,7 @@ def announce(update, channel: str, audience: Audience | None, now: datetime) -> 
 def announce_to_apps(update, audiences: Iterable[Audience], now: datetime) -> list[Announcement]:
     if not update.deliver_notifications:
         return []
-    return [announce(update, PUSH, audience, now) for audience in audiences]
+    return [announce(update, PUSH, Recipients.APP_USERS, audience, now) for audience in audiences]
 
 
 def load_announcement(announcement_id: int) -> Announcement | None:

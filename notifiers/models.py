@@ -27,11 +27,23 @@ SENDING_LEASE = timedelta(minutes=5)
 SEND_QUEUE_LEASE = timedelta(minutes=2)
 
 
+class Recipients(models.TextChoices):
+    """Who an announcement is for; each channel knows how to list their addresses."""
+
+    APP_USERS = "app_users", _("Users and followers of one app (`audience`)")
+    SUBSCRIBERS = "subscribers", _("Subscribers of the affected components")
+    ONCALL = "oncall", _("On-call staff")
+    PUBLIC = "public", _("The public (social networks, public webhooks)")
+
+
 class Announcement(models.Model):
-    """One incident update to publish on one channel to one audience."""
+    """One incident update to publish on one channel to one group of recipients."""
 
     update = models.ForeignKey(IncidentUpdate, on_delete=models.CASCADE, related_name="announcements")
     channel = models.CharField(max_length=32, choices=channel_choices)
+    recipients = models.CharField(
+        max_length=16, choices=Recipients.choices, default=Recipients.APP_USERS
+    )
     audience = models.ForeignKey(
         Audience, null=True, blank=True, on_delete=models.CASCADE, related_name="announcements"
     )
@@ -44,7 +56,8 @@ class Announcement(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["update", "channel", "audience"], name="announce_update_once_per_audience"
+                fields=["update", "channel", "recipients", "audience"],
+                name="announce_update_once_per_audience",
             ),
         ]
 

@@ -99,7 +99,10 @@ class PushChannel(Channel):
     batch_size = 500  # FCM's send_each limit
 
     def targets(self, announcement) -> list[str]:
-        return [announcement.audience.push_topic] if announcement.audience else []
+        """App users are reached through their app's topic; other recipients need tokens."""
+        if announcement.recipients == "app_users" and announcement.audience:
+            return [announcement.audience.push_topic]
+        return []
 
     def render(self, announcement) -> PushMessage:
         update = announcement.update
