@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -133,25 +136,74 @@ class CheckOutcome:
     latency_ms: float
     status_code: int | None = None
     error: str = ""
+    # A passing check that is slow (or close to a limit): shown to staff, not an outage.
+    warning: str = ""
 
 
 class Probe(models.Model):
     class Kind(models.TextChoices):
-        HTTP = "http", _("HTTP")
+        HTTP = "http", _("HTTP(S)")
+        TCP = "tcp", _("TCP connect")
+        DNS = "dns", _("DNS resolution")
+        HEARTBEAT = "heartbeat", _("Heartbeat (the monitored system pings us)")
 
     component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="probes")
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.HTTP)
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, blank=True, help_text=_("HTTP(S) probes: the URL."))
     method = models.CharField(max_length=8, default="GET")
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(
+        blank=True, help_text=_("HTTP: the request body. TCP: text sent after connecting.")
+    )
+    expected_codes = models.CharField(
+        max_length=100,
+        default="200",
+        help_text=_("HTTP status codes that pass, e.g. '200' or '200-299, 304'."),
+    )
+    body_contains = models.CharField(max_length=500, blank=True)
+    body_regex = models.CharField(
+        max_length=500, blank=True, help_text=_("HTTP body or TCP banner must match this.")
+    )
+    json_check = models.CharField(
+        max_length=200, blank=True, help_text=_("e.g. '$.queue.depth < 1000'.")
+    )
+    degraded_latency_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Slower than this: a warning for staff.")
+    )
+    down_latency_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Slower than this: the check fails.")
+    )
+    follow_redirects = models.BooleanField(default=False)
+    tls_expiry_warning_days = models.PositiveSmallIntegerField(default=14)
+    host = models.CharField(
+        max_length=253, blank=True, help_text=_("TCP: host to connect to. DNS: name to resolve.")
+    )
+    port = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    resolver = models.CharField(
+        max_length=100, blank=True, help_text=_("DNS: resolver 'address' or 'address:port'.")
+    )
+    expected_address = models.CharField(max_length=100, blank=True)
+    ping_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    schedule = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=_("Heartbeat: a cron expression; empty means every interval_seconds."),
+    )
+    grace_seconds = models.PositiveIntegerField(
+        default=60, help_text=_("Heartbeat: how late a ping may be before it is a failure.")
+    )
+    last_ping_at = models.DateTimeField(null=True, blank=True)
+    last_start_at = models.DateTimeField(null=True, blank=True)
+    last_warning = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     interval_seconds = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(10), MaxValueValidator(86400)]
     )
     timeout_seconds = models.FloatField(
         default=10, validators=[MinValueValidator(0.5), MaxValueValidator(120)]
-    )
-    expected_status = models.PositiveSmallIntegerField(
-        default=200, validators=[MinValueValidator(100), MaxValueValidator(599)]
     )
     failures_to_confirm = models.PositiveSmallIntegerField(
         default=2, validators=[MinValueValidator(1), MaxValueValidator(100)]
@@ -196,20 +248,79 @@ class Probe(models.Model):
     def is_due(self, now: datetime) -> bool:
         return self.enabled and (self.next_run_at is None or self.next_run_at <= now)
 
+    @property
+    def check_every(self) -> timedelta:
+        """A heartbeat's interval is the ping period; its silence is judged every 10 s."""
+        if self.kind == self.Kind.HEARTBEAT:
+            return timedelta(seconds=10)
+        return self.interval
+
     def next_run_after(self, now: datetime) -> datetime:
         """Keep the cadence anchored to the schedule, but never schedule into the past."""
+        step = self.check_every
         if self.next_run_at is None:
-            return now + self.interval
-        candidate = self.next_run_at + self.interval
-        return candidate if candidate > now else now + self.interval
+            return now + step
+        candidate = self.next_run_at + step
+        return candidate if candidate > now else now + step
+
+    def clean(self) -> None:
+        """Each kind needs its own target fields; say which one is missing."""
+        required = {
+            self.Kind.HTTP: ["url"],
+            self.Kind.TCP: ["host", "port"],
+            self.Kind.DNS: ["host"],
+            self.Kind.HEARTBEAT: [],
+        }.get(self.kind, [])
+        errors = {f: _("Required for a %(kind)s probe.") % {"kind": self.kind}
+                  for f in required if getattr(self, f) in (None, "")}
+        errors.update(self.clean_expressions())
+        if errors:
+            raise ValidationError(errors)
+
+    def clean_expressions(self) -> dict[str, str]:
+        from statuspage.checks.expressions import (
+            ExpressionError,
+            parse_expected_codes,
+            parse_json_check,
+        )
+        from statuspage.checks.heartbeat import validate_schedule
+
+        errors = {}
+        for field, parse in (
+            ("expected_codes", parse_expected_codes),
+            ("json_check", parse_json_check),
+            ("schedule", validate_schedule),
+        ):
+            try:
+                if getattr(self, field):
+                    parse(getattr(self, field))
+            except ExpressionError as error:
+                errors[field] = str(error)
+        if self.body_regex:
+            try:
+                re.compile(self.body_regex)
+            except re.error as error:
+                errors["body_regex"] = _("Not a valid regular expression: %(e)s") % {"e": error}
+        return errors
+
+    @property
+    def is_heartbeat(self) -> bool:
+        return self.kind == self.Kind.HEARTBEAT
+
+    def needed(self, count: int) -> int:
+        """A heartbeat's grace period is its confirmation: one verdict settles it."""
+        return 1 if self.is_heartbeat else count
 
     def apply_outcome(self, outcome: CheckOutcome, now: datetime) -> Verdict:
         """Count consecutive results; confirm an outage or a recovery when the count is reached."""
         self.last_checked_at = now
+        self.last_warning = outcome.warning[:500]
         if outcome.ok:
             self.consecutive_successes += 1
             self.consecutive_failures = 0
-            if self.state != ProbeState.UP and self.consecutive_successes >= self.successes_to_confirm:
+            if self.state != ProbeState.UP and self.consecutive_successes >= self.needed(
+                self.successes_to_confirm
+            ):
                 was_down = self.state == ProbeState.DOWN
                 self.state = ProbeState.UP
                 self.first_failure_at = None
@@ -219,7 +330,9 @@ class Probe(models.Model):
         self.consecutive_successes = 0
         if self.first_failure_at is None:
             self.first_failure_at = now
-        if self.state != ProbeState.DOWN and self.consecutive_failures >= self.failures_to_confirm:
+        if self.state != ProbeState.DOWN and self.consecutive_failures >= self.needed(
+            self.failures_to_confirm
+        ):
             self.state = ProbeState.DOWN
             return Verdict.CONFIRMED_DOWN
         return Verdict.NONE
@@ -239,3 +352,25 @@ class CheckResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.probe} at {self.checked_at:%H:%M:%S}: {'ok' if self.ok else self.error}"
+
+
+class EngineHeartbeat(models.Model):
+    """The engine's own pulse, one row per engine name, and the watchdog's alarm about it.
+
+    The engine stamps `last_cycle_at` after each loop; the web process and the watchdog
+    read it. `alarm_raised_at` is claimed with a conditional UPDATE so that an interruption
+    pages on-call once, whichever process notices it first.
+    """
+
+    name = models.CharField(max_length=60, unique=True, default="engine")
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_cycle_at = models.DateTimeField(null=True, blank=True)
+    interval_seconds = models.FloatField(default=10)
+    host = models.CharField(max_length=200, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    checks_completed = models.PositiveBigIntegerField(default=0)
+    slip_p99_ms = models.FloatField(null=True, blank=True)
+    alarm_raised_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (last cycle {self.last_cycle_at})"

@@ -211,6 +211,10 @@ STATUSPAGE = {
 ENGINE = {
     "TICK_SECONDS": float(os.environ.get("ENGINE_TICK_SECONDS", "0.5")),
     "MAX_CONCURRENCY": env_int("ENGINE_MAX_CONCURRENCY", 200),
+    # The engine stamps its heartbeat this often; two missed => "status unknown" everywhere.
+    "HEARTBEAT_SECONDS": float(os.environ.get("ENGINE_HEARTBEAT_SECONDS", "10")),
+    # Called with (MonitoringState, now) once per interruption, by the web process or watchdog.
+    "ONCALL_PAGERS": env_list("ENGINE_ONCALL_PAGERS", ["statuspage.monitoring.log_page"]),
     # Called with `now` every few seconds by the engine loop, each in its own try.
     "HOUSEKEEPING": [
         "incidents.workflow.auto_resolve_due",

@@ -1,0 +1,151 @@
+"""HTTP(S) checks on one shared aiohttp session: status, body, JSON field, latency, TLS expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import aiohttp
+
+from statuspage import clock
+from statuspage.checks.expressions import ExpressionError, parse_expected_codes, parse_json_check
+from statuspage.models import CheckOutcome
+
+MAX_BODY_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class HttpCheck:
+    """What the engine needs of an HTTP probe to run it, detached from the ORM."""
+
+    probe_id: int
+    url: str
+    method: str = "GET"
+    timeout_seconds: float = 10
+    expected_codes: str | int = "200"
+    headers: tuple[tuple[str, str], ...] = ()
+    body: str = ""
+    body_contains: str = ""
+    body_regex: str = ""
+    json_check: str = ""
+    degraded_latency_ms: int | None = None
+    down_latency_ms: int | None = None
+    follow_redirects: bool = False
+    tls_expiry_warning_days: int = 14
+
+    @classmethod
+    def from_probe(cls, probe) -> HttpCheck:
+        return cls(
+            probe.id, probe.url, probe.method, probe.timeout_seconds, probe.expected_codes,
+            tuple((str(k), str(v)) for k, v in (probe.headers or {}).items()), probe.body,
+            probe.body_contains, probe.body_regex, probe.json_check, probe.degraded_latency_ms,
+            probe.down_latency_ms, probe.follow_redirects, probe.tls_expiry_warning_days,
+        )
+
+    async def run(self, session: aiohttp.ClientSession) -> CheckOutcome:
+        return await run_http_check(session, self)
+
+
+async def run_http_check(session: aiohttp.ClientSession, check: HttpCheck) -> CheckOutcome:
+    started = time.perf_counter()
+
+    def elapsed_ms() -> float:
+        return round((time.perf_counter() - started) * 1000, 1)
+
+    try:
+        async with session.request(
+            check.method,
+            check.url,
+            headers=dict(check.headers),
+            data=check.body.encode() if check.body else None,
+            timeout=aiohttp.ClientTimeout(total=check.timeout_seconds),
+            allow_redirects=check.follow_redirects,
+        ) as response:
+            expiry = certificate_expiry(response)
+            body = await response.content.read(MAX_BODY_BYTES)
+            return judge(check, response, body, elapsed_ms(), expiry)
+    except asyncio.TimeoutError:
+        return CheckOutcome(False, elapsed_ms(), None, f"timed out after {check.timeout_seconds:g} s")
+    except aiohttp.ClientSSLError as exc:
+        return CheckOutcome(False, elapsed_ms(), None, f"TLS error: {exc}"[:500])
+    except aiohttp.ClientError as exc:
+        return CheckOutcome(False, elapsed_ms(), None, f"{type(exc).__name__}: {exc}"[:500])
+
+
+def certificate_expiry(response: aiohttp.ClientResponse) -> datetime | None:
+    """notAfter of the server's certificate, read while the connection is still open."""
+    connection = response.connection
+    transport = connection.transport if connection else None
+    ssl_object = transport.get_extra_info("ssl_object") if transport else None
+    cert = ssl_object.getpeercert() if ssl_object else None
+    if not cert or "notAfter" not in cert:
+        return None
+    return datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), timezone.utc)
+
+
+def judge(check: HttpCheck, response, body: bytes, latency_ms: float,
+          expiry: datetime | None) -> CheckOutcome:
+    """The first reason the response fails, else a pass with any warning for staff."""
+    status = response.status
+    error = (
+        status_failure(check, response)
+        or content_failure(check, body)
+        or latency_failure(check, latency_ms)
+    )
+    if error:
+        return CheckOutcome(False, latency_ms, status, error[:500])
+    return CheckOutcome(True, latency_ms, status, "", warnings(check, latency_ms, expiry))
+
+
+def status_failure(check: HttpCheck, response) -> str:
+    if response.status in parse_expected_codes(check.expected_codes):
+        return ""
+    error = f"HTTP {response.status}, expected {check.expected_codes}"
+    location = response.headers.get("Location")
+    if location and 300 <= response.status < 400:
+        error += f" (redirect to {location} not followed)"
+    return error
+
+
+def content_failure(check: HttpCheck, body: bytes) -> str:
+    text = body.decode("utf-8", errors="replace")
+    if check.body_contains and check.body_contains not in text:
+        return f"body does not contain {check.body_contains!r}"
+    if check.body_regex and not re.search(check.body_regex, text):
+        return f"body does not match /{check.body_regex}/"
+    if check.json_check:
+        try:
+            return parse_json_check(check.json_check).failure(json.loads(text))
+        except json.JSONDecodeError:
+            return "body is not JSON"
+        except ExpressionError as error:
+            return str(error)
+    return ""
+
+
+def latency_failure(check: HttpCheck, latency_ms: float) -> str:
+    if check.down_latency_ms and latency_ms > check.down_latency_ms:
+        return f"too slow: {latency_ms:.0f} ms, limit {check.down_latency_ms} ms"
+    return ""
+
+
+def warnings(check: HttpCheck, latency_ms: float, expiry: datetime | None) -> str:
+    notes = []
+    if check.degraded_latency_ms and latency_ms > check.degraded_latency_ms:
+        notes.append(f"slow: {latency_ms:.0f} ms (degraded above {check.degraded_latency_ms} ms)")
+    if expiry is not None:
+        days = (expiry - clock.now()).total_seconds() / 86400
+        if days < check.tls_expiry_warning_days:
+            notes.append(f"TLS certificate expires in {max(days, 0):.0f} days ({expiry:%Y-%m-%d})")
+    return "; ".join(notes)
+
+
+def new_session(limit: int) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=60)
+    headers = {"User-Agent": "statuspage-probe/1.0"}
+    return aiohttp.ClientSession(connector=connector, headers=headers)
