@@ -248,20 +248,16 @@ class Probe(models.Model):
     def is_due(self, now: datetime) -> bool:
         return self.enabled and (self.next_run_at is None or self.next_run_at <= now)
 
-    @property
-    def check_every(self) -> timedelta:
-        """A heartbeat's interval is the ping period; its silence is judged every 10 s."""
-        if self.kind == self.Kind.HEARTBEAT:
-            return timedelta(seconds=10)
-        return self.interval
-
     def next_run_after(self, now: datetime) -> datetime:
         """Keep the cadence anchored to the schedule, but never schedule into the past."""
-        step = self.check_every
+        if self.kind == self.Kind.HEARTBEAT:
+            from statuspage.checks.heartbeat import next_evaluation
+
+            return next_evaluation(self, now)
         if self.next_run_at is None:
-            return now + step
-        candidate = self.next_run_at + step
-        return candidate if candidate > now else now + step
+            return now + self.interval
+        candidate = self.next_run_at + self.interval
+        return candidate if candidate > now else now + self.interval
 
     def clean(self) -> None:
         """Each kind needs its own target fields; say which one is missing."""

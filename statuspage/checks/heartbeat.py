@@ -38,6 +38,26 @@ def expected_by(probe: Probe) -> datetime:
     return base + probe.interval
 
 
+RECHECK_WHILE_LATE = timedelta(seconds=10)
+JUST_AFTER = timedelta(seconds=1)
+
+
+def deadline(probe: Probe) -> datetime:
+    """The moment silence becomes a failure: a running job's grace, else the next ping's."""
+    grace = timedelta(seconds=probe.grace_seconds)
+    started = probe.last_start_at
+    if started and (probe.last_ping_at is None or started > probe.last_ping_at):
+        return started + grace
+    return expected_by(probe) + grace
+
+
+def next_evaluation(probe: Probe, now: datetime) -> datetime:
+    """Judge the heartbeat just after its deadline, not on a fixed cadence, so silence is
+    caught within a second; while it is late, look again every few seconds."""
+    candidate = deadline(probe) + JUST_AFTER
+    return candidate if candidate > now else now + RECHECK_WHILE_LATE
+
+
 def evaluate(probe: Probe, now: datetime) -> CheckOutcome | None:
     """A failure that says what is missing and since when; None while nothing is late.
 
@@ -96,10 +116,12 @@ def record_ping(probe_id: int, kind: str, body: str, now: datetime) -> str:
 
     with transaction.atomic():
         probe = Probe.objects.select_for_update().select_related("component").get(id=probe_id)
+        # A ping moves the deadline: the engine re-plans the next evaluation on its next tick.
+        probe.next_run_at = None
         if kind == PingKind.START:
             probe.last_start_at = now
-            probe.save(update_fields=["last_start_at"])
+            probe.save(update_fields=["last_start_at", "next_run_at"])
             return ""
         probe.last_ping_at = now
-        probe.save(update_fields=["last_ping_at"])
+        probe.save(update_fields=["last_ping_at", "next_run_at"])
         return apply_and_store(probe, outcome_of_ping(kind, body), now)
