@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Min
+from django.db.models import Max, Min, Subquery
 from django.utils.module_loading import import_string
 
 from statuspage import clock
@@ -63,21 +63,24 @@ def monitoring_state() -> MonitoringState:
 
 
 def compute_state(now: datetime) -> MonitoringState:
-    beat = EngineHeartbeat.objects.filter(name=ENGINE_NAME).first()
-    last_cycle = beat.last_cycle_at if beat else None
-    interval = timedelta(seconds=beat.interval_seconds) if beat else heartbeat_interval()
-    reference = last_cycle or first_probe_created_at()
-    if reference is None:
+    """One query: the enabled probes' first creation time and the engine's last cycle.
+
+    No enabled probe means nothing to monitor. With no engine heartbeat ever, monitoring
+    was due since the first probe existed.
+    """
+    beat = EngineHeartbeat.objects.filter(name=ENGINE_NAME)
+    row = Probe.objects.filter(enabled=True).aggregate(
+        first=Min("created_at"),
+        last_cycle=Max(Subquery(beat.values("last_cycle_at")[:1])),
+        interval=Max(Subquery(beat.values("interval_seconds")[:1])),
+    )
+    if row["first"] is None:
         return MonitoringState(interrupted=False)
+    last_cycle = row["last_cycle"]
+    interval = timedelta(seconds=row["interval"]) if row["interval"] else heartbeat_interval()
+    reference = last_cycle or row["first"]
     silent = now - reference > MISSED_INTERVALS * interval
-    if silent and last_cycle is not None and not Probe.objects.filter(enabled=True).exists():
-        silent = False
     return MonitoringState(silent, reference if silent else None, last_cycle)
-
-
-def first_probe_created_at() -> datetime | None:
-    """With no engine heartbeat ever, monitoring was due since the first probe existed."""
-    return Probe.objects.filter(enabled=True).aggregate(first=Min("created_at"))["first"]
 
 
 def record_cycle(now: datetime, checks_completed: int = 0, slip_p99_ms: float | None = None) -> None:
