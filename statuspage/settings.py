@@ -214,6 +214,8 @@ ENGINE = {
     # The engine stamps its heartbeat this often; two missed => "status unknown" everywhere.
     "HEARTBEAT_SECONDS": float(os.environ.get("ENGINE_HEARTBEAT_SECONDS", "10")),
     # Called with (MonitoringState, now) once per interruption, by the web process or watchdog.
+    # Extra CA certificates to trust for HTTPS probes (a private CA); empty: the system's.
+    "CA_FILE": os.environ.get("ENGINE_CA_FILE", ""),
     "ONCALL_PAGERS": env_list("ENGINE_ONCALL_PAGERS", ["statuspage.monitoring.log_page"]),
     # Called with `now` every few seconds by the engine loop, each in its own try.
     "HOUSEKEEPING": [

@@ -8,9 +8,11 @@ import re
 import ssl
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from datetime import datetime, timezone
 
 import aiohttp
+from django.conf import settings
 
 from statuspage import clock
 from statuspage.checks.expressions import ExpressionError, parse_expected_codes, parse_json_check
@@ -66,9 +68,10 @@ async def run_http_check(session: aiohttp.ClientSession, check: HttpCheck) -> Ch
             timeout=aiohttp.ClientTimeout(total=check.timeout_seconds),
             allow_redirects=check.follow_redirects,
         ) as response:
-            expiry = certificate_expiry(response)
             body = await response.content.read(MAX_BODY_BYTES)
-            return judge(check, response, body, elapsed_ms(), expiry)
+            latency = elapsed_ms()
+        expiry = await certificate_expiry(check.url, check.timeout_seconds)
+        return judge(check, response, body, latency, expiry)
     except asyncio.TimeoutError:
         return CheckOutcome(False, elapsed_ms(), None, f"timed out after {check.timeout_seconds:g} s")
     except aiohttp.ClientSSLError as exc:
@@ -77,15 +80,33 @@ async def run_http_check(session: aiohttp.ClientSession, check: HttpCheck) -> Ch
         return CheckOutcome(False, elapsed_ms(), None, f"{type(exc).__name__}: {exc}"[:500])
 
 
-def certificate_expiry(response: aiohttp.ClientResponse) -> datetime | None:
-    """notAfter of the server's certificate, read while the connection is still open."""
-    connection = response.connection
-    transport = connection.transport if connection else None
-    ssl_object = transport.get_extra_info("ssl_object") if transport else None
-    cert = ssl_object.getpeercert() if ssl_object else None
-    if not cert or "notAfter" not in cert:
+CERT_RECHECK_SECONDS = 6 * 3600
+_expiry_cache: dict[tuple[str, int], tuple[float, datetime | None]] = {}
+
+
+async def certificate_expiry(url: str, timeout: float) -> datetime | None:
+    """notAfter of the server's certificate, read on a separate TLS handshake every few
+    hours per host: expiry moves slowly, and aiohttp does not expose a pooled connection's
+    certificate once the body is read."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
         return None
-    return datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), timezone.utc)
+    key = (parts.hostname, parts.port or 443)
+    cached = _expiry_cache.get(key)
+    if cached and time.monotonic() - cached[0] < CERT_RECHECK_SECONDS:
+        return cached[1]
+    expiry = None
+    try:
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(*key, ssl=tls_context_for_handshake())
+        cert = writer.get_extra_info("peercert")
+        writer.close()
+        if cert and "notAfter" in cert:
+            expiry = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), timezone.utc)
+    except (OSError, TimeoutError, ssl.SSLError):
+        return None
+    _expiry_cache[key] = (time.monotonic(), expiry)
+    return expiry
 
 
 def judge(check: HttpCheck, response, body: bytes, latency_ms: float,
@@ -145,7 +166,19 @@ def warnings(check: HttpCheck, latency_ms: float, expiry: datetime | None) -> st
     return "; ".join(notes)
 
 
+def tls_context() -> ssl.SSLContext | bool:
+    """Verify certificates; ENGINE["CA_FILE"] adds a private CA (internal endpoints, tests)."""
+    ca_file = settings.ENGINE.get("CA_FILE")
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True
+
+
+def tls_context_for_handshake() -> ssl.SSLContext:
+    context = tls_context()
+    return context if isinstance(context, ssl.SSLContext) else ssl.create_default_context()
+
+
 def new_session(limit: int) -> aiohttp.ClientSession:
-    connector = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=60)
+    """One session per engine: keep-alive connections are reused across checks."""
+    connector = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=60, ssl=tls_context())
     headers = {"User-Agent": "statuspage-probe/1.0"}
     return aiohttp.ClientSession(connector=connector, headers=headers)
