@@ -61,6 +61,8 @@ RECORDED_FIELDS = [
     "first_failure_at",
     "last_checked_at",
     "last_warning",
+    "failure_status",
+    "evidence",
 ]
 
 

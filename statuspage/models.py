@@ -22,6 +22,8 @@ class ComponentStatus(models.TextChoices):
     UNDER_MAINTENANCE = "under_maintenance", _("Under maintenance")
 
 
+EVIDENCE_SAMPLES = 5
+
 # Worst first is highest: used to roll several statuses up into one.
 STATUS_SEVERITY = {
     ComponentStatus.OPERATIONAL: 0,
@@ -136,8 +138,10 @@ class CheckOutcome:
     latency_ms: float
     status_code: int | None = None
     error: str = ""
-    # A passing check that is slow (or close to a limit): shown to staff, not an outage.
+    # A passing check close to a limit (TLS expiry): shown to staff, not an outage.
     warning: str = ""
+    # What a failure means for the component; empty: the probe's own outage_status.
+    status: str = ""
 
 
 class Probe(models.Model):
@@ -198,6 +202,13 @@ class Probe(models.Model):
     last_ping_at = models.DateTimeField(null=True, blank=True)
     last_start_at = models.DateTimeField(null=True, blank=True)
     last_warning = models.CharField(max_length=500, blank=True)
+    failure_status = models.CharField(
+        max_length=24, blank=True, help_text=_("The status the confirmed failure means.")
+    )
+    evidence = models.JSONField(
+        default=dict, blank=True,
+        help_text=_("The current or last failure: first failure time, error samples, latency."),
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     interval_seconds = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(10), MaxValueValidator(86400)]
@@ -307,6 +318,26 @@ class Probe(models.Model):
         """A heartbeat's grace period is its confirmation: one verdict settles it."""
         return 1 if self.is_heartbeat else count
 
+    @property
+    def confirmed_outage_status(self) -> str:
+        """The component status of the confirmed failure: degraded or the probe's outage."""
+        return self.failure_status or self.outage_status
+
+    def collect_evidence(self, outcome: CheckOutcome, now: datetime) -> None:
+        """Keep what staff need on the incident: when it began, what failed, how slow."""
+        if self.consecutive_failures == 1 or not self.evidence:
+            self.evidence = {"first_failure_at": now.isoformat(), "samples": [], "failures": 0}
+        samples = self.evidence["samples"][-(EVIDENCE_SAMPLES - 1):]
+        samples.append({"at": now.isoformat(), "error": outcome.error,
+                        "latency_ms": outcome.latency_ms, "status_code": outcome.status_code})
+        latencies = [s["latency_ms"] for s in samples]
+        self.evidence.update(
+            samples=samples,
+            failures=self.evidence["failures"] + 1,
+            latency_ms={"last": outcome.latency_ms, "max": max(latencies),
+                        "mean": round(sum(latencies) / len(latencies), 1)},
+        )
+
     def apply_outcome(self, outcome: CheckOutcome, now: datetime) -> Verdict:
         """Count consecutive results; confirm an outage or a recovery when the count is reached."""
         self.last_checked_at = now
@@ -320,16 +351,21 @@ class Probe(models.Model):
                 was_down = self.state == ProbeState.DOWN
                 self.state = ProbeState.UP
                 self.first_failure_at = None
+                self.failure_status = ""
                 return Verdict.CONFIRMED_UP if was_down else Verdict.NONE
             return Verdict.NONE
         self.consecutive_failures += 1
         self.consecutive_successes = 0
         if self.first_failure_at is None:
             self.first_failure_at = now
-        if self.state != ProbeState.DOWN and self.consecutive_failures >= self.needed(
-            self.failures_to_confirm
-        ):
+        self.collect_evidence(outcome, now)
+        if self.consecutive_failures < self.needed(self.failures_to_confirm):
+            return Verdict.NONE
+        status = outcome.status or self.outage_status
+        if self.state != ProbeState.DOWN or status != self.confirmed_outage_status:
+            # A new outage, or one that changed severity (degraded <-> outage).
             self.state = ProbeState.DOWN
+            self.failure_status = status
             return Verdict.CONFIRMED_DOWN
         return Verdict.NONE
 

@@ -16,7 +16,9 @@ from django.conf import settings
 
 from statuspage import clock
 from statuspage.checks.expressions import ExpressionError, parse_expected_codes, parse_json_check
-from statuspage.models import CheckOutcome
+from statuspage.models import CheckOutcome, ComponentStatus
+
+DEGRADED = ComponentStatus.DEGRADED_PERFORMANCE
 
 MAX_BODY_BYTES = 1 << 20
 
@@ -120,7 +122,10 @@ def judge(check: HttpCheck, response, body: bytes, latency_ms: float,
     )
     if error:
         return CheckOutcome(False, latency_ms, status, error[:500])
-    return CheckOutcome(True, latency_ms, status, "", warnings(check, latency_ms, expiry))
+    if check.degraded_latency_ms and latency_ms > check.degraded_latency_ms:
+        slow = f"slow: {latency_ms:.0f} ms (degraded above {check.degraded_latency_ms} ms)"
+        return CheckOutcome(False, latency_ms, status, slow, status=DEGRADED)
+    return CheckOutcome(True, latency_ms, status, "", tls_warning(check, expiry))
 
 
 def status_failure(check: HttpCheck, response) -> str:
@@ -155,15 +160,13 @@ def latency_failure(check: HttpCheck, latency_ms: float) -> str:
     return ""
 
 
-def warnings(check: HttpCheck, latency_ms: float, expiry: datetime | None) -> str:
-    notes = []
-    if check.degraded_latency_ms and latency_ms > check.degraded_latency_ms:
-        notes.append(f"slow: {latency_ms:.0f} ms (degraded above {check.degraded_latency_ms} ms)")
-    if expiry is not None:
-        days = (expiry - clock.now()).total_seconds() / 86400
-        if days < check.tls_expiry_warning_days:
-            notes.append(f"TLS certificate expires in {max(days, 0):.0f} days ({expiry:%Y-%m-%d})")
-    return "; ".join(notes)
+def tls_warning(check: HttpCheck, expiry: datetime | None) -> str:
+    if expiry is None:
+        return ""
+    days = (expiry - clock.now()).total_seconds() / 86400
+    if days >= check.tls_expiry_warning_days:
+        return ""
+    return f"TLS certificate expires in {max(days, 0):.0f} days ({expiry:%Y-%m-%d})"
 
 
 def tls_context() -> ssl.SSLContext | bool:

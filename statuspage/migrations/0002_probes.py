@@ -152,6 +152,16 @@ class Migration(migrations.Migration):
             name='url',
             field=models.URLField(blank=True, help_text='HTTP(S) probes: the URL.', max_length=500),
         ),
+        migrations.AddField(
+            model_name='probe',
+            name='evidence',
+            field=models.JSONField(blank=True, default=dict, help_text='The current or last failure: first failure time, error samples, latency.'),
+        ),
+        migrations.AddField(
+            model_name='probe',
+            name='failure_status',
+            field=models.CharField(blank=True, help_text='The status the confirmed failure means.', max_length=24),
+        ),
         migrations.RunPython(carry_over, migrations.RunPython.noop),
         migrations.AlterField(
             model_name='probe',

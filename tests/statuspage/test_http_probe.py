@@ -117,17 +117,17 @@ def test_json_check_says_when_the_field_is_missing_or_the_body_is_not_json(web):
     assert run(HttpCheck(1, f"{web.url}/html", json_check="$.a == 1")).error == "body is not JSON"
 
 
-def test_latency_past_the_degraded_threshold_passes_with_a_warning(web):
+def test_latency_past_the_degraded_threshold_means_degraded_performance(web):
     web.routes["/slow"] = Answer(200, "OK", delay=0.15)
     outcome = run(HttpCheck(1, f"{web.url}/slow", degraded_latency_ms=50, down_latency_ms=5000))
-    assert outcome.ok
-    assert outcome.warning.startswith("slow: ") and "(degraded above 50 ms)" in outcome.warning
+    assert not outcome.ok and outcome.status == "degraded_performance"
+    assert outcome.error.startswith("slow: ") and "(degraded above 50 ms)" in outcome.error
 
 
 def test_latency_past_the_down_threshold_fails(web):
     web.routes["/slow"] = Answer(200, "OK", delay=0.15)
     outcome = run(HttpCheck(1, f"{web.url}/slow", down_latency_ms=50))
-    assert not outcome.ok and outcome.error.startswith("too slow: ")
+    assert not outcome.ok and outcome.error.startswith("too slow: ") and outcome.status == ""
     assert outcome.error.endswith("ms, limit 50 ms")
 
 
