@@ -150,6 +150,8 @@ class Probe(models.Model):
         TCP = "tcp", _("TCP connect")
         DNS = "dns", _("DNS resolution")
         HEARTBEAT = "heartbeat", _("Heartbeat (the monitored system pings us)")
+        FRESHNESS = "freshness", _("Freshness / backlog (a number against thresholds)")
+        UPSTREAM = "upstream", _("Upstream provider (status feed or Statuspage JSON)")
 
     component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="probes")
     name = models.CharField(max_length=120)
@@ -198,6 +200,16 @@ class Probe(models.Model):
     )
     grace_seconds = models.PositiveIntegerField(
         default=60, help_text=_("Heartbeat: how late a ping may be before it is a failure.")
+    )
+    value_path = models.CharField(
+        max_length=200, blank=True,
+        help_text=_("Freshness: where the number is, e.g. '$.data_age_seconds' (in the "
+                    "endpoint's JSON, or in a heartbeat ping's JSON body)."),
+    )
+    degraded_above = models.FloatField(null=True, blank=True)
+    outage_above = models.FloatField(null=True, blank=True)
+    feed_window_minutes = models.PositiveIntegerField(
+        default=360, help_text=_("Upstream feeds: entries newer than this may be active incidents.")
     )
     last_ping_at = models.DateTimeField(null=True, blank=True)
     last_start_at = models.DateTimeField(null=True, blank=True)
@@ -277,10 +289,18 @@ class Probe(models.Model):
             self.Kind.TCP: ["host", "port"],
             self.Kind.DNS: ["host"],
             self.Kind.HEARTBEAT: [],
+            self.Kind.FRESHNESS: ["url", "value_path"],
+            self.Kind.UPSTREAM: ["url"],
         }.get(self.kind, [])
         errors = {f: _("Required for a %(kind)s probe.") % {"kind": self.kind}
                   for f in required if getattr(self, f) in (None, "")}
         errors.update(self.clean_expressions())
+        if self.value_path and self.degraded_above is None and self.outage_above is None:
+            errors["outage_above"] = _("Give a degraded or an outage threshold for the value.")
+        if None not in (self.degraded_above, self.outage_above) and (
+            self.degraded_above > self.outage_above
+        ):
+            errors["degraded_above"] = _("The degraded threshold must not exceed the outage one.")
         if errors:
             raise ValidationError(errors)
 
@@ -289,6 +309,7 @@ class Probe(models.Model):
             ExpressionError,
             parse_expected_codes,
             parse_json_check,
+            parse_value_path,
         )
         from statuspage.checks.heartbeat import validate_schedule
 
@@ -297,6 +318,7 @@ class Probe(models.Model):
             ("expected_codes", parse_expected_codes),
             ("json_check", parse_json_check),
             ("schedule", validate_schedule),
+            ("value_path", parse_value_path),
         ):
             try:
                 if getattr(self, field):
@@ -317,6 +339,11 @@ class Probe(models.Model):
     def needed(self, count: int) -> int:
         """A heartbeat's grace period is its confirmation: one verdict settles it."""
         return 1 if self.is_heartbeat else count
+
+    @property
+    def last_error(self) -> str:
+        samples = (self.evidence or {}).get("samples") or []
+        return samples[-1]["error"] if samples else ""
 
     @property
     def confirmed_outage_status(self) -> str:

@@ -76,3 +76,26 @@ def parse_json_check(text: str) -> JsonCheck:
             f"{match[3]!r} is not a JSON value (quote strings: \"ok\")."
         ) from None
     return JsonCheck(match[1], match[2], expected)
+
+
+PATH = re.compile(r"^\$(?:\.[A-Za-z_][\w-]*|\[\d+\])+$")
+
+
+def parse_value_path(text: str) -> JsonCheck:
+    """'$.data_age_seconds' -> a reader for that number (the comparison comes from thresholds)."""
+    if not PATH.match(text.strip()):
+        raise ExpressionError("Write a path like '$.data_age_seconds' or '$.queues[0].depth'.")
+    return JsonCheck(text.strip(), "<", None)
+
+
+def judge_number(path: str, document: Any, degraded_above: float | None,
+                 outage_above: float | None) -> tuple[str, str]:
+    """(error, severity) for a number against its thresholds; ('', '') when within them."""
+    value = parse_value_path(path).read(document)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{path} is {json.dumps(value)}, not a number", "outage"
+    if outage_above is not None and value > outage_above:
+        return f"{path} is {value:g}, above the outage threshold {outage_above:g}", "outage"
+    if degraded_above is not None and value > degraded_above:
+        return f"{path} is {value:g}, above the degraded threshold {degraded_above:g}", "degraded"
+    return "", ""

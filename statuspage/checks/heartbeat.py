@@ -85,10 +85,18 @@ def evaluate(probe: Probe, now: datetime) -> CheckOutcome | None:
     )
 
 
-def outcome_of_ping(kind: str, body: str) -> CheckOutcome | None:
-    """A success or fail ping is a result; a start ping only opens the run's clock."""
+def outcome_of_ping(probe: Probe, kind: str, body: str) -> CheckOutcome | None:
+    """A success or fail ping is a result; a start ping only opens the run's clock.
+
+    A success ping may carry a number (data age, backlog) in a JSON body: with a value
+    path and thresholds on the probe, that number decides the result.
+    """
     if kind == PingKind.START:
         return None
+    if kind == PingKind.SUCCESS and probe.value_path:
+        from statuspage.checks.freshness import number_outcome
+
+        return number_outcome(probe.value_path, body, probe.degraded_above, probe.outage_above)
     if kind == PingKind.FAIL:
         detail = body.strip().splitlines()[0][:300] if body.strip() else ""
         return CheckOutcome(False, 0, None, f"the job reported failure{': ' + detail if detail else ''}")
@@ -124,4 +132,4 @@ def record_ping(probe_id: int, kind: str, body: str, now: datetime) -> str:
             return ""
         probe.last_ping_at = now
         probe.save(update_fields=["last_ping_at", "next_run_at"])
-        return apply_and_store(probe, outcome_of_ping(kind, body), now)
+        return apply_and_store(probe, outcome_of_ping(probe, kind, body), now)

@@ -185,3 +185,33 @@ def new_session(limit: int) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=60, ssl=tls_context())
     headers = {"User-Agent": "statuspage-probe/1.0"}
     return aiohttp.ClientSession(connector=connector, headers=headers)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    status: int
+    text: str
+    latency_ms: float
+
+
+async def fetch_text(session: aiohttp.ClientSession, url: str, timeout: float,
+                     headers: tuple[tuple[str, str], ...] = ()) -> Fetched | CheckOutcome:
+    """GET a document for a check that reads it (freshness, upstream): the text, or the
+    failed outcome that says why there is none."""
+    started = time.perf_counter()
+
+    def elapsed_ms() -> float:
+        return round((time.perf_counter() - started) * 1000, 1)
+
+    try:
+        async with session.get(
+            url, headers=dict(headers), timeout=aiohttp.ClientTimeout(total=timeout)
+        ) as response:
+            raw = await response.content.read(MAX_BODY_BYTES)
+            if response.status >= 400:
+                return CheckOutcome(False, elapsed_ms(), response.status, f"HTTP {response.status}")
+            return Fetched(response.status, raw.decode("utf-8", "replace"), elapsed_ms())
+    except asyncio.TimeoutError:
+        return CheckOutcome(False, elapsed_ms(), None, f"timed out after {timeout:g} s")
+    except aiohttp.ClientError as exc:
+        return CheckOutcome(False, elapsed_ms(), None, f"{type(exc).__name__}: {exc}"[:500])

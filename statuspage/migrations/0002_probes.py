@@ -162,6 +162,31 @@ class Migration(migrations.Migration):
             name='failure_status',
             field=models.CharField(blank=True, help_text='The status the confirmed failure means.', max_length=24),
         ),
+        migrations.AddField(
+            model_name='probe',
+            name='degraded_above',
+            field=models.FloatField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='probe',
+            name='feed_window_minutes',
+            field=models.PositiveIntegerField(default=360, help_text='Upstream feeds: entries newer than this may be active incidents.'),
+        ),
+        migrations.AddField(
+            model_name='probe',
+            name='outage_above',
+            field=models.FloatField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='probe',
+            name='value_path',
+            field=models.CharField(blank=True, help_text="Freshness: where the number is, e.g. '$.data_age_seconds' (in the endpoint's JSON, or in a heartbeat ping's JSON body).", max_length=200),
+        ),
+        migrations.AlterField(
+            model_name='probe',
+            name='kind',
+            field=models.CharField(choices=[('http', 'HTTP(S)'), ('tcp', 'TCP connect'), ('dns', 'DNS resolution'), ('heartbeat', 'Heartbeat (the monitored system pings us)'), ('freshness', 'Freshness / backlog (a number against thresholds)'), ('upstream', 'Upstream provider (status feed or Statuspage JSON)')], default='http', max_length=16),
+        ),
         migrations.RunPython(carry_over, migrations.RunPython.noop),
         migrations.AlterField(
             model_name='probe',
