@@ -63,6 +63,9 @@ RECORDED_FIELDS = [
     "last_warning",
     "failure_status",
     "evidence",
+    "transitions",
+    "flapping_since",
+    "reported",
 ]
 
 
@@ -81,6 +84,15 @@ def record_outcome(probe_id: int, outcome: CheckOutcome | None, checked_at: date
         return apply_and_store(probe, outcome, checked_at)
 
 
+def under_maintenance(probe: Probe, now: datetime) -> bool:
+    """Maintenance windows (the incidents app's, when it has them) suppress alarms."""
+    try:
+        from incidents.maintenance import is_under_maintenance
+    except ImportError:
+        return False
+    return is_under_maintenance(probe.component, now)
+
+
 def apply_and_store(probe: Probe, outcome: CheckOutcome, checked_at: datetime) -> str:
     """The part of recording that needs the probe row locked by the caller."""
     CheckResult.objects.create(
@@ -91,7 +103,7 @@ def apply_and_store(probe: Probe, outcome: CheckOutcome, checked_at: datetime) -
         status_code=outcome.status_code,
         error=outcome.error[:500],
     )
-    verdict = probe.apply_outcome(outcome, checked_at)
+    verdict = probe.apply_outcome(outcome, checked_at, under_maintenance(probe, checked_at))
     probe.save(update_fields=RECORDED_FIELDS)
     if verdict:
         log.info("%s: %s", probe, verdict)

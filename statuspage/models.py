@@ -214,6 +214,17 @@ class Probe(models.Model):
     last_ping_at = models.DateTimeField(null=True, blank=True)
     last_start_at = models.DateTimeField(null=True, blank=True)
     last_warning = models.CharField(max_length=500, blank=True)
+    flap_threshold = models.PositiveSmallIntegerField(
+        default=4, help_text=_("More confirmed changes than this within the window is "
+                               "flapping: staff are told, the public picture holds (0: off).")
+    )
+    flap_window_seconds = models.PositiveIntegerField(default=3600)
+    transitions = models.JSONField(default=list, blank=True, editable=False)
+    flapping_since = models.DateTimeField(null=True, blank=True)
+    reported = models.CharField(
+        max_length=24, blank=True, editable=False,
+        help_text=_("The status the incident workflow was last told."),
+    )
     failure_status = models.CharField(
         max_length=24, blank=True, help_text=_("The status the confirmed failure means.")
     )
@@ -365,36 +376,80 @@ class Probe(models.Model):
                         "mean": round(sum(latencies) / len(latencies), 1)},
         )
 
-    def apply_outcome(self, outcome: CheckOutcome, now: datetime) -> Verdict:
-        """Count consecutive results; confirm an outage or a recovery when the count is reached."""
+    def apply_outcome(
+        self, outcome: CheckOutcome, now: datetime, suppressed: bool = False
+    ) -> Verdict:
+        """Count the result, then decide what the public should be told, if anything.
+
+        `state` is the confirmed state (N failures / M successes); `reported` is what the
+        workflow was last told. They part while the probe flaps or its component is in
+        maintenance (`suppressed`), and meet again afterwards with one catch-up verdict.
+        """
         self.last_checked_at = now
         self.last_warning = outcome.warning[:500]
+        if self.count(outcome, now):
+            self.note_transition(now)
+        if self.update_flapping(now) or suppressed:
+            return Verdict.NONE
+        return self.report()
+
+    def count(self, outcome: CheckOutcome, now: datetime) -> bool:
+        """Update the confirmed state; returns whether it (or its severity) changed."""
         if outcome.ok:
             self.consecutive_successes += 1
             self.consecutive_failures = 0
-            if self.state != ProbeState.UP and self.consecutive_successes >= self.needed(
+            if self.state == ProbeState.UP or self.consecutive_successes < self.needed(
                 self.successes_to_confirm
             ):
-                was_down = self.state == ProbeState.DOWN
-                self.state = ProbeState.UP
-                self.first_failure_at = None
-                self.failure_status = ""
-                return Verdict.CONFIRMED_UP if was_down else Verdict.NONE
-            return Verdict.NONE
+                return False
+            changed = self.state == ProbeState.DOWN
+            self.state, self.first_failure_at, self.failure_status = ProbeState.UP, None, ""
+            return changed
         self.consecutive_failures += 1
         self.consecutive_successes = 0
         if self.first_failure_at is None:
             self.first_failure_at = now
         self.collect_evidence(outcome, now)
         if self.consecutive_failures < self.needed(self.failures_to_confirm):
-            return Verdict.NONE
+            return False
         status = outcome.status or self.outage_status
-        if self.state != ProbeState.DOWN or status != self.confirmed_outage_status:
-            # A new outage, or one that changed severity (degraded <-> outage).
-            self.state = ProbeState.DOWN
-            self.failure_status = status
+        if self.state == ProbeState.DOWN and status == self.confirmed_outage_status:
+            return False
+        self.state, self.failure_status = ProbeState.DOWN, status
+        return True
+
+    def report(self) -> Verdict:
+        """The verdict that brings the public picture in line with the confirmed state."""
+        if self.state == ProbeState.DOWN:
+            desired = self.confirmed_outage_status
+        elif self.state == ProbeState.UP:
+            desired = ComponentStatus.OPERATIONAL
+        else:
+            return Verdict.NONE
+        if desired == self.reported:
+            return Verdict.NONE
+        was, self.reported = self.reported, desired
+        if desired != ComponentStatus.OPERATIONAL:
             return Verdict.CONFIRMED_DOWN
-        return Verdict.NONE
+        return Verdict.CONFIRMED_UP if was not in ("", ComponentStatus.OPERATIONAL) else Verdict.NONE
+
+    def note_transition(self, now: datetime) -> None:
+        window = timedelta(seconds=self.flap_window_seconds)
+        recent = [t for t in self.transitions if now - datetime.fromisoformat(t) <= window]
+        self.transitions = [*recent, now.isoformat()][-(self.flap_threshold + 1):]
+
+    def update_flapping(self, now: datetime) -> bool:
+        """Flapping: more than K confirmed changes within the window. It ends only after a
+        whole window without a change, so a probe does not flap in and out of flapping."""
+        if not self.flap_threshold:
+            return False
+        window = timedelta(seconds=self.flap_window_seconds)
+        recent = [t for t in self.transitions if now - datetime.fromisoformat(t) <= window]
+        if self.flapping_since is None and len(recent) > self.flap_threshold:
+            self.flapping_since = now
+        elif self.flapping_since is not None and not recent:
+            self.flapping_since = None
+        return self.flapping_since is not None
 
 
 class CheckResult(models.Model):

@@ -157,16 +157,22 @@ class StaffAlert:
 
 
 def staff_alerts() -> list[StaffAlert]:
-    """What staff should see but the public should not: alarms that page nobody publicly."""
+    """What staff should see but the public should not: the console (issue 4) lists these."""
+    from incidents.messages import render_message
+
     alerts = []
     state = monitoring_state()
     if state.interrupted:
-        alerts.append(StaffAlert("monitoring_interrupted",
-                                 "Monitoring interrupted: no probe cycle completed.", state.since))
-    for probe in Probe.objects.filter(enabled=True).exclude(last_warning="").select_related(
-        "component"
-    ):
-        alerts.append(StaffAlert("warning", f"{probe}: {probe.last_warning}",
+        text = render_message("staff", "monitoring_interrupted", {"state": state})
+        alerts.append(StaffAlert("monitoring_interrupted", text, state.since))
+    probes = Probe.objects.filter(enabled=True).select_related("component")
+    for probe in probes.filter(flapping_since__isnull=False):
+        context = {"probe": probe, "changes": len(probe.transitions),
+                   "window_minutes": probe.flap_window_seconds // 60}
+        alerts.append(StaffAlert("flapping", render_message("staff", "flapping", context),
+                                 probe.flapping_since, probe.id, probe.component_id))
+    for probe in probes.exclude(last_warning=""):
+        alerts.append(StaffAlert("warning", render_message("staff", "warning", {"probe": probe}),
                                  probe.last_checked_at, probe.id, probe.component_id))
     return alerts
 

@@ -7,12 +7,13 @@ from django.db import migrations, models
 
 
 def carry_over(apps, schema_editor):
-    """Keep each probe's expected status, and give each its own ping key."""
+    """Keep each probe's expected status and what was reported; give each a ping key."""
     Probe = apps.get_model("statuspage", "Probe")
     for probe in Probe.objects.all():
         probe.expected_codes = str(probe.expected_status)
         probe.ping_key = uuid.uuid4()
-        probe.save(update_fields=["expected_codes", "ping_key"])
+        probe.reported = {"down": probe.outage_status, "up": "operational"}.get(probe.state, "")
+        probe.save(update_fields=["expected_codes", "ping_key", "reported"])
 
 
 class Migration(migrations.Migration):
@@ -186,6 +187,31 @@ class Migration(migrations.Migration):
             model_name='probe',
             name='kind',
             field=models.CharField(choices=[('http', 'HTTP(S)'), ('tcp', 'TCP connect'), ('dns', 'DNS resolution'), ('heartbeat', 'Heartbeat (the monitored system pings us)'), ('freshness', 'Freshness / backlog (a number against thresholds)'), ('upstream', 'Upstream provider (status feed or Statuspage JSON)')], default='http', max_length=16),
+        ),
+        migrations.AddField(
+            model_name='probe',
+            name='flap_threshold',
+            field=models.PositiveSmallIntegerField(default=4, help_text='More confirmed changes than this within the window is flapping: staff are told, the public picture holds (0: off).'),
+        ),
+        migrations.AddField(
+            model_name='probe',
+            name='flap_window_seconds',
+            field=models.PositiveIntegerField(default=3600),
+        ),
+        migrations.AddField(
+            model_name='probe',
+            name='flapping_since',
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name='probe',
+            name='reported',
+            field=models.CharField(blank=True, editable=False, help_text='The status the incident workflow was last told.', max_length=24),
+        ),
+        migrations.AddField(
+            model_name='probe',
+            name='transitions',
+            field=models.JSONField(blank=True, default=list, editable=False),
         ),
         migrations.RunPython(carry_over, migrations.RunPython.noop),
         migrations.AlterField(
