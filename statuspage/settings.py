@@ -221,7 +221,11 @@ ENGINE = {
     "HOUSEKEEPING": [
         "incidents.workflow.auto_resolve_due",
         "notifiers.dispatch.retry_due",
+        "statuspage.rollups.roll_up",
+        "statuspage.rollups.purge_expired",
     ],
+    # Raw check results are kept this many days; daily roll-ups are kept forever.
+    "RAW_RETENTION_DAYS": env_int("RAW_RETENTION_DAYS", 14),
 }
 
 # --- Providers -----------------------------------------------------------------------

@@ -4,6 +4,7 @@ import django.core.validators
 import django.utils.timezone
 import uuid
 from django.db import migrations, models
+import django.db.models.deletion
 
 
 def carry_over(apps, schema_editor):
@@ -212,6 +213,25 @@ class Migration(migrations.Migration):
             model_name='probe',
             name='transitions',
             field=models.JSONField(blank=True, default=list, editable=False),
+        ),
+        migrations.CreateModel(
+            name='ResultRollup',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('period', models.CharField(choices=[('minute', 'Minute'), ('hour', 'Hour'), ('day', 'Day')], max_length=6)),
+                ('start', models.DateTimeField()),
+                ('checks', models.PositiveIntegerField()),
+                ('failures', models.PositiveIntegerField()),
+                ('latency_p50', models.FloatField(null=True)),
+                ('latency_p95', models.FloatField(null=True)),
+                ('latency_p99', models.FloatField(null=True)),
+                ('histogram', models.JSONField(default=dict)),
+                ('probe', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rollups', to='statuspage.probe')),
+            ],
+            options={
+                'indexes': [models.Index(fields=['period', 'start'], name='rollup_period_start')],
+                'constraints': [models.UniqueConstraint(fields=('probe', 'period', 'start'), name='rollup_once')],
+            },
         ),
         migrations.RunPython(carry_over, migrations.RunPython.noop),
         migrations.AlterField(
