@@ -26,7 +26,7 @@ from incidents.workflow import handle_verdict
 from statuspage import clock, monitoring
 from statuspage.checks import Check, build_check, heartbeat
 from statuspage.checks.http import new_session
-from statuspage.models import CheckOutcome, CheckResult, Probe, Verdict
+from statuspage.models import CheckOutcome, CheckResult, Probe, ProbeState, RegionState, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,10 @@ def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Ch
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
     )
     claimed = []
+    region = settings.ENGINE["REGION"]
     for probe in due:
+        if probe.regions and region not in probe.regions:
+            continue  # checked by the probe agents of its regions
         won = Probe.objects.filter(id=probe.id, next_run_at=probe.next_run_at).update(
             next_run_at=probe.next_run_after(now)
         )
@@ -77,6 +80,8 @@ def record_outcome(probe_id: int, outcome: CheckOutcome | None, checked_at: date
     """
     with transaction.atomic():
         probe = Probe.objects.select_for_update().select_related("component").get(id=probe_id)
+        if probe.regions and outcome is not None:
+            return apply_region_vote(probe, settings.ENGINE["REGION"], outcome, checked_at)
         if outcome is None:
             outcome = heartbeat.evaluate(probe, checked_at)
         if outcome is None:
@@ -93,22 +98,55 @@ def under_maintenance(probe: Probe, now: datetime) -> bool:
     return is_under_maintenance(probe.component, now)
 
 
-def apply_and_store(probe: Probe, outcome: CheckOutcome, checked_at: datetime) -> str:
-    """The part of recording that needs the probe row locked by the caller."""
+def record_region_outcome(probe_id: int, region: str, outcome: CheckOutcome,
+                          checked_at: datetime) -> str:
+    """A result from one region (an agent, or this engine if it has a region)."""
+    with transaction.atomic():
+        probe = Probe.objects.select_for_update().select_related("component").get(id=probe_id)
+        return apply_region_vote(probe, region, outcome, checked_at)
+
+
+def apply_region_vote(probe: Probe, region: str, outcome: CheckOutcome, checked_at: datetime) -> str:
+    """Update that region's confirmed view, then the probe's from all regions' views."""
+    state, _ = RegionState.objects.select_for_update().get_or_create(probe=probe, region=region)
+    state.probe = probe
+    state.count(outcome, checked_at)
+    state.save()
+    down = list(
+        RegionState.objects.filter(probe=probe, region__in=probe.regions, state=ProbeState.DOWN)
+        .values_list("region", flat=True)
+    )
+    store_result(probe, outcome, checked_at, region)
+    verdict = probe.apply_region_votes(outcome, checked_at, down,
+                                       under_maintenance(probe, checked_at))
+    return save_and_act(probe, verdict, checked_at)
+
+
+def store_result(probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = "") -> None:
     CheckResult.objects.create(
         probe=probe,
+        region=region,
         checked_at=checked_at,
         ok=outcome.ok,
         latency_ms=outcome.latency_ms,
         status_code=outcome.status_code,
         error=outcome.error[:500],
     )
-    verdict = probe.apply_outcome(outcome, checked_at, under_maintenance(probe, checked_at))
+
+
+def save_and_act(probe: Probe, verdict: str, checked_at: datetime) -> str:
     probe.save(update_fields=RECORDED_FIELDS)
     if verdict:
         log.info("%s: %s", probe, verdict)
         handle_verdict(probe, verdict, checked_at)
     return verdict
+
+
+def apply_and_store(probe: Probe, outcome: CheckOutcome, checked_at: datetime) -> str:
+    """The part of recording that needs the probe row locked by the caller."""
+    store_result(probe, outcome, checked_at)
+    verdict = probe.apply_outcome(outcome, checked_at, under_maintenance(probe, checked_at))
+    return save_and_act(probe, verdict, checked_at)
 
 
 def housekeeping(now: datetime) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -221,6 +223,13 @@ class Probe(models.Model):
     flap_window_seconds = models.PositiveIntegerField(default=3600)
     transitions = models.JSONField(default=list, blank=True, editable=False)
     flapping_since = models.DateTimeField(null=True, blank=True)
+    regions = models.JSONField(
+        default=list, blank=True,
+        help_text=_("Probe agent regions that check this probe; empty: the engine alone."),
+    )
+    quorum = models.PositiveSmallIntegerField(
+        default=0, help_text=_("How many regions must confirm a failure (0: a majority).")
+    )
     reported = models.CharField(
         max_length=24, blank=True, editable=False,
         help_text=_("The status the incident workflow was last told."),
@@ -393,6 +402,40 @@ class Probe(models.Model):
             return Verdict.NONE
         return self.report()
 
+    @property
+    def quorum_needed(self) -> int:
+        return min(self.quorum or len(self.regions) // 2 + 1, max(len(self.regions), 1))
+
+    def apply_region_votes(self, outcome: CheckOutcome, now: datetime, down: list[str],
+                           suppressed: bool = False) -> Verdict:
+        """For probes checked from several regions: an outage needs `quorum` regions to
+        confirm it (each by its own N failures), so one region's broken network is not an
+        outage; it is shown to staff instead (RegionState)."""
+        self.last_checked_at = now
+        self.last_warning = outcome.warning[:500]
+        if outcome.ok:
+            self.consecutive_failures, self.consecutive_successes = 0, self.consecutive_successes + 1
+        else:
+            self.consecutive_failures, self.consecutive_successes = self.consecutive_failures + 1, 0
+            self.collect_evidence(outcome, now)
+        changed = False
+        if len(down) >= self.quorum_needed:
+            status = self.confirmed_outage_status if outcome.ok else (
+                outcome.status or self.outage_status)
+            if self.state != ProbeState.DOWN or status != self.confirmed_outage_status:
+                self.first_failure_at = self.first_failure_at or now
+                self.state, self.failure_status, changed = ProbeState.DOWN, status, True
+        elif self.state == ProbeState.DOWN:
+            self.state, self.first_failure_at, self.failure_status = ProbeState.UP, None, ""
+            changed = True
+        elif outcome.ok and self.state == ProbeState.UNKNOWN:
+            self.state = ProbeState.UP
+        if changed:
+            self.note_transition(now)
+        if self.update_flapping(now) or suppressed:
+            return Verdict.NONE
+        return self.report()
+
     def count(self, outcome: CheckOutcome, now: datetime) -> bool:
         """Update the confirmed state; returns whether it (or its severity) changed."""
         if outcome.ok:
@@ -454,6 +497,7 @@ class Probe(models.Model):
 
 class CheckResult(models.Model):
     probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="results")
+    region = models.CharField(max_length=40, blank=True)
     checked_at = models.DateTimeField()
     ok = models.BooleanField()
     latency_ms = models.FloatField()
@@ -527,3 +571,76 @@ class ResultRollup(models.Model):
     def uptime(self) -> float | None:
         """Percent of checks that passed, or None when nothing was checked."""
         return round(100 * (self.checks - self.failures) / self.checks, 3) if self.checks else None
+
+
+class RegionState(models.Model):
+    """One region's own confirmed view of one probe (N failures / M successes)."""
+
+    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="region_states")
+    region = models.CharField(max_length=40)
+    state = models.CharField(max_length=8, choices=ProbeState.choices, default=ProbeState.UNKNOWN)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_successes = models.PositiveIntegerField(default=0)
+    since = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["probe", "region"], name="region_once")]
+
+    def __str__(self) -> str:
+        return f"{self.probe} from {self.region}: {self.state}"
+
+    def count(self, outcome: CheckOutcome, now: datetime) -> None:
+        self.last_checked_at = now
+        if outcome.ok:
+            self.consecutive_successes += 1
+            self.consecutive_failures = 0
+            if self.state != ProbeState.UP and self.consecutive_successes >= self.probe.needed(
+                self.probe.successes_to_confirm
+            ):
+                self.state, self.since = ProbeState.UP, now
+            return
+        self.consecutive_failures += 1
+        self.consecutive_successes = 0
+        self.last_error = outcome.error[:500]
+        if self.state != ProbeState.DOWN and self.consecutive_failures >= self.probe.needed(
+            self.probe.failures_to_confirm
+        ):
+            self.state, self.since = ProbeState.DOWN, now
+
+
+class ProbeAgent(models.Model):
+    """A probe agent in another region: pulls its assignments and pushes results over HTTP,
+    authenticated by a bearer token of which only the SHA-256 is stored."""
+
+    name = models.CharField(max_length=80, unique=True)
+    region = models.SlugField(max_length=40)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["region", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.region})"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def register(cls, name: str, region: str) -> tuple[ProbeAgent, str]:
+        """Create (or re-key) an agent; the token is shown once and never stored."""
+        token = secrets.token_urlsafe(32)
+        agent, _ = cls.objects.update_or_create(
+            name=name, defaults={"region": region, "token_hash": cls.hash_token(token)}
+        )
+        return agent, token
+
+    @classmethod
+    def authenticate(cls, token: str) -> ProbeAgent | None:
+        if not token:
+            return None
+        return cls.objects.filter(token_hash=cls.hash_token(token), enabled=True).first()

@@ -19,7 +19,7 @@ from django.db.models import Max, Min, Subquery
 from django.utils.module_loading import import_string
 
 from statuspage import clock
-from statuspage.models import EngineHeartbeat, Probe
+from statuspage.models import EngineHeartbeat, Probe, ProbeState, RegionState
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +171,11 @@ def staff_alerts() -> list[StaffAlert]:
                    "window_minutes": probe.flap_window_seconds // 60}
         alerts.append(StaffAlert("flapping", render_message("staff", "flapping", context),
                                  probe.flapping_since, probe.id, probe.component_id))
+    lonely = RegionState.objects.filter(state=ProbeState.DOWN, probe__enabled=True).exclude(
+        probe__state=ProbeState.DOWN).select_related("probe__component")
+    for state in lonely:
+        alerts.append(StaffAlert("region", render_message("staff", "region", {"state": state}),
+                                 state.since, state.probe_id, state.probe.component_id))
     for probe in probes.exclude(last_warning=""):
         alerts.append(StaffAlert("warning", render_message("staff", "warning", {"probe": probe}),
                                  probe.last_checked_at, probe.id, probe.component_id))

@@ -224,6 +224,8 @@ ENGINE = {
         "statuspage.rollups.roll_up",
         "statuspage.rollups.purge_expired",
     ],
+    # This engine's region, if it is one of the vantage points of multi-region probes.
+    "REGION": os.environ.get("ENGINE_REGION", ""),
     # Raw check results are kept this many days; daily roll-ups are kept forever.
     "RAW_RETENTION_DAYS": env_int("RAW_RETENTION_DAYS", 14),
 }

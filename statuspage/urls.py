@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v2/summary.json", api.summary, name="api-summary"),
     path("api/v1/banner.json", api.banner, name="api-banner"),
     path("ping/", include("statuspage.ping")),
+    path("api/agent/v1/", include("statuspage.agents")),
     path("admin/", admin.site.urls),
     path("", include("incidents.urls")),
     path("", include("notifiers.urls")),

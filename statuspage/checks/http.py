@@ -180,10 +180,12 @@ def tls_context_for_handshake() -> ssl.SSLContext:
     return context if isinstance(context, ssl.SSLContext) else ssl.create_default_context()
 
 
-def new_session(limit: int) -> aiohttp.ClientSession:
-    """One session per engine: keep-alive connections are reused across checks."""
+def new_session(limit: int, region: str = "") -> aiohttp.ClientSession:
+    """One session per engine: keep-alive connections are reused across checks. The
+    User-Agent names the region, so the monitored side can tell vantage points apart."""
     connector = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=60, ssl=tls_context())
-    headers = {"User-Agent": "statuspage-probe/1.0"}
+    agent = f"statuspage-probe/1.0 (region {region})" if region else "statuspage-probe/1.0"
+    headers = {"User-Agent": agent}
     return aiohttp.ClientSession(connector=connector, headers=headers)
 
 

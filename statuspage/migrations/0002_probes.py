@@ -233,6 +233,52 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('probe', 'period', 'start'), name='rollup_once')],
             },
         ),
+        migrations.CreateModel(
+            name='ProbeAgent',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=80, unique=True)),
+                ('region', models.SlugField(max_length=40)),
+                ('token_hash', models.CharField(editable=False, max_length=64, unique=True)),
+                ('enabled', models.BooleanField(default=True)),
+                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
+            ],
+            options={
+                'ordering': ['region', 'name'],
+            },
+        ),
+        migrations.AddField(
+            model_name='checkresult',
+            name='region',
+            field=models.CharField(blank=True, max_length=40),
+        ),
+        migrations.AddField(
+            model_name='probe',
+            name='quorum',
+            field=models.PositiveSmallIntegerField(default=0, help_text='How many regions must confirm a failure (0: a majority).'),
+        ),
+        migrations.AddField(
+            model_name='probe',
+            name='regions',
+            field=models.JSONField(blank=True, default=list, help_text='Probe agent regions that check this probe; empty: the engine alone.'),
+        ),
+        migrations.CreateModel(
+            name='RegionState',
+            fields=[
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('region', models.CharField(max_length=40)),
+                ('state', models.CharField(choices=[('unknown', 'Unknown'), ('up', 'Up'), ('down', 'Down')], default='unknown', max_length=8)),
+                ('consecutive_failures', models.PositiveIntegerField(default=0)),
+                ('consecutive_successes', models.PositiveIntegerField(default=0)),
+                ('since', models.DateTimeField(blank=True, null=True)),
+                ('last_error', models.CharField(blank=True, max_length=500)),
+                ('last_checked_at', models.DateTimeField(blank=True, null=True)),
+                ('probe', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='region_states', to='statuspage.probe')),
+            ],
+            options={
+                'constraints': [models.UniqueConstraint(fields=('probe', 'region'), name='region_once')],
+            },
+        ),
         migrations.RunPython(carry_over, migrations.RunPython.noop),
         migrations.AlterField(
             model_name='probe',

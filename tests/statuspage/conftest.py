@@ -40,6 +40,8 @@ class ScriptedHandler(BaseHTTPRequestHandler):
              "body": self.rfile.read(length).decode()}
         )
         answer = self.server.routes.get(self.path, Answer(404, "not found"))
+        if callable(answer):
+            answer = answer(self.headers)
         if answer.delay:
             time.sleep(answer.delay)  # the slow server under test, not a wait for a clock
         body = answer.body
