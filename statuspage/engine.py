@@ -44,13 +44,13 @@ def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Ch
     )
     claimed = []
     region = settings.ENGINE["REGION"]
-    for probe in due:
-        if probe.regions and region not in probe.regions:
-            continue  # checked by the probe agents of its regions
-        won = Probe.objects.filter(id=probe.id, next_run_at=probe.next_run_at).update(
-            next_run_at=probe.next_run_after(now)
-        )
-        if won:
+    with transaction.atomic():  # one commit for the whole claim, not one per probe
+        for probe in due:
+            won = Probe.objects.filter(id=probe.id, next_run_at=probe.next_run_at).update(
+                next_run_at=probe.next_run_after(now)
+            )
+            if not won or (probe.regions and region not in probe.regions):
+                continue  # another worker has it, or its regions' agents check it
             claimed.append(build_check(probe))
             if slips is not None and probe.next_run_at is not None:
                 slips.append((now - probe.next_run_at).total_seconds())
@@ -123,15 +123,7 @@ def apply_region_vote(probe: Probe, region: str, outcome: CheckOutcome, checked_
 
 
 def store_result(probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = "") -> None:
-    CheckResult.objects.create(
-        probe=probe,
-        region=region,
-        checked_at=checked_at,
-        ok=outcome.ok,
-        latency_ms=outcome.latency_ms,
-        status_code=outcome.status_code,
-        error=outcome.error[:500],
-    )
+    result_row(probe, outcome, checked_at, region).save()
 
 
 def save_and_act(probe: Probe, verdict: str, checked_at: datetime) -> str:
@@ -147,6 +139,43 @@ def apply_and_store(probe: Probe, outcome: CheckOutcome, checked_at: datetime) -
     store_result(probe, outcome, checked_at)
     verdict = probe.apply_outcome(outcome, checked_at, under_maintenance(probe, checked_at))
     return save_and_act(probe, verdict, checked_at)
+
+
+def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
+    """Record many results in one transaction: one commit, one bulk insert. The engine
+    calls this a few times a second with whatever finished since the last call."""
+    plain = [(pid, outcome, at) for pid, outcome, at in batch if outcome is not None]
+    special = [(pid, outcome, at) for pid, outcome, at in batch if outcome is None]
+    with transaction.atomic():
+        probes = Probe.objects.select_for_update().select_related("component").in_bulk(
+            sorted({pid for pid, _, _ in plain}))
+        rows, acted = [], []
+        for probe_id, outcome, checked_at in sorted(plain, key=lambda r: r[2]):
+            probe = probes.get(probe_id)
+            if probe is None:
+                continue  # deleted while its check ran
+            if probe.regions:
+                special.append((probe_id, outcome, checked_at))
+                continue
+            rows.append(result_row(probe, outcome, checked_at))
+            verdict = probe.apply_outcome(outcome, checked_at, under_maintenance(probe, checked_at))
+            acted.append((probe, verdict, checked_at))
+        CheckResult.objects.bulk_create(rows, batch_size=500)
+        for probe, verdict, checked_at in acted:
+            try:
+                with transaction.atomic():
+                    save_and_act(probe, verdict, checked_at)
+            except Exception:
+                log.exception("acting on the result of %s failed", probe)
+    for probe_id, outcome, checked_at in special:
+        record_outcome(probe_id, outcome, checked_at)
+    return len(batch)
+
+
+def result_row(probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = "") -> CheckResult:
+    return CheckResult(probe=probe, region=region, checked_at=checked_at, ok=outcome.ok,
+                       latency_ms=outcome.latency_ms, status_code=outcome.status_code,
+                       error=outcome.error[:500])
 
 
 def housekeeping(now: datetime) -> None:
@@ -196,6 +225,7 @@ class Engine:
         self.semaphore = asyncio.Semaphore(max_concurrency)
         self.slips: deque[float] = deque(maxlen=SLIP_WINDOW)
         self.completed = 0
+        self.finished: list[tuple[int, CheckOutcome | None, datetime]] = []
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -204,6 +234,7 @@ class Engine:
         async with new_session(self.max_concurrency) as session:
             while not self.stop.is_set():
                 await self.start_due_checks(session)
+                await self.flush()
                 if loop.time() - last_pulse >= settings.ENGINE["HEARTBEAT_SECONDS"] / 2:
                     last_pulse = loop.time()
                     await self.pulse()
@@ -242,17 +273,24 @@ class Engine:
     async def check_and_record(self, session, check: Check, now: datetime) -> None:
         async with self.semaphore:
             outcome = await check.run(session)
+        self.finished.append((check.probe_id, outcome, now))
+
+    async def flush(self) -> None:
+        """Record what finished since the last tick, in one transaction."""
+        batch, self.finished = self.finished, []
+        if not batch:
+            return
         try:
-            await self.db(record_outcome)(check.probe_id, outcome, now)
-            self.completed += 1
+            self.completed += await self.db(record_batch)(batch)
         except Exception:
-            log.exception("recording the result of probe %s failed", check.probe_id)
+            log.exception("recording %d results failed", len(batch))
 
     async def drain(self) -> None:
         """Let in-flight checks finish and be recorded, so a stop loses no result."""
         if self.in_flight:
             log.info("engine stopping: waiting for %d checks", len(self.in_flight))
             await asyncio.gather(*self.in_flight, return_exceptions=True)
+        await self.flush()
 
     @staticmethod
     def db(func):
