@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-sqlite test-postgres setup chromium clean
+.PHONY: run test test-sqlite test-postgres setup chromium clean bench-probes
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test-sqlite: $(VENV)/.testing
 
 test-postgres: $(VENV)/.testing
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest
+
+# Probe engine capacity: figures written to docs/BENCHMARKS.md (not a test).
+bench-probes: $(VENV)/.runtime
+	$(PY) -m bench.probes --write $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

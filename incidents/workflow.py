@@ -92,7 +92,7 @@ def open_for_probe(probe: Probe, now: datetime) -> Incident:
 
 
 def create_probe_incident(probe: Probe, component: Component, now: datetime) -> Incident:
-    status = probe.outage_status
+    status = probe.confirmed_outage_status
     incident = Incident(
         impact=IMPACT_FOR_STATUS[status],
         origin_probe=probe,
@@ -114,13 +114,19 @@ def create_probe_incident(probe: Probe, component: Component, now: datetime) -> 
 
 def relapse_if_recovering(incident: Incident, probe: Probe, now: datetime) -> Incident:
     component = probe.component
-    change = change_component(component, probe.outage_status)
+    change = change_component(component, probe.confirmed_outage_status)
     if incident.status == IncidentStatus.MONITORING:
         incident.transition_to(IncidentStatus.INVESTIGATING, now)
         incident.save()
         body = render_message("page", "relapsed", message_context(incident, component))
         add_update(incident, IncidentUpdate.Kind.RELAPSED, body, now, [change] if change else None)
     return incident
+
+
+def probe_evidence(incident: Incident) -> dict | None:
+    """What the probe that opened this incident saw: first failure, error samples, latency."""
+    probe = incident.origin_probe
+    return {"probe": probe.name, "kind": probe.kind, **probe.evidence} if probe else None
 
 
 def component_still_failing(component: Component) -> bool:

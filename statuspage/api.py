@@ -13,6 +13,7 @@ from incidents.messages import render_message
 from incidents.models import Incident, IncidentUpdate
 from statuspage import clock
 from statuspage.models import Audience, Component
+from statuspage.monitoring import banner_fields, monitoring_state
 from statuspage.summary import INDICATOR_FOR_IMPACT, INDICATOR_ORDER, Snapshot, build_snapshot
 
 SUMMARY_MAX_AGE = 10
@@ -215,4 +216,5 @@ def banner(request: HttpRequest) -> JsonResponse:
         return response
     ttl = settings.STATUSPAGE["BANNER_TTL_SECONDS"]
     payload = banner_payload(banner_incident(component_ids), clock.now())
+    payload.update(banner_fields(payload["show"], monitoring_state()))
     return public_json(payload, max_age=min(ttl, SUMMARY_MAX_AGE))

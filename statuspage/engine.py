@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
@@ -21,60 +23,159 @@ from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from incidents.workflow import handle_verdict
-from statuspage import clock
-from statuspage.models import CheckOutcome, CheckResult, Probe
-from statuspage.probes import HttpCheck, new_session, run_http_check
+from statuspage import clock, monitoring
+from statuspage.checks import Check, build_check, heartbeat
+from statuspage.checks.http import new_session
+from statuspage.models import CheckOutcome, CheckResult, Probe, ProbeState, RegionState, Verdict
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY_SECONDS = 5.0
+SLIP_WINDOW = 10_000
 
 
-def claim_due_checks(now: datetime) -> list[HttpCheck]:
-    """Move each due probe's next_run_at forward; only the worker whose UPDATE wins runs it."""
+def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Check]:
+    """Move each due probe's next_run_at forward; only the worker whose UPDATE wins runs it.
+
+    `slips` collects how late each claimed probe is against its schedule, in seconds.
+    """
     due = Probe.objects.filter(enabled=True).filter(
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
     )
     claimed = []
-    for probe in due:
-        won = Probe.objects.filter(id=probe.id, next_run_at=probe.next_run_at).update(
-            next_run_at=probe.next_run_after(now)
-        )
-        if won:
-            claimed.append(
-                HttpCheck(
-                    probe.id, probe.url, probe.method, probe.timeout_seconds, probe.expected_status
-                )
+    region = settings.ENGINE["REGION"]
+    with transaction.atomic():  # one commit for the whole claim, not one per probe
+        for probe in due:
+            won = Probe.objects.filter(id=probe.id, next_run_at=probe.next_run_at).update(
+                next_run_at=probe.next_run_after(now)
             )
+            if not won or (probe.regions and region not in probe.regions):
+                continue  # another worker has it, or its regions' agents check it
+            claimed.append(build_check(probe))
+            if slips is not None and probe.next_run_at is not None:
+                slips.append((now - probe.next_run_at).total_seconds())
     return claimed
 
 
-def record_outcome(probe_id: int, outcome: CheckOutcome, checked_at: datetime) -> str:
-    """Store the result, update the probe's counts, and act on a confirmed verdict."""
+RECORDED_FIELDS = [
+    "state",
+    "consecutive_failures",
+    "consecutive_successes",
+    "first_failure_at",
+    "last_checked_at",
+    "last_warning",
+    "failure_status",
+    "evidence",
+    "transitions",
+    "flapping_since",
+    "reported",
+]
+
+
+def record_outcome(probe_id: int, outcome: CheckOutcome | None, checked_at: datetime) -> str:
+    """Store the result, update the probe's counts, and act on a confirmed verdict.
+
+    A None outcome means "judge the probe from its row": heartbeats, whose state is the
+    pings already received, evaluated under the same lock a concurrent ping would take.
+    """
     with transaction.atomic():
         probe = Probe.objects.select_for_update().select_related("component").get(id=probe_id)
-        CheckResult.objects.create(
-            probe=probe,
-            checked_at=checked_at,
-            ok=outcome.ok,
-            latency_ms=outcome.latency_ms,
-            status_code=outcome.status_code,
-            error=outcome.error[:500],
-        )
-        verdict = probe.apply_outcome(outcome, checked_at)
-        probe.save(
-            update_fields=[
-                "state",
-                "consecutive_failures",
-                "consecutive_successes",
-                "first_failure_at",
-                "last_checked_at",
-            ]
-        )
-        if verdict:
-            log.info("%s: %s", probe, verdict)
-            handle_verdict(probe, verdict, checked_at)
+        if probe.regions and outcome is not None:
+            return apply_region_vote(probe, settings.ENGINE["REGION"], outcome, checked_at)
+        if outcome is None:
+            outcome = heartbeat.evaluate(probe, checked_at)
+        if outcome is None:
+            return Verdict.NONE
+        return apply_and_store(probe, outcome, checked_at)
+
+
+def under_maintenance(probe: Probe, now: datetime) -> bool:
+    """Maintenance windows (the incidents app's, when it has them) suppress alarms."""
+    try:
+        from incidents.maintenance import is_under_maintenance
+    except ImportError:
+        return False
+    return is_under_maintenance(probe.component, now)
+
+
+def record_region_outcome(probe_id: int, region: str, outcome: CheckOutcome,
+                          checked_at: datetime) -> str:
+    """A result from one region (an agent, or this engine if it has a region)."""
+    with transaction.atomic():
+        probe = Probe.objects.select_for_update().select_related("component").get(id=probe_id)
+        return apply_region_vote(probe, region, outcome, checked_at)
+
+
+def apply_region_vote(probe: Probe, region: str, outcome: CheckOutcome, checked_at: datetime) -> str:
+    """Update that region's confirmed view, then the probe's from all regions' views."""
+    state, _ = RegionState.objects.select_for_update().get_or_create(probe=probe, region=region)
+    state.probe = probe
+    state.count(outcome, checked_at)
+    state.save()
+    down = list(
+        RegionState.objects.filter(probe=probe, region__in=probe.regions, state=ProbeState.DOWN)
+        .values_list("region", flat=True)
+    )
+    store_result(probe, outcome, checked_at, region)
+    verdict = probe.apply_region_votes(outcome, checked_at, down,
+                                       under_maintenance(probe, checked_at))
+    return save_and_act(probe, verdict, checked_at)
+
+
+def store_result(probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = "") -> None:
+    result_row(probe, outcome, checked_at, region).save()
+
+
+def save_and_act(probe: Probe, verdict: str, checked_at: datetime) -> str:
+    probe.save(update_fields=RECORDED_FIELDS)
+    if verdict:
+        log.info("%s: %s", probe, verdict)
+        handle_verdict(probe, verdict, checked_at)
     return verdict
+
+
+def apply_and_store(probe: Probe, outcome: CheckOutcome, checked_at: datetime) -> str:
+    """The part of recording that needs the probe row locked by the caller."""
+    store_result(probe, outcome, checked_at)
+    verdict = probe.apply_outcome(outcome, checked_at, under_maintenance(probe, checked_at))
+    return save_and_act(probe, verdict, checked_at)
+
+
+def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
+    """Record many results in one transaction: one commit, one bulk insert. The engine
+    calls this a few times a second with whatever finished since the last call."""
+    plain = [(pid, outcome, at) for pid, outcome, at in batch if outcome is not None]
+    special = [(pid, outcome, at) for pid, outcome, at in batch if outcome is None]
+    with transaction.atomic():
+        probes = Probe.objects.select_for_update().select_related("component").in_bulk(
+            sorted({pid for pid, _, _ in plain}))
+        rows, acted = [], []
+        for probe_id, outcome, checked_at in sorted(plain, key=lambda r: r[2]):
+            probe = probes.get(probe_id)
+            if probe is None:
+                continue  # deleted while its check ran
+            if probe.regions:
+                special.append((probe_id, outcome, checked_at))
+                continue
+            rows.append(result_row(probe, outcome, checked_at))
+            verdict = probe.apply_outcome(outcome, checked_at, under_maintenance(probe, checked_at))
+            acted.append((probe, verdict, checked_at))
+        CheckResult.objects.bulk_create(rows, batch_size=500)
+        for probe, verdict, checked_at in acted:
+            try:
+                with transaction.atomic():
+                    save_and_act(probe, verdict, checked_at)
+            except Exception:
+                log.exception("acting on the result of %s failed", probe)
+    for probe_id, outcome, checked_at in special:
+        record_outcome(probe_id, outcome, checked_at)
+    return len(batch)
+
+
+def result_row(probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = "") -> CheckResult:
+    return CheckResult(probe=probe, region=region, checked_at=checked_at, ok=outcome.ok,
+                       latency_ms=outcome.latency_ms, status_code=outcome.status_code,
+                       error=outcome.error[:500])
 
 
 def housekeeping(now: datetime) -> None:
@@ -86,12 +187,12 @@ def housekeeping(now: datetime) -> None:
             log.exception("housekeeping job %s failed", path)
 
 
-async def run_checks(checks: list[HttpCheck], limit: int) -> list[CheckOutcome]:
+async def run_checks(checks: list[Check], limit: int) -> list[CheckOutcome | None]:
     async with new_session(limit) as session:
-        return await asyncio.gather(*(run_http_check(session, check) for check in checks))
+        return await asyncio.gather(*(check.run(session) for check in checks))
 
 
-def run_checks_blocking(checks: list[HttpCheck]) -> list[CheckOutcome]:
+def run_checks_blocking(checks: list[Check]) -> list[CheckOutcome | None]:
     """Run checks to completion from synchronous code, even if this thread has a loop running."""
     limit = settings.ENGINE["MAX_CONCURRENCY"]
     try:
@@ -102,15 +203,17 @@ def run_checks_blocking(checks: list[HttpCheck]) -> list[CheckOutcome]:
         return pool.submit(asyncio.run, run_checks(checks, limit)).result()
 
 
-def run_due_probes() -> list[tuple[int, CheckOutcome, str]]:
-    """One synchronous pass: claim, check, record. Tests drive the engine through this."""
+def run_due_probes() -> list[tuple[int, CheckOutcome | None, str]]:
+    """One synchronous pass: claim, check, record, pulse. Tests drive the engine through this."""
     now = clock.now()
     checks = claim_due_checks(now)
     outcomes = run_checks_blocking(checks) if checks else []
-    return [
+    results = [
         (check.probe_id, outcome, record_outcome(check.probe_id, outcome, now))
         for check, outcome in zip(checks, outcomes, strict=True)
     ]
+    monitoring.record_cycle(now, len(results))
+    return results
 
 
 class Engine:
@@ -120,13 +223,21 @@ class Engine:
         self.stop = asyncio.Event()
         self.in_flight: set[asyncio.Task] = set()
         self.semaphore = asyncio.Semaphore(max_concurrency)
+        self.slips: deque[float] = deque(maxlen=SLIP_WINDOW)
+        self.completed = 0
+        self.finished: list[tuple[int, CheckOutcome | None, datetime]] = []
 
     async def run(self) -> None:
-        last_housekeeping = 0.0
         loop = asyncio.get_running_loop()
+        last_housekeeping = last_pulse = 0.0
+        await self.db(monitoring.record_start)(clock.now(), os.getpid())
         async with new_session(self.max_concurrency) as session:
             while not self.stop.is_set():
                 await self.start_due_checks(session)
+                await self.flush()
+                if loop.time() - last_pulse >= settings.ENGINE["HEARTBEAT_SECONDS"] / 2:
+                    last_pulse = loop.time()
+                    await self.pulse()
                 if loop.time() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
                     last_housekeeping = loop.time()
                     await self.db(housekeeping)(clock.now())
@@ -136,26 +247,50 @@ class Engine:
                     pass
             await self.drain()
 
+    async def pulse(self) -> None:
+        """Tell the web process and the watchdog that probe cycles still complete."""
+        completed, self.completed = self.completed, 0
+        try:
+            await self.db(monitoring.record_cycle)(clock.now(), completed, self.slip_p99_ms())
+        except Exception:
+            log.exception("writing the engine heartbeat failed")
+
+    def slip_p99_ms(self) -> float | None:
+        if not self.slips:
+            return None
+        ordered = sorted(self.slips)
+        return round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 1)
+
     async def start_due_checks(self, session) -> None:
         now = clock.now()
-        for check in await self.db(claim_due_checks)(now):
+        slips: list[float] = []
+        for check in await self.db(claim_due_checks)(now, slips):
             task = asyncio.create_task(self.check_and_record(session, check, now))
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
+        self.slips.extend(slips)
 
-    async def check_and_record(self, session, check: HttpCheck, now: datetime) -> None:
+    async def check_and_record(self, session, check: Check, now: datetime) -> None:
         async with self.semaphore:
-            outcome = await run_http_check(session, check)
+            outcome = await check.run(session)
+        self.finished.append((check.probe_id, outcome, now))
+
+    async def flush(self) -> None:
+        """Record what finished since the last tick, in one transaction."""
+        batch, self.finished = self.finished, []
+        if not batch:
+            return
         try:
-            await self.db(record_outcome)(check.probe_id, outcome, now)
+            self.completed += await self.db(record_batch)(batch)
         except Exception:
-            log.exception("recording the result of probe %s failed", check.probe_id)
+            log.exception("recording %d results failed", len(batch))
 
     async def drain(self) -> None:
         """Let in-flight checks finish and be recorded, so a stop loses no result."""
         if self.in_flight:
             log.info("engine stopping: waiting for %d checks", len(self.in_flight))
             await asyncio.gather(*self.in_flight, return_exceptions=True)
+        await self.flush()
 
     @staticmethod
     def db(func):

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -18,6 +23,8 @@ class ComponentStatus(models.TextChoices):
     MAJOR_OUTAGE = "major_outage", _("Major outage")
     UNDER_MAINTENANCE = "under_maintenance", _("Under maintenance")
 
+
+EVIDENCE_SAMPLES = 5
 
 # Worst first is highest: used to roll several statuses up into one.
 STATUS_SEVERITY = {
@@ -133,25 +140,113 @@ class CheckOutcome:
     latency_ms: float
     status_code: int | None = None
     error: str = ""
+    # A passing check close to a limit (TLS expiry): shown to staff, not an outage.
+    warning: str = ""
+    # What a failure means for the component; empty: the probe's own outage_status.
+    status: str = ""
 
 
 class Probe(models.Model):
     class Kind(models.TextChoices):
-        HTTP = "http", _("HTTP")
+        HTTP = "http", _("HTTP(S)")
+        TCP = "tcp", _("TCP connect")
+        DNS = "dns", _("DNS resolution")
+        HEARTBEAT = "heartbeat", _("Heartbeat (the monitored system pings us)")
+        FRESHNESS = "freshness", _("Freshness / backlog (a number against thresholds)")
+        UPSTREAM = "upstream", _("Upstream provider (status feed or Statuspage JSON)")
 
     component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="probes")
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.HTTP)
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, blank=True, help_text=_("HTTP(S) probes: the URL."))
     method = models.CharField(max_length=8, default="GET")
+    headers = models.JSONField(default=dict, blank=True)
+    body = models.TextField(
+        blank=True, help_text=_("HTTP: the request body. TCP: text sent after connecting.")
+    )
+    expected_codes = models.CharField(
+        max_length=100,
+        default="200",
+        help_text=_("HTTP status codes that pass, e.g. '200' or '200-299, 304'."),
+    )
+    body_contains = models.CharField(max_length=500, blank=True)
+    body_regex = models.CharField(
+        max_length=500, blank=True, help_text=_("HTTP body or TCP banner must match this.")
+    )
+    json_check = models.CharField(
+        max_length=200, blank=True, help_text=_("e.g. '$.queue.depth < 1000'.")
+    )
+    degraded_latency_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Slower than this: a warning for staff.")
+    )
+    down_latency_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Slower than this: the check fails.")
+    )
+    follow_redirects = models.BooleanField(default=False)
+    tls_expiry_warning_days = models.PositiveSmallIntegerField(default=14)
+    host = models.CharField(
+        max_length=253, blank=True, help_text=_("TCP: host to connect to. DNS: name to resolve.")
+    )
+    port = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(65535)]
+    )
+    resolver = models.CharField(
+        max_length=100, blank=True, help_text=_("DNS: resolver 'address' or 'address:port'.")
+    )
+    expected_address = models.CharField(max_length=100, blank=True)
+    ping_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    schedule = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text=_("Heartbeat: a cron expression; empty means every interval_seconds."),
+    )
+    grace_seconds = models.PositiveIntegerField(
+        default=60, help_text=_("Heartbeat: how late a ping may be before it is a failure.")
+    )
+    value_path = models.CharField(
+        max_length=200, blank=True,
+        help_text=_("Freshness: where the number is, e.g. '$.data_age_seconds' (in the "
+                    "endpoint's JSON, or in a heartbeat ping's JSON body)."),
+    )
+    degraded_above = models.FloatField(null=True, blank=True)
+    outage_above = models.FloatField(null=True, blank=True)
+    feed_window_minutes = models.PositiveIntegerField(
+        default=360, help_text=_("Upstream feeds: entries newer than this may be active incidents.")
+    )
+    last_ping_at = models.DateTimeField(null=True, blank=True)
+    last_start_at = models.DateTimeField(null=True, blank=True)
+    last_warning = models.CharField(max_length=500, blank=True)
+    flap_threshold = models.PositiveSmallIntegerField(
+        default=4, help_text=_("More confirmed changes than this within the window is "
+                               "flapping: staff are told, the public picture holds (0: off).")
+    )
+    flap_window_seconds = models.PositiveIntegerField(default=3600)
+    transitions = models.JSONField(default=list, blank=True, editable=False)
+    flapping_since = models.DateTimeField(null=True, blank=True)
+    regions = models.JSONField(
+        default=list, blank=True,
+        help_text=_("Probe agent regions that check this probe; empty: the engine alone."),
+    )
+    quorum = models.PositiveSmallIntegerField(
+        default=0, help_text=_("How many regions must confirm a failure (0: a majority).")
+    )
+    reported = models.CharField(
+        max_length=24, blank=True, editable=False,
+        help_text=_("The status the incident workflow was last told."),
+    )
+    failure_status = models.CharField(
+        max_length=24, blank=True, help_text=_("The status the confirmed failure means.")
+    )
+    evidence = models.JSONField(
+        default=dict, blank=True,
+        help_text=_("The current or last failure: first failure time, error samples, latency."),
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
     interval_seconds = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(10), MaxValueValidator(86400)]
     )
     timeout_seconds = models.FloatField(
         default=10, validators=[MinValueValidator(0.5), MaxValueValidator(120)]
-    )
-    expected_status = models.PositiveSmallIntegerField(
-        default=200, validators=[MinValueValidator(100), MaxValueValidator(599)]
     )
     failures_to_confirm = models.PositiveSmallIntegerField(
         default=2, validators=[MinValueValidator(1), MaxValueValidator(100)]
@@ -198,35 +293,211 @@ class Probe(models.Model):
 
     def next_run_after(self, now: datetime) -> datetime:
         """Keep the cadence anchored to the schedule, but never schedule into the past."""
+        if self.kind == self.Kind.HEARTBEAT:
+            from statuspage.checks.heartbeat import next_evaluation
+
+            return next_evaluation(self, now)
         if self.next_run_at is None:
             return now + self.interval
         candidate = self.next_run_at + self.interval
         return candidate if candidate > now else now + self.interval
 
-    def apply_outcome(self, outcome: CheckOutcome, now: datetime) -> Verdict:
-        """Count consecutive results; confirm an outage or a recovery when the count is reached."""
+    def clean(self) -> None:
+        """Each kind needs its own target fields; say which one is missing."""
+        required = {
+            self.Kind.HTTP: ["url"],
+            self.Kind.TCP: ["host", "port"],
+            self.Kind.DNS: ["host"],
+            self.Kind.HEARTBEAT: [],
+            self.Kind.FRESHNESS: ["url", "value_path"],
+            self.Kind.UPSTREAM: ["url"],
+        }.get(self.kind, [])
+        errors = {f: _("Required for a %(kind)s probe.") % {"kind": self.kind}
+                  for f in required if getattr(self, f) in (None, "")}
+        errors.update(self.clean_expressions())
+        if self.value_path and self.degraded_above is None and self.outage_above is None:
+            errors["outage_above"] = _("Give a degraded or an outage threshold for the value.")
+        if None not in (self.degraded_above, self.outage_above) and (
+            self.degraded_above > self.outage_above
+        ):
+            errors["degraded_above"] = _("The degraded threshold must not exceed the outage one.")
+        if errors:
+            raise ValidationError(errors)
+
+    def clean_expressions(self) -> dict[str, str]:
+        from statuspage.checks.expressions import (
+            ExpressionError,
+            parse_expected_codes,
+            parse_json_check,
+            parse_value_path,
+        )
+        from statuspage.checks.heartbeat import validate_schedule
+
+        errors = {}
+        for field, parse in (
+            ("expected_codes", parse_expected_codes),
+            ("json_check", parse_json_check),
+            ("schedule", validate_schedule),
+            ("value_path", parse_value_path),
+        ):
+            try:
+                if getattr(self, field):
+                    parse(getattr(self, field))
+            except ExpressionError as error:
+                errors[field] = str(error)
+        if self.body_regex:
+            try:
+                re.compile(self.body_regex)
+            except re.error as error:
+                errors["body_regex"] = _("Not a valid regular expression: %(e)s") % {"e": error}
+        return errors
+
+    @property
+    def is_heartbeat(self) -> bool:
+        return self.kind == self.Kind.HEARTBEAT
+
+    def needed(self, count: int) -> int:
+        """A heartbeat's grace period is its confirmation: one verdict settles it."""
+        return 1 if self.is_heartbeat else count
+
+    @property
+    def last_error(self) -> str:
+        samples = (self.evidence or {}).get("samples") or []
+        return samples[-1]["error"] if samples else ""
+
+    @property
+    def confirmed_outage_status(self) -> str:
+        """The component status of the confirmed failure: degraded or the probe's outage."""
+        return self.failure_status or self.outage_status
+
+    def collect_evidence(self, outcome: CheckOutcome, now: datetime) -> None:
+        """Keep what staff need on the incident: when it began, what failed, how slow."""
+        if self.consecutive_failures == 1 or not self.evidence:
+            self.evidence = {"first_failure_at": now.isoformat(), "samples": [], "failures": 0}
+        samples = self.evidence["samples"][-(EVIDENCE_SAMPLES - 1):]
+        samples.append({"at": now.isoformat(), "error": outcome.error,
+                        "latency_ms": outcome.latency_ms, "status_code": outcome.status_code})
+        latencies = [s["latency_ms"] for s in samples]
+        self.evidence.update(
+            samples=samples,
+            failures=self.evidence["failures"] + 1,
+            latency_ms={"last": outcome.latency_ms, "max": max(latencies),
+                        "mean": round(sum(latencies) / len(latencies), 1)},
+        )
+
+    def apply_outcome(
+        self, outcome: CheckOutcome, now: datetime, suppressed: bool = False
+    ) -> Verdict:
+        """Count the result, then decide what the public should be told, if anything.
+
+        `state` is the confirmed state (N failures / M successes); `reported` is what the
+        workflow was last told. They part while the probe flaps or its component is in
+        maintenance (`suppressed`), and meet again afterwards with one catch-up verdict.
+        """
         self.last_checked_at = now
+        self.last_warning = outcome.warning[:500]
+        if self.count(outcome, now):
+            self.note_transition(now)
+        if self.update_flapping(now) or suppressed:
+            return Verdict.NONE
+        return self.report()
+
+    @property
+    def quorum_needed(self) -> int:
+        return min(self.quorum or len(self.regions) // 2 + 1, max(len(self.regions), 1))
+
+    def apply_region_votes(self, outcome: CheckOutcome, now: datetime, down: list[str],
+                           suppressed: bool = False) -> Verdict:
+        """For probes checked from several regions: an outage needs `quorum` regions to
+        confirm it (each by its own N failures), so one region's broken network is not an
+        outage; it is shown to staff instead (RegionState)."""
+        self.last_checked_at = now
+        self.last_warning = outcome.warning[:500]
+        if outcome.ok:
+            self.consecutive_failures, self.consecutive_successes = 0, self.consecutive_successes + 1
+        else:
+            self.consecutive_failures, self.consecutive_successes = self.consecutive_failures + 1, 0
+            self.collect_evidence(outcome, now)
+        changed = False
+        if len(down) >= self.quorum_needed:
+            status = self.confirmed_outage_status if outcome.ok else (
+                outcome.status or self.outage_status)
+            if self.state != ProbeState.DOWN or status != self.confirmed_outage_status:
+                self.first_failure_at = self.first_failure_at or now
+                self.state, self.failure_status, changed = ProbeState.DOWN, status, True
+        elif self.state == ProbeState.DOWN:
+            self.state, self.first_failure_at, self.failure_status = ProbeState.UP, None, ""
+            changed = True
+        elif outcome.ok and self.state == ProbeState.UNKNOWN:
+            self.state = ProbeState.UP
+        if changed:
+            self.note_transition(now)
+        if self.update_flapping(now) or suppressed:
+            return Verdict.NONE
+        return self.report()
+
+    def count(self, outcome: CheckOutcome, now: datetime) -> bool:
+        """Update the confirmed state; returns whether it (or its severity) changed."""
         if outcome.ok:
             self.consecutive_successes += 1
             self.consecutive_failures = 0
-            if self.state != ProbeState.UP and self.consecutive_successes >= self.successes_to_confirm:
-                was_down = self.state == ProbeState.DOWN
-                self.state = ProbeState.UP
-                self.first_failure_at = None
-                return Verdict.CONFIRMED_UP if was_down else Verdict.NONE
-            return Verdict.NONE
+            if self.state == ProbeState.UP or self.consecutive_successes < self.needed(
+                self.successes_to_confirm
+            ):
+                return False
+            changed = self.state == ProbeState.DOWN
+            self.state, self.first_failure_at, self.failure_status = ProbeState.UP, None, ""
+            return changed
         self.consecutive_failures += 1
         self.consecutive_successes = 0
         if self.first_failure_at is None:
             self.first_failure_at = now
-        if self.state != ProbeState.DOWN and self.consecutive_failures >= self.failures_to_confirm:
-            self.state = ProbeState.DOWN
+        self.collect_evidence(outcome, now)
+        if self.consecutive_failures < self.needed(self.failures_to_confirm):
+            return False
+        status = outcome.status or self.outage_status
+        if self.state == ProbeState.DOWN and status == self.confirmed_outage_status:
+            return False
+        self.state, self.failure_status = ProbeState.DOWN, status
+        return True
+
+    def report(self) -> Verdict:
+        """The verdict that brings the public picture in line with the confirmed state."""
+        if self.state == ProbeState.DOWN:
+            desired = self.confirmed_outage_status
+        elif self.state == ProbeState.UP:
+            desired = ComponentStatus.OPERATIONAL
+        else:
+            return Verdict.NONE
+        if desired == self.reported:
+            return Verdict.NONE
+        was, self.reported = self.reported, desired
+        if desired != ComponentStatus.OPERATIONAL:
             return Verdict.CONFIRMED_DOWN
-        return Verdict.NONE
+        return Verdict.CONFIRMED_UP if was not in ("", ComponentStatus.OPERATIONAL) else Verdict.NONE
+
+    def note_transition(self, now: datetime) -> None:
+        window = timedelta(seconds=self.flap_window_seconds)
+        recent = [t for t in self.transitions if now - datetime.fromisoformat(t) <= window]
+        self.transitions = [*recent, now.isoformat()][-(self.flap_threshold + 1):]
+
+    def update_flapping(self, now: datetime) -> bool:
+        """Flapping: more than K confirmed changes within the window. It ends only after a
+        whole window without a change, so a probe does not flap in and out of flapping."""
+        if not self.flap_threshold:
+            return False
+        window = timedelta(seconds=self.flap_window_seconds)
+        recent = [t for t in self.transitions if now - datetime.fromisoformat(t) <= window]
+        if self.flapping_since is None and len(recent) > self.flap_threshold:
+            self.flapping_since = now
+        elif self.flapping_since is not None and not recent:
+            self.flapping_since = None
+        return self.flapping_since is not None
 
 
 class CheckResult(models.Model):
     probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="results")
+    region = models.CharField(max_length=40, blank=True)
     checked_at = models.DateTimeField()
     ok = models.BooleanField()
     latency_ms = models.FloatField()
@@ -239,3 +510,137 @@ class CheckResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.probe} at {self.checked_at:%H:%M:%S}: {'ok' if self.ok else self.error}"
+
+
+class EngineHeartbeat(models.Model):
+    """The engine's own pulse, one row per engine name, and the watchdog's alarm about it.
+
+    The engine stamps `last_cycle_at` after each loop; the web process and the watchdog
+    read it. `alarm_raised_at` is claimed with a conditional UPDATE so that an interruption
+    pages on-call once, whichever process notices it first.
+    """
+
+    name = models.CharField(max_length=60, unique=True, default="engine")
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_cycle_at = models.DateTimeField(null=True, blank=True)
+    interval_seconds = models.FloatField(default=10)
+    host = models.CharField(max_length=200, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    checks_completed = models.PositiveBigIntegerField(default=0)
+    slip_p99_ms = models.FloatField(null=True, blank=True)
+    alarm_raised_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} (last cycle {self.last_cycle_at})"
+
+
+class RollupPeriod(models.TextChoices):
+    MINUTE = "minute", _("Minute")
+    HOUR = "hour", _("Hour")
+    DAY = "day", _("Day")
+
+
+class ResultRollup(models.Model):
+    """Checks of one probe over one minute, hour or day: uptime and a latency histogram.
+
+    Histograms (counts over fixed log-scale latency buckets) add up exactly, so hours are
+    built from minutes and days from hours with their percentiles intact, and the 90-day
+    views read a few hundred of these rows instead of millions of raw results.
+    """
+
+    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="rollups")
+    period = models.CharField(max_length=6, choices=RollupPeriod.choices)
+    start = models.DateTimeField()
+    checks = models.PositiveIntegerField()
+    failures = models.PositiveIntegerField()
+    latency_p50 = models.FloatField(null=True)
+    latency_p95 = models.FloatField(null=True)
+    latency_p99 = models.FloatField(null=True)
+    histogram = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["probe", "period", "start"], name="rollup_once"),
+        ]
+        indexes = [models.Index(fields=["period", "start"], name="rollup_period_start")]
+
+    def __str__(self) -> str:
+        return f"{self.probe} {self.period} {self.start:%Y-%m-%d %H:%M}"
+
+    @property
+    def uptime(self) -> float | None:
+        """Percent of checks that passed, or None when nothing was checked."""
+        return round(100 * (self.checks - self.failures) / self.checks, 3) if self.checks else None
+
+
+class RegionState(models.Model):
+    """One region's own confirmed view of one probe (N failures / M successes)."""
+
+    probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="region_states")
+    region = models.CharField(max_length=40)
+    state = models.CharField(max_length=8, choices=ProbeState.choices, default=ProbeState.UNKNOWN)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    consecutive_successes = models.PositiveIntegerField(default=0)
+    since = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["probe", "region"], name="region_once")]
+
+    def __str__(self) -> str:
+        return f"{self.probe} from {self.region}: {self.state}"
+
+    def count(self, outcome: CheckOutcome, now: datetime) -> None:
+        self.last_checked_at = now
+        if outcome.ok:
+            self.consecutive_successes += 1
+            self.consecutive_failures = 0
+            if self.state != ProbeState.UP and self.consecutive_successes >= self.probe.needed(
+                self.probe.successes_to_confirm
+            ):
+                self.state, self.since = ProbeState.UP, now
+            return
+        self.consecutive_failures += 1
+        self.consecutive_successes = 0
+        self.last_error = outcome.error[:500]
+        if self.state != ProbeState.DOWN and self.consecutive_failures >= self.probe.needed(
+            self.probe.failures_to_confirm
+        ):
+            self.state, self.since = ProbeState.DOWN, now
+
+
+class ProbeAgent(models.Model):
+    """A probe agent in another region: pulls its assignments and pushes results over HTTP,
+    authenticated by a bearer token of which only the SHA-256 is stored."""
+
+    name = models.CharField(max_length=80, unique=True)
+    region = models.SlugField(max_length=40)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    enabled = models.BooleanField(default=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["region", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.region})"
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def register(cls, name: str, region: str) -> tuple[ProbeAgent, str]:
+        """Create (or re-key) an agent; the token is shown once and never stored."""
+        token = secrets.token_urlsafe(32)
+        agent, _ = cls.objects.update_or_create(
+            name=name, defaults={"region": region, "token_hash": cls.hash_token(token)}
+        )
+        return agent, token
+
+    @classmethod
+    def authenticate(cls, token: str) -> ProbeAgent | None:
+        if not token:
+            return None
+        return cls.objects.filter(token_hash=cls.hash_token(token), enabled=True).first()

@@ -211,11 +211,23 @@ STATUSPAGE = {
 ENGINE = {
     "TICK_SECONDS": float(os.environ.get("ENGINE_TICK_SECONDS", "0.5")),
     "MAX_CONCURRENCY": env_int("ENGINE_MAX_CONCURRENCY", 200),
+    # The engine stamps its heartbeat this often; two missed => "status unknown" everywhere.
+    "HEARTBEAT_SECONDS": float(os.environ.get("ENGINE_HEARTBEAT_SECONDS", "10")),
+    # Called with (MonitoringState, now) once per interruption, by the web process or watchdog.
+    # Extra CA certificates to trust for HTTPS probes (a private CA); empty: the system's.
+    "CA_FILE": os.environ.get("ENGINE_CA_FILE", ""),
+    "ONCALL_PAGERS": env_list("ENGINE_ONCALL_PAGERS", ["statuspage.monitoring.log_page"]),
     # Called with `now` every few seconds by the engine loop, each in its own try.
     "HOUSEKEEPING": [
         "incidents.workflow.auto_resolve_due",
         "notifiers.dispatch.retry_due",
+        "statuspage.rollups.roll_up",
+        "statuspage.rollups.purge_expired",
     ],
+    # This engine's region, if it is one of the vantage points of multi-region probes.
+    "REGION": os.environ.get("ENGINE_REGION", ""),
+    # Raw check results are kept this many days; daily roll-ups are kept forever.
+    "RAW_RETENTION_DAYS": env_int("RAW_RETENTION_DAYS", 14),
 }
 
 # --- Providers -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Impact, Incident, IncidentUpdate
+from statuspage.monitoring import MonitoringState, monitoring_state, overall_when_unknown
 from statuspage.models import (
     STATUS_SEVERITY,
     Component,
@@ -61,9 +62,14 @@ class Snapshot:
     incidents: list[Incident]
     updated_at: datetime | None
     overall: OverallStatus = field(init=False)
+    monitoring: MonitoringState = field(default_factory=monitoring_state)
 
     def __post_init__(self) -> None:
-        self.overall = overall_status(self.components, self.incidents)
+        overall = overall_status(self.components, self.incidents)
+        self.overall = OverallStatus(*overall_when_unknown(
+            overall.indicator, overall.description, self.monitoring, INDICATOR_ORDER,
+            str(_("Status unknown: monitoring interrupted")),
+        ))
 
 
 def describe(components: list[Component]) -> str:

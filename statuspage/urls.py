@@ -8,6 +8,8 @@ urlpatterns = [
     path("incidents/<str:public_id>", views.incident_detail, name="incident"),
     path("api/v2/summary.json", api.summary, name="api-summary"),
     path("api/v1/banner.json", api.banner, name="api-banner"),
+    path("ping/", include("statuspage.ping")),
+    path("api/agent/v1/", include("statuspage.agents")),
     path("admin/", admin.site.urls),
     path("", include("incidents.urls")),
     path("", include("notifiers.urls")),

@@ -40,6 +40,16 @@ def no_network():
     socket.socket.connect = _real_connect
 
 
+@pytest.fixture(autouse=True)
+def fresh_monitoring_state():
+    """The web process caches the engine's state for a moment; each test starts without it."""
+    from statuspage.monitoring import forget
+
+    forget()
+    yield
+    forget()
+
+
 @pytest.fixture
 def task_queue(transactional_db):
     """The real django-q2 broker, emptied first; call it to run what is queued."""

@@ -42,7 +42,7 @@ def test_first_failure_time_is_kept_for_the_incident_start():
 
 def test_recovery_needs_the_configured_successes():
     p = probe(successes_to_confirm=3)
-    p.state = ProbeState.DOWN
+    p.state, p.reported = ProbeState.DOWN, "major_outage"
     assert p.apply_outcome(OK, NOW) == Verdict.NONE
     assert p.apply_outcome(OK, NOW) == Verdict.NONE
     assert p.apply_outcome(OK, NOW) == Verdict.CONFIRMED_UP

@@ -1,0 +1,135 @@
+"""Heartbeats: the monitored system pings us; silence past its schedule and grace is a failure.
+
+This is the "no data" alarm: it catches a pipeline that stopped delivering while its health
+endpoint still answers 200. A heartbeat needs no network from us, so the engine evaluates it
+inside the database step, against the probe row it has locked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from croniter import croniter
+from django.db import transaction
+
+from statuspage.checks.expressions import ExpressionError
+from statuspage.models import CheckOutcome, Probe
+
+
+class PingKind:
+    SUCCESS = "success"
+    START = "start"
+    FAIL = "fail"
+
+
+def validate_schedule(expression: str) -> None:
+    if not croniter.is_valid(expression):
+        raise ExpressionError(
+            f"'{expression}' is not a cron expression (five fields, e.g. '*/5 * * * *')."
+        )
+
+
+def expected_by(probe: Probe) -> datetime:
+    """When the next ping is due: after the last one (or since monitoring began)."""
+    base = probe.last_ping_at or probe.created_at
+    if probe.schedule:
+        return croniter(probe.schedule, base).get_next(datetime)
+    return base + probe.interval
+
+
+RECHECK_WHILE_LATE = timedelta(seconds=10)
+JUST_AFTER = timedelta(seconds=1)
+
+
+def deadline(probe: Probe) -> datetime:
+    """The moment silence becomes a failure: a running job's grace, else the next ping's."""
+    grace = timedelta(seconds=probe.grace_seconds)
+    started = probe.last_start_at
+    if started and (probe.last_ping_at is None or started > probe.last_ping_at):
+        return started + grace
+    return expected_by(probe) + grace
+
+
+def next_evaluation(probe: Probe, now: datetime) -> datetime:
+    """Judge the heartbeat just after its deadline, not on a fixed cadence, so silence is
+    caught within a second; while it is late, look again every few seconds."""
+    candidate = deadline(probe) + JUST_AFTER
+    return candidate if candidate > now else now + RECHECK_WHILE_LATE
+
+
+def evaluate(probe: Probe, now: datetime) -> CheckOutcome | None:
+    """A failure that says what is missing and since when; None while nothing is late.
+
+    Only a success ping is evidence of health, so on-time silence yields no result at all:
+    a job that reported failure stays failed until it reports success.
+    """
+    grace = timedelta(seconds=probe.grace_seconds)
+    started = probe.last_start_at
+    if started and (probe.last_ping_at is None or started > probe.last_ping_at):
+        if now > started + grace:
+            return CheckOutcome(
+                False, 0, None,
+                f"run started at {started:%Y-%m-%d %H:%M:%S} UTC did not finish "
+                f"within the {probe.grace_seconds} s grace period",
+            )
+        return None
+    deadline = expected_by(probe) + grace
+    if now <= deadline:
+        return None
+    last = f"{probe.last_ping_at:%Y-%m-%d %H:%M:%S} UTC" if probe.last_ping_at else "never"
+    return CheckOutcome(
+        False, 0, None,
+        f"no ping: last at {last}, expected by {deadline - grace:%Y-%m-%d %H:%M:%S} UTC "
+        f"(+{probe.grace_seconds} s grace)",
+    )
+
+
+def outcome_of_ping(probe: Probe, kind: str, body: str) -> CheckOutcome | None:
+    """A success or fail ping is a result; a start ping only opens the run's clock.
+
+    A success ping may carry a number (data age, backlog) in a JSON body: with a value
+    path and thresholds on the probe, that number decides the result.
+    """
+    if kind == PingKind.START:
+        return None
+    if kind == PingKind.SUCCESS and probe.value_path:
+        from statuspage.checks.freshness import number_outcome
+
+        return number_outcome(probe.value_path, body, probe.degraded_above, probe.outage_above)
+    if kind == PingKind.FAIL:
+        detail = body.strip().splitlines()[0][:300] if body.strip() else ""
+        return CheckOutcome(False, 0, None, f"the job reported failure{': ' + detail if detail else ''}")
+    return CheckOutcome(True, 0)
+
+
+@dataclass(frozen=True)
+class HeartbeatCheck:
+    """Marker for the engine: evaluated against the locked row, not over the network."""
+
+    probe_id: int
+    network = False
+
+    @classmethod
+    def from_probe(cls, probe: Probe) -> HeartbeatCheck:
+        return cls(probe.id)
+
+    async def run(self, session=None) -> None:
+        return None
+
+
+def record_ping(probe_id: int, kind: str, body: str, now: datetime) -> str:
+    """Take a ping under the probe's row lock; success and fail are results, start is not."""
+    from statuspage.engine import apply_and_store
+
+    with transaction.atomic():
+        probe = Probe.objects.select_for_update().select_related("component").get(id=probe_id)
+        # A ping moves the deadline: the engine re-plans the next evaluation on its next tick.
+        probe.next_run_at = None
+        if kind == PingKind.START:
+            probe.last_start_at = now
+            probe.save(update_fields=["last_start_at", "next_run_at"])
+            return ""
+        probe.last_ping_at = now
+        probe.save(update_fields=["last_ping_at", "next_run_at"])
+        return apply_and_store(probe, outcome_of_ping(probe, kind, body), now)

@@ -1,0 +1,198 @@
+"""Who watches the watcher: is the engine still checking, and what staff should know.
+
+The engine stamps an `EngineHeartbeat` after each loop. When no loop completed for two
+intervals, nobody knows the state of the monitored systems any more, so every public
+surface says "status unknown" instead of showing the last (possibly stale) green, and
+on-call staff are paged by whichever process notices first: the web process on a public
+request, or `manage.py watchdog` from cron/systemd. Neither depends on the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Max, Min, Subquery
+from django.utils.module_loading import import_string
+
+from statuspage import clock
+from statuspage.models import EngineHeartbeat, Probe, ProbeState, RegionState
+
+log = logging.getLogger(__name__)
+
+ENGINE_NAME = "engine"
+MISSED_INTERVALS = 2
+CACHE_SECONDS = 2.0
+INDICATOR_WHEN_UNKNOWN = "minor"
+
+
+@dataclass(frozen=True)
+class MonitoringState:
+    interrupted: bool
+    # The last moment monitoring is known to have worked (or been expected to start).
+    since: datetime | None = None
+    last_cycle_at: datetime | None = None
+
+
+_cache: dict[str, tuple[datetime, MonitoringState]] = {}
+
+
+def forget() -> None:
+    """Drop the cached answer (tests, and the engine after it writes a heartbeat)."""
+    _cache.clear()
+
+
+def heartbeat_interval() -> timedelta:
+    return timedelta(seconds=settings.ENGINE["HEARTBEAT_SECONDS"])
+
+
+def monitoring_state() -> MonitoringState:
+    """Cheap enough for every public request: a small query at most every CACHE_SECONDS."""
+    now = clock.now()
+    cached = _cache.get(ENGINE_NAME)
+    if cached and timedelta(0) <= now - cached[0] < timedelta(seconds=CACHE_SECONDS):
+        return cached[1]
+    state = compute_state(now)
+    if state.interrupted:
+        raise_alarm(state, now)
+    _cache[ENGINE_NAME] = (now, state)
+    return state
+
+
+def compute_state(now: datetime) -> MonitoringState:
+    """One query: the enabled probes' first creation time and the engine's last cycle.
+
+    No enabled probe means nothing to monitor. With no engine heartbeat ever, monitoring
+    was due since the first probe existed.
+    """
+    beat = EngineHeartbeat.objects.filter(name=ENGINE_NAME)
+    row = Probe.objects.filter(enabled=True).aggregate(
+        first=Min("created_at"),
+        last_cycle=Max(Subquery(beat.values("last_cycle_at")[:1])),
+        interval=Max(Subquery(beat.values("interval_seconds")[:1])),
+    )
+    if row["first"] is None:
+        return MonitoringState(interrupted=False)
+    last_cycle = row["last_cycle"]
+    interval = timedelta(seconds=row["interval"]) if row["interval"] else heartbeat_interval()
+    reference = last_cycle or row["first"]
+    silent = now - reference > MISSED_INTERVALS * interval
+    return MonitoringState(silent, reference if silent else None, last_cycle)
+
+
+def record_cycle(now: datetime, checks_completed: int = 0, slip_p99_ms: float | None = None) -> None:
+    """The engine's pulse: one UPDATE per loop (INSERT the first time); clears any alarm."""
+    fields = {
+        "last_cycle_at": now,
+        "interval_seconds": settings.ENGINE["HEARTBEAT_SECONDS"],
+        "alarm_raised_at": None,
+    }
+    if slip_p99_ms is not None:
+        fields["slip_p99_ms"] = slip_p99_ms
+    updated = EngineHeartbeat.objects.filter(name=ENGINE_NAME).update(**fields)
+    if not updated:
+        EngineHeartbeat.objects.get_or_create(
+            name=ENGINE_NAME,
+            defaults={**fields, "started_at": now, "host": socket.gethostname()},
+        )
+    if checks_completed:
+        from django.db.models import F
+
+        EngineHeartbeat.objects.filter(name=ENGINE_NAME).update(
+            checks_completed=F("checks_completed") + checks_completed
+        )
+    forget()
+
+
+def record_start(now: datetime, pid: int) -> None:
+    record_cycle(now)
+    EngineHeartbeat.objects.filter(name=ENGINE_NAME).update(
+        started_at=now, pid=pid, host=socket.gethostname()
+    )
+
+
+def raise_alarm(state: MonitoringState, now: datetime) -> bool:
+    """Page on-call once per interruption: only the process whose UPDATE wins pages."""
+    EngineHeartbeat.objects.get_or_create(name=ENGINE_NAME)
+    won = EngineHeartbeat.objects.filter(name=ENGINE_NAME, alarm_raised_at__isnull=True).update(
+        alarm_raised_at=now
+    )
+    if not won:
+        return False
+    for path in settings.ENGINE["ONCALL_PAGERS"]:
+        try:
+            import_string(path)(state, now)
+        except Exception:
+            log.exception("on-call pager %s failed", path)
+    return True
+
+
+def log_page(state: MonitoringState, now: datetime) -> None:
+    """The default pager: a CRITICAL log line, which log shippers and cron mail surface."""
+    log.critical(
+        "monitoring interrupted: no probe cycle completed since %s; status is unknown",
+        state.since.isoformat() if state.since else "the engine was never started",
+    )
+
+
+def overall_when_unknown(indicator: str, description: str, state: MonitoringState,
+                         order: list[str], unknown_text: str) -> tuple[str, str]:
+    """Never a stale green: at least 'minor', and a description that says we do not know."""
+    if not state.interrupted:
+        return indicator, description
+    worse = max(indicator, INDICATOR_WHEN_UNKNOWN, key=order.index)
+    return worse, unknown_text
+
+
+@dataclass(frozen=True)
+class StaffAlert:
+    kind: str
+    message: str
+    since: datetime | None = None
+    probe_id: int | None = None
+    component_id: int | None = None
+
+
+def staff_alerts() -> list[StaffAlert]:
+    """What staff should see but the public should not: the console (issue 4) lists these."""
+    from incidents.messages import render_message
+
+    alerts = []
+    state = monitoring_state()
+    if state.interrupted:
+        text = render_message("staff", "monitoring_interrupted", {"state": state})
+        alerts.append(StaffAlert("monitoring_interrupted", text, state.since))
+    probes = Probe.objects.filter(enabled=True).select_related("component")
+    for probe in probes.filter(flapping_since__isnull=False):
+        context = {"probe": probe, "changes": len(probe.transitions),
+                   "window_minutes": probe.flap_window_seconds // 60}
+        alerts.append(StaffAlert("flapping", render_message("staff", "flapping", context),
+                                 probe.flapping_since, probe.id, probe.component_id))
+    lonely = RegionState.objects.filter(state=ProbeState.DOWN, probe__enabled=True).exclude(
+        probe__state=ProbeState.DOWN).select_related("probe__component")
+    for state in lonely:
+        alerts.append(StaffAlert("region", render_message("staff", "region", {"state": state}),
+                                 state.since, state.probe_id, state.probe.component_id))
+    for probe in probes.exclude(last_warning=""):
+        alerts.append(StaffAlert("warning", render_message("staff", "warning", {"probe": probe}),
+                                 probe.last_checked_at, probe.id, probe.component_id))
+    return alerts
+
+
+def banner_fields(showing_incident: bool, state: MonitoringState) -> dict:
+    """What banner.json adds: apps must show "status unknown", never a silent green."""
+    from incidents.messages import render_message
+
+    fields: dict = {"monitoring_interrupted": state.interrupted}
+    if state.interrupted and not showing_incident:
+        fields.update(
+            show=True,
+            status="unknown",
+            severity=INDICATOR_WHEN_UNKNOWN,
+            title=render_message("banner", "unknown", {"state": state}, "title"),
+            text=render_message("banner", "unknown", {"state": state}, "text"),
+        )
+    return fields

@@ -1,0 +1,42 @@
+"""The heartbeat ping URLs: /ping/<key>, /ping/<key>/start, /ping/<key>/fail (GET, POST, HEAD).
+
+The key in the URL is the credential, as with Healthchecks: cron jobs and pipelines can
+call it with curl and nothing else. The view only records the ping; the verdict logic
+lives in statuspage.checks.heartbeat.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from statuspage import clock
+from statuspage.checks.heartbeat import PingKind, record_ping
+from statuspage.models import Probe
+
+MAX_PING_BODY = 10_000
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST", "HEAD"])
+def ping(request: HttpRequest, key, kind: str = PingKind.SUCCESS) -> HttpResponse:
+    probe = Probe.objects.filter(ping_key=key, kind=Probe.Kind.HEARTBEAT).only("id", "enabled").first()
+    if probe is None:
+        return HttpResponse("Unknown ping URL: no heartbeat probe has this key.\n",
+                            status=404, content_type="text/plain")
+    if not probe.enabled:
+        return HttpResponse("OK (probe disabled: ping ignored)\n", content_type="text/plain")
+    body = request.body[:MAX_PING_BODY].decode("utf-8", errors="replace")
+    record_ping(probe.id, kind, body, clock.now())
+    response = HttpResponse("OK\n", content_type="text/plain")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+urlpatterns = [
+    path("<uuid:key>", ping, name="ping"),
+    path("<uuid:key>/start", ping, {"kind": PingKind.START}, name="ping-start"),
+    path("<uuid:key>/fail", ping, {"kind": PingKind.FAIL}, name="ping-fail"),
+]

@@ -1,0 +1,176 @@
+"""Configuration as code: components and their probes from a YAML file, applied idempotently.
+
+Components are matched by name and probes by (component, name), so loading the same file
+twice changes nothing, and editing a value and loading again updates it in place. Every
+problem in the file is reported with its line and field, and then nothing is changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import yaml
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from statuspage.models import Audience, Component, ComponentGroup, Probe
+
+COMPONENT_FIELDS = {"name", "group", "description", "advice", "position", "showcase",
+                    "only_show_if_degraded", "audiences", "probes"}
+PROBE_FIELDS = {
+    "name", "kind", "url", "method", "headers", "body", "expected_codes", "body_contains",
+    "body_regex", "json_check", "degraded_latency_ms", "down_latency_ms", "follow_redirects",
+    "tls_expiry_warning_days", "host", "port", "resolver", "expected_address", "schedule",
+    "grace_seconds", "value_path", "degraded_above", "outage_above", "feed_window_minutes",
+    "interval_seconds", "timeout_seconds", "failures_to_confirm", "successes_to_confirm",
+    "outage_status", "enabled", "flap_threshold", "flap_window_seconds",
+}
+
+
+class Mapping(dict):
+    """A YAML mapping that remembers the line of itself and of each of its keys."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class LineLoader(yaml.SafeLoader):
+    def construct_mapping(self, node, deep=False):
+        mapping = Mapping(super().construct_mapping(node, deep=True))
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value
+                             if isinstance(k, yaml.ScalarNode)}
+        return mapping
+
+
+LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+                           LineLoader.construct_mapping)
+
+
+@dataclass
+class Problem:
+    line: int
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.where}: {self.message}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    heartbeats: list[Probe] = field(default_factory=list)
+
+
+def parse(text: str) -> list[Mapping]:
+    try:
+        document = yaml.load(text, Loader=LineLoader)  # noqa: S506 (SafeLoader subclass)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise ConfigError([Problem(mark.line + 1 if mark else 1, "file",
+                                   f"not valid YAML: {getattr(error, 'problem', error)}")]) from None
+    if not isinstance(document, Mapping) or not isinstance(document.get("components"), list):
+        raise ConfigError([Problem(1, "file", "expected a top-level 'components:' list")])
+    return document["components"]
+
+
+def unknown_keys(mapping: Mapping, allowed: set[str], where: str) -> list[Problem]:
+    return [Problem(mapping.key_lines.get(k, mapping.line), f"{where}.{k}",
+                    f"unknown field (allowed: {', '.join(sorted(allowed))})")
+            for k in mapping if k not in allowed]
+
+
+def field_problems(error: ValidationError, mapping: Mapping, where: str) -> list[Problem]:
+    return [Problem(mapping.key_lines.get(name, mapping.line),
+                    f"{where}.{name}" if name != "__all__" else where, " ".join(messages))
+            for name, messages in error.message_dict.items()]
+
+
+def load(text: str) -> LoadReport:
+    """Apply the file, or raise ConfigError listing every problem and change nothing."""
+    components = parse(text)
+    report, problems = LoadReport(), []
+    with transaction.atomic():
+        for index, spec in enumerate(components):
+            problems += apply_component(spec, f"components[{index}]", report)
+        if problems:
+            transaction.set_rollback(True)
+    if problems:
+        raise ConfigError(problems)
+    return report
+
+
+def apply_component(spec, where: str, report: LoadReport) -> list[Problem]:
+    if not isinstance(spec, Mapping):
+        return [Problem(1, where, "expected a mapping with at least a name")]
+    problems = unknown_keys(spec, COMPONENT_FIELDS, where)
+    if not spec.get("name"):
+        return problems + [Problem(spec.line, f"{where}.name", "This field is required.")]
+    component = Component.objects.filter(name=spec["name"]).first() or Component(name=spec["name"])
+    values = {k: v for k, v in spec.items() if k not in {"group", "audiences", "probes"}}
+    if "group" in spec:
+        component.group = ComponentGroup.objects.get_or_create(name=str(spec["group"]))[0]
+    problems += save_if_valid(component, values, spec, where, report, str(spec["name"]))
+    if problems or component.pk is None:
+        return problems
+    if "audiences" in spec:
+        problems += set_audiences(component, spec, where)
+    for index, probe_spec in enumerate(spec.get("probes") or []):
+        problems += apply_probe(component, probe_spec, f"{where}.probes[{index}]", report)
+    return problems
+
+
+def set_audiences(component: Component, spec: Mapping, where: str) -> list[Problem]:
+    slugs = [str(s) for s in spec["audiences"] or []]
+    found = list(Audience.objects.filter(slug__in=slugs))
+    missing = sorted(set(slugs) - {a.slug for a in found})
+    if missing:
+        return [Problem(spec.key_lines["audiences"], f"{where}.audiences",
+                        f"unknown audience(s): {', '.join(missing)}")]
+    component.audiences.set(found)
+    return []
+
+
+def apply_probe(component: Component, spec, where: str, report: LoadReport) -> list[Problem]:
+    if not isinstance(spec, Mapping):
+        return [Problem(1, where, "expected a mapping with at least a name")]
+    problems = unknown_keys(spec, PROBE_FIELDS, where)
+    if not spec.get("name"):
+        return problems + [Problem(spec.line, f"{where}.name", "This field is required.")]
+    probe = (Probe.objects.filter(component=component, name=spec["name"]).first()
+             or Probe(component=component, name=spec["name"]))
+    label = f"{component.name}: {spec['name']}"
+    problems += save_if_valid(probe, dict(spec), spec, where, report, label)
+    if not problems and probe.kind == Probe.Kind.HEARTBEAT:
+        report.heartbeats.append(probe)
+    return problems
+
+
+def save_if_valid(obj, values: dict, spec: Mapping, where: str, report: LoadReport,
+                  label: str) -> list[Problem]:
+    """Set the values, validate the whole object, save only if something changed."""
+    before = {k: getattr(obj, k, None) for k in values}
+    for key, value in values.items():
+        setattr(obj, key, value)
+    try:
+        obj.full_clean(validate_unique=False)
+    except ValidationError as error:
+        return field_problems(error, spec, where)
+    if obj.pk is None:
+        obj.save()
+        report.created.append(label)
+    elif any(before[k] != getattr(obj, k) for k in values):
+        obj.save()
+        report.updated.append(label)
+    else:
+        report.unchanged.append(label)
+    return []
