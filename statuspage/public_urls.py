@@ -1,0 +1,11 @@
+"""Routes of the public site beyond the page itself: the v2 API, feeds, widget, badges."""
+
+from django.urls import path
+
+from statuspage import api
+
+public_urlpatterns = [
+    path(f"api/v2/{name}.json", api.v2_view(name), name=f"api-v2-{name.replace('/', '-')}")
+    for name in api.V2_BODIES
+    if name != "summary"
+]
