@@ -2,10 +2,15 @@
 
 from django.urls import path
 
-from statuspage import api
+from statuspage import api, feeds
 
 public_urlpatterns = [
     path(f"api/v2/{name}.json", api.v2_view(name), name=f"api-v2-{name.replace('/', '-')}")
     for name in api.V2_BODIES
     if name != "summary"
+]
+
+public_urlpatterns += [
+    path("history.rss", feeds.public_feed(feeds.HistoryRss()), name="history-rss"),
+    path("history.atom", feeds.public_feed(feeds.HistoryAtom()), name="history-atom"),
 ]
