@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from statuspage import api, feeds
+from statuspage import api, feeds, widget
 
 public_urlpatterns = [
     path(f"api/v2/{name}.json", api.v2_view(name), name=f"api-v2-{name.replace('/', '-')}")
@@ -13,4 +13,8 @@ public_urlpatterns = [
 public_urlpatterns += [
     path("history.rss", feeds.public_feed(feeds.HistoryRss()), name="history-rss"),
     path("history.atom", feeds.public_feed(feeds.HistoryAtom()), name="history-atom"),
+]
+
+public_urlpatterns += [
+    path("widget/banner.js", widget.banner_js, name="widget-banner"),
 ]
