@@ -215,6 +215,7 @@ ENGINE = {
     "HOUSEKEEPING": [
         "incidents.workflow.auto_resolve_due",
         "notifiers.dispatch.retry_due",
+        "statuspage.uptime.refresh_uptime",
     ],
 }
 

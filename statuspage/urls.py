@@ -7,6 +7,7 @@ from statuspage.public_urls import public_urlpatterns
 urlpatterns = [
     path("", views.status_page, name="status-page"),
     path("incidents/<str:public_id>", views.incident_detail, name="incident"),
+    path("history", views.history, name="history"),
     path("api/v2/summary.json", api.summary, name="api-summary"),
     path("api/v1/banner.json", api.banner, name="api-banner"),
     *public_urlpatterns,
