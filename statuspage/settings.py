@@ -207,6 +207,11 @@ STATUSPAGE = {
     "MIN_PROBE_INTERVAL_SECONDS": 10,
 }
 
+# A static copy of the public site, rewritten on every change and at least every minute,
+# for any web server or CDN to serve when the app is down (empty: off). It is a symlink the
+# publisher switches atomically between versions kept beside it.
+STATUS_SNAPSHOT_DIR = os.environ.get("STATUS_SNAPSHOT_DIR", "")
+
 # --- The engine (probes) -------------------------------------------------------------
 ENGINE = {
     "TICK_SECONDS": float(os.environ.get("ENGINE_TICK_SECONDS", "0.5")),
@@ -216,6 +221,7 @@ ENGINE = {
         "incidents.workflow.auto_resolve_due",
         "notifiers.dispatch.retry_due",
         "statuspage.uptime.refresh_uptime",
+        "statuspage.snapshot.publish_if_due",
     ],
 }
 
