@@ -75,10 +75,10 @@ def v2_payload(name: str, snapshot: Snapshot | None = None) -> dict:
 def v2_view(name: str) -> Callable:
     @public_read
     def view(request: HttpRequest) -> HttpResponse:
-        snapshot = build_snapshot()
-        return public_json(
-            request, v2_payload(name, snapshot), SUMMARY_MAX_AGE, snapshot.updated_at
-        )
+        with translation.override("en"):
+            snapshot = build_snapshot()
+            payload = v2_payload(name, snapshot)
+        return public_json(request, payload, SUMMARY_MAX_AGE, snapshot.updated_at)
 
     view.__name__ = view.__qualname__ = f"v2_{name.replace('/', '_').replace('-', '_')}"
     return view

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from statuspage import api, feeds, widget
+from statuspage import api, feeds, language, widget
 
 public_urlpatterns = [
     path(f"api/v2/{name}.json", api.v2_view(name), name=f"api-v2-{name.replace('/', '-')}")
@@ -17,4 +17,8 @@ public_urlpatterns += [
 
 public_urlpatterns += [
     path("widget/banner.js", widget.banner_js, name="widget-banner"),
+]
+
+public_urlpatterns += [
+    path("language/<str:code>", language.choose_language, name="choose-language"),
 ]

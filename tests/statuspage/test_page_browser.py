@@ -115,3 +115,23 @@ def test_components_and_bars_are_reachable_by_keyboard(live_server, page):
             "document.activeElement.tagName + '.' + document.activeElement.className"))
     assert any(f.startswith("SUMMARY") for f in focused)
     assert any(f.startswith("LI.bar day-major_outage") for f in focused)
+
+
+def test_a_spanish_browser_gets_the_page_and_its_dates_in_spanish(live_server, browser):
+    incident = open_outage()
+    context, tab = open_context_page(browser, locale="es-ES", timezone_id="Europe/Madrid")
+    tab.goto(live_server.url)
+    assert tab.locator("#overall-status").inner_text() == "Interrupción grave del sistema"
+    assert tab.locator("#active-incidents").inner_text() == "Incidencias activas"
+    row = tab.locator(".component", has_text="Follow app alerts")
+    assert row.locator(".component-status").inner_text() == "Interrupción grave"
+    tab.goto(f"{live_server.url}/incidents/{incident.public_id}")
+    stamp = tab.locator(".update time").first
+    expected = tab.evaluate(
+        "iso => new Intl.DateTimeFormat('es', {dateStyle: 'medium', timeStyle: 'short'})"
+        ".format(new Date(iso))", stamp.get_attribute("datetime"))
+    assert stamp.inner_text() == expected
+    tab.click("a[hreflang='en']")
+    assert tab.locator("html").get_attribute("lang") == "en"
+    assert tab.locator("h1").inner_text() == incident.name
+    context.close()
