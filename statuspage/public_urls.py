@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from statuspage import api, feeds, language, widget
+from statuspage import api, badges, feeds, language, widget
 
 public_urlpatterns = [
     path(f"api/v2/{name}.json", api.v2_view(name), name=f"api-v2-{name.replace('/', '-')}")
@@ -21,4 +21,10 @@ public_urlpatterns += [
 
 public_urlpatterns += [
     path("language/<str:code>", language.choose_language, name="choose-language"),
+]
+
+public_urlpatterns += [
+    path("badge.svg", badges.overall, name="badge"),
+    path("badges/<str:public_id>.svg", badges.component_status, name="badge-component"),
+    path("badges/<str:public_id>/uptime.svg", badges.component_uptime, name="badge-uptime"),
 ]

@@ -51,6 +51,9 @@ def public_paths() -> Iterator[str]:
     yield from (f"/api/v2/{name}.json" for name in V2_BODIES)
     for public_id in Incident.objects.order_by("-created_at").values_list("public_id", flat=True)[:50]:
         yield f"/incidents/{public_id}"
+    from statuspage.badges import badge_paths
+
+    yield from badge_paths()
 
 
 def file_for(path: str) -> str:

@@ -32,7 +32,8 @@ def test_publish_writes_page_assets_json_feeds_and_incident_pages(client, snapsh
                  "widget/banner.js", "api/v1/banner.json", "api/v2/summary.json",
                  "api/v2/scheduled-maintenances/active.json",
                  f"incidents/{incident.public_id}/index.html",
-                 "static/statuspage/status.css", "static/statuspage/status.js"]:
+                 "static/statuspage/status.css", "static/statuspage/status.js", "badge.svg",
+                 f"badges/{incident.components.get().public_id}/uptime.svg"]:
         assert (snapshot_dir / name).is_file(), name
     assert feedparser.parse((snapshot_dir / "history.atom").read_bytes()).bozo == 0
 
