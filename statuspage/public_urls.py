@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from statuspage import api, badges, feeds, language, widget
+from statuspage import api, badges, feeds, language, openapi, widget
 
 public_urlpatterns = [
     path(f"api/v2/{name}.json", api.v2_view(name), name=f"api-v2-{name.replace('/', '-')}")
@@ -27,4 +27,8 @@ public_urlpatterns += [
     path("badge.svg", badges.overall, name="badge"),
     path("badges/<str:public_id>.svg", badges.component_status, name="badge-component"),
     path("badges/<str:public_id>/uptime.svg", badges.component_uptime, name="badge-uptime"),
+]
+
+public_urlpatterns += [
+    path("api/openapi.json", openapi.openapi, name="openapi"),
 ]

@@ -45,7 +45,7 @@ class SnapshotError(RuntimeError):
 def public_paths() -> Iterator[str]:
     """Every public URL the copy holds."""
     yield from ["/", "/history", "/history.rss", "/history.atom", "/widget/banner.js"]
-    yield "/api/v1/banner.json"
+    yield from ["/api/v1/banner.json", "/api/openapi.json"]
     from statuspage.api import V2_BODIES
 
     yield from (f"/api/v2/{name}.json" for name in V2_BODIES)
@@ -85,7 +85,7 @@ def render_into(target: Path, generated_at: datetime) -> int:
         if response.status_code != 200:
             raise SnapshotError(f"{path} answered {response.status_code}; snapshot not published")
         body = response.content
-        if response["Content-Type"].startswith("application/json"):
+        if path.startswith(("/api/v1/", "/api/v2/")):
             body = stamped(body, generated_at)
         write(target / file_for(path), body)
         count += 1
