@@ -12,11 +12,12 @@ from functools import wraps
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, quote_etag
 from django.views.decorators.csrf import csrf_exempt
 
 READ_METHODS = ("GET", "HEAD")
+PAGE_MAX_AGE = 10
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Expose-Headers": "ETag, Last-Modified, Date",
@@ -82,3 +83,17 @@ def public_json(
     request: HttpRequest, payload: dict, max_age: int, last_modified: datetime | None = None
 ) -> HttpResponse:
     return conditional(request, encode(payload), "application/json", max_age, last_modified)
+
+
+def public_page(view: Callable) -> Callable:
+    """HTML pages may be cached briefly by shared caches, per language choice."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200:
+            patch_cache_control(response, public=True, max_age=PAGE_MAX_AGE)
+            patch_vary_headers(response, ["Cookie"])
+        return response
+
+    return wrapped

@@ -204,6 +204,10 @@ STATUSPAGE = {
     "URL": os.environ.get("STATUSPAGE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}"),
     "PAGE_ID": os.environ.get("STATUSPAGE_PAGE_ID", "statuspage"),
     "SUPPORT_URL": os.environ.get("STATUSPAGE_SUPPORT_URL", ""),
+    # Branding of the public page: logo image URL, the company's site, a #rrggbb accent.
+    "LOGO_URL": os.environ.get("STATUSPAGE_LOGO_URL", ""),
+    "HOME_URL": os.environ.get("STATUSPAGE_HOME_URL", ""),
+    "BRAND_COLOUR": os.environ.get("STATUSPAGE_BRAND_COLOUR", ""),
     # How long a banner.json answer stays valid; apps say "status unknown" past it.
     "BANNER_TTL_SECONDS": env_int("BANNER_TTL_SECONDS", 60),
     # Resolve a recovered incident by itself after this many seconds of stability (0: never).

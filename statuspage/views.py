@@ -14,14 +14,17 @@ from incidents.models import Incident, IncidentUpdate
 from statuspage import clock
 from statuspage.models import Component
 from statuspage.page import build_page, history_months
+from statuspage.public_http import public_page
 
 
 @require_http_methods(["GET", "HEAD"])
+@public_page
 def status_page(request: HttpRequest) -> HttpResponse:
     return render(request, "statuspage/index.html", {"view": build_page(clock.now())})
 
 
 @require_http_methods(["GET", "HEAD"])
+@public_page
 def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     incident = get_object_or_404(
         Incident.objects.prefetch_related(
@@ -41,6 +44,7 @@ def parse_month(value: str) -> date | None:
 
 
 @require_http_methods(["GET", "HEAD"])
+@public_page
 def history(request: HttpRequest) -> HttpResponse:
     before = None
     if "before" in request.GET:

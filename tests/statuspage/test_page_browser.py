@@ -135,3 +135,39 @@ def test_a_spanish_browser_gets_the_page_and_its_dates_in_spanish(live_server, b
     assert tab.locator("html").get_attribute("lang") == "en"
     assert tab.locator("h1").inner_text() == incident.name
     context.close()
+
+
+def contrast(tab, selector: str) -> float:
+    """WCAG contrast ratio between an element's text and its background colour."""
+    return tab.evaluate("""selector => {
+        const el = document.querySelector(selector);
+        const parse = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+        const lum = rgb => { const [r, g, b] = rgb.map(v => { v /= 255;
+            return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+        const s = getComputedStyle(el);
+        const a = lum(parse(s.color)), b = lum(parse(s.backgroundColor));
+        return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    }""", selector)
+
+
+def test_the_headline_keeps_readable_contrast_in_light_and_dark(live_server, browser):
+    make_component()
+    for scheme in ["light", "dark"]:
+        for status in ["operational", "major_outage"]:
+            from statuspage.models import Component
+
+            Component.objects.update(status=status)
+            context, tab = open_context_page(browser, color_scheme=scheme)
+            tab.goto(live_server.url)
+            assert contrast(tab, ".overall") >= 4.5, (scheme, status)
+            context.close()
+
+
+def test_the_first_tab_offers_a_skip_link_to_the_content(live_server, page):
+    make_component()
+    page.goto(live_server.url)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "status-main"
