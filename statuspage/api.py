@@ -1,143 +1,90 @@
-"""Public JSON: Statuspage v2 compatible summary, and the banner answer for apps."""
+"""Public JSON: the Statuspage v2 compatible read API, and the banner answer for apps.
+
+Every answer is built from the same Snapshot as the page, so the two never disagree. The
+wording of statuses is Statuspage's English whatever the reader's language: clients parse it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
-from django.utils.cache import patch_cache_control
-from django.views.decorators.http import require_http_methods
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import translation
 
 from incidents.messages import render_message
-from incidents.models import Incident, IncidentUpdate
+from incidents.models import Incident
 from statuspage import clock
+from statuspage.maintenance import maintenance_payloads
 from statuspage.models import Audience, Component
-from statuspage.monitoring import banner_fields, monitoring_state
-from statuspage.summary import INDICATOR_FOR_IMPACT, INDICATOR_ORDER, Snapshot, build_snapshot
+from statuspage.monitoring import monitoring_state
+from statuspage.public_http import allow_any_origin, public_json, public_read
+from statuspage.serializers import (
+    components_payload,
+    incident_payload,
+    incident_url,
+    page_payload,
+    stamp,
+    status_payload,
+)
+from statuspage.summary import (
+    INDICATOR_FOR_IMPACT,
+    INDICATOR_ORDER,
+    Snapshot,
+    build_snapshot,
+    recent_incidents,
+)
 
 SUMMARY_MAX_AGE = 10
 
 
-def stamp(value: datetime | None) -> str | None:
-    """ISO 8601 with milliseconds and a Z, as Statuspage writes times."""
-    if value is None:
-        return None
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def page_payload(snapshot: Snapshot) -> dict:
-    page = settings.STATUSPAGE
+def summary_body(snapshot: Snapshot) -> dict:
     return {
-        "id": page["PAGE_ID"],
-        "name": page["NAME"],
-        "url": page["URL"],
-        "time_zone": settings.TIME_ZONE,
-        "updated_at": stamp(snapshot.updated_at or clock.now()),
+        "status": status_payload(snapshot),
+        "components": components_payload(snapshot),
+        "incidents": [incident_payload(i) for i in snapshot.incidents],
+        "scheduled_maintenances": maintenance_payloads("upcoming") + maintenance_payloads("active"),
     }
 
 
-def component_payload(component: Component) -> dict:
-    return {
-        "id": component.public_id,
-        "name": component.name,
-        "status": component.status,
-        "created_at": stamp(component.created_at),
-        "updated_at": stamp(component.updated_at),
-        "position": component.position,
-        "description": component.description or None,
-        "showcase": component.showcase,
-        "start_date": component.start_date.isoformat() if component.start_date else None,
-        "group_id": component.group.public_id if component.group else None,
-        "page_id": settings.STATUSPAGE["PAGE_ID"],
-        "group": False,
-        "only_show_if_degraded": component.only_show_if_degraded,
-    }
+# Each endpoint: the keys it adds next to "page", from the snapshot.
+V2_BODIES: dict[str, Callable[[Snapshot], dict]] = {
+    "summary": summary_body,
+    "status": lambda s: {"status": status_payload(s)},
+    "components": lambda s: {"components": components_payload(s)},
+    "incidents": lambda s: {"incidents": [incident_payload(i) for i in recent_incidents()]},
+    "incidents/unresolved": lambda s: {"incidents": [incident_payload(i) for i in s.incidents]},
+    "scheduled-maintenances": lambda s: {"scheduled_maintenances": maintenance_payloads("all")},
+    "scheduled-maintenances/upcoming": lambda s: {
+        "scheduled_maintenances": maintenance_payloads("upcoming")
+    },
+    "scheduled-maintenances/active": lambda s: {
+        "scheduled_maintenances": maintenance_payloads("active")
+    },
+}
 
 
-def group_payload(view) -> dict:
-    group = view.group
-    return {
-        "id": group.public_id,
-        "name": group.name,
-        "status": view.status,
-        "created_at": stamp(group.created_at),
-        "updated_at": stamp(max(c.updated_at for c in view.components)),
-        "position": group.position,
-        "description": group.description or None,
-        "showcase": False,
-        "start_date": None,
-        "group_id": None,
-        "page_id": settings.STATUSPAGE["PAGE_ID"],
-        "group": True,
-        "only_show_if_degraded": False,
-        "components": [c.public_id for c in view.components],
-    }
+def v2_payload(name: str, snapshot: Snapshot | None = None) -> dict:
+    """The body of /api/v2/<name>.json; also what the static snapshot writes."""
+    with translation.override("en"):
+        snapshot = snapshot or build_snapshot()
+        return {"page": page_payload(snapshot.updated_at), **V2_BODIES[name](snapshot)}
 
 
-def components_payload(snapshot: Snapshot) -> list[dict]:
-    items = [group_payload(g) for g in snapshot.groups]
-    items += [component_payload(c) for c in snapshot.components]
-    return items
+def v2_view(name: str) -> Callable:
+    @public_read
+    def view(request: HttpRequest) -> HttpResponse:
+        with translation.override("en"):
+            snapshot = build_snapshot()
+            payload = v2_payload(name, snapshot)
+        return public_json(request, payload, SUMMARY_MAX_AGE, snapshot.updated_at)
+
+    view.__name__ = view.__qualname__ = f"v2_{name.replace('/', '_').replace('-', '_')}"
+    return view
 
 
-def update_payload(update: IncidentUpdate, incident: Incident) -> dict:
-    return {
-        "id": update.public_id,
-        "incident_id": incident.public_id,
-        "status": update.status,
-        "body": update.body,
-        "created_at": stamp(update.created_at),
-        "updated_at": stamp(update.updated_at),
-        "display_at": stamp(update.display_at),
-        "affected_components": update.affected_components,
-        "deliver_notifications": update.deliver_notifications,
-        "custom_tweet": None,
-        "tweet_id": None,
-    }
-
-
-def incident_payload(incident: Incident) -> dict:
-    return {
-        "id": incident.public_id,
-        "name": incident.name,
-        "status": incident.status,
-        "impact": incident.impact,
-        "created_at": stamp(incident.created_at),
-        "updated_at": stamp(incident.updated_at),
-        "started_at": stamp(incident.started_at),
-        "monitoring_at": stamp(incident.monitoring_at),
-        "resolved_at": stamp(incident.resolved_at),
-        "shortlink": f"{settings.STATUSPAGE['URL']}/incidents/{incident.public_id}",
-        "page_id": settings.STATUSPAGE["PAGE_ID"],
-        "incident_updates": [update_payload(u, incident) for u in incident.updates.all()],
-        "components": [component_payload(c) for c in incident.components.all()],
-    }
-
-
-def public_json(payload: dict, max_age: int) -> JsonResponse:
-    response = JsonResponse(payload, json_dumps_params={"ensure_ascii": False})
-    response["Access-Control-Allow-Origin"] = "*"
-    patch_cache_control(response, public=True, max_age=max_age)
-    return response
-
-
-@require_http_methods(["GET", "HEAD"])
-def summary(request: HttpRequest) -> JsonResponse:
-    snapshot = build_snapshot()
-    return public_json(
-        {
-            "page": page_payload(snapshot),
-            "status": {
-                "indicator": snapshot.overall.indicator,
-                "description": snapshot.overall.description,
-            },
-            "components": components_payload(snapshot),
-            "incidents": [incident_payload(i) for i in snapshot.incidents],
-            "scheduled_maintenances": [],
-        },
-        SUMMARY_MAX_AGE,
-    )
+summary = v2_view("summary")
 
 
 class BannerQueryError(ValueError):
@@ -177,7 +124,8 @@ def banner_incident(component_ids: list[int] | None) -> Incident | None:
     return ranked[0] if ranked else None
 
 
-def banner_payload(incident: Incident | None, now: datetime) -> dict:
+def banner_payload(incident: Incident | None, now: datetime, monitoring=None) -> dict:
+    """Show or not, and what; `valid_until` tells apps when to stop trusting this answer."""
     ttl = settings.STATUSPAGE["BANNER_TTL_SECONDS"]
     payload = {
         "show": incident is not None,
@@ -190,6 +138,7 @@ def banner_payload(incident: Incident | None, now: datetime) -> dict:
         "incident_id": None,
         "updated_at": stamp(now),
         "valid_until": stamp(now + timedelta(seconds=ttl)),
+        "monitoring_interrupted": bool(monitoring and monitoring.interrupted),
     }
     if incident is not None:
         components = list(incident.components.all())
@@ -199,22 +148,29 @@ def banner_payload(incident: Incident | None, now: datetime) -> dict:
             title=render_message("banner", "incident", context, "title"),
             text=render_message("banner", "incident", context, "text"),
             advice="\n".join(c.advice for c in components if c.advice),
-            link=f"{settings.STATUSPAGE['URL']}/incidents/{incident.public_id}",
+            link=incident_url(incident),
             incident_id=incident.public_id,
             updated_at=stamp(incident.updated_at),
+        )
+    elif monitoring is not None and monitoring.interrupted:
+        context = {"monitoring": monitoring}
+        payload.update(
+            show=True,
+            status="unknown",
+            severity="minor",
+            title=render_message("banner", "unknown", context, "title"),
+            text=render_message("banner", "unknown", context, "text"),
+            updated_at=stamp(monitoring.since or now),
         )
     return payload
 
 
-@require_http_methods(["GET", "HEAD"])
-def banner(request: HttpRequest) -> JsonResponse:
+@public_read
+def banner(request: HttpRequest) -> HttpResponse:
     try:
         component_ids = components_for_banner(request)
     except BannerQueryError as error:
-        response = JsonResponse({"error": str(error)}, status=400)
-        response["Access-Control-Allow-Origin"] = "*"
-        return response
+        return allow_any_origin(JsonResponse({"error": str(error)}, status=400))
     ttl = settings.STATUSPAGE["BANNER_TTL_SECONDS"]
-    payload = banner_payload(banner_incident(component_ids), clock.now())
-    payload.update(banner_fields(payload["show"], monitoring_state()))
-    return public_json(payload, max_age=min(ttl, SUMMARY_MAX_AGE))
+    payload = banner_payload(banner_incident(component_ids), clock.now(), monitoring_state())
+    return public_json(request, payload, max_age=min(ttl, SUMMARY_MAX_AGE))

@@ -15,6 +15,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from statuspage import clock
+
 
 class ComponentStatus(models.TextChoices):
     OPERATIONAL = "operational", _("Operational")
@@ -112,11 +114,14 @@ class Component(models.Model):
         return self.name
 
     def set_status(self, status: str) -> bool:
-        """Store a new status; returns whether it changed."""
+        """Store a new status and log the change (uptime history); returns whether it changed."""
         if self.status == status:
             return False
-        self.status = status
+        old, self.status = self.status, status
         self.save(update_fields=["status", "updated_at"])
+        ComponentStatusChange.objects.create(
+            component=self, old_status=old, new_status=status, changed_at=clock.now()
+        )
         return True
 
 
@@ -644,3 +649,46 @@ class ProbeAgent(models.Model):
         if not token:
             return None
         return cls.objects.filter(token_hash=cls.hash_token(token), enabled=True).first()
+class ComponentStatusChange(models.Model):
+    """Every change of a component's status: the raw history behind the uptime bars."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="changes")
+    old_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    new_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+        indexes = [models.Index(fields=["component", "changed_at"], name="change_component_time")]
+
+    def __str__(self) -> str:
+        return f"{self.component}: {self.old_status} -> {self.new_status}"
+
+
+class ComponentDay(models.Model):
+    """One component's day, rolled up from its status history so the page reads 90 rows,
+    never the raw log. Downtime counts major outage fully and partial outage in part."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    worst_status = models.CharField(max_length=24, choices=ComponentStatus.choices)
+    observed_seconds = models.FloatField()
+    down_seconds = models.FloatField()
+    # [{"id": incident public id, "name": ...}] for incidents touching the component that day.
+    incidents = models.JSONField(default=list)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["component", "day"]
+        constraints = [
+            models.UniqueConstraint(fields=["component", "day"], name="one_rollup_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.component} on {self.day}: {self.worst_status}"
+
+    @property
+    def uptime(self) -> float | None:
+        if self.observed_seconds <= 0:
+            return None
+        return 100.0 * max(0.0, 1.0 - self.down_seconds / self.observed_seconds)

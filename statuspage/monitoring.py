@@ -180,19 +180,3 @@ def staff_alerts() -> list[StaffAlert]:
         alerts.append(StaffAlert("warning", render_message("staff", "warning", {"probe": probe}),
                                  probe.last_checked_at, probe.id, probe.component_id))
     return alerts
-
-
-def banner_fields(showing_incident: bool, state: MonitoringState) -> dict:
-    """What banner.json adds: apps must show "status unknown", never a silent green."""
-    from incidents.messages import render_message
-
-    fields: dict = {"monitoring_interrupted": state.interrupted}
-    if state.interrupted and not showing_incident:
-        fields.update(
-            show=True,
-            status="unknown",
-            severity=INDICATOR_WHEN_UNKNOWN,
-            title=render_message("banner", "unknown", {"state": state}, "title"),
-            text=render_message("banner", "unknown", {"state": state}, "text"),
-        )
-    return fields

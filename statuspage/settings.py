@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -128,7 +129,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# Readers get their browser's language (Accept-Language) or the one they pick on the page.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "statuspage" / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -200,12 +204,21 @@ STATUSPAGE = {
     "URL": os.environ.get("STATUSPAGE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}"),
     "PAGE_ID": os.environ.get("STATUSPAGE_PAGE_ID", "statuspage"),
     "SUPPORT_URL": os.environ.get("STATUSPAGE_SUPPORT_URL", ""),
+    # Branding of the public page: logo image URL, the company's site, a #rrggbb accent.
+    "LOGO_URL": os.environ.get("STATUSPAGE_LOGO_URL", ""),
+    "HOME_URL": os.environ.get("STATUSPAGE_HOME_URL", ""),
+    "BRAND_COLOUR": os.environ.get("STATUSPAGE_BRAND_COLOUR", ""),
     # How long a banner.json answer stays valid; apps say "status unknown" past it.
     "BANNER_TTL_SECONDS": env_int("BANNER_TTL_SECONDS", 60),
     # Resolve a recovered incident by itself after this many seconds of stability (0: never).
     "AUTO_RESOLVE_AFTER_SECONDS": env_int("AUTO_RESOLVE_AFTER_SECONDS", 0),
     "MIN_PROBE_INTERVAL_SECONDS": 10,
 }
+
+# A static copy of the public site, rewritten on every change and at least every minute,
+# for any web server or CDN to serve when the app is down (empty: off). It is a symlink the
+# publisher switches atomically between versions kept beside it.
+STATUS_SNAPSHOT_DIR = os.environ.get("STATUS_SNAPSHOT_DIR", "")
 
 # --- The engine (probes) -------------------------------------------------------------
 ENGINE = {
@@ -223,6 +236,8 @@ ENGINE = {
         "notifiers.dispatch.retry_due",
         "statuspage.rollups.roll_up",
         "statuspage.rollups.purge_expired",
+        "statuspage.uptime.refresh_uptime",
+        "statuspage.snapshot.publish_if_due",
     ],
     # This engine's region, if it is one of the vantage points of multi-region probes.
     "REGION": os.environ.get("ENGINE_REGION", ""),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import Prefetch
+from django.db.models import Max, Prefetch
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Impact, Incident, IncidentUpdate
@@ -98,15 +98,25 @@ def overall_status(components: list[Component], incidents: list[Incident]) -> Ov
     return OverallStatus(indicator, description)
 
 
-def unresolved_incidents() -> list[Incident]:
-    return list(
-        Incident.objects.unresolved()
-        .order_by("-detected_at")
-        .prefetch_related(
-            Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
-            Prefetch("components", queryset=Component.objects.select_related("group")),
-        )
+def with_timeline(incidents):
+    """Updates newest first and components with their group, in two extra queries."""
+    return incidents.prefetch_related(
+        Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
+        Prefetch("components", queryset=Component.objects.select_related("group")),
     )
+
+
+def unresolved_incidents() -> list[Incident]:
+    return list(with_timeline(Incident.objects.unresolved().order_by("-detected_at")))
+
+
+def recent_incidents(limit: int = 50) -> list[Incident]:
+    """The most recent incidents, resolved and postmortem included, as incidents.json lists."""
+    return list(with_timeline(Incident.objects.order_by("-created_at", "-id"))[:limit])
+
+
+def last_incident_change() -> datetime | None:
+    return Incident.objects.aggregate(latest=Max("updated_at"))["latest"]
 
 
 def build_snapshot() -> Snapshot:
@@ -122,6 +132,7 @@ def build_snapshot() -> Snapshot:
                 component
             )
     stamps = [c.updated_at for c in components] + [i.updated_at for i in incidents]
+    stamps += [s for s in [last_incident_change()] if s is not None]
     ordered_groups = sorted(groups.values(), key=lambda g: (g.group.position, g.group.name))
     return Snapshot(components, ordered_groups, ungrouped, incidents, max(stamps, default=None))
 

@@ -2,14 +2,17 @@ from django.contrib import admin
 from django.urls import include, path
 
 from statuspage import api, views
+from statuspage.public_urls import public_urlpatterns
 
 urlpatterns = [
     path("", views.status_page, name="status-page"),
     path("incidents/<str:public_id>", views.incident_detail, name="incident"),
+    path("history", views.history, name="history"),
     path("api/v2/summary.json", api.summary, name="api-summary"),
     path("api/v1/banner.json", api.banner, name="api-banner"),
     path("ping/", include("statuspage.ping")),
     path("api/agent/v1/", include("statuspage.agents")),
+    *public_urlpatterns,
     path("admin/", admin.site.urls),
     path("", include("incidents.urls")),
     path("", include("notifiers.urls")),

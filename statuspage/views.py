@@ -1,23 +1,30 @@
-"""The public status page and incident permalinks."""
+"""The public status page, incident permalinks and the incident history."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_http_methods
 
 from incidents.models import Incident, IncidentUpdate
+from statuspage import clock
 from statuspage.models import Component
-from statuspage.summary import build_snapshot
+from statuspage.page import build_page, history_months
+from statuspage.public_http import public_page
 
 
 @require_http_methods(["GET", "HEAD"])
+@public_page
 def status_page(request: HttpRequest) -> HttpResponse:
-    return render(request, "statuspage/index.html", {"snapshot": build_snapshot()})
+    return render(request, "statuspage/index.html", {"view": build_page(clock.now())})
 
 
 @require_http_methods(["GET", "HEAD"])
+@public_page
 def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     incident = get_object_or_404(
         Incident.objects.prefetch_related(
@@ -27,3 +34,25 @@ def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         public_id=public_id,
     )
     return render(request, "statuspage/incident.html", {"incident": incident})
+
+
+def parse_month(value: str) -> date | None:
+    try:
+        return datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        return None
+
+
+@require_http_methods(["GET", "HEAD"])
+@public_page
+def history(request: HttpRequest) -> HttpResponse:
+    before = None
+    if "before" in request.GET:
+        before = parse_month(request.GET["before"])
+        if before is None:
+            return HttpResponseBadRequest(
+                gettext("'before' must be a month written YYYY-MM, for example 2026-10."),
+                content_type="text/plain; charset=utf-8",
+            )
+    months, older = history_months(clock.now(), before=before)
+    return render(request, "statuspage/history.html", {"months": months, "older": older})

@@ -41,6 +41,17 @@ def no_network():
 
 
 @pytest.fixture(autouse=True)
+def default_language():
+    """A request in Spanish leaves Spanish active in this thread (LocaleMiddleware never resets
+    it); each test starts in the default language."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def fresh_monitoring_state():
     """The web process caches the engine's state for a moment; each test starts without it."""
     from statuspage.monitoring import forget

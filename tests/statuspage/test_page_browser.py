@@ -7,7 +7,9 @@ import pytest
 from incidents import workflow
 from statuspage import clock
 from statuspage.models import ProbeState, Verdict
+from statuspage.uptime import rollup
 from tests.factories import make_component, make_probe
+from tests.statuspage.conftest import open_outage_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -45,3 +47,131 @@ def test_status_page_is_green_when_all_is_well(live_server, page):
     page.goto(live_server.url)
     assert page.locator("#overall-status").inner_text() == "All Systems Operational"
     assert page.locator(".incident").count() == 0
+
+
+def open_context_page(browser, **options):
+    context = browser.new_context(**options)
+    return context, context.new_page()
+
+
+def test_each_component_shows_ninety_bars_and_a_day_tooltip_on_focus(live_server, page):
+    incident = open_outage()
+    today = clock.now().date()
+    rollup(today, today, clock.now())
+    page.goto(live_server.url)
+    for row in page.locator(".component").all():
+        assert row.locator(".uptime-bars > li").count() == 90
+    today = page.locator(".component", has_text="Follow app alerts").locator(".bar").last
+    assert "day-major_outage" in today.get_attribute("class")
+    today.focus()
+    tip = today.locator(".bar-tip")
+    assert tip.is_visible()
+    assert "% uptime" in tip.inner_text()
+    assert incident.name in tip.inner_text()
+
+
+def test_dark_mode_follows_the_reader_preference(live_server, browser):
+    make_component()
+    for scheme, background in [("dark", "rgb(13, 17, 23)"), ("light", "rgb(247, 248, 250)")]:
+        context, tab = open_context_page(browser, color_scheme=scheme)
+        tab.goto(live_server.url)
+        assert tab.evaluate("getComputedStyle(document.body).backgroundColor") == background
+        context.close()
+
+
+def test_times_are_shown_in_the_reader_time_zone(live_server, browser):
+    incident = open_outage()
+    context, tab = open_context_page(browser, timezone_id="Asia/Tokyo", locale="en-US")
+    tab.goto(f"{live_server.url}/incidents/{incident.public_id}")
+    stamp = tab.locator(".update time").first
+    iso = stamp.get_attribute("datetime")
+    expected = tab.evaluate(
+        "iso => new Intl.DateTimeFormat('en', {dateStyle: 'medium', timeStyle: 'short'})"
+        ".format(new Date(iso))", iso)
+    assert stamp.inner_text() == expected
+    assert "UTC" not in stamp.inner_text()
+    context.close()
+
+
+def test_the_page_updates_itself_without_a_reload(live_server, page):
+    make_component()
+    page.clock.install()
+    page.goto(live_server.url)
+    page.evaluate("window.stillTheSamePage = true")
+    assert page.locator("#overall-status").inner_text() == "All Systems Operational"
+    open_outage_at(clock.now())
+    for _ in range(60):
+        page.clock.run_for(1000)
+        page.wait_for_timeout(30)
+        if page.locator("#overall-status").inner_text() != "All Systems Operational":
+            break
+    assert page.locator("#overall-status").inner_text() == "Major System Outage"
+    assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_components_and_bars_are_reachable_by_keyboard(live_server, page):
+    open_outage()
+    page.goto(live_server.url)
+    focused = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate(
+            "document.activeElement.tagName + '.' + document.activeElement.className"))
+    assert any(f.startswith("SUMMARY") for f in focused)
+    assert any(f.startswith("LI.bar day-major_outage") for f in focused)
+
+
+def test_a_spanish_browser_gets_the_page_and_its_dates_in_spanish(live_server, browser):
+    incident = open_outage()
+    context, tab = open_context_page(browser, locale="es-ES", timezone_id="Europe/Madrid")
+    tab.goto(live_server.url)
+    assert tab.locator("#overall-status").inner_text() == "Interrupción grave del sistema"
+    assert tab.locator("#active-incidents").inner_text() == "Incidencias activas"
+    row = tab.locator(".component", has_text="Follow app alerts")
+    assert row.locator(".component-status").inner_text() == "Interrupción grave"
+    tab.goto(f"{live_server.url}/incidents/{incident.public_id}")
+    stamp = tab.locator(".update time").first
+    expected = tab.evaluate(
+        "iso => new Intl.DateTimeFormat('es', {dateStyle: 'medium', timeStyle: 'short'})"
+        ".format(new Date(iso))", stamp.get_attribute("datetime"))
+    assert stamp.inner_text() == expected
+    tab.click("a[hreflang='en']")
+    assert tab.locator("html").get_attribute("lang") == "en"
+    assert tab.locator("h1").inner_text() == incident.name
+    context.close()
+
+
+def contrast(tab, selector: str) -> float:
+    """WCAG contrast ratio between an element's text and its background colour."""
+    return tab.evaluate("""selector => {
+        const el = document.querySelector(selector);
+        const parse = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+        const lum = rgb => { const [r, g, b] = rgb.map(v => { v /= 255;
+            return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+            return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+        const s = getComputedStyle(el);
+        const a = lum(parse(s.color)), b = lum(parse(s.backgroundColor));
+        return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    }""", selector)
+
+
+def test_the_headline_keeps_readable_contrast_in_light_and_dark(live_server, browser):
+    make_component()
+    for scheme in ["light", "dark"]:
+        for status in ["operational", "major_outage"]:
+            from statuspage.models import Component
+
+            Component.objects.update(status=status)
+            context, tab = open_context_page(browser, color_scheme=scheme)
+            tab.goto(live_server.url)
+            assert contrast(tab, ".overall") >= 4.5, (scheme, status)
+            context.close()
+
+
+def test_the_first_tab_offers_a_skip_link_to_the_content(live_server, page):
+    make_component()
+    page.goto(live_server.url)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "status-main"

@@ -1,0 +1,47 @@
+"""banner.json beyond the basics: revalidation, the "monitoring interrupted" answer, and the
+script apps include."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+
+from statuspage.api import banner_payload
+from statuspage.monitoring import MonitoringState
+from tests.statuspage.conftest import T0
+
+pytestmark = pytest.mark.django_db
+
+
+def test_banner_says_status_unknown_when_monitoring_is_interrupted():
+    interrupted = MonitoringState(interrupted=True, since=T0, last_cycle_at=T0)
+    answer = banner_payload(None, T0, interrupted)
+    assert answer["show"] is True and answer["status"] == "unknown"
+    assert answer["title"] == "Status unknown: our monitoring is interrupted"
+    assert "cannot confirm" in answer["text"]
+    assert answer["updated_at"] == "2026-11-27T01:00:00.000Z"
+
+
+def test_an_open_incident_outranks_the_unknown_state(live_outage):
+    interrupted = MonitoringState(interrupted=True, since=T0)
+    answer = banner_payload(live_outage, T0, interrupted)
+    assert answer["status"] == "incident" and answer["severity"] == "critical"
+
+
+def test_banner_revalidates_with_304_while_its_answer_is_unchanged(client, live_outage):
+    with time_machine.travel(T0, tick=False):
+        first = client.get("/api/v1/banner.json", {"audience": "follow-app"})
+        again = client.get("/api/v1/banner.json", {"audience": "follow-app"},
+                           HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    assert "max-age=10" in first["Cache-Control"] and "public" in first["Cache-Control"]
+
+
+def test_banner_js_is_served_to_any_origin_as_javascript(client):
+    response = client.get("/widget/banner.js")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/javascript; charset=utf-8"
+    assert response["Access-Control-Allow-Origin"] == "*"
+    script = response.content.decode()
+    assert '"Status unknown"' in script
+    assert "valid_until" in script and "innerHTML" not in script

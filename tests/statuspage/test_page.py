@@ -1,0 +1,152 @@
+"""The public page, incident permalinks and history through Django's client: what is shown,
+and that the number of queries does not grow with components or incidents."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from statuspage import monitoring
+from statuspage.models import CheckResult, Component
+from statuspage.uptime import rollup
+from tests.factories import make_component, make_probe
+from tests.statuspage.conftest import T0, open_outage_at, resolve_at
+
+pytestmark = pytest.mark.django_db
+
+
+def get(client, path, **extra):
+    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
+        return client.get(path, **extra)
+
+
+def queries(client, path) -> int:
+    """Queries of one request while the engine is alive, its liveness read included (that read
+    is cached between requests, so the cache is dropped first)."""
+    monitoring.record_cycle(T0 + timedelta(hours=1))
+    monitoring.forget()
+    with CaptureQueriesContext(connection) as context:
+        assert get(client, path).status_code == 200
+    return len(context.captured_queries)
+
+
+def add_load(n: int) -> None:
+    for i in range(n):
+        component = make_component(f"Load {n}-{i}", audience_slug=None)
+        probe = make_probe(component, "http://127.0.0.1:1/")
+        CheckResult.objects.create(probe=probe, checked_at=T0, ok=True, latency_ms=50)
+        resolve_at(open_outage_at(T0 - timedelta(days=1, hours=i), name=component.name),
+                   T0 - timedelta(days=1, hours=i) + timedelta(minutes=30))
+    open_outage_at(T0, name=f"Load {n}-0")
+
+
+@pytest.mark.parametrize("path", ["/", "/history"])
+def test_page_queries_do_not_grow_with_components_or_incidents(client, path):
+    add_load(2)
+    few = queries(client, path)
+    add_load(6)
+    assert queries(client, path) == few
+    assert few <= 12
+
+
+def test_incident_page_queries_do_not_grow_with_updates(client):
+    incident = open_outage_at(T0)
+    path = f"/incidents/{incident.public_id}"
+    before = queries(client, path)
+    resolve_at(incident, T0 + timedelta(minutes=30))
+    assert queries(client, path) == before
+
+
+def test_every_component_has_ninety_daily_bars_with_a_tooltip(client):
+    with time_machine.travel(T0 - timedelta(days=2), tick=False):
+        make_component()
+        make_component("Share upload", audience_slug=None)
+    rollup((T0 - timedelta(days=2)).date(), T0.date(), T0 + timedelta(hours=1))
+    html = get(client, "/").content.decode()
+    lists = re.findall(r'<ol class="uptime-bars".*?</ol>', html, re.S)
+    assert len(lists) == 2
+    for bars in lists:
+        assert bars.count('<li class="bar') == 90
+    assert "Nov. 27, 2026 · 100.00% uptime" in html
+
+
+def test_a_red_day_names_its_incident_and_takes_keyboard_focus(client):
+    with time_machine.travel(T0 - timedelta(days=3), tick=False):
+        make_component()
+    incident = resolve_at(open_outage_at(T0 - timedelta(hours=20)), T0 - timedelta(hours=18))
+    rollup((T0 - timedelta(days=1)).date(), T0.date(), T0 + timedelta(hours=1))
+    html = get(client, "/").content.decode()
+    [red] = re.findall(r'<li class="bar day-major_outage"[^>]*>', html)
+    assert 'tabindex="0"' in red
+    assert f"Nov. 26, 2026 · 91.67% uptime · {incident.name}" in red
+
+
+def test_advice_shows_while_a_component_is_down_and_hides_when_it_recovers(client):
+    incident = open_outage_at(T0)
+    html = get(client, "/").content.decode()
+    assert '<p class="advice"><strong>What to do now (Follow app alerts):</strong> Check glucose' in html
+    assert '<p class="advice"><strong>What to do now:</strong> Check glucose with a meter.' in html
+    resolve_at(incident, T0 + timedelta(minutes=5))
+    assert "Check glucose with a meter." not in get(client, "/").content.decode()
+
+
+def test_hidden_and_only_if_degraded_components_stay_off_the_page(client):
+    make_component()
+    Component.objects.create(name="Internal queue", showcase=False)
+    quiet = Component.objects.create(name="Legacy SMS", only_show_if_degraded=True)
+    html = get(client, "/").content.decode()
+    assert "Internal queue" not in html and "Legacy SMS" not in html
+    quiet.set_status("partial_outage")
+    assert "Legacy SMS" in get(client, "/").content.decode()
+
+
+def test_response_time_chart_and_last_checked_come_from_probe_results(client):
+    component = make_component()
+    probe = make_probe(component, "http://127.0.0.1:1/")
+    for hour, latency in [(0, 100), (0, 200), (1, 400)]:
+        CheckResult.objects.create(probe=probe, checked_at=T0 - timedelta(hours=hour),
+                                   ok=True, latency_ms=latency)
+    probe.last_checked_at = T0
+    probe.save()
+    html = get(client, "/").content.decode()
+    assert "Response time, last 24 hours: 275 ms on average, 400 ms at worst" in html
+    assert '<polyline points="' in html
+    assert 'Last checked <time datetime="2026-11-27T01:00:00+00:00" data-relative>' in html
+
+
+def test_recently_resolved_incidents_are_listed_with_permalinks(client):
+    incident = resolve_at(open_outage_at(T0 - timedelta(days=2)), T0 - timedelta(days=1))
+    html = get(client, "/").content.decode()
+    assert f'href="/incidents/{incident.public_id}"' in html
+    assert "Past incidents" in html
+
+
+def test_history_lists_months_with_quiet_ones_and_permalinks(client):
+    september = resolve_at(open_outage_at(T0 - timedelta(days=70)), T0 - timedelta(days=69))
+    html = get(client, "/history").content.decode()
+    months = re.findall(r'<h2 id="month-[\d-]+">([^<]+)</h2>', html)
+    assert months == ["November 2026", "October 2026", "September 2026"]
+    assert "No incidents reported this month." in html
+    assert f'href="/incidents/{september.public_id}"' in html
+    assert 'href="/history?before=2026-08"' in html
+
+
+def test_history_pages_back_and_rejects_a_bad_month_clearly(client):
+    older = resolve_at(open_outage_at(T0 - timedelta(days=150)), T0 - timedelta(days=149))
+    assert older.public_id not in get(client, "/history").content.decode()
+    assert older.public_id in get(client, "/history?before=2026-08").content.decode()
+    bad = get(client, "/history?before=last-week")
+    assert bad.status_code == 400
+    assert "YYYY-MM" in bad.content.decode()
+
+
+def test_incident_page_shows_duration_and_full_timeline(client):
+    incident = resolve_at(open_outage_at(T0), T0 + timedelta(minutes=45))
+    html = get(client, f"/incidents/{incident.public_id}").content.decode()
+    assert "lasted 45\xa0minutes" in html
+    assert html.count('<li class="update') == 2

@@ -1,0 +1,94 @@
+"""The static copy: complete, identical in content to the live site, stamped with its
+generation time, switched atomically, and published on change or at least every minute."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import feedparser
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from statuspage.snapshot import Publisher, SnapshotError, publish
+from tests.factories import make_component
+from tests.statuspage.conftest import T0, open_outage_at
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def snapshot_dir(tmp_path, settings):
+    settings.STATUS_SNAPSHOT_DIR = str(tmp_path / "public")
+    return tmp_path / "public"
+
+
+def test_publish_writes_page_assets_json_feeds_and_incident_pages(client, snapshot_dir):
+    incident = open_outage_at(T0)
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        publish()
+    for name in ["index.html", "history/index.html", "history.rss", "history.atom",
+                 "widget/banner.js", "api/v1/banner.json", "api/v2/summary.json",
+                 "api/v2/scheduled-maintenances/active.json",
+                 f"incidents/{incident.public_id}/index.html",
+                 "static/statuspage/status.css", "static/statuspage/status.js", "badge.svg",
+                 f"badges/{incident.components.get().public_id}/uptime.svg"]:
+        assert (snapshot_dir / name).is_file(), name
+    assert feedparser.parse((snapshot_dir / "history.atom").read_bytes()).bozo == 0
+
+
+def test_snapshot_json_is_the_live_json_plus_when_it_was_generated(client, snapshot_dir):
+    open_outage_at(T0)
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        publish()
+        live = client.get("/api/v2/summary.json").json()
+    copied = json.loads((snapshot_dir / "api/v2/summary.json").read_text())
+    assert copied.pop("generated_at") == "2026-11-27T01:01:00.000Z"
+    assert copied == live
+
+
+def test_snapshot_page_is_the_live_page(client, snapshot_dir):
+    open_outage_at(T0)
+    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+        publish()
+        live = client.get("/").content
+    assert (snapshot_dir / "index.html").read_bytes() == live
+
+
+def test_publishing_switches_a_symlink_atomically_and_keeps_two_versions(snapshot_dir):
+    make_component()
+    versions = [publish(now=T0 + timedelta(minutes=n)) for n in range(4)]
+    assert snapshot_dir.is_symlink()
+    assert snapshot_dir.resolve() == versions[-1].resolve()
+    kept = sorted(p.name for p in versions[-1].parent.iterdir())
+    assert kept == [versions[-2].name, versions[-1].name]
+
+
+def test_a_real_directory_in_the_way_is_refused_with_a_clear_message(snapshot_dir):
+    snapshot_dir.mkdir()
+    with pytest.raises(SnapshotError, match="real directory"):
+        publish()
+
+
+def test_the_publisher_writes_on_change_and_at_least_every_minute(snapshot_dir):
+    component = make_component()
+    publisher = Publisher()
+    assert publisher(T0) is True
+    assert publisher(T0 + timedelta(seconds=5)) is False, "nothing changed"
+    component.set_status("major_outage")
+    assert publisher(T0 + timedelta(seconds=10)) is True, "a status changed"
+    assert publisher(T0 + timedelta(seconds=15)) is False
+    assert publisher(T0 + timedelta(seconds=71)) is True, "a minute passed"
+
+
+def test_the_publisher_is_off_without_a_directory(settings):
+    settings.STATUS_SNAPSHOT_DIR = ""
+    assert Publisher()(T0) is False
+
+
+def test_publish_snapshot_command_publishes_on_demand(tmp_path):
+    make_component()
+    target = tmp_path / "copy"
+    call_command("publish_snapshot", "--dir", str(target))
+    assert json.loads((target / "api/v2/status.json").read_text())["status"]["indicator"] == "none"
