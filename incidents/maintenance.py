@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import Q
 
 from incidents.models import ACTIVE_MAINTENANCE_STATUSES, Incident, IncidentStatus
@@ -34,3 +35,49 @@ def is_under_maintenance(component: Component, now: datetime) -> bool:
         .filter(Q(status__in=ACTIVE_MAINTENANCE_STATUSES) | in_window)
         .exists()
     )
+
+
+def schedule(
+    name: str,
+    body: str,
+    components: list[Component],
+    scheduled_for: datetime,
+    scheduled_until: datetime,
+    author,
+    now: datetime,
+    announce_before_minutes: list[int] | None = None,
+    auto_transition: bool = True,
+) -> Incident:
+    """Put planned work on the page now; the clock announces, starts and completes it."""
+    from incidents import audit
+    from incidents.maintenance_clock import DEFAULT_ANNOUNCE_BEFORE_MINUTES
+    from incidents.messages import render_message
+    from incidents.models import AffectedComponent, IncidentUpdate
+    from incidents.timeline import add_update, context_for
+    from statuspage.models import ComponentStatus
+
+    if scheduled_until <= scheduled_for:
+        raise ValueError("The maintenance must end after it starts.")
+    with transaction.atomic():
+        maintenance = Incident.objects.create(
+            kind=Incident.Kind.MAINTENANCE, name=name, status=IncidentStatus.SCHEDULED,
+            impact="none", started_at=scheduled_for, detected_at=now, published_at=now,
+            scheduled_for=scheduled_for, scheduled_until=scheduled_until,
+            announce_before_minutes=(
+                DEFAULT_ANNOUNCE_BEFORE_MINUTES if announce_before_minutes is None
+                else announce_before_minutes
+            ),
+            auto_transition=auto_transition, created_at=now, updated_at=now,
+        )
+        for component in components:
+            AffectedComponent.objects.create(
+                incident=maintenance, component=component, status=ComponentStatus.UNDER_MAINTENANCE
+            )
+        text = body or render_message(
+            "page", IncidentUpdate.Kind.MAINTENANCE_SCHEDULED, context_for(maintenance)
+        )
+        add_update(maintenance, IncidentUpdate.Kind.MAINTENANCE_SCHEDULED, text, now,
+                   author=author, deliver=False)
+        audit.record(maintenance, author, "scheduled maintenance", now,
+                     after=audit.snapshot(maintenance))
+    return maintenance

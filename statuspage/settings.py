@@ -215,6 +215,7 @@ ENGINE = {
     "HOUSEKEEPING": [
         "incidents.workflow.auto_resolve_due",
         "notifiers.dispatch.retry_due",
+        "incidents.clock.tick",
     ],
 }
 

@@ -94,7 +94,7 @@ def overall_status(components: list[Component], incidents: list[Incident]) -> Ov
 
 def unresolved_incidents() -> list[Incident]:
     return list(
-        Incident.objects.unresolved()
+        Incident.objects.public().unresolved()
         .order_by("-detected_at")
         .prefetch_related(
             Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),

@@ -20,7 +20,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     incident = get_object_or_404(
-        Incident.objects.prefetch_related(
+        Incident.objects.public().prefetch_related(
             Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
             Prefetch("components", queryset=Component.objects.order_by("name")),
         ),
