@@ -38,3 +38,13 @@ def app_names(incident) -> str:
 @register.filter
 def console_link(incident) -> str:
     return f"{settings.STATUSPAGE['URL']}/manage/incidents/{incident.public_id}"
+
+
+@register.filter
+def shorten(text, length: int) -> str:
+    """Cut at a word boundary with '...': the GSM-7 dots keep an SMS in its cheap encoding."""
+    text = str(text)
+    if len(text) <= int(length):
+        return text
+    cut = text[: int(length) - 3].rsplit(" ", 1)[0]
+    return cut.rstrip(",.;: ") + "..."
