@@ -115,6 +115,9 @@ def database_config() -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
+        # Tests use a file too: an in-memory database shares one cache between threads and
+        # fails concurrent writers at once ("table is locked") instead of queueing them.
+        config["TEST"] = {"NAME": str(VAR_DIR / "test-statuspage.sqlite3")}
     return config
 
 

@@ -120,7 +120,7 @@ def test_two_engines_ticking_at_once_fire_each_step_exactly_once(down_probe):
         thread.start()
     for thread in threads:
         thread.join()
-    assert not errors
+    assert not errors, errors
     keys = list(incident.fired_steps.values_list("key", flat=True))
     assert len(keys) == len(set(keys))
     assert incident.fired_steps.filter(step__recipients="subscribers", step__delay_seconds=600).count() == 1
