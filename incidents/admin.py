@@ -1,7 +1,17 @@
 from django.contrib import admin, messages
 
 from incidents import workflow
-from incidents.models import AffectedComponent, Incident, IncidentUpdate, InvalidTransition
+from incidents.models import (
+    AffectedComponent,
+    AuditEvent,
+    EscalationPolicy,
+    EscalationStep,
+    Incident,
+    IncidentUpdate,
+    InvalidTransition,
+    MessageTemplate,
+    OnCallContact,
+)
 from statuspage import clock
 
 
@@ -50,3 +60,42 @@ class IncidentAdmin(admin.ModelAdmin):
     exclude = ["origin_component"]
     inlines = [AffectedComponentInline, IncidentUpdateInline]
     actions = [resolve_incidents]
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    extra = 0
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "priority", "impacts", "cadence_minutes"]
+    filter_horizontal = ["components"]
+    inlines = [EscalationStepInline]
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    list_display = ["channel", "kind", "part", "locale"]
+    list_filter = ["channel", "kind", "locale"]
+
+
+@admin.register(OnCallContact)
+class OnCallContactAdmin(admin.ModelAdmin):
+    list_display = ["name", "phone", "email", "active", "position"]
+    list_editable = ["active", "position"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "action", "incident"]
+    list_filter = ["action"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -212,20 +212,22 @@ def upcoming(incident: Incident, now: datetime) -> list[dict]:
     """What the clock will do next and when, for the console."""
     if not incident.is_open or incident.policy is None:
         return []
-    taken = set(incident.fired_steps.values_list("key", flat=True))
+    taken = {fired.key for fired in incident.fired_steps.all()}
+    latest = next(iter(incident.updates.all()), None)
     rows = []
     for step in incident.policy.steps.all():
-        at = next_time(incident, step, now, taken)
+        at = next_time(incident, step, now, taken, latest)
         if at is None:
             continue
         rows.append({"step": step, "at": at, "state": step_state(incident, step, now)})
     return sorted(rows, key=lambda r: r["at"])
 
 
-def next_time(incident: Incident, step: EscalationStep, now: datetime, taken: set[str]) -> datetime | None:
+def next_time(incident: Incident, step: EscalationStep, now: datetime, taken: set[str],
+              latest: IncidentUpdate | None = None) -> datetime | None:
+    """When the step fires next; `latest` is the newest public update (read once by callers)."""
     first = incident.detected_at + step.delay
     if step.action == Action.HOLDING:
-        latest = incident.latest_public_update()
         if incident.published_at is None or latest is None or latest.next_update_by is None:
             return None
         return max(first, latest.next_update_by)
@@ -253,7 +255,7 @@ def fire_now(incident: Incident, step: EscalationStep, now: datetime, actor) -> 
         latest = incident.latest_public_update()
         key = f"step:{step.id}:after:{latest.public_id if latest else 'none'}"
     else:
-        at = next_time(incident, step, now, taken) or now
+        at = next_time(incident, step, now, taken, incident.latest_public_update()) or now
         n = 0 if not step.repeat_every_seconds else int(
             max(at - incident.detected_at - step.delay, timedelta(0))
             / timedelta(seconds=step.repeat_every_seconds)

@@ -35,3 +35,27 @@ def only_push_registered(monkeypatch):
     """The channel registry as main has it today (only push), whatever else is merged."""
     monkeypatch.setattr("notifiers.channels.CHANNEL_MODULES", [m for m in CHANNEL_MODULES
                                                               if m.endswith(".push")])
+
+
+def user_in(role: str, username: str, is_staff: bool = False):
+    from django.contrib.auth.models import Group, User
+
+    user = User.objects.create_user(username, password="a-long-test-password", is_staff=is_staff)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def support_user(db):
+    return user_in("Support staff", "sam", is_staff=True)
+
+
+@pytest.fixture
+def admin_role_user(db):
+    return user_in("Admins", "ada", is_staff=True)
+
+
+@pytest.fixture
+def outsider(db):
+    return user_in("", "olive")
