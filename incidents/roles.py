@@ -19,6 +19,7 @@ SUPPORT_PERMISSIONS = [
     "incidents.view_auditevent",
     "incidents.view_firedstep",
     "incidents.view_oncallcontact",
+    "statuspage.view_component",
     "notifiers.view_announcement",
     "notifiers.view_delivery",
 ]

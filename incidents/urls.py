@@ -3,6 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from incidents import manage_api
 from incidents.console import views
 
 urlpatterns = [
@@ -22,4 +23,8 @@ urlpatterns = [
     path("manage/incidents/<str:public_id>/progress", views.progress_fragment, name="console-progress"),
     path("manage/incidents/<str:public_id>/steps/<int:step_id>/fire", views.fire_step,
          name="console-fire-step"),
+    path("api/manage/v1/incidents", manage_api.incidents, name="manage-incidents"),
+    path("api/manage/v1/incidents/<str:public_id>", manage_api.incident, name="manage-incident"),
+    path("api/manage/v1/components", manage_api.components, name="manage-components"),
+    path("api/manage/v1/components/<str:public_id>", manage_api.component, name="manage-component"),
 ]
