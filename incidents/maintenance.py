@@ -81,3 +81,23 @@ def schedule(
         audit.record(maintenance, author, "scheduled maintenance", now,
                      after=audit.snapshot(maintenance))
     return maintenance
+
+
+def set_status(maintenance: Incident, status: str, user, now: datetime) -> None:
+    """A person moves the window on; start and completion do what the clock would do."""
+    from incidents import audit
+    from incidents.maintenance_clock import complete, start
+    from incidents.models import FiredStep
+
+    if status == IncidentStatus.IN_PROGRESS and maintenance.status == IncidentStatus.SCHEDULED:
+        update = start(maintenance, now, author=user)
+        FiredStep.objects.get_or_create(incident=maintenance, key="start", defaults={
+            "due_at": now, "fired_at": now, "fired_by": user, "update": update,
+            "note": "started by hand"})
+    elif status == IncidentStatus.COMPLETED:
+        complete(maintenance, now, author=user)
+    else:
+        before = audit.snapshot(maintenance)
+        maintenance.transition_to(status, now)
+        maintenance.save()
+        audit.record(maintenance, user, f"maintenance {status}", now, before, audit.snapshot(maintenance))

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils.dateparse import parse_datetime
 
-from incidents import maintenance, maintenance_clock, workflow
+from incidents import maintenance, workflow
 from incidents.api_auth import api_view, error
 from incidents.models import (
     MAINTENANCE_STATUSES,
@@ -242,13 +242,7 @@ def update_maintenance(request: HttpRequest, item: Incident) -> JsonResponse:
         raise Invalid(errors)
     now = clock.now()
     with transaction.atomic():
-        if status == IncidentStatus.IN_PROGRESS and item.status == IncidentStatus.SCHEDULED:
-            maintenance_clock.start(item, now, author=request.user)
-        elif status == IncidentStatus.COMPLETED:
-            maintenance_clock.complete(item, now, author=request.user)
-        else:
-            item.transition_to(status, now)
-            item.save()
+        maintenance.set_status(item, status, request.user, now)
     return reply(full(Incident.objects.get(id=item.id)))
 
 

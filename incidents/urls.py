@@ -23,6 +23,8 @@ urlpatterns = [
     path("manage/incidents/<str:public_id>/progress", views.progress_fragment, name="console-progress"),
     path("manage/incidents/<str:public_id>/steps/<int:step_id>/fire", views.fire_step,
          name="console-fire-step"),
+    path("manage/incidents/<str:public_id>/maintenance/<str:status>", views.maintenance_status,
+         name="console-maintenance-status"),
     path("api/manage/v1/incidents", manage_api.incidents, name="manage-incidents"),
     path("api/manage/v1/incidents/<str:public_id>", manage_api.incident, name="manage-incident"),
     path("api/manage/v1/components", manage_api.components, name="manage-components"),

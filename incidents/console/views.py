@@ -289,3 +289,18 @@ def progress_fragment(request: HttpRequest, public_id: str) -> HttpResponse:
         "incident": incident, "progress": progress(incident, now),
         "timeline": IncidentUpdate.objects.filter(incident=incident),
     })
+
+
+@login_required(login_url="console-login")
+@permission_required(RESPOND, raise_exception=True)
+@require_POST
+def maintenance_status(request: HttpRequest, public_id: str, status: str) -> HttpResponse:
+    """Start, verify or complete a maintenance by hand (the clock does it at its times)."""
+    window = get_object_or_404(Incident.objects.maintenance(), public_id=public_id)
+    now = wall.now()
+    try:
+        with transaction.atomic():
+            maintenance.set_status(window, status, request.user, now)
+    except InvalidTransition as error:
+        messages.error(request, str(error))
+    return redirect("console-incident", public_id)

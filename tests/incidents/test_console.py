@@ -54,7 +54,8 @@ def test_support_staff_run_incidents_but_cannot_configure(client, support_user, 
     response = client.post(reverse("console-acknowledge", args=[incident.public_id]))
     assert response.status_code == 302
     assert client.get(reverse("admin:incidents_escalationpolicy_changelist")).status_code == 403
-    assert client.get(reverse("admin:statuspage_component_changelist")).status_code == 403
+    assert client.get(reverse("admin:statuspage_component_add")).status_code == 403
+    assert client.get(reverse("admin:statuspage_probe_changelist")).status_code == 403
     assert client.get(reverse("admin:incidents_messagetemplate_add")).status_code == 403
 
 
@@ -203,3 +204,22 @@ def test_internal_updates_stay_out_of_public_json(client, down_probe, quiet_poli
     summary = client.get("/api/v2/summary.json").json()
     kinds = [u["body"] for i in summary["incidents"] for u in i["incident_updates"]]
     assert kinds and not any("Acknowledge and post an update" in body for body in kinds)
+
+
+def test_staff_start_and_complete_a_maintenance_by_hand(client, support_user):
+    from incidents import maintenance
+    component = make_component()
+    window = maintenance.schedule("DB upgrade", "", [component], NOW + timedelta(hours=5),
+                                  NOW + timedelta(hours=6), support_user, NOW)
+    client.force_login(support_user)
+    page = client.get(reverse("console-incident", args=[window.public_id])).content.decode()
+    assert "Start now" in page and "starts and completes by itself" in page
+    client.post(reverse("console-maintenance-status", args=[window.public_id, "in_progress"]))
+    component.refresh_from_db()
+    assert component.status == "under_maintenance"
+    client.post(reverse("console-maintenance-status", args=[window.public_id, "completed"]))
+    window.refresh_from_db()
+    component.refresh_from_db()
+    assert window.status == "completed" and component.status == "operational"
+    assert list(window.audit_events.values_list("action", flat=True).order_by("at", "id")) == [
+        "scheduled maintenance", "maintenance started", "maintenance completed"]

@@ -165,3 +165,11 @@ def test_a_wrong_policy_file_names_the_field_and_changes_nothing(tmp_path):
         load_policies(path)
     from incidents.models import EscalationPolicy
     assert not EscalationPolicy.objects.filter(name="Bad").exists()
+
+
+def test_the_public_page_shows_when_the_next_update_comes(client, down_probe):
+    import time_machine
+    with time_machine.travel(NOW, tick=False):
+        workflow.handle_verdict(down_probe, Verdict.CONFIRMED_DOWN, NOW)
+        page = client.get("/").content.decode()
+    assert '<p class="next-update">Next update by 01:30 UTC</p>' in page
