@@ -1,4 +1,7 @@
+from django import forms
 from django.contrib import admin, messages
+from django.template import Template, TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
 
 from incidents import workflow
 from incidents.models import (
@@ -74,8 +77,33 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     inlines = [EscalationStepInline]
 
 
+class MessageTemplateForm(forms.ModelForm):
+    """An override must name a file that exists and be a template that compiles."""
+
+    class Meta:
+        model = MessageTemplate
+        fields = ["channel", "kind", "part", "locale", "body"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        name = f"{data.get('kind')}_{data['part']}" if data.get("part") else data.get("kind")
+        try:
+            get_template(f"messages/{data.get('channel')}/{name}.txt")
+        except TemplateDoesNotExist:
+            raise forms.ValidationError(
+                f"There is no messages/{data.get('channel')}/{name}.txt to override: "
+                "check the channel, kind and part."
+            ) from None
+        try:
+            Template(data.get("body", ""))
+        except TemplateSyntaxError as error:
+            self.add_error("body", f"Template error: {error}")
+        return data
+
+
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(admin.ModelAdmin):
+    form = MessageTemplateForm
     list_display = ["channel", "kind", "part", "locale"]
     list_filter = ["channel", "kind", "locale"]
 

@@ -223,3 +223,17 @@ def test_staff_start_and_complete_a_maintenance_by_hand(client, support_user):
     assert window.status == "completed" and component.status == "operational"
     assert list(window.audit_events.values_list("action", flat=True).order_by("at", "id")) == [
         "scheduled maintenance", "maintenance started", "maintenance completed"]
+
+
+def test_a_template_override_that_does_not_compile_is_refused_in_the_admin(client, admin_role_user):
+    client.force_login(admin_role_user)
+    url = reverse("admin:incidents_messagetemplate_add")
+    bad = client.post(url, {"channel": "sms", "kind": "opened", "part": "body", "locale": "en",
+                            "body": "{% if %}"})
+    assert bad.status_code == 200 and "Template error" in bad.content.decode()
+    missing = client.post(url, {"channel": "pager", "kind": "opened", "part": "body", "locale": "en",
+                                "body": "hi"})
+    assert "There is no messages/pager/opened_body.txt to override" in missing.content.decode()
+    good = client.post(url, {"channel": "sms", "kind": "opened", "part": "body", "locale": "es",
+                             "body": "{{ incident.name }}"})
+    assert good.status_code == 302

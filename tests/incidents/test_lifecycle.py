@@ -173,3 +173,12 @@ def test_the_public_page_shows_when_the_next_update_comes(client, down_probe):
         workflow.handle_verdict(down_probe, Verdict.CONFIRMED_DOWN, NOW)
         page = client.get("/").content.decode()
     assert '<p class="next-update">Next update by 01:30 UTC</p>' in page
+
+
+def test_the_example_policy_file_loads():
+    from pathlib import Path
+
+    from django.conf import settings
+
+    [policy] = load_policies(Path(settings.BASE_DIR) / "incidents" / "policies.example.yaml")
+    assert policy.impacts == ["minor"] and policy.steps.count() == 5

@@ -121,3 +121,18 @@ def test_support_staff_may_read_components_but_only_admins_change_them(client, a
     duplicate = api("post", "components", {"component": {"name": "Share upload", "status": "bad"}}, key=key)
     assert duplicate.status_code == 400
     assert set(duplicate.json()["fields"]) == {"name", "status"}
+
+
+def test_the_openapi_document_lists_every_management_route():
+    from pathlib import Path
+
+    import yaml
+    from django.conf import settings
+
+    from incidents import urls
+
+    document = yaml.safe_load((Path(settings.BASE_DIR) / "docs" / "openapi-manage.yaml").read_text())
+    documented = {p.replace("{id}", "<str:public_id>") for p in document["paths"]}
+    routes = {str(u.pattern).removeprefix("api/manage/v1") for u in urls.urlpatterns
+              if str(u.pattern).startswith("api/manage/v1")}
+    assert routes == documented
