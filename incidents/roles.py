@@ -56,3 +56,10 @@ def sync_roles(group_model, permission_model) -> None:
                 )
             )
         group.permissions.set(wanted)
+
+
+def ensure_roles() -> None:
+    """Create or refresh the role groups with the live models (tests, after a flush)."""
+    from django.contrib.auth.models import Group, Permission
+
+    sync_roles(Group, Permission)

@@ -40,6 +40,9 @@ def only_push_registered(monkeypatch):
 def user_in(role: str, username: str, is_staff: bool = False):
     from django.contrib.auth.models import Group, User
 
+    from incidents.roles import ensure_roles
+
+    ensure_roles()  # a transactional test before this one may have flushed the groups
     user = User.objects.create_user(username, password="a-long-test-password", is_staff=is_staff)
     if role:
         user.groups.add(Group.objects.get(name=role))

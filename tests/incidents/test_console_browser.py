@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
 
 from incidents import workflow
+from incidents.roles import ensure_roles
 from incidents.models import Incident
 from statuspage import clock
 from statuspage.models import ProbeState, Verdict
@@ -27,6 +28,7 @@ def open_outage() -> Incident:
 
 
 def support_person() -> User:
+    ensure_roles()
     user = User.objects.create_user("sam", password=PASSWORD)
     user.groups.add(Group.objects.get(name="Support staff"))
     return user
