@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 
 from incidents import maintenance_clock
 from incidents.messages import render_message
+from incidents.oncall import current_contacts
 from incidents.models import (
     Action,
     EscalationStep,
@@ -154,6 +155,10 @@ def fire(incident: Incident, due: Due, now: datetime, actor=None, note: str = ""
     except IntegrityError:
         log.info("step %s of incident %s was fired by another engine", due.key, incident.id)
         return None
+    except Exception:
+        # Rolled back with its record: the step stays due and is tried again next tick.
+        log.exception("step %s of incident %s failed", due.key, incident.id)
+        return None
     return record
 
 
@@ -176,12 +181,19 @@ def internal_update(incident: Incident, kind: str, now: datetime) -> IncidentUpd
 
 def page_oncall(incident, step, now) -> tuple[IncidentUpdate, Outcome]:
     update = internal_update(incident, IncidentUpdate.Kind.PAGING, now)
-    return update, publish(update, Recipients.ONCALL, step.channels, now)
+    return update, tell_oncall(update, step, now)
 
 
 def remind_oncall(incident, step, now) -> tuple[IncidentUpdate, Outcome]:
     update = internal_update(incident, IncidentUpdate.Kind.REMINDER, now)
-    return update, publish(update, Recipients.ONCALL, step.channels, now)
+    return update, tell_oncall(update, step, now)
+
+
+def tell_oncall(update: IncidentUpdate, step, now) -> Outcome:
+    outcome = publish(update, Recipients.ONCALL, step.channels, now)
+    if not current_contacts():
+        outcome.warnings.append("no one is on call: add active contacts to the roster")
+    return outcome
 
 
 def publish_current(incident, step, now) -> tuple[IncidentUpdate | None, Outcome]:

@@ -22,11 +22,13 @@ PUBLIC_RECIPIENTS = (Recipients.APP_USERS, Recipients.SUBSCRIBERS, Recipients.PU
 class Outcome:
     announced: list[Announcement] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def note(self) -> str:
-        if not self.unavailable:
-            return ""
-        return "channel not available: " + ", ".join(sorted(set(self.unavailable)))
+        notes = list(self.warnings)
+        if self.unavailable:
+            notes.insert(0, "channel not available: " + ", ".join(sorted(set(self.unavailable))))
+        return "; ".join(notes)
 
 
 def registered_channels() -> set[str]:
@@ -57,10 +59,12 @@ def publish(
     return outcome
 
 
-def told(incident: Incident) -> list[tuple[str, str, int | None]]:
-    """Every (channel, recipients, audience id) the public was told about this incident on."""
+def told(incident: Incident, oncall: bool = False) -> list[tuple[str, str, int | None]]:
+    """Every (channel, recipients, audience id) the public (and, if asked, on-call staff)
+    was told about this incident on."""
+    recipients = [*PUBLIC_RECIPIENTS, Recipients.ONCALL] if oncall else PUBLIC_RECIPIENTS
     return list(
-        Announcement.objects.filter(update__incident=incident, recipients__in=PUBLIC_RECIPIENTS)
+        Announcement.objects.filter(update__incident=incident, recipients__in=recipients)
         .values_list("channel", "recipients", "audience_id")
         .distinct()
         .order_by("channel", "recipients", "audience_id")
@@ -68,13 +72,15 @@ def told(incident: Incident) -> list[tuple[str, str, int | None]]:
 
 
 def publish_to_told(update: IncidentUpdate, now: datetime) -> list[Announcement]:
-    """A new update goes to everyone already told, on the channels they were told on."""
+    """A new update goes to everyone already told, on the channels they were told on;
+    the resolution also goes to the on-call staff who were paged."""
     if not update.deliver_notifications:
         return []
     audiences = {a.id: a for a in Audience.objects.all()}
     available = registered_channels()
+    oncall = update.kind == IncidentUpdate.Kind.RESOLVED
     return [
         announce(update, channel, recipients, audiences.get(audience_id), now)
-        for channel, recipients, audience_id in told(update.incident)
+        for channel, recipients, audience_id in told(update.incident, oncall=oncall)
         if channel in available
     ]

@@ -218,3 +218,47 @@ def test_upcoming_lists_what_the_clock_will_do_next(down_probe):
     rows = clock.upcoming(incident, NOW + MIN)
     assert rows[0]["at"] == NOW + 5 * MIN
     assert [r["at"] for r in rows] == sorted(r["at"] for r in rows)
+
+
+def test_paging_with_an_empty_roster_says_so(down_probe):
+    incident = open_incident(down_probe)
+    page = incident.fired_steps.get(step__action="page", step__delay_seconds=0)
+    assert "no one is on call: add active contacts to the roster" in page.note
+
+
+def test_paging_with_someone_on_call_has_no_roster_warning(down_probe):
+    from incidents.models import OnCallContact
+    OnCallContact.objects.create(name="Ana", phone="+14155550100", email="ana@example.com")
+    incident = open_incident(down_probe)
+    page = incident.fired_steps.get(step__action="page", step__delay_seconds=0)
+    assert "no one is on call" not in page.note
+
+
+def test_the_resolution_also_reaches_the_on_call_staff_who_were_paged(down_probe):
+    from incidents.models import Action, EscalationPolicy, EscalationStep
+    policy = EscalationPolicy.objects.create(name="Page by push", priority=1)
+    EscalationStep.objects.create(policy=policy, action=Action.PAGE, channels=["push"])
+    EscalationStep.objects.create(policy=policy, action=Action.PUBLISH, recipients="app_users",
+                                  channels=["page", "push"])
+    incident = open_incident(down_probe)
+    resolution = workflow.resolve(incident, NOW + 5 * MIN)
+    assert set(resolution.announcements.values_list("recipients", flat=True)) == {"app_users", "oncall"}
+    staff_update = workflow.post_update(Incident.objects.create(
+        name="other", started_at=NOW, detected_at=NOW, created_at=NOW, updated_at=NOW, published_at=NOW),
+        "Looking into it now.", None, NOW)
+    assert not staff_update.announcements.exists()
+
+
+def test_a_step_that_fails_is_rolled_back_and_tried_again_next_tick(down_probe, monkeypatch):
+    incident = open_incident(down_probe)
+
+    def broken(*args):
+        raise RuntimeError("provider SDK exploded")
+
+    monkeypatch.setattr(clock, "publish", broken)
+    clock.tick(NOW + 10 * MIN)
+    assert not incident.fired_steps.filter(step__recipients="subscribers").exists()
+    monkeypatch.undo()
+    clock.tick(NOW + 10 * MIN + timedelta(seconds=15))
+    assert incident.fired_steps.filter(step__recipients="subscribers").count() == 1
+    assert incident.fired_steps.filter(step__action="page", step__delay_seconds=300).count() == 1
