@@ -1,7 +1,20 @@
+from django import forms
 from django.contrib import admin, messages
+from django.template import Template, TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
 
 from incidents import workflow
-from incidents.models import AffectedComponent, Incident, IncidentUpdate, InvalidTransition
+from incidents.models import (
+    AffectedComponent,
+    AuditEvent,
+    EscalationPolicy,
+    EscalationStep,
+    Incident,
+    IncidentUpdate,
+    InvalidTransition,
+    MessageTemplate,
+    OnCallContact,
+)
 from statuspage import clock
 
 
@@ -50,3 +63,67 @@ class IncidentAdmin(admin.ModelAdmin):
     exclude = ["origin_component"]
     inlines = [AffectedComponentInline, IncidentUpdateInline]
     actions = [resolve_incidents]
+
+
+class EscalationStepInline(admin.TabularInline):
+    model = EscalationStep
+    extra = 0
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "priority", "impacts", "cadence_minutes"]
+    filter_horizontal = ["components"]
+    inlines = [EscalationStepInline]
+
+
+class MessageTemplateForm(forms.ModelForm):
+    """An override must name a file that exists and be a template that compiles."""
+
+    class Meta:
+        model = MessageTemplate
+        fields = ["channel", "kind", "part", "locale", "body"]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        name = f"{data.get('kind')}_{data['part']}" if data.get("part") else data.get("kind")
+        try:
+            get_template(f"messages/{data.get('channel')}/{name}.txt")
+        except TemplateDoesNotExist:
+            raise forms.ValidationError(
+                f"There is no messages/{data.get('channel')}/{name}.txt to override: "
+                "check the channel, kind and part."
+            ) from None
+        try:
+            Template(data.get("body", ""))
+        except TemplateSyntaxError as error:
+            self.add_error("body", f"Template error: {error}")
+        return data
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    form = MessageTemplateForm
+    list_display = ["channel", "kind", "part", "locale"]
+    list_filter = ["channel", "kind", "locale"]
+
+
+@admin.register(OnCallContact)
+class OnCallContactAdmin(admin.ModelAdmin):
+    list_display = ["name", "phone", "email", "active", "position"]
+    list_editable = ["active", "position"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "actor", "action", "incident"]
+    list_filter = ["action"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

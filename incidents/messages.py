@@ -1,13 +1,39 @@
-"""Message wording lives in templates/messages/<channel>/<kind>[_<part>].txt, never in Python."""
+"""Message wording lives in templates/messages/<channel>/<kind>[_<part>].txt, never in Python.
+
+An admin may override any one file for one locale (MessageTemplate); the rendered text is
+checked against the channel's limit here, at render time, so an over-long message is a
+clear error (shown in the console's preview) instead of a provider's truncation.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.template import Context, Template
 from django.template.loader import render_to_string
+from django.utils import translation
+
+from incidents.limits import check
+
+
+def override_for(channel: str, kind: str, part: str) -> str | None:
+    from incidents.models import MessageTemplate
+
+    locale = (translation.get_language() or "en").split("-")[0]
+    return (
+        MessageTemplate.objects.filter(channel=channel, kind=kind, part=part, locale=locale)
+        .values_list("body", flat=True)
+        .first()
+    )
 
 
 def render_message(channel: str, kind: str, context: dict[str, Any], part: str = "") -> str:
-    name = f"{kind}_{part}" if part else kind
-    text = render_to_string(f"messages/{channel}/{name}.txt", context)
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+    override = override_for(channel, kind, part)
+    if override is not None:
+        text = Template(override).render(Context(context, autoescape=False))
+    else:
+        name = f"{kind}_{part}" if part else kind
+        text = render_to_string(f"messages/{channel}/{name}.txt", context)
+    text = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    check(channel, part, text)
+    return text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +22,10 @@ class IncidentStatus(models.TextChoices):
     MONITORING = "monitoring", _("Monitoring")
     RESOLVED = "resolved", _("Resolved")
     POSTMORTEM = "postmortem", _("Postmortem")
+    SCHEDULED = "scheduled", _("Scheduled")
+    IN_PROGRESS = "in_progress", _("In progress")
+    VERIFYING = "verifying", _("Verifying")
+    COMPLETED = "completed", _("Completed")
 
 
 class Impact(models.TextChoices):
@@ -50,7 +55,21 @@ TRANSITIONS: dict[str, set[str]] = {
     },
     IncidentStatus.RESOLVED: {IncidentStatus.POSTMORTEM},
     IncidentStatus.POSTMORTEM: set(),
+    # Scheduled maintenance has its own lifecycle; a scheduled one may be called off.
+    IncidentStatus.SCHEDULED: {IncidentStatus.IN_PROGRESS, IncidentStatus.COMPLETED},
+    IncidentStatus.IN_PROGRESS: {IncidentStatus.VERIFYING, IncidentStatus.COMPLETED},
+    IncidentStatus.VERIFYING: {IncidentStatus.IN_PROGRESS, IncidentStatus.COMPLETED},
+    IncidentStatus.COMPLETED: set(),
 }
+
+INCIDENT_STATUSES = (*OPEN_STATUSES, IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM)
+MAINTENANCE_STATUSES = (
+    IncidentStatus.SCHEDULED,
+    IncidentStatus.IN_PROGRESS,
+    IncidentStatus.VERIFYING,
+    IncidentStatus.COMPLETED,
+)
+ACTIVE_MAINTENANCE_STATUSES = (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING)
 
 # The impact an incident has when its worst component is in this status.
 IMPACT_FOR_STATUS = {
@@ -66,8 +85,26 @@ class IncidentQuerySet(models.QuerySet):
     def unresolved(self) -> IncidentQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
+    def public(self) -> IncidentQuerySet:
+        """What the public may see: incidents once a public step fired, and all maintenance.
+
+        A probe-opened incident stays internal until its policy publishes it, so a false
+        alarm closed quietly before then never appears on the page.
+        """
+        return self.filter(published_at__isnull=False)
+
+    def maintenance(self) -> IncidentQuerySet:
+        return self.filter(kind=Incident.Kind.MAINTENANCE)
+
+    def incidents(self) -> IncidentQuerySet:
+        return self.filter(kind=Incident.Kind.INCIDENT)
+
 
 class Incident(models.Model):
+    class Kind(models.TextChoices):
+        INCIDENT = "incident", _("Incident")
+        MAINTENANCE = "maintenance", _("Scheduled maintenance")
+
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     name = models.CharField(max_length=200)
     status = models.CharField(
@@ -94,10 +131,35 @@ class Incident(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.INCIDENT)
+    # The escalation policy chosen when the incident opened (component and impact).
+    policy = models.ForeignKey(
+        "EscalationPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # When the first public step fired; until then only staff see the incident.
+    published_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Public steps wait while held (paging goes on); the reason is in the audit log.
+    held_until = models.DateTimeField(null=True, blank=True)
+    false_alarm = models.BooleanField(default=False)
+    # Scheduled maintenance: its window and when to announce it ahead (minutes before).
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    scheduled_until = models.DateTimeField(null=True, blank=True)
+    announce_before_minutes = models.JSONField(default=list, blank=True)
+    auto_transition = models.BooleanField(
+        default=True, help_text=_("Start and complete the maintenance at its times by itself.")
+    )
+
     objects = IncidentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-detected_at"]
+        permissions = [
+            ("respond_incident", "Can acknowledge, hold, publish now and post updates"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["origin_component"],
@@ -112,6 +174,16 @@ class Incident(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_maintenance(self) -> bool:
+        return self.kind == self.Kind.MAINTENANCE
+
+    def is_held(self, now: datetime) -> bool:
+        return self.held_until is not None and self.held_until > now
+
+    def latest_public_update(self) -> IncidentUpdate | None:
+        return self.updates.order_by("-display_at", "-id").first()
 
     def can_transition_to(self, status: str) -> bool:
         return status in TRANSITIONS[self.status]
@@ -131,7 +203,7 @@ class Incident(models.Model):
             self.monitoring_at = now
         elif status == IncidentStatus.INVESTIGATING:
             self.monitoring_at = None
-        elif status == IncidentStatus.RESOLVED:
+        elif status in (IncidentStatus.RESOLVED, IncidentStatus.COMPLETED):
             self.resolved_at = now
 
     def is_due_for_auto_resolve(self, now: datetime, stable_for: timedelta) -> bool:
@@ -154,6 +226,11 @@ class AffectedComponent(models.Model):
         ]
 
 
+class PublicUpdateManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(internal=False)
+
+
 class IncidentUpdate(models.Model):
     class Kind(models.TextChoices):
         OPENED = "opened", _("Opened")
@@ -161,10 +238,18 @@ class IncidentUpdate(models.Model):
         RECOVERING = "recovering", _("Recovering")
         RELAPSED = "relapsed", _("Relapsed")
         RESOLVED = "resolved", _("Resolved")
+        HOLDING = "holding", _("Holding update")
+        MAINTENANCE_SCHEDULED = "maintenance_scheduled", _("Maintenance scheduled")
+        MAINTENANCE_STARTED = "maintenance_started", _("Maintenance started")
+        MAINTENANCE_COMPLETED = "maintenance_completed", _("Maintenance completed")
+        # Internal: never shown to the public, they carry pages and reminders to on-call staff.
+        PAGING = "paging", _("Page to on-call staff")
+        REMINDER = "reminder", _("Reminder to on-call staff")
+        NOTE = "note", _("Internal note")
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")
-    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.UPDATE)
+    kind = models.CharField(max_length=24, choices=Kind.choices, default=Kind.UPDATE)
     status = models.CharField(max_length=16, choices=IncidentStatus.choices)
     body = models.TextField()
     # [{"code": component public id, "name", "old_status", "new_status"}], as Statuspage has it.
@@ -177,9 +262,206 @@ class IncidentUpdate(models.Model):
     display_at = models.DateTimeField()
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    internal = models.BooleanField(default=False)
+
+    # The default manager (and so `incident.updates`) hides internal updates from every
+    # public reader; staff code asks `IncidentUpdate.everything`.
+    objects = PublicUpdateManager()
+    everything = models.Manager()
 
     class Meta:
         ordering = ["-display_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.incident}: {self.get_status_display()} at {self.display_at:%H:%M}"
+
+
+phone_validator = RegexValidator(
+    r"^\+[1-9][0-9]{6,14}$", _("Use the international E.164 form, e.g. +14155550123.")
+)
+
+
+class OnCallContact(models.Model):
+    """A person paged when an incident opens; `active` ones are on call now."""
+
+    name = models.CharField(max_length=120)
+    phone = models.CharField(max_length=16, blank=True, validators=[phone_validator])
+    email = models.EmailField(blank=True)
+    active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Action(models.TextChoices):
+    PAGE = "page", _("Page on-call staff")
+    PUBLISH = "publish", _("Publish the current update")
+    REMIND = "remind", _("Remind on-call staff")
+    HOLDING = "holding", _("Publish a holding update when the last one is overdue")
+
+
+PUBLIC_ACTIONS = (Action.PUBLISH, Action.HOLDING)
+# A publish step may name the status page itself: it makes the incident public.
+PAGE_CHANNEL = "page"
+
+
+class EscalationPolicy(models.Model):
+    """Ordered steps for one kind of incident, chosen by component and impact."""
+
+    name = models.CharField(max_length=120, unique=True)
+    description = models.TextField(blank=True)
+    components = models.ManyToManyField(
+        Component, blank=True, related_name="+", help_text=_("Empty: any component.")
+    )
+    impacts = models.JSONField(default=list, blank=True, help_text=_("Empty: any impact."))
+    priority = models.PositiveIntegerField(
+        default=100, help_text=_("When several policies match, the lowest number wins.")
+    )
+    cadence_minutes = models.PositiveIntegerField(
+        default=30, help_text=_("Every update promises the next one this many minutes later.")
+    )
+
+    class Meta:
+        ordering = ["priority", "name"]
+        verbose_name_plural = "escalation policies"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def cadence(self) -> timedelta:
+        return timedelta(minutes=self.cadence_minutes)
+
+    def applies_to(self, component_ids: set[int], impact: str) -> bool:
+        if self.impacts and impact not in self.impacts:
+            return False
+        own = {c.id for c in self.components.all()}
+        return not own or bool(own & component_ids)
+
+
+class EscalationStep(models.Model):
+    """After `delay` from detection, unless resolved (or acknowledged, for pages): do `action`."""
+
+    policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField(default=0)
+    delay_seconds = models.PositiveIntegerField(default=0)
+    action = models.CharField(max_length=12, choices=Action.choices)
+    recipients = models.CharField(max_length=16, blank=True, help_text=_("For publish steps."))
+    channels = models.JSONField(default=list, blank=True)
+    repeat_every_seconds = models.PositiveIntegerField(
+        default=0, help_text=_("0: once. Otherwise the step repeats on this period.")
+    )
+    if_quiet_for_seconds = models.PositiveIntegerField(
+        default=0, help_text=_("Reminders: only when no staff update for this long.")
+    )
+
+    class Meta:
+        ordering = ["policy", "delay_seconds", "position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.policy}: T+{self.delay_seconds // 60} min {self.get_action_display()}"
+
+    @property
+    def delay(self) -> timedelta:
+        return timedelta(seconds=self.delay_seconds)
+
+    @property
+    def is_public(self) -> bool:
+        return self.action in PUBLIC_ACTIONS
+
+
+class FiredStep(models.Model):
+    """One step (or one repetition, or one maintenance milestone) that happened, once.
+
+    The unique key is what makes the clock exactly-once: whoever inserts it first fires it,
+    in the same transaction; a second engine, a restart or a clock jump finds it taken.
+    """
+
+    class Outcome(models.TextChoices):
+        FIRED = "fired", _("Fired")
+        SKIPPED = "skipped", _("Skipped")
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="fired_steps")
+    step = models.ForeignKey(
+        EscalationStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    key = models.CharField(max_length=80)
+    due_at = models.DateTimeField()
+    fired_at = models.DateTimeField()
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, default=Outcome.FIRED)
+    note = models.CharField(max_length=500, blank=True)
+    update = models.ForeignKey(
+        IncidentUpdate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    fired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["fired_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["incident", "key"], name="fire_each_step_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident}: {self.key} {self.outcome}"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, with the state before and after: every staff and clock action."""
+
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=40)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor or 'system'}: {self.action}"
+
+
+class MessageTemplate(models.Model):
+    """An admin's override of one file under templates/messages/ for one locale."""
+
+    channel = models.CharField(max_length=32)
+    kind = models.CharField(max_length=24, choices=IncidentUpdate.Kind.choices)
+    part = models.CharField(max_length=16, blank=True)
+    locale = models.CharField(max_length=10, default="en")
+    body = models.TextField(help_text=_("Django template language; same context as the file."))
+
+    class Meta:
+        ordering = ["channel", "kind", "part", "locale"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "kind", "part", "locale"], name="one_override_per_template"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.kind}_{self.part} ({self.locale})"
+
+
+class ApiToken(models.Model):
+    """A management API key; only its SHA-256 is stored, the key is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=120)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.user})"

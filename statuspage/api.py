@@ -113,7 +113,7 @@ def components_for_banner(request: HttpRequest) -> list[int] | None:
 
 
 def banner_incident(component_ids: list[int] | None) -> Incident | None:
-    incidents = Incident.objects.unresolved().prefetch_related("components", "updates")
+    incidents = Incident.objects.public().unresolved().prefetch_related("components", "updates")
     if component_ids is not None:
         incidents = incidents.filter(components__id__in=component_ids).distinct()
     ranked = sorted(

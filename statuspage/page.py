@@ -102,7 +102,7 @@ def recent_resolved(now: datetime) -> list[Incident]:
     since = now - timedelta(days=RECENT_DAYS)
     return list(
         with_timeline(
-            Incident.objects.filter(resolved_at__gte=since)
+            Incident.objects.public().filter(resolved_at__gte=since)
             .order_by("-resolved_at")
         )
     )
@@ -146,7 +146,7 @@ def history_months(now: datetime, months: int = 3, before: date | None = None):
         firsts.append(previous.replace(day=1))
     after_end = (end_month + timedelta(days=32)).replace(day=1)
     incidents = with_timeline(
-        Incident.objects.filter(
+        Incident.objects.public().filter(
             started_at__gte=day_start(firsts[-1]), started_at__lt=day_start(after_end)
         ).order_by("-started_at")
     )

@@ -116,6 +116,9 @@ def database_config() -> dict:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
+        # Tests use a file too: an in-memory database shares one cache between threads and
+        # fails concurrent writers at once ("table is locked") instead of queueing them.
+        config["TEST"] = {"NAME": str(VAR_DIR / "test-statuspage.sqlite3")}
     return config
 
 
@@ -132,7 +135,7 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "en"
 # Readers get their browser's language (Accept-Language) or the one they pick on the page.
 LANGUAGES = [("en", "English"), ("es", "Español")]
-LOCALE_PATHS = [BASE_DIR / "statuspage" / "locale"]
+LOCALE_PATHS = [BASE_DIR / "statuspage" / "locale", BASE_DIR / "incidents" / "locale"]
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -238,6 +241,7 @@ ENGINE = {
         "statuspage.rollups.purge_expired",
         "statuspage.uptime.refresh_uptime",
         "statuspage.snapshot.publish_if_due",
+        "incidents.clock.tick",
     ],
     # This engine's region, if it is one of the vantage points of multi-region probes.
     "REGION": os.environ.get("ENGINE_REGION", ""),

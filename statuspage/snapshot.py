@@ -49,7 +49,7 @@ def public_paths() -> Iterator[str]:
     from statuspage.api import V2_BODIES
 
     yield from (f"/api/v2/{name}.json" for name in V2_BODIES)
-    for public_id in Incident.objects.order_by("-created_at").values_list("public_id", flat=True)[:50]:
+    for public_id in Incident.objects.public().order_by("-created_at").values_list("public_id", flat=True)[:50]:
         yield f"/incidents/{public_id}"
     from statuspage.badges import badge_paths
 
@@ -151,7 +151,7 @@ def fingerprint() -> tuple:
     """Cheap marker of anything public having changed."""
     return (
         Component.objects.aggregate(n=Count("id"), at=Max("updated_at")),
-        Incident.objects.aggregate(n=Count("id"), at=Max("updated_at")),
+        Incident.objects.public().aggregate(n=Count("id"), at=Max("updated_at")),
         IncidentUpdate.objects.aggregate(n=Count("id"), at=Max("updated_at")),
     )
 

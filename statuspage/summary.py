@@ -107,16 +107,16 @@ def with_timeline(incidents):
 
 
 def unresolved_incidents() -> list[Incident]:
-    return list(with_timeline(Incident.objects.unresolved().order_by("-detected_at")))
+    return list(with_timeline(Incident.objects.public().unresolved().order_by("-detected_at")))
 
 
 def recent_incidents(limit: int = 50) -> list[Incident]:
     """The most recent incidents, resolved and postmortem included, as incidents.json lists."""
-    return list(with_timeline(Incident.objects.order_by("-created_at", "-id"))[:limit])
+    return list(with_timeline(Incident.objects.public().order_by("-created_at", "-id"))[:limit])
 
 
 def last_incident_change() -> datetime | None:
-    return Incident.objects.aggregate(latest=Max("updated_at"))["latest"]
+    return Incident.objects.public().aggregate(latest=Max("updated_at"))["latest"]
 
 
 def build_snapshot() -> Snapshot:

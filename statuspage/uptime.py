@@ -89,6 +89,7 @@ def incidents_by_component_day(start: datetime, end: datetime) -> dict[tuple[int
     touching = AffectedComponent.objects.select_related("incident").filter(
         Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gte=start),
         incident__started_at__lt=end,
+        incident__published_at__isnull=False,
     )
     found: dict[tuple[int, date], list] = defaultdict(list)
     for link in touching.order_by("incident__started_at"):

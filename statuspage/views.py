@@ -27,7 +27,7 @@ def status_page(request: HttpRequest) -> HttpResponse:
 @public_page
 def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     incident = get_object_or_404(
-        Incident.objects.prefetch_related(
+        Incident.objects.public().prefetch_related(
             Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
             Prefetch("components", queryset=Component.objects.order_by("name")),
         ),

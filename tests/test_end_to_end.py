@@ -99,5 +99,6 @@ def test_confirmed_outage_opens_one_incident_turns_api_red_and_pushes_once(
         pushes = sandbox.recorder.list(provider="fcm")
         assert [p["payload"]["message"]["notification"]["title"] for p in pushes] == [
             "Service problem: Follow app alerts",
+            "Service recovering: Follow app alerts",
             "Resolved: Follow app alerts",
         ]

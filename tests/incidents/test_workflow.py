@@ -44,11 +44,10 @@ def test_confirmed_failure_opens_incident_sets_status_and_writes_first_update(pr
 def test_opening_announces_a_push_to_each_affected_app(probe, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         incident = workflow.handle_verdict(probe, Verdict.CONFIRMED_DOWN, NOW)
-    [announcement] = Announcement.objects.all()
-    assert announcement.channel == "push"
+    [announcement] = Announcement.objects.filter(channel="push", recipients="app_users")
     assert announcement.audience.slug == "follow-app"
     assert announcement.update.incident == incident
-    assert len(callbacks) == 1
+    assert len(callbacks) == Announcement.objects.count()
 
 
 def test_a_second_failure_never_opens_a_second_incident(probe):

@@ -1,0 +1,66 @@
+"""Token authentication for the management API: `Authorization: OAuth <key>` (as
+Statuspage's API takes it) or `Bearer <key>`. Only the key's SHA-256 is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from functools import wraps
+
+from django.http import JsonResponse
+
+from incidents.models import ApiToken
+from statuspage import clock
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def issue_token(user, name: str) -> str:
+    """Create a token and return its key; the key is not stored and cannot be shown again."""
+    key = secrets.token_urlsafe(32)
+    ApiToken.objects.create(user=user, name=name, key_hash=hash_key(key))
+    return key
+
+
+def error(status: int, message: str, fields: dict | None = None) -> JsonResponse:
+    payload = {"error": message}
+    if fields:
+        payload["fields"] = fields
+    return JsonResponse(payload, status=status)
+
+
+def token_user(request):
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() not in ("oauth", "bearer") or not key.strip():
+        return None
+    token = ApiToken.objects.select_related("user").filter(key_hash=hash_key(key.strip())).first()
+    if token is None or not token.user.is_active:
+        return None
+    ApiToken.objects.filter(id=token.id).update(last_used_at=clock.now())
+    return token.user
+
+
+def api_view(*permissions: str):
+    """Authenticate by token, check the user's permissions, answer errors as JSON."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            user = token_user(request)
+            if user is None:
+                response = error(401, "Missing or invalid API key: send 'Authorization: OAuth <key>'.")
+                response["WWW-Authenticate"] = 'Bearer realm="manage"'
+                return response
+            missing = [p for p in permissions if not user.has_perm(p)]
+            if missing:
+                return error(403, f"This key's user lacks the permission(s): {', '.join(missing)}.")
+            request.user = user
+            return view(request, *args, **kwargs)
+
+        wrapped.csrf_exempt = True
+        return wrapped
+
+    return decorate

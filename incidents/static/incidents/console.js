@@ -1,0 +1,39 @@
+// The console's only script: a live per-channel preview as staff type, and delivery
+// progress that refreshes itself. Plain fetch + replace, in the spirit of htmx.
+(function () {
+  "use strict";
+
+  function debounce(fn, ms) {
+    let timer;
+    return function () {
+      clearTimeout(timer);
+      timer = setTimeout(fn, ms);
+    };
+  }
+
+  const form = document.getElementById("update-form");
+  const preview = document.getElementById("preview");
+  if (form && preview) {
+    const refresh = debounce(function () {
+      const data = new FormData(form);
+      data.delete("confirm");
+      fetch(form.dataset.preview, { method: "POST", body: data, credentials: "same-origin" })
+        .then(function (response) { return response.text(); })
+        .then(function (html) { preview.innerHTML = html; })
+        .catch(function () { preview.textContent = "Preview unavailable: is the server reachable?"; });
+    }, 300);
+    form.addEventListener("input", refresh);
+    form.addEventListener("change", refresh);
+    refresh();
+  }
+
+  const progress = document.getElementById("progress");
+  if (progress && progress.dataset.src) {
+    setInterval(function () {
+      fetch(progress.dataset.src, { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) { if (html !== null) { progress.innerHTML = html; } })
+        .catch(function () {});
+    }, 2000);
+  }
+})();

@@ -1,0 +1,64 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from incidents.models import Action, EscalationPolicy, EscalationStep
+from notifiers.channels import CHANNEL_MODULES
+from statuspage.models import ProbeState
+from tests.factories import make_component, make_probe
+
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def down_probe(db):
+    probe = make_probe(make_component(), "http://127.0.0.1:1/health")
+    probe.state = ProbeState.DOWN
+    probe.first_failure_at = NOW - timedelta(seconds=20)
+    probe.save()
+    return probe
+
+
+@pytest.fixture
+def quiet_policy(db):
+    """A policy that waits 5 minutes before anything public: room for a false alarm."""
+    policy = EscalationPolicy.objects.create(name="Wait 5 min", priority=1)
+    EscalationStep.objects.create(policy=policy, delay_seconds=0, action=Action.PAGE,
+                                  channels=["sms"])
+    EscalationStep.objects.create(policy=policy, delay_seconds=300, action=Action.PUBLISH,
+                                  recipients="app_users", channels=["page", "push"])
+    return policy
+
+
+@pytest.fixture
+def only_push_registered(monkeypatch):
+    """The channel registry as main has it today (only push), whatever else is merged."""
+    monkeypatch.setattr("notifiers.channels.CHANNEL_MODULES", [m for m in CHANNEL_MODULES
+                                                              if m.endswith(".push")])
+
+
+def user_in(role: str, username: str, is_staff: bool = False):
+    from django.contrib.auth.models import Group, User
+
+    from incidents.roles import ensure_roles
+
+    ensure_roles()  # a transactional test before this one may have flushed the groups
+    user = User.objects.create_user(username, password="a-long-test-password", is_staff=is_staff)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    return user
+
+
+@pytest.fixture
+def support_user(db):
+    return user_in("Support staff", "sam", is_staff=True)
+
+
+@pytest.fixture
+def admin_role_user(db):
+    return user_in("Admins", "ada", is_staff=True)
+
+
+@pytest.fixture
+def outsider(db):
+    return user_in("", "olive")
