@@ -8,21 +8,34 @@ and are claimed with a conditional UPDATE before any provider is called.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from itertools import islice
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django_q.tasks import async_task
 
 from notifiers.channels import get_channel
-from notifiers.channels.base import SendResult, TransientError
-from notifiers.models import Announcement, Delivery, DeliveryState, Recipients
+from notifiers.channels.base import SendResult, Target, TransientError
+from notifiers.models import (
+    SEND_QUEUE_LEASE,
+    Announcement,
+    Delivery,
+    DeliveryState,
+    ProviderState,
+    Recipients,
+    Subscriber,
+)
 from statuspage import clock
 from statuspage.models import Audience
 
 log = logging.getLogger(__name__)
 
 PUSH = "push"
+FAN_OUT_CHUNK = 2000
 
 
 def enqueue(func: str, *args) -> None:
@@ -41,7 +54,7 @@ def announce(
         audience=audience,
         defaults={"created_at": now},
     )
-    if created:
+    if created and Announcement.mark_fan_out_queued(announcement.id, now):
         enqueue("notifiers.dispatch.fan_out", announcement.id)
     return announcement
 
@@ -65,29 +78,85 @@ def load_announcement(announcement_id: int) -> Announcement | None:
 
 
 def fan_out(announcement_id: int) -> int:
-    """Write one pending delivery per target; returns how many rows are new."""
+    """Write one pending delivery per target, in chunks; returns how many rows it has.
+
+    Targets are streamed (a generator over the subscribers table), so memory stays flat
+    whatever the subscriber count, and each chunk commits on its own: a worker killed
+    half-way leaves a prefix, and the retry sweep queues the fan-out again, which skips
+    rows that exist (unique per announcement and target).
+    """
     announcement = load_announcement(announcement_id)
     if announcement is None:
         return 0
     channel = get_channel(announcement.channel)
+    for chunk in chunked(channel.targets(announcement), FAN_OUT_CHUNK):
+        write_chunk(announcement, channel, chunk, clock.now())
     now = clock.now()
+    supersede_older(announcement, now)
     with transaction.atomic():
-        rows = [
-            Delivery(
-                announcement=announcement,
-                channel=announcement.channel,
-                target=target,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            for target in channel.targets(announcement)
-        ]
-        before = announcement.deliveries.count()
-        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-        created = announcement.deliveries.count() - before
         Announcement.objects.filter(id=announcement.id).update(fanned_out_at=now)
         queue_send(announcement.id, now)
-    return created
+    return announcement.deliveries.count()
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def as_target(item: str | Target) -> Target:
+    return item if isinstance(item, Target) else Target(item)
+
+
+def write_chunk(announcement: Announcement, channel, chunk: list, now: datetime) -> None:
+    """Insert a chunk of deliveries; paced channels get one send slot per row."""
+    targets = [as_target(item) for item in chunk]
+    times = send_times(channel, len(targets), now)
+    rows = [
+        Delivery(
+            announcement=announcement,
+            channel=announcement.channel,
+            target=target.address,
+            subscriber_id=target.subscriber_id,
+            next_attempt_at=at,
+            created_at=now,
+        )
+        for target, at in zip(targets, times, strict=True)
+    ]
+    with transaction.atomic():
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=FAN_OUT_CHUNK)
+
+
+def send_times(channel, count: int, now: datetime) -> list[datetime]:
+    rate = channel.rate()
+    if not rate:
+        return [now] * count
+    start = ProviderState.reserve_slots(channel.provider or channel.name, count, rate, now)
+    return [start + timedelta(seconds=i / rate) for i in range(count)]
+
+
+def supersede_older(announcement: Announcement, now: datetime) -> int:
+    """Coalescing: unsent deliveries of older updates of the same incident, on the same
+    channel to the same recipients, are superseded when this newer update reaches the
+    same address. Nobody gets a backlog of stale texts, only the latest word."""
+    newer = Delivery.objects.filter(announcement=announcement, target=OuterRef("target"))
+    return (
+        Delivery.objects.filter(
+            state=DeliveryState.PENDING,
+            announcement__update__incident_id=announcement.update.incident_id,
+            announcement__update_id__lt=announcement.update_id,
+            announcement__channel=announcement.channel,
+            announcement__recipients=announcement.recipients,
+            announcement__audience=announcement.audience,
+        )
+        .filter(Exists(newer))
+        .update(
+            state=DeliveryState.SUPERSEDED,
+            claim_token=None,
+            last_error=f"superseded by update {announcement.update.public_id}",
+        )
+    )
 
 
 def queue_send(announcement_id: int, now: datetime) -> bool:
@@ -98,28 +167,44 @@ def queue_send(announcement_id: int, now: datetime) -> bool:
 
 
 def send_due(announcement_id: int) -> int:
-    """Send every delivery of this announcement that is due now; returns how many were sent."""
+    """Send this announcement's due deliveries, batch by batch; returns how many were sent.
+
+    A task keeps its worker at most SEND_SLICE_SECONDS, then queues itself again behind
+    the tasks of other announcements and channels, so a long backlog on one channel (a
+    slow provider, paced SMS) never holds up another.
+    """
     announcement = load_announcement(announcement_id)
     if announcement is None:
         return 0
     channel = get_channel(announcement.channel)
-    message = channel.render(announcement)
+    message = None
+    deadline = time.monotonic() + settings.NOTIFIERS["SEND_SLICE_SECONDS"]
     sent = 0
     while True:
         now = clock.now()
-        ids = list(
-            announcement.deliveries.due(now).order_by("id").values_list("id", flat=True)[
-                : channel.batch_size
-            ]
-        )
-        if not ids:
-            Announcement.objects.filter(id=announcement.id).update(send_queued_at=None)
-            return sent
-        batch = Delivery.objects.claim(ids, now)
+        if postpone_if_circuit_open(announcement, channel, now):
+            break
+        batch = announcement.deliveries.claim_due(now, channel.batch_size)
         if not batch:
-            continue
+            break
+        message = message or channel.render(announcement)
         results = send_batch_safely(channel, message, batch)
-        sent += record_results(batch, results, clock.now())
+        sent += record_results(announcement, batch, results, clock.now())
+        if time.monotonic() > deadline:
+            Announcement.objects.filter(id=announcement.id).update(send_queued_at=clock.now())
+            enqueue("notifiers.dispatch.send_due", announcement.id)
+            return sent
+    Announcement.objects.filter(id=announcement.id).update(send_queued_at=None)
+    return sent
+
+
+def postpone_if_circuit_open(announcement: Announcement, channel, now: datetime) -> bool:
+    """While a provider's breaker is open, due rows wait for it without using an attempt."""
+    until = ProviderState.open_until_for(channel.provider or channel.name, now)
+    if until is None:
+        return False
+    announcement.deliveries.due(now).update(next_attempt_at=until)
+    return True
 
 
 def send_batch_safely(channel, message, batch: list[Delivery]) -> list[SendResult]:
@@ -131,7 +216,9 @@ def send_batch_safely(channel, message, batch: list[Delivery]) -> list[SendResul
         return [SendResult(delivery_id=d.id, error=error) for d in batch]
 
 
-def record_results(batch: list[Delivery], results: list[SendResult], now: datetime) -> int:
+def record_results(
+    announcement: Announcement, batch: list[Delivery], results: list[SendResult], now: datetime
+) -> int:
     by_id = {result.delivery_id: result for result in results}
     for delivery in batch:
         result = by_id.get(delivery.id) or SendResult(
@@ -143,15 +230,95 @@ def record_results(batch: list[Delivery], results: list[SendResult], now: dateti
             delivery.record_failure(result.error, now)
     Delivery.objects.bulk_update(
         batch,
-        ["state", "provider_message_id", "sent_at", "last_error", "claim_token", "next_attempt_at"],
+        [
+            "state",
+            "provider_message_id",
+            "sent_at",
+            "last_error",
+            "claim_token",
+            "next_attempt_at",
+            "permanent_error",
+            "segments",
+        ],
     )
+    errors = [by_id[d.id].error for d in batch if d.id in by_id and by_id[d.id].error]
+    provider = get_channel(announcement.channel).provider or announcement.channel
+    ProviderState.record_batch(
+        provider, bool(errors) and len(errors) == len(batch) and not any(e.permanent for e in errors), now
+    )
+    after_permanent_failures(announcement, batch, by_id, now)
     return sum(1 for d in batch if d.state == DeliveryState.SENT)
 
 
+def after_permanent_failures(
+    announcement: Announcement, batch: list[Delivery], by_id: dict[int, SendResult], now: datetime
+) -> None:
+    """Suppress addresses that are gone for good and try the subscriber's second channel."""
+    failed = [d for d in batch if d.state == DeliveryState.FAILED and d.subscriber_id]
+    for delivery in failed:
+        error = by_id[delivery.id].error if delivery.id in by_id else None
+        if error is not None and error.suppression:
+            Subscriber.objects.filter(id=delivery.subscriber_id, suppressed_at__isnull=True).update(
+                suppressed_at=now, suppression=error.suppression, updated_at=now
+            )
+    if failed:
+        fall_back(announcement, [d.subscriber_id for d in failed], now)
+
+
+def fall_back(announcement: Announcement, subscriber_ids: list[int], now: datetime) -> int:
+    """Deliver the same update on each failed subscriber's fallback contact, once."""
+    already = Delivery.objects.filter(announcement__update_id=announcement.update_id).values(
+        "subscriber_id"
+    )
+    fallbacks = (
+        Subscriber.objects.active()
+        .filter(id__in=Subscriber.objects.filter(id__in=subscriber_ids).values("fallback_id"))
+        .exclude(id__in=already)
+    )
+    created = 0
+    for subscriber in fallbacks:
+        target, _ = Announcement.objects.get_or_create(
+            update_id=announcement.update_id,
+            channel=subscriber.channel,
+            recipients=Recipients.FALLBACK,
+            audience=None,
+            defaults={"created_at": now, "fanned_out_at": now},
+        )
+        Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    announcement=target,
+                    channel=subscriber.channel,
+                    target=subscriber.address,
+                    subscriber=subscriber,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        created += 1
+        queue_send(target.id, now)
+    return created
+
+
 def retry_due(now: datetime) -> int:
-    """Requeue deliveries lost with a dead worker, and queue a send for each announcement
-    with deliveries due (retries, and sends whose task the broker lost)."""
+    """Requeue deliveries lost with a dead worker, queue fan-outs the broker lost, and
+    queue a send for each announcement with deliveries due (retries, paced SMS, sends
+    whose task was lost), most urgent channels first."""
     Delivery.objects.requeue_stale(now)
-    ids = Delivery.objects.due(now).values_list("announcement_id", flat=True).distinct()[:1000]
+    stuck = Announcement.objects.filter(
+        fanned_out_at__isnull=True, created_at__lt=now - SEND_QUEUE_LEASE
+    ).values_list("id", flat=True)[:100]
+    due = (
+        Delivery.objects.due(now)
+        .values_list("announcement_id", "channel")
+        .distinct()
+        .order_by()[:1000]
+    )
+    ordered = sorted(due, key=lambda row: get_channel(row[1]).priority)
     with transaction.atomic():
-        return sum(queue_send(announcement_id, now) for announcement_id in list(ids))
+        for announcement_id in list(stuck):
+            if Announcement.mark_fan_out_queued(announcement_id, now):
+                enqueue("notifiers.dispatch.fan_out", announcement_id)
+        return sum(queue_send(announcement_id, now) for announcement_id, _ in ordered)

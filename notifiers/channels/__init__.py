@@ -10,7 +10,11 @@ from importlib import import_module
 
 from notifiers.channels.base import Channel
 
-CHANNEL_MODULES = ["notifiers.channels.push"]
+CHANNEL_MODULES = [
+    "notifiers.channels.push",
+    "notifiers.channels.sms",
+    "notifiers.channels.email",
+]
 
 _registry: dict[str, type[Channel]] = {}
 

@@ -87,6 +87,8 @@ class PushMessage:
 
 
 def classify(error: Exception) -> DeliveryError:
+    if isinstance(error, messaging.UnregisteredError):
+        return PermanentError(f"{type(error).__name__}: {error}", suppression="unregistered")
     if isinstance(error, PERMANENT_ERRORS):
         return PermanentError(f"{type(error).__name__}: {error}")
     return TransientError(f"{type(error).__name__}: {error}")
@@ -96,12 +98,18 @@ def classify(error: Exception) -> DeliveryError:
 class PushChannel(Channel):
     name = "push"
     label = "Push (Firebase Cloud Messaging)"
+    provider = "fcm"
+    priority = 1
     batch_size = 500  # FCM's send_each limit
 
-    def targets(self, announcement) -> list[str]:
-        """App users are reached through their app's topic; other recipients need tokens."""
+    def targets(self, announcement):
+        """App users are reached through their app's topic; subscribed devices by their id."""
         if announcement.recipients == "app_users" and announcement.audience:
             return [announcement.audience.push_topic]
+        if announcement.recipients == "subscribers":
+            from notifiers.channels.context import subscriber_targets
+
+            return subscriber_targets(announcement, self.name)
         return []
 
     def render(self, announcement) -> PushMessage:
@@ -127,10 +135,15 @@ class PushChannel(Channel):
             },
         )
 
-    def build(self, message: PushMessage, topic: str) -> messaging.Message:
+    def build(self, message: PushMessage, delivery) -> messaging.Message:
+        """A topic message for an app's users, a device message (by FID) for a subscriber."""
         ttl = timedelta(seconds=settings.FIREBASE["PUSH_TTL_SECONDS"])
+        if delivery.subscriber_id:
+            target = {"fid": delivery.target}
+        else:
+            target = {"topic": delivery.target}
         return messaging.Message(
-            topic=topic,
+            **target,
             notification=messaging.Notification(title=message.title, body=message.body),
             data=message.data,
             android=messaging.AndroidConfig(priority="high", ttl=ttl),
@@ -144,7 +157,7 @@ class PushChannel(Channel):
             app = firebase_app()
         except DeliveryError as error:
             return [SendResult(d.id, error=error) for d in deliveries]
-        batch = [self.build(message, d.target) for d in deliveries]
+        batch = [self.build(message, d) for d in deliveries]
         response = messaging.send_each(batch, app=app)
         return [
             SendResult(d.id, provider_id=r.message_id or "")

@@ -1,0 +1,79 @@
+"""What every channel's templates can use, and who a subscriber announcement reaches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from notifiers.channels.base import Target
+
+MANAGE_SALT = "notifiers.manage"
+CHUNK = 2000
+
+
+def incident_url(incident) -> str:
+    return f"{settings.STATUSPAGE['URL']}/incidents/{incident.public_id}"
+
+
+def message_context(announcement) -> dict:
+    update = announcement.update
+    incident = update.incident
+    components = list(incident.components.all())
+    return {
+        "announcement": announcement,
+        "incident": incident,
+        "update": update,
+        "audience": announcement.audience,
+        "components": components,
+        "component_names": ", ".join(c.name for c in components),
+        "advice": next((c.advice for c in components if c.advice), ""),
+        "page_name": settings.STATUSPAGE["NAME"],
+        "page_url": settings.STATUSPAGE["URL"],
+        "incident_url": incident_url(incident),
+    }
+
+
+def manage_token(subscriber_public_id) -> str:
+    """The signed key of a subscriber's preferences and unsubscribe links (no login)."""
+    return signing.dumps(str(subscriber_public_id), salt=MANAGE_SALT, compress=True)
+
+
+def read_manage_token(token: str) -> str | None:
+    try:
+        return signing.loads(token, salt=MANAGE_SALT)
+    except signing.BadSignature:
+        return None
+
+
+def absolute(path: str) -> str:
+    return f"{settings.STATUSPAGE['URL']}{path}"
+
+
+def preferences_url(subscriber_public_id) -> str:
+    return absolute(reverse("notifiers:preferences", args=[manage_token(subscriber_public_id)]))
+
+
+def unsubscribe_url(subscriber_public_id) -> str:
+    return absolute(reverse("notifiers:unsubscribe", args=[manage_token(subscriber_public_id)]))
+
+
+def subscriber_targets(announcement, channel: str) -> Iterator[Target]:
+    """Active subscribers on this channel who follow any component of the incident.
+
+    Streamed from the database in chunks: a million subscribers never sit in memory.
+    """
+    from notifiers.models import Subscriber
+
+    component_ids = list(announcement.update.incident.components.values_list("id", flat=True))
+    rows = (
+        Subscriber.objects.active()
+        .filter(channel=channel)
+        .following(component_ids)
+        .order_by("id")
+        .values_list("id", "address")
+    )
+    for subscriber_id, address in rows.iterator(chunk_size=CHUNK):
+        yield Target(address, subscriber_id)
