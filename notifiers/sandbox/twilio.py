@@ -49,6 +49,7 @@ GSM7 = set(
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
 )
 STOPPED_KEY = web.AppKey("twilio_stopped", set)
+CALLBACK_RETRY_DELAYS_S = (0, 0.2, 0.5, 1.0, 2.0)
 
 
 def segments(body: str) -> int:
@@ -186,11 +187,23 @@ async def _post_status(url: str, sid: str, to: str, final: str) -> None:
         }
         if status == "undelivered":
             params["ErrorCode"] = "30003"
+        if not await _post_with_retries(url, params):
+            return
+
+
+async def _post_with_retries(url: str, params: dict[str, str]) -> bool:
+    """Post a callback, retrying a 5xx answer a few times as Twilio's connection overrides
+    (``#rp=5xx``) allow; a refused connection is given up at once."""
+    for delay in CALLBACK_RETRY_DELAYS_S:
+        await asyncio.sleep(delay)
         try:
-            await _post_signed(url, params)
+            status, _ = await _post_signed(url, params)
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
             log.info("status callback to %s failed: %s", url, error)
-            return
+            return False
+        if status < 500:
+            return True
+    return False
 
 
 def _spawn(app: web.Application, coroutine) -> None:
