@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 PUSH = "push"
 FAN_OUT_CHUNK = 2000
+FAN_OUT_SLICE_SECONDS = 20.0
 
 
 def enqueue(func: str, *args) -> None:
@@ -80,17 +81,27 @@ def load_announcement(announcement_id: int) -> Announcement | None:
 def fan_out(announcement_id: int) -> int:
     """Write one pending delivery per target, in chunks; returns how many rows it has.
 
-    Targets are streamed (a generator over the subscribers table), so memory stays flat
-    whatever the subscriber count, and each chunk commits on its own: a worker killed
-    half-way leaves a prefix, and the retry sweep queues the fan-out again, which skips
-    rows that exist (unique per announcement and target).
+    Targets are streamed (a generator over the subscribers table, resumed after the
+    announcement's cursor), so memory stays flat whatever the subscriber count. Each chunk
+    commits with the cursor and queues a send at once, so sending starts while the rest
+    is written. After FAN_OUT_SLICE_SECONDS the task queues its own continuation, staying
+    well inside the task timeout; a killed fan-out is queued again by the retry sweep and
+    resumes at the cursor (rows are unique per announcement and target, so a repeated
+    chunk writes nothing twice).
     """
     announcement = load_announcement(announcement_id)
-    if announcement is None:
+    if announcement is None or announcement.fanned_out_at is not None:
         return 0
     channel = get_channel(announcement.channel)
+    deadline = time.monotonic() + FAN_OUT_SLICE_SECONDS
     for chunk in chunked(channel.targets(announcement), FAN_OUT_CHUNK):
-        write_chunk(announcement, channel, chunk, clock.now())
+        now = clock.now()
+        write_chunk(announcement, channel, chunk, now)
+        queue_send(announcement.id, now)
+        if time.monotonic() > deadline:
+            Announcement.objects.filter(id=announcement.id).update(fan_out_queued_at=now)
+            enqueue("notifiers.dispatch.fan_out", announcement.id)
+            return announcement.deliveries.count()
     now = clock.now()
     supersede_older(announcement, now)
     with transaction.atomic():
@@ -124,8 +135,12 @@ def write_chunk(announcement: Announcement, channel, chunk: list, now: datetime)
         )
         for target, at in zip(targets, times, strict=True)
     ]
+    cursor = max((t.subscriber_id or 0 for t in targets), default=0)
     with transaction.atomic():
         Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=FAN_OUT_CHUNK)
+        if cursor:
+            Announcement.objects.filter(id=announcement.id).update(fan_out_cursor=cursor)
+            announcement.fan_out_cursor = cursor
 
 
 def send_times(channel, count: int, now: datetime) -> list[datetime]:

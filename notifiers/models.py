@@ -58,6 +58,8 @@ class Announcement(models.Model):
     send_queued_at = models.DateTimeField(null=True, blank=True)
     # Set when a fan-out task is queued, so a lost one is queued again after a lease.
     fan_out_queued_at = models.DateTimeField(null=True, blank=True)
+    # The last subscriber id written by fan-out: a continued or restarted fan-out resumes here.
+    fan_out_cursor = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [

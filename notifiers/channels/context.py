@@ -63,14 +63,15 @@ def unsubscribe_url(subscriber_public_id) -> str:
 def subscriber_targets(announcement, channel: str) -> Iterator[Target]:
     """Active subscribers on this channel who follow any component of the incident.
 
-    Streamed from the database in chunks: a million subscribers never sit in memory.
+    Streamed from the database in chunks, in id order from the announcement's fan-out
+    cursor: a million subscribers never sit in memory, and a resumed fan-out skips ahead.
     """
     from notifiers.models import Subscriber
 
     component_ids = list(announcement.update.incident.components.values_list("id", flat=True))
     rows = (
         Subscriber.objects.active()
-        .filter(channel=channel)
+        .filter(channel=channel, id__gt=announcement.fan_out_cursor)
         .following(component_ids)
         .order_by("id")
         .values_list("id", "address")

@@ -12,7 +12,14 @@ import requests
 import time_machine
 
 from notifiers import dispatch
-from notifiers.models import Delivery, DeliveryState, ProviderState, Recipients
+from notifiers.models import (
+    SENDING_LEASE,
+    Announcement,
+    Delivery,
+    DeliveryState,
+    ProviderState,
+    Recipients,
+)
 from notifiers.subscribers import Subscriber
 from tests.factories import make_component
 from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
@@ -254,12 +261,53 @@ def test_open_circuit_postpones_sends_without_spending_attempts(
     assert sandbox.faults.snapshot()["stats"]["sendgrid"]["requests"] == 1
 
 
-def test_fan_out_twice_writes_each_subscriber_once(component, task_queue):
+def test_fan_out_rerun_after_a_crash_writes_each_subscriber_once(component, task_queue):
     for n in range(5):
         subscribe("email", f"p{n}@example.org")
     update = add_update(make_incident(component), "opened")
     with time_machine.travel(T0, tick=True):
         announcement = dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
         assert dispatch.fan_out(announcement.id) == 5
+        # As if the worker died after writing its chunks but before marking the fan-out done.
+        Announcement.objects.filter(id=announcement.id).update(fanned_out_at=None, fan_out_cursor=0)
         assert dispatch.fan_out(announcement.id) == 5
     assert Delivery.objects.count() == 5
+
+
+def test_fan_out_continues_in_slices_from_its_cursor(component, sandbox, task_queue, monkeypatch):
+    monkeypatch.setattr(dispatch, "FAN_OUT_CHUNK", 2)
+    monkeypatch.setattr(dispatch, "FAN_OUT_SLICE_SECONDS", 0.0)
+    people = [subscribe("email", f"p{n}@example.org") for n in range(5)]
+    update = add_update(make_incident(component), "opened")
+    with time_machine.travel(T0, tick=True):
+        announcement = dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
+        task_queue()
+    announcement.refresh_from_db()
+    assert announcement.fanned_out_at is not None
+    assert announcement.fan_out_cursor == people[-1].id
+    assert Delivery.objects.filter(state=DeliveryState.SENT).count() == 5
+    assert len(sandbox.recorder.list(provider="sendgrid")) == 5
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_that_batch(
+    component, sandbox, task_queue
+):
+    """What a SIGKILLed worker leaves: rows claimed (state sending) and never recorded."""
+    for n in range(3):
+        subscribe("email", f"p{n}@example.org")
+    update = add_update(make_incident(component), "opened")
+    with time_machine.travel(T0, tick=True):
+        announcement = dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
+        dispatch.fan_out(announcement.id)
+        task_queue()  # the queued send task: sends all three
+    Delivery.objects.update(state=DeliveryState.PENDING, sent_at=None)
+    with time_machine.travel(T0 + timedelta(seconds=1), tick=True):
+        in_flight = Delivery.objects.claim_due(T0 + timedelta(seconds=1), 2)
+    assert len(in_flight) == 2
+    sandbox.recorder.clear()
+    lease_over = T0 + SENDING_LEASE + timedelta(seconds=2)
+    with time_machine.travel(lease_over, tick=True):
+        dispatch.retry_due(lease_over)
+        task_queue()
+    assert set(Delivery.objects.values_list("state", flat=True)) == {DeliveryState.SENT}
+    assert len(sandbox.recorder.list(provider="sendgrid")) == 3
