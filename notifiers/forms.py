@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
+from urllib.parse import urlsplit
+
 import phonenumbers
 from django import forms
 from django.conf import settings
-from django.core.validators import validate_email
+from django.core.validators import URLValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
-from notifiers.subscribers import SubscriberChannel
+from notifiers.subscribers import SubscriberChannel, WebhookFormat
 from statuspage.models import Component
 
 
@@ -29,6 +32,29 @@ def normalise_phone(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def check_webhook_url(raw: str) -> str:
+    """An https URL on a public host. Plain http and loopback only in sandbox mode (tests,
+    demo); private and loopback targets are refused so the sender cannot be turned
+    against the internal network."""
+    URLValidator(schemes=["http", "https"])(raw)
+    parts = urlsplit(raw)
+    sandbox = bool(settings.SANDBOX_URL)
+    if parts.scheme != "https" and not sandbox:
+        raise forms.ValidationError(_("Use an https:// URL."))
+    host = (parts.hostname or "").lower()
+    if not sandbox and (host == "localhost" or host.endswith(".local") or _private_ip(host)):
+        raise forms.ValidationError(_("The URL must point to a public host."))
+    return raw
+
+
+def _private_ip(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
+
+
 class ComponentsField(forms.ModelMultipleChoiceField):
     widget = forms.CheckboxSelectMultiple
 
@@ -38,12 +64,21 @@ class ComponentsField(forms.ModelMultipleChoiceField):
 
 class SubscribeForm(forms.Form):
     channel = forms.ChoiceField(
-        choices=[(SubscriberChannel.EMAIL, _("Email")), (SubscriberChannel.SMS, _("Text message"))],
+        choices=[
+            (SubscriberChannel.EMAIL, _("Email")),
+            (SubscriberChannel.SMS, _("Text message")),
+            (SubscriberChannel.WEBHOOK, _("Webhook")),
+        ],
         widget=forms.RadioSelect,
         initial=SubscriberChannel.EMAIL,
     )
     email = forms.CharField(required=False, max_length=254, label=_("Email address"))
     phone = forms.CharField(required=False, max_length=32, label=_("Mobile number"))
+    url = forms.CharField(required=False, max_length=500, label=_("Webhook URL"))
+    webhook_format = forms.ChoiceField(
+        choices=WebhookFormat.choices, initial=WebhookFormat.STATUSPAGE, required=False,
+        label=_("Payload format"),
+    )
     components = ComponentsField(
         label=_("Only these components"), help_text=_("Leave all unticked to hear about everything.")
     )
@@ -55,6 +90,8 @@ class SubscribeForm(forms.Form):
             data["address"] = self.clean_address("email", self.check_email)
         elif channel == SubscriberChannel.SMS:
             data["address"] = self.clean_address("phone", normalise_phone)
+        elif channel == SubscriberChannel.WEBHOOK:
+            data["address"] = self.clean_address("url", check_webhook_url)
         return data
 
     def clean_address(self, field: str, check) -> str:

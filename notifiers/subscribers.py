@@ -42,6 +42,12 @@ class Suppression(models.TextChoices):
     UNREGISTERED = "unregistered", _("App uninstalled (token unregistered)")
 
 
+class WebhookFormat(models.TextChoices):
+    STATUSPAGE = "statuspage", _("JSON (Statuspage-compatible, signed)")
+    SLACK = "slack", _("Slack incoming webhook")
+    TEAMS = "teams", _("Microsoft Teams (Adaptive Card)")
+
+
 class SubscriberQuerySet(models.QuerySet):
     def active(self) -> SubscriberQuerySet:
         return self.filter(confirmed_at__isnull=False, suppressed_at__isnull=True)
@@ -73,6 +79,9 @@ class Subscriber(models.Model):
     suppression = models.CharField(max_length=16, choices=Suppression.choices, blank=True)
     # Webhooks: the key that signs what we POST, shown once to the subscriber.
     signing_secret = models.CharField(max_length=64, blank=True)
+    webhook_format = models.CharField(
+        max_length=16, choices=WebhookFormat.choices, default=WebhookFormat.STATUSPAGE
+    )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 

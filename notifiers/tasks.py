@@ -53,3 +53,16 @@ def send_sms_code(subscriber_id: int) -> bool:
         validity_period=600,
     )
     return True
+
+
+def verify_webhook(subscriber_id: int) -> bool:
+    """POST a signed ping; the endpoint proves it is ours to use by echoing the challenge
+    (Slack and Teams hooks cannot echo: for them a 2xx answer is the proof)."""
+    from notifiers.channels.webhook import ping
+
+    subscriber = Subscriber.objects.filter(id=subscriber_id).first()
+    if subscriber is None or not ping(subscriber):
+        return False
+    subscriber.confirm(clock.now())
+    subscriber.save(update_fields=["confirmed_at", "code_digest", "updated_at"])
+    return True

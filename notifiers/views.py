@@ -7,6 +7,8 @@ Confirmation messages are sent from tasks; the views only write rows and queue t
 
 from __future__ import annotations
 
+import secrets
+
 from django.core import signing
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -18,7 +20,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from notifiers.channels.context import absolute, manage_token, read_manage_token
 from notifiers.dispatch import enqueue
 from notifiers.forms import CodeForm, DeviceForm, PreferencesForm, SubscribeForm
-from notifiers.subscribers import SubscribeAttempt, Subscriber, SubscriberChannel, Suppression
+from notifiers.subscribers import (
+    SubscribeAttempt,
+    Subscriber,
+    SubscriberChannel,
+    Suppression,
+    WebhookFormat,
+)
 from statuspage import clock
 from statuspage.models import Component
 
@@ -58,10 +66,29 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             link = absolute(reverse("notifiers:confirm-email", args=[token]))
             enqueue("notifiers.tasks.send_email_confirmation", subscriber.id, link)
             return render(request, "notifiers/check_inbox.html", {"address": address})
+        if channel == SubscriberChannel.WEBHOOK:
+            return start_webhook(request, subscriber, form.cleaned_data)
         enqueue("notifiers.tasks.send_sms_code", subscriber.id)
         return redirect("notifiers:confirm-sms", token=token)
     status = 400 if request.method == "POST" else 200
     return render(request, "notifiers/subscribe.html", {"form": form}, status=status)
+
+
+def start_webhook(request: HttpRequest, subscriber: Subscriber, data: dict) -> HttpResponse:
+    """A fresh signing secret, shown once; the endpoint is confirmed by the verification ping.
+
+    Components apply at once: a webhook is not sent anything before its ping is answered.
+    """
+    subscriber.signing_secret = secrets.token_hex(32)
+    subscriber.webhook_format = data["webhook_format"] or WebhookFormat.STATUSPAGE
+    subscriber.confirmed_at = None
+    subscriber.all_components = not data["components"]
+    with transaction.atomic():
+        subscriber.save()
+        subscriber.components.set(data["components"])
+    enqueue("notifiers.tasks.verify_webhook", subscriber.id)
+    context = {"subscriber": subscriber, "manage_url": reverse("notifiers:preferences", args=[manage_token(subscriber.public_id)])}
+    return render(request, "notifiers/webhook_added.html", context)
 
 
 def start_subscription(channel: str, address: str) -> Subscriber:

@@ -14,6 +14,7 @@ CHANNEL_MODULES = [
     "notifiers.channels.push",
     "notifiers.channels.sms",
     "notifiers.channels.email",
+    "notifiers.channels.webhook",
 ]
 
 _registry: dict[str, type[Channel]] = {}

@@ -13,13 +13,18 @@ from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
-from notifiers.sandbox import fcm, sendgrid, twilio, views
+from notifiers.sandbox import fcm, receiver, sendgrid, twilio, views
 from notifiers.sandbox.faults import FAULTS_KEY, FaultInjector
 from notifiers.sandbox.recorder import RECORDER_KEY, Recorder
 
 Registration = Callable[[web.Application], None]
 
-PROVIDERS: tuple[Registration, ...] = (fcm.register, twilio.register, sendgrid.register)
+PROVIDERS: tuple[Registration, ...] = (
+    fcm.register,
+    twilio.register,
+    sendgrid.register,
+    receiver.register,
+)
 
 
 def make_app(
