@@ -239,6 +239,8 @@ TWILIO = {
     "ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
     "AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
     "MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+    # The caller id of on-call paging calls.
+    "VOICE_FROM": os.environ.get("TWILIO_VOICE_FROM", ""),
     # A stale outage text is worse than none: the provider drops it after this long.
     "SMS_VALIDITY_SECONDS": env_int("SMS_VALIDITY_SECONDS", 900),
     # Messages per second the sender allows: 1 long code, 3 toll-free, 100 short code.

@@ -15,6 +15,7 @@ CHANNEL_MODULES = [
     "notifiers.channels.sms",
     "notifiers.channels.email",
     "notifiers.channels.webhook",
+    "notifiers.channels.voice",
 ]
 
 _registry: dict[str, type[Channel]] = {}
