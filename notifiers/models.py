@@ -225,6 +225,7 @@ class Delivery(models.Model):
         return jittered
 
 
+from notifiers.social import SocialAccount  # noqa: E402
 from notifiers.subscribers import (  # noqa: E402
     ProviderState,
     SubscribeAttempt,
@@ -238,6 +239,7 @@ __all__ = [
     "DeliveryState",
     "ProviderState",
     "Recipients",
+    "SocialAccount",
     "SubscribeAttempt",
     "Subscriber",
     "SubscriberQuerySet",

@@ -16,6 +16,10 @@ CHANNEL_MODULES = [
     "notifiers.channels.email",
     "notifiers.channels.webhook",
     "notifiers.channels.voice",
+    "notifiers.channels.mastodon",
+    "notifiers.channels.bluesky",
+    "notifiers.channels.x",
+    "notifiers.channels.facebook",
 ]
 
 _registry: dict[str, type[Channel]] = {}

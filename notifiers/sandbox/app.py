@@ -13,7 +13,17 @@ from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
-from notifiers.sandbox import fcm, receiver, sendgrid, twilio, views
+from notifiers.sandbox import (
+    bluesky,
+    facebook,
+    fcm,
+    mastodon,
+    receiver,
+    sendgrid,
+    twilio,
+    views,
+    x,
+)
 from notifiers.sandbox.faults import FAULTS_KEY, FaultInjector
 from notifiers.sandbox.recorder import RECORDER_KEY, Recorder
 
@@ -24,6 +34,10 @@ PROVIDERS: tuple[Registration, ...] = (
     twilio.register,
     sendgrid.register,
     receiver.register,
+    mastodon.register,
+    bluesky.register,
+    x.register,
+    facebook.register,
 )
 
 
