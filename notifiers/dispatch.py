@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from itertools import islice
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 from django_q.tasks import async_task
 
@@ -231,10 +231,23 @@ def send_batch_safely(channel, message, batch: list[Delivery]) -> list[SendResul
         return [SendResult(delivery_id=d.id, error=error) for d in batch]
 
 
+OUTCOME_FIELDS = (
+    "state",
+    "provider_message_id",
+    "sent_at",
+    "last_error",
+    "claim_token",
+    "next_attempt_at",
+    "permanent_error",
+    "segments",
+)
+
+
 def record_results(
     announcement: Announcement, batch: list[Delivery], results: list[SendResult], now: datetime
 ) -> int:
     by_id = {result.delivery_id: result for result in results}
+    token = batch[0].claim_token
     for delivery in batch:
         result = by_id.get(delivery.id) or SendResult(
             delivery.id, error=TransientError("the channel reported no result")
@@ -243,19 +256,7 @@ def record_results(
             delivery.record_sent(result.provider_id, now)
         else:
             delivery.record_failure(result.error, now)
-    Delivery.objects.bulk_update(
-        batch,
-        [
-            "state",
-            "provider_message_id",
-            "sent_at",
-            "last_error",
-            "claim_token",
-            "next_attempt_at",
-            "permanent_error",
-            "segments",
-        ],
-    )
+    save_outcomes(batch, token)
     errors = [by_id[d.id].error for d in batch if d.id in by_id and by_id[d.id].error]
     provider = get_channel(announcement.channel).provider or announcement.channel
     ProviderState.record_batch(
@@ -263,6 +264,44 @@ def record_results(
     )
     after_permanent_failures(announcement, batch, by_id, now)
     return sum(1 for d in batch if d.state == DeliveryState.SENT)
+
+
+PER_ROW_FIELDS = ("provider_message_id", "segments")
+
+
+def save_outcomes(batch: list[Delivery], token) -> None:
+    """Store a batch's outcomes in a few statements, only on rows this worker still holds
+    (a row whose lease ran out and was claimed again is left alone): one UPDATE per
+    distinct shared outcome (a whole email batch shares one), then the per-message
+    provider ids in one executemany."""
+    shared = [f for f in OUTCOME_FIELDS if f not in PER_ROW_FIELDS]
+    groups: dict[tuple, list[int]] = {}
+    for delivery in batch:
+        groups.setdefault(tuple(getattr(delivery, f) for f in shared), []).append(delivery.id)
+    distinct = {(d.provider_message_id, d.segments) for d in batch}
+    with transaction.atomic():
+        if len(distinct) == 1:
+            values = dict(zip(PER_ROW_FIELDS, distinct.pop(), strict=True))
+        else:
+            values = {}
+            write_per_row(batch, token)
+        for key, ids in groups.items():
+            Delivery.objects.filter(id__in=ids, claim_token=token).update(
+                **dict(zip(shared, key, strict=True)), **values
+            )
+
+
+def write_per_row(batch: list[Delivery], token) -> None:
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    columns = [connection.ops.quote_name(Delivery._meta.get_field(f).column) for f in PER_ROW_FIELDS]
+    assignments = ", ".join(f"{column} = %s" for column in columns)
+    claim = connection.ops.quote_name("claim_token")
+    token_value = Delivery._meta.get_field("claim_token").get_db_prep_value(token, connection)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments} WHERE id = %s AND {claim} = %s",
+            [(d.provider_message_id, d.segments, d.id, token_value) for d in batch],
+        )
 
 
 def after_permanent_failures(

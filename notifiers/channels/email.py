@@ -19,12 +19,7 @@ from sendgrid import SendGridAPIClient
 from incidents.messages import render_message
 from notifiers.channels import register
 from notifiers.channels.base import Channel, DeliveryError, PermanentError, SendResult, TransientError
-from notifiers.channels.context import (
-    message_context,
-    preferences_url,
-    subscriber_targets,
-    unsubscribe_url,
-)
+from notifiers.channels.context import link_maker, message_context, subscriber_targets
 
 SANDBOX_API_KEY = "SG.sandbox-key"
 UNSUBSCRIBE = "-unsubscribe_url-"
@@ -92,6 +87,7 @@ class EmailChannel(Channel):
         return EmailMessage(subject, f"{text}\n\n{footer}", html, announcement.update.incident.public_id)
 
     def request_body(self, message: EmailMessage, deliveries) -> dict:
+        links = link_maker()
         return {
             "from": {"email": settings.SENDGRID["FROM_EMAIL"], "name": settings.SENDGRID["FROM_NAME"] or settings.STATUSPAGE["NAME"]},
             "subject": message.subject,
@@ -99,18 +95,15 @@ class EmailChannel(Channel):
                 {"type": "text/plain", "value": message.text},
                 {"type": "text/html", "value": message.html},
             ],
-            "personalizations": [self.personalization(d) for d in deliveries],
+            "personalizations": [self.personalization(d, links) for d in deliveries],
             "custom_args": {"incident": message.incident_id},
             "categories": ["status-update"],
         }
 
-    def personalization(self, delivery) -> dict:
+    def personalization(self, delivery, make_links) -> dict:
         subscriber = delivery.subscriber
-        links = (
-            {UNSUBSCRIBE: unsubscribe_url(subscriber.public_id), PREFERENCES: preferences_url(subscriber.public_id)}
-            if subscriber
-            else {UNSUBSCRIBE: "", PREFERENCES: ""}
-        )
+        preferences, unsubscribe = make_links(subscriber.public_id) if subscriber else ("", "")
+        links = {UNSUBSCRIBE: unsubscribe, PREFERENCES: preferences}
         personalization = {
             "to": [{"email": delivery.target}],
             "substitutions": links,

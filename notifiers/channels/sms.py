@@ -75,12 +75,21 @@ def twilio_config() -> dict:
     return config
 
 
+_clients = threading.local()
+
+
 def twilio_client() -> tuple[Client, RoutedHttpClient]:
+    """A client per thread and configuration, so its connections are reused across batches."""
     config = twilio_config()
     if not config["ACCOUNT_SID"] or not config["AUTH_TOKEN"]:
         raise TransientError("Twilio is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
-    http = RoutedHttpClient(settings.SANDBOX_URL, timeout=15)
-    return Client(config["ACCOUNT_SID"], config["AUTH_TOKEN"], http_client=http), http
+    key = (config["ACCOUNT_SID"], config["AUTH_TOKEN"], settings.SANDBOX_URL)
+    cached = getattr(_clients, "by_key", {})
+    if key not in cached:
+        http = RoutedHttpClient(settings.SANDBOX_URL, timeout=15)
+        cached = {key: (Client(config["ACCOUNT_SID"], config["AUTH_TOKEN"], http_client=http), http)}
+        _clients.by_key = cached
+    return cached[key]
 
 
 def classify(error: Exception, http: RoutedHttpClient) -> DeliveryError:
@@ -96,8 +105,8 @@ def classify(error: Exception, http: RoutedHttpClient) -> DeliveryError:
     return PermanentError(text)
 
 
-def status_callback_url(delivery_id: int) -> str:
-    return absolute(reverse("notifiers:twilio-status")) + f"?delivery={delivery_id}"
+def status_callback_base() -> str:
+    return absolute(reverse("notifiers:twilio-status")) + "?delivery="
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,7 @@ class SmsChannel(Channel):
             client, http = twilio_client()
         except DeliveryError as error:
             return [SendResult(d.id, error=error) for d in deliveries]
-        config = twilio_config()
+        config = {**twilio_config(), "callback": status_callback_base()}
         return [self.send_one(client, http, config, message, d) for d in deliveries]
 
     def send_one(self, client: Client, http, config: dict, message: TextMessage, delivery) -> SendResult:
@@ -147,7 +156,7 @@ class SmsChannel(Channel):
                 body=message.body,
                 messaging_service_sid=config["MESSAGING_SERVICE_SID"],
                 validity_period=config["SMS_VALIDITY_SECONDS"],
-                status_callback=status_callback_url(delivery.id),
+                status_callback=f"{config['callback']}{delivery.id}",
             )
         except (TwilioException, requests.RequestException) as error:
             return SendResult(delivery.id, error=classify(error, http))
