@@ -151,6 +151,19 @@ def new_update(label: str) -> int:
     return update.id
 
 
+def warm_up(channel: str) -> None:
+    """What a long-running worker has already done once: set up the SDK's client (push:
+    generate the sandbox service account, load the firebase app)."""
+    if channel == "push":
+        from notifiers.channels.push import firebase_app
+
+        firebase_app()
+    elif channel == "sms":
+        from notifiers.channels.sms import twilio_client
+
+        twilio_client()
+
+
 def worker(channel: str, update_id: int) -> dict:
     django_setup()
     from django.conf import settings
@@ -167,6 +180,7 @@ def worker(channel: str, update_id: int) -> dict:
     from notifiers.channels import get_channel
 
     get_channel(channel)  # imports every channel module (SDKs) before the clock starts
+    warm_up(channel)
     update = IncidentUpdate.objects.get(id=update_id)
     start = time.perf_counter()
     announcement = dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, update.created_at)
