@@ -7,6 +7,7 @@ Confirmation messages are sent from tasks; the views only write rows and queue t
 
 from __future__ import annotations
 
+import json
 import secrets
 
 from django.core import signing
@@ -194,13 +195,13 @@ def register_device(request: HttpRequest) -> JsonResponse:
     """An app registers its install for push (JSON or form body); 400 says what is wrong."""
     data = request.POST
     if request.content_type == "application/json":
-        import json
-
         try:
             data = json.loads(request.body)
         except ValueError:
-            return JsonResponse({"errors": {"__all__": ["The body is not valid JSON."]}}, status=400)
-    form = DeviceForm(data if isinstance(data, dict) or hasattr(data, "getlist") else None)
+            data = None
+        if not isinstance(data, dict):
+            return JsonResponse({"errors": {"__all__": ["The body must be a JSON object."]}}, status=400)
+    form = DeviceForm(data)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors}, status=400)
     if not SubscribeAttempt.allowed(client_ip(request), f"push:{form.cleaned_data['fid']}", clock.now()):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import requests
-from django.conf import settings
 
 from notifiers.channels import register
 from notifiers.channels.base import DeliveryError, PermanentError, TransientError

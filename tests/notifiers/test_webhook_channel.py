@@ -3,7 +3,6 @@ verification ping, and the endpoint's answers deciding retry or give-up."""
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 
 import pytest
