@@ -12,6 +12,7 @@ from firebase_admin import credentials, exceptions, messaging
 
 from incidents.messages import render_message
 from notifiers.channels import register
+from statuspage import clock
 from notifiers.channels.base import (
     Channel,
     DeliveryError,
@@ -21,6 +22,7 @@ from notifiers.channels.base import (
 )
 
 SANDBOX_PROJECT_ID = "statuspage-sandbox"
+URGENT_KINDS = frozenset({"opened", "relapsed"})
 
 # Errors that a retry cannot fix: the target is gone or the request itself is wrong.
 PERMANENT_ERRORS = (
@@ -84,6 +86,8 @@ class PushMessage:
     title: str
     body: str
     data: dict[str, str]
+    # Something broke (opened, relapsed): wake the device now. Good news can wait a little.
+    urgent: bool = True
 
 
 def classify(error: Exception) -> DeliveryError:
@@ -133,6 +137,7 @@ class PushChannel(Channel):
                 "impact": incident.impact,
                 "url": f"{settings.STATUSPAGE['URL']}/incidents/{incident.public_id}",
             },
+            urgent=update.kind in URGENT_KINDS,
         )
 
     def build(self, message: PushMessage, delivery) -> messaging.Message:
@@ -146,9 +151,13 @@ class PushChannel(Channel):
             **target,
             notification=messaging.Notification(title=message.title, body=message.body),
             data=message.data,
-            android=messaging.AndroidConfig(priority="high", ttl=ttl),
+            android=messaging.AndroidConfig(priority="high" if message.urgent else "normal", ttl=ttl),
             apns=messaging.APNSConfig(
-                headers={"apns-priority": "10", "apns-push-type": "alert"},
+                headers={
+                    "apns-priority": "10" if message.urgent else "5",
+                    "apns-push-type": "alert",
+                    "apns-expiration": str(int(clock.now().timestamp()) + int(ttl.total_seconds())),
+                },
             ),
         )
 

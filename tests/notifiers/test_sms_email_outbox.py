@@ -311,3 +311,30 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_that_batch(
         task_queue()
     assert set(Delivery.objects.values_list("state", flat=True)) == {DeliveryState.SENT}
     assert len(sandbox.recorder.list(provider="sendgrid")) == 3
+
+
+def test_push_to_subscribed_devices_by_fid_deactivates_unregistered_ones(
+    component, sandbox, task_queue
+):
+    phone = subscribe("push", "fid-live")
+    gone = subscribe("push", "unregistered-fid")
+    incident = make_incident(component)
+    with time_machine.travel(T0, tick=True):
+        dispatch.announce(add_update(incident, "opened"), "push", Recipients.SUBSCRIBERS, None, T0)
+        task_queue()
+    [push] = sandbox.recorder.list(provider="fcm")
+    message = push["payload"]["message"]
+    assert message["fid"] == "fid-live"
+    assert message["android"]["priority"] == "high" and message["apns"]["headers"]["apns-priority"] == "10"
+    assert Delivery.objects.get(subscriber=phone).state == DeliveryState.SENT
+    failed = Delivery.objects.get(subscriber=gone)
+    assert failed.state == DeliveryState.FAILED and failed.permanent_error
+    gone.refresh_from_db()
+    assert gone.suppression == "unregistered"
+    later = T0 + timedelta(minutes=30)
+    with time_machine.travel(later, tick=True):
+        dispatch.announce(add_update(incident, "resolved", now=later), "push", Recipients.SUBSCRIBERS, None, later)
+        task_queue()
+    resolved = sandbox.recorder.list(provider="fcm")[-1]["payload"]["message"]
+    assert resolved["android"]["priority"] == "normal" and resolved["apns"]["headers"]["apns-priority"] == "5"
+    assert Delivery.objects.filter(subscriber=gone).count() == 1, "a deactivated device is not tried again"
