@@ -184,11 +184,11 @@ def worker(channel: str, update_id: int) -> dict:
     update = IncidentUpdate.objects.get(id=update_id)
     start = time.perf_counter()
     announcement = dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, update.created_at)
-    dispatch.fan_out(announcement.id)
+    retried = run_task(dispatch.fan_out, announcement.id)
     fanned = time.perf_counter()
     while announcement.deliveries.filter(state=DeliveryState.PENDING).exists():
         Announcement.objects.filter(id=announcement.id).update(send_queued_at=None)
-        dispatch.send_due(announcement.id)
+        retried += run_task(dispatch.send_due, announcement.id)
     done = time.perf_counter()
     counts = announcement.progress()["counts"]
     return {
@@ -199,8 +199,24 @@ def worker(channel: str, update_id: int) -> dict:
         "total_s": done - start,
         "per_second": counts["sent"] / (done - start),
         "rss_mb": peak_rss_mb(),
-        "started": start,
+        "task_retries": retried,
     }
+
+
+def run_task(task, *args) -> int:
+    """Run a task as the cluster would, again after a failure (SQLite's "database is
+    locked" under concurrent writers): the rows make a re-run safe. Returns the re-runs."""
+    from django.db import OperationalError, close_old_connections
+
+    for attempt in range(20):
+        try:
+            task(*args)
+            return attempt
+        except OperationalError as error:
+            print(f"{task.__name__} failed ({error}); running it again", file=sys.stderr)
+            close_old_connections()
+            time.sleep(0.5)
+    raise SystemExit(f"{task.__name__} kept failing")
 
 
 # --- orchestration ----------------------------------------------------------------------
@@ -301,6 +317,13 @@ def report(args, ceilings: dict, passes: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def save(workdir: Path, ceilings: dict, passes: list[dict]) -> None:
+    """Raw figures after each stage, so a failed later stage loses nothing measured."""
+    path = workdir / "results.json"
+    path.write_text(json.dumps({"ceilings": ceilings, "passes": passes}, indent=1))
+    print(f"raw figures: {path}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
@@ -321,7 +344,9 @@ def main() -> None:
     try:
         print(f"sandbox at {sandbox_url}; measuring SDK ceilings...", file=sys.stderr)
         ceilings = measure_ceilings(env, args.runs)
+        save(workdir, ceilings, [])
         passes = [database_pass("SQLite", env, args.subscribers, sandbox_url)]
+        save(workdir, ceilings, passes)
         print("SQLite pass done", file=sys.stderr)
         if not args.no_postgres and postgres_reachable(args.postgres):
             pg_env = {**env, "DATABASE_URL": args.postgres, "REDIS_URL": args.redis}
@@ -329,7 +354,7 @@ def main() -> None:
     finally:
         sandbox.terminate()
         sandbox.wait()
-    print(json.dumps({"ceilings": ceilings, "passes": passes}), file=sys.stderr)
+    save(workdir, ceilings, passes)
     print(report(args, ceilings, passes))
 
 
