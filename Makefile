@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-sqlite test-postgres setup chromium clean bench-probes
+.PHONY: run test test-sqlite test-postgres setup chromium clean bench-probes bench-fanout
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,11 @@ test-postgres: $(VENV)/.testing
 # Probe engine capacity: figures written to docs/BENCHMARKS.md (not a test).
 bench-probes: $(VENV)/.runtime
 	$(PY) -m bench.probes --write $(BENCH_ARGS)
+
+# Fan-out benchmark (not a test): 100k subscribers; BENCH_ARGS=--million for 1M.
+# PostgreSQL pass on BENCH_DATABASE_URL (default: the statuspage_bench_fanout database).
+bench-fanout: $(VENV)/.runtime
+	$(PY) bench/fanout.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -8,21 +8,35 @@ and are claimed with a conditional UPDATE before any provider is called.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from datetime import datetime
+import time
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from itertools import islice
 
-from django.db import transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django_q.tasks import async_task
 
 from notifiers.channels import get_channel
-from notifiers.channels.base import SendResult, TransientError
-from notifiers.models import Announcement, Delivery, DeliveryState, Recipients
+from notifiers.channels.base import SendResult, Target, TransientError
+from notifiers.models import (
+    SEND_QUEUE_LEASE,
+    Announcement,
+    Delivery,
+    DeliveryState,
+    ProviderState,
+    Recipients,
+    Subscriber,
+)
 from statuspage import clock
 from statuspage.models import Audience
 
 log = logging.getLogger(__name__)
 
 PUSH = "push"
+FAN_OUT_CHUNK = 2000
+FAN_OUT_SLICE_SECONDS = 20.0
 
 
 def enqueue(func: str, *args) -> None:
@@ -41,7 +55,7 @@ def announce(
         audience=audience,
         defaults={"created_at": now},
     )
-    if created:
+    if created and Announcement.mark_fan_out_queued(announcement.id, now):
         enqueue("notifiers.dispatch.fan_out", announcement.id)
     return announcement
 
@@ -65,29 +79,99 @@ def load_announcement(announcement_id: int) -> Announcement | None:
 
 
 def fan_out(announcement_id: int) -> int:
-    """Write one pending delivery per target; returns how many rows are new."""
+    """Write one pending delivery per target, in chunks; returns how many rows it has.
+
+    Targets are streamed (a generator over the subscribers table, resumed after the
+    announcement's cursor), so memory stays flat whatever the subscriber count. Each chunk
+    commits with the cursor and queues a send at once, so sending starts while the rest
+    is written. After FAN_OUT_SLICE_SECONDS the task queues its own continuation, staying
+    well inside the task timeout; a killed fan-out is queued again by the retry sweep and
+    resumes at the cursor (rows are unique per announcement and target, so a repeated
+    chunk writes nothing twice).
+    """
     announcement = load_announcement(announcement_id)
-    if announcement is None:
+    if announcement is None or announcement.fanned_out_at is not None:
         return 0
     channel = get_channel(announcement.channel)
+    deadline = time.monotonic() + FAN_OUT_SLICE_SECONDS
+    for chunk in chunked(channel.targets(announcement), FAN_OUT_CHUNK):
+        now = clock.now()
+        write_chunk(announcement, channel, chunk, now)
+        queue_send(announcement.id, now)
+        if time.monotonic() > deadline:
+            Announcement.objects.filter(id=announcement.id).update(fan_out_queued_at=now)
+            enqueue("notifiers.dispatch.fan_out", announcement.id)
+            return announcement.deliveries.count()
     now = clock.now()
+    supersede_older(announcement, now)
     with transaction.atomic():
-        rows = [
-            Delivery(
-                announcement=announcement,
-                channel=announcement.channel,
-                target=target,
-                next_attempt_at=now,
-                created_at=now,
-            )
-            for target in channel.targets(announcement)
-        ]
-        before = announcement.deliveries.count()
-        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
-        created = announcement.deliveries.count() - before
         Announcement.objects.filter(id=announcement.id).update(fanned_out_at=now)
         queue_send(announcement.id, now)
-    return created
+    return announcement.deliveries.count()
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def as_target(item: str | Target) -> Target:
+    return item if isinstance(item, Target) else Target(item)
+
+
+def write_chunk(announcement: Announcement, channel, chunk: list, now: datetime) -> None:
+    """Insert a chunk of deliveries; paced channels get one send slot per row."""
+    targets = [as_target(item) for item in chunk]
+    times = send_times(channel, len(targets), now)
+    rows = [
+        Delivery(
+            announcement=announcement,
+            channel=announcement.channel,
+            target=target.address,
+            subscriber_id=target.subscriber_id,
+            next_attempt_at=at,
+            created_at=now,
+        )
+        for target, at in zip(targets, times, strict=True)
+    ]
+    cursor = max((t.subscriber_id or 0 for t in targets), default=0)
+    with transaction.atomic():
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=FAN_OUT_CHUNK)
+        if cursor:
+            Announcement.objects.filter(id=announcement.id).update(fan_out_cursor=cursor)
+            announcement.fan_out_cursor = cursor
+
+
+def send_times(channel, count: int, now: datetime) -> list[datetime]:
+    rate = channel.rate()
+    if not rate:
+        return [now] * count
+    start = ProviderState.reserve_slots(channel.provider or channel.name, count, rate, now)
+    return [start + timedelta(seconds=i / rate) for i in range(count)]
+
+
+def supersede_older(announcement: Announcement, now: datetime) -> int:
+    """Coalescing: unsent deliveries of older updates of the same incident, on the same
+    channel to the same recipients, are superseded when this newer update reaches the
+    same address. Nobody gets a backlog of stale texts, only the latest word."""
+    newer = Delivery.objects.filter(announcement=announcement, target=OuterRef("target"))
+    return (
+        Delivery.objects.filter(
+            state=DeliveryState.PENDING,
+            announcement__update__incident_id=announcement.update.incident_id,
+            announcement__update_id__lt=announcement.update_id,
+            announcement__channel=announcement.channel,
+            announcement__recipients=announcement.recipients,
+            announcement__audience=announcement.audience,
+        )
+        .filter(Exists(newer))
+        .update(
+            state=DeliveryState.SUPERSEDED,
+            claim_token=None,
+            last_error=f"superseded by update {announcement.update.public_id}",
+        )
+    )
 
 
 def queue_send(announcement_id: int, now: datetime) -> bool:
@@ -98,28 +182,44 @@ def queue_send(announcement_id: int, now: datetime) -> bool:
 
 
 def send_due(announcement_id: int) -> int:
-    """Send every delivery of this announcement that is due now; returns how many were sent."""
+    """Send this announcement's due deliveries, batch by batch; returns how many were sent.
+
+    A task keeps its worker at most SEND_SLICE_SECONDS, then queues itself again behind
+    the tasks of other announcements and channels, so a long backlog on one channel (a
+    slow provider, paced SMS) never holds up another.
+    """
     announcement = load_announcement(announcement_id)
     if announcement is None:
         return 0
     channel = get_channel(announcement.channel)
-    message = channel.render(announcement)
+    message = None
+    deadline = time.monotonic() + settings.NOTIFIERS["SEND_SLICE_SECONDS"]
     sent = 0
     while True:
         now = clock.now()
-        ids = list(
-            announcement.deliveries.due(now).order_by("id").values_list("id", flat=True)[
-                : channel.batch_size
-            ]
-        )
-        if not ids:
-            Announcement.objects.filter(id=announcement.id).update(send_queued_at=None)
-            return sent
-        batch = Delivery.objects.claim(ids, now)
+        if postpone_if_circuit_open(announcement, channel, now):
+            break
+        batch = announcement.deliveries.claim_due(now, channel.batch_size)
         if not batch:
-            continue
+            break
+        message = message or channel.render(announcement)
         results = send_batch_safely(channel, message, batch)
-        sent += record_results(batch, results, clock.now())
+        sent += record_results(announcement, batch, results, clock.now())
+        if time.monotonic() > deadline:
+            Announcement.objects.filter(id=announcement.id).update(send_queued_at=clock.now())
+            enqueue("notifiers.dispatch.send_due", announcement.id)
+            return sent
+    Announcement.objects.filter(id=announcement.id).update(send_queued_at=None)
+    return sent
+
+
+def postpone_if_circuit_open(announcement: Announcement, channel, now: datetime) -> bool:
+    """While a provider's breaker is open, due rows wait for it without using an attempt."""
+    until = ProviderState.open_until_for(channel.provider or channel.name, now)
+    if until is None:
+        return False
+    announcement.deliveries.due(now).update(next_attempt_at=until)
+    return True
 
 
 def send_batch_safely(channel, message, batch: list[Delivery]) -> list[SendResult]:
@@ -131,8 +231,23 @@ def send_batch_safely(channel, message, batch: list[Delivery]) -> list[SendResul
         return [SendResult(delivery_id=d.id, error=error) for d in batch]
 
 
-def record_results(batch: list[Delivery], results: list[SendResult], now: datetime) -> int:
+OUTCOME_FIELDS = (
+    "state",
+    "provider_message_id",
+    "sent_at",
+    "last_error",
+    "claim_token",
+    "next_attempt_at",
+    "permanent_error",
+    "segments",
+)
+
+
+def record_results(
+    announcement: Announcement, batch: list[Delivery], results: list[SendResult], now: datetime
+) -> int:
     by_id = {result.delivery_id: result for result in results}
+    token = batch[0].claim_token
     for delivery in batch:
         result = by_id.get(delivery.id) or SendResult(
             delivery.id, error=TransientError("the channel reported no result")
@@ -141,17 +256,123 @@ def record_results(batch: list[Delivery], results: list[SendResult], now: dateti
             delivery.record_sent(result.provider_id, now)
         else:
             delivery.record_failure(result.error, now)
-    Delivery.objects.bulk_update(
-        batch,
-        ["state", "provider_message_id", "sent_at", "last_error", "claim_token", "next_attempt_at"],
+    save_outcomes(batch, token)
+    errors = [by_id[d.id].error for d in batch if d.id in by_id and by_id[d.id].error]
+    provider = get_channel(announcement.channel).provider or announcement.channel
+    ProviderState.record_batch(
+        provider, bool(errors) and len(errors) == len(batch) and not any(e.permanent for e in errors), now
     )
+    after_permanent_failures(announcement, batch, by_id, now)
     return sum(1 for d in batch if d.state == DeliveryState.SENT)
 
 
-def retry_due(now: datetime) -> int:
-    """Requeue deliveries lost with a dead worker, and queue a send for each announcement
-    with deliveries due (retries, and sends whose task the broker lost)."""
-    Delivery.objects.requeue_stale(now)
-    ids = Delivery.objects.due(now).values_list("announcement_id", flat=True).distinct()[:1000]
+PER_ROW_FIELDS = ("provider_message_id", "segments")
+
+
+def save_outcomes(batch: list[Delivery], token) -> None:
+    """Store a batch's outcomes in a few statements, only on rows this worker still holds
+    (a row whose lease ran out and was claimed again is left alone): one UPDATE per
+    distinct shared outcome (a whole email batch shares one), then the per-message
+    provider ids in one executemany."""
+    shared = [f for f in OUTCOME_FIELDS if f not in PER_ROW_FIELDS]
+    groups: dict[tuple, list[int]] = {}
+    for delivery in batch:
+        groups.setdefault(tuple(getattr(delivery, f) for f in shared), []).append(delivery.id)
+    distinct = {(d.provider_message_id, d.segments) for d in batch}
     with transaction.atomic():
-        return sum(queue_send(announcement_id, now) for announcement_id in list(ids))
+        if len(distinct) == 1:
+            values = dict(zip(PER_ROW_FIELDS, distinct.pop(), strict=True))
+        else:
+            values = {}
+            write_per_row(batch, token)
+        for key, ids in groups.items():
+            Delivery.objects.filter(id__in=ids, claim_token=token).update(
+                **dict(zip(shared, key, strict=True)), **values
+            )
+
+
+def write_per_row(batch: list[Delivery], token) -> None:
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    columns = [connection.ops.quote_name(Delivery._meta.get_field(f).column) for f in PER_ROW_FIELDS]
+    assignments = ", ".join(f"{column} = %s" for column in columns)
+    claim = connection.ops.quote_name("claim_token")
+    token_value = Delivery._meta.get_field("claim_token").get_db_prep_value(token, connection)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments} WHERE id = %s AND {claim} = %s",
+            [(d.provider_message_id, d.segments, d.id, token_value) for d in batch],
+        )
+
+
+def after_permanent_failures(
+    announcement: Announcement, batch: list[Delivery], by_id: dict[int, SendResult], now: datetime
+) -> None:
+    """Suppress addresses that are gone for good and try the subscriber's second channel."""
+    failed = [d for d in batch if d.state == DeliveryState.FAILED and d.subscriber_id]
+    for delivery in failed:
+        error = by_id[delivery.id].error if delivery.id in by_id else None
+        if error is not None and error.suppression:
+            Subscriber.objects.filter(id=delivery.subscriber_id, suppressed_at__isnull=True).update(
+                suppressed_at=now, suppression=error.suppression, updated_at=now
+            )
+    if failed:
+        fall_back(announcement, [d.subscriber_id for d in failed], now)
+
+
+def fall_back(announcement: Announcement, subscriber_ids: list[int], now: datetime) -> int:
+    """Deliver the same update on each failed subscriber's fallback contact, once."""
+    already = Delivery.objects.filter(announcement__update_id=announcement.update_id).values(
+        "subscriber_id"
+    )
+    fallbacks = (
+        Subscriber.objects.active()
+        .filter(id__in=Subscriber.objects.filter(id__in=subscriber_ids).values("fallback_id"))
+        .exclude(id__in=already)
+    )
+    created = 0
+    for subscriber in fallbacks:
+        target, _ = Announcement.objects.get_or_create(
+            update_id=announcement.update_id,
+            channel=subscriber.channel,
+            recipients=Recipients.FALLBACK,
+            audience=None,
+            defaults={"created_at": now, "fanned_out_at": now},
+        )
+        Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    announcement=target,
+                    channel=subscriber.channel,
+                    target=subscriber.address,
+                    subscriber=subscriber,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        created += 1
+        queue_send(target.id, now)
+    return created
+
+
+def retry_due(now: datetime) -> int:
+    """Requeue deliveries lost with a dead worker, queue fan-outs the broker lost, and
+    queue a send for each announcement with deliveries due (retries, paced SMS, sends
+    whose task was lost), most urgent channels first."""
+    Delivery.objects.requeue_stale(now)
+    stuck = Announcement.objects.filter(
+        fanned_out_at__isnull=True, created_at__lt=now - SEND_QUEUE_LEASE
+    ).values_list("id", flat=True)[:100]
+    due = (
+        Delivery.objects.due(now)
+        .values_list("announcement_id", "channel")
+        .distinct()
+        .order_by()[:1000]
+    )
+    ordered = sorted(due, key=lambda row: get_channel(row[1]).priority)
+    with transaction.atomic():
+        for announcement_id in list(stuck):
+            if Announcement.mark_fan_out_queued(announcement_id, now):
+                enqueue("notifiers.dispatch.fan_out", announcement_id)
+        return sum(queue_send(announcement_id, now) for announcement_id, _ in ordered)

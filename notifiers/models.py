@@ -1,7 +1,9 @@
 """The delivery outbox: announcements and one Delivery row per (announcement, target).
 
 The rows, not the task broker, are the truth of who was told: a send is recorded (claimed,
-attempt counted) before the provider is called, and its outcome after.
+attempt counted) before the provider is called, and its outcome after. Subscribers (the
+people and systems that asked to be told) live in ``notifiers.subscribers`` and are
+re-exported here so Django finds their models.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import random
 import uuid
 from datetime import datetime, timedelta
 
-from django.db import models
+from django.db import connection, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import IncidentUpdate
@@ -34,6 +36,8 @@ class Recipients(models.TextChoices):
     SUBSCRIBERS = "subscribers", _("Subscribers of the affected components")
     ONCALL = "oncall", _("On-call staff")
     PUBLIC = "public", _("The public (social networks, public webhooks)")
+    # Subscribers whose first channel failed permanently; deliveries are added one by one.
+    FALLBACK = "fallback", _("Subscribers reached on their second channel")
 
 
 class Announcement(models.Model):
@@ -52,6 +56,10 @@ class Announcement(models.Model):
     # Set while a send task for this announcement is queued or running, so the retry sweep
     # queues one task per announcement, not one per tick.
     send_queued_at = models.DateTimeField(null=True, blank=True)
+    # Set when a fan-out task is queued, so a lost one is queued again after a lease.
+    fan_out_queued_at = models.DateTimeField(null=True, blank=True)
+    # The last subscriber id written by fan-out: a continued or restarted fan-out resumes here.
+    fan_out_cursor = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -71,6 +79,28 @@ class Announcement(models.Model):
             send_queued_at__lt=now - SEND_QUEUE_LEASE
         )
         return cls.objects.filter(free, id=announcement_id).update(send_queued_at=now) == 1
+
+    @classmethod
+    def mark_fan_out_queued(cls, announcement_id: int, now: datetime) -> bool:
+        free = models.Q(fan_out_queued_at__isnull=True) | models.Q(
+            fan_out_queued_at__lt=now - SEND_QUEUE_LEASE
+        )
+        return (
+            cls.objects.filter(free, id=announcement_id, fanned_out_at__isnull=True).update(
+                fan_out_queued_at=now
+            )
+            == 1
+        )
+
+    def progress(self) -> dict:
+        """Deliveries by state and when the last pending one is due: the console's ETA."""
+        counts = dict(
+            self.deliveries.values_list("state").annotate(n=models.Count("id")).order_by()
+        )
+        eta = self.deliveries.filter(state=DeliveryState.PENDING).aggregate(
+            eta=models.Max("next_attempt_at")
+        )["eta"]
+        return {"counts": {state: counts.get(state, 0) for state in DeliveryState.values}, "eta": eta}
 
 
 class DeliveryState(models.TextChoices):
@@ -94,7 +124,22 @@ class DeliveryQuerySet(models.QuerySet):
             attempts=models.F("attempts") + 1,
             last_attempt_at=now,
         )
-        return list(self.filter(claim_token=token, state=DeliveryState.SENDING).order_by("id"))
+        return list(
+            self.filter(claim_token=token, state=DeliveryState.SENDING)
+            .select_related("subscriber")
+            .order_by("id")
+        )
+
+    def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
+        """Claim up to ``limit`` due rows, oldest first. On PostgreSQL rows another worker
+        is claiming are skipped (SKIP LOCKED) instead of waited for; elsewhere the
+        conditional UPDATE in claim() alone keeps two workers from sending one row."""
+        due = self.due(now).order_by("id")
+        if not connection.features.has_select_for_update_skip_locked:
+            return self.claim(list(due.values_list("id", flat=True)[:limit]), now)
+        with transaction.atomic():
+            ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
+            return self.claim(ids, now)
 
     def requeue_stale(self, now: datetime) -> int:
         """Give back rows whose worker died mid-send; they are sent again (at most once more)."""
@@ -109,6 +154,13 @@ class Delivery(models.Model):
     )
     channel = models.CharField(max_length=32, choices=channel_choices)
     target = models.CharField(max_length=300)
+    subscriber = models.ForeignKey(
+        "notifiers.Subscriber",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
     state = models.CharField(
         max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
     )
@@ -119,6 +171,11 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_message_id = models.CharField(max_length=200, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
+    permanent_error = models.BooleanField(default=False)
+    # SMS only: how many segments the provider billed (cost is per segment).
+    segments = models.PositiveSmallIntegerField(default=0)
+    # The provider's latest word on the message (delivered, undelivered, bounce...).
+    provider_status = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField()
 
     objects = DeliveryQuerySet.as_manager()
@@ -126,8 +183,18 @@ class Delivery(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["announcement", "target"], name="deliver_once"),
+            models.UniqueConstraint(
+                fields=["announcement", "subscriber"],
+                condition=models.Q(subscriber__isnull=False),
+                name="deliver_once_per_subscriber",
+            ),
         ]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="delivery_due")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+            models.Index(
+                fields=["announcement", "state", "next_attempt_at"], name="delivery_due_per_announce"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.target}: {self.state}"
@@ -145,6 +212,7 @@ class Delivery(models.Model):
         self.claim_token = None
         if error.permanent or self.attempts >= MAX_ATTEMPTS:
             self.state = DeliveryState.FAILED
+            self.permanent_error = error.permanent
             return
         self.state = DeliveryState.PENDING
         self.next_attempt_at = now + self.retry_delay(error.retry_after)
@@ -155,3 +223,24 @@ class Delivery(models.Model):
         if retry_after is not None:
             return max(jittered, timedelta(seconds=retry_after))
         return jittered
+
+
+from notifiers.social import SocialAccount  # noqa: E402
+from notifiers.subscribers import (  # noqa: E402
+    ProviderState,
+    SubscribeAttempt,
+    Subscriber,
+    SubscriberQuerySet,
+)
+
+__all__ = [
+    "Announcement",
+    "Delivery",
+    "DeliveryState",
+    "ProviderState",
+    "Recipients",
+    "SocialAccount",
+    "SubscribeAttempt",
+    "Subscriber",
+    "SubscriberQuerySet",
+]

@@ -1,3 +1,19 @@
 """Subscription flows and provider webhooks."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from notifiers import views, webhooks
+
+app_name = "notifiers"
+
+urlpatterns = [
+    path("subscribe/", views.subscribe, name="subscribe"),
+    path("subscribe/email/<str:token>/", views.confirm_email, name="confirm-email"),
+    path("subscribe/sms/<str:token>/", views.confirm_sms, name="confirm-sms"),
+    path("subscriptions/<str:token>/", views.preferences, name="preferences"),
+    path("subscriptions/<str:token>/unsubscribe", views.unsubscribe, name="unsubscribe"),
+    path("api/v1/push/devices", views.register_device, name="push-devices"),
+    path("hooks/twilio/status", webhooks.twilio_status, name="twilio-status"),
+    path("hooks/twilio/inbound", webhooks.twilio_inbound, name="twilio-inbound"),
+    path("hooks/sendgrid/events", webhooks.sendgrid_events, name="sendgrid-events"),
+]

@@ -263,3 +263,37 @@ FIREBASE = {
 }
 
 DEMO_SERVICE_PORT = env_int("DEMO_SERVICE_PORT", 8002)
+
+# --- Notifiers (SMS, email, subscribers) ---------------------------------------------
+# In sandbox mode (SANDBOX_URL set) the sandbox's own test credentials are used instead.
+TWILIO = {
+    "ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
+    "AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
+    "MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+    # The caller id of on-call paging calls.
+    "VOICE_FROM": os.environ.get("TWILIO_VOICE_FROM", ""),
+    # A stale outage text is worse than none: the provider drops it after this long.
+    "SMS_VALIDITY_SECONDS": env_int("SMS_VALIDITY_SECONDS", 900),
+    # Messages per second the sender allows: 1 long code, 3 toll-free, 100 short code.
+    "SMS_PER_SECOND": float(os.environ.get("SMS_PER_SECOND", "1")),
+    # SMS is slow and costly: by default the opening, status changes and the resolution.
+    "SMS_KINDS": env_list("SMS_KINDS", ["opened", "recovering", "relapsed", "resolved"]),
+    # Countries a subscriber's phone may be in (SMS pumping fraud is real).
+    "SMS_COUNTRIES": env_list("SMS_COUNTRIES", ["US", "CA", "GB", "IE", "DE", "FR", "NL"]),
+    "DEFAULT_REGION": os.environ.get("SMS_DEFAULT_REGION", "US"),
+}
+SENDGRID = {
+    "API_KEY": os.environ.get("SENDGRID_API_KEY", ""),
+    "FROM_EMAIL": os.environ.get("EMAIL_FROM", "status@example.com"),
+    "FROM_NAME": os.environ.get("EMAIL_FROM_NAME", ""),
+    # The Event Webhook's verification key (base64 DER, as SendGrid's settings show it).
+    "EVENT_WEBHOOK_PUBLIC_KEY": os.environ.get("SENDGRID_EVENT_WEBHOOK_PUBLIC_KEY", ""),
+}
+NOTIFIERS = {
+    # Rate limits on the public subscribe forms: attempts per hour.
+    "SUBSCRIBE_PER_IP_PER_HOUR": env_int("SUBSCRIBE_PER_IP_PER_HOUR", 20),
+    "SUBSCRIBE_PER_DESTINATION_PER_HOUR": env_int("SUBSCRIBE_PER_DESTINATION_PER_HOUR", 3),
+    # How long a send task keeps a worker before yielding it to other channels' tasks.
+    "SEND_SLICE_SECONDS": float(os.environ.get("SEND_SLICE_SECONDS", "5")),
+}
+NOTIFIERS_ONCALL_PROVIDER = "incidents.oncall.current_contacts"

@@ -90,6 +90,7 @@ def test_confirmed_outage_opens_one_incident_turns_api_red_and_pushes_once(
         banner = client.get("/api/v1/banner.json", {"audience": "follow-app"}).json()
         assert banner["title"] == "Service recovering"
 
+        task_queue()
         workflow.resolve(incident, clock.now())
         task_queue()
         summary = client.get("/api/v2/summary.json").json()

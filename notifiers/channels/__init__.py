@@ -10,7 +10,17 @@ from importlib import import_module
 
 from notifiers.channels.base import Channel
 
-CHANNEL_MODULES = ["notifiers.channels.push"]
+CHANNEL_MODULES = [
+    "notifiers.channels.push",
+    "notifiers.channels.sms",
+    "notifiers.channels.email",
+    "notifiers.channels.webhook",
+    "notifiers.channels.voice",
+    "notifiers.channels.mastodon",
+    "notifiers.channels.bluesky",
+    "notifiers.channels.x",
+    "notifiers.channels.facebook",
+]
 
 _registry: dict[str, type[Channel]] = {}
 

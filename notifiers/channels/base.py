@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -14,9 +15,14 @@ class DeliveryError(Exception):
 
     permanent: ClassVar[bool] = False
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, suppression: str = ""
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        # Set when the address itself is gone (STOP, invalid number, unregistered token):
+        # the subscriber is suppressed so no later announcement tries it again.
+        self.suppression = suppression
 
 
 class TransientError(DeliveryError):
@@ -25,6 +31,14 @@ class TransientError(DeliveryError):
 
 class PermanentError(DeliveryError):
     permanent = True
+
+
+@dataclass(frozen=True)
+class Target:
+    """One address to deliver to, and the subscriber it belongs to (if any)."""
+
+    address: str
+    subscriber_id: int | None = None
 
 
 @dataclass
@@ -42,10 +56,22 @@ class Channel:
     name: ClassVar[str]
     label: ClassVar[str]
     batch_size: ClassVar[int] = 100
+    # The provider whose circuit breaker and pacing this channel shares.
+    provider: ClassVar[str] = ""
+    # Sends per second the provider allows us (None: as fast as it answers).
+    per_second: ClassVar[float | None] = None
+    # Lower is sent first: a backlog of a slow channel never holds up a faster one.
+    priority: ClassVar[int] = 5
 
-    def targets(self, announcement: Announcement) -> list[str]:
-        """The addresses (topics, tokens, numbers...) this announcement goes to."""
+    def targets(self, announcement: Announcement) -> Iterable[str | Target]:
+        """The addresses (topics, tokens, numbers...) this announcement goes to.
+
+        May be a generator: fan-out streams it in chunks, so memory stays flat.
+        """
         raise NotImplementedError
+
+    def rate(self) -> float | None:
+        return self.per_second
 
     def render(self, announcement: Announcement) -> Any:
         """The message, rendered from templates/messages/<channel>/ once per announcement."""

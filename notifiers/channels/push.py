@@ -13,6 +13,7 @@ from firebase_admin import credentials, exceptions, messaging
 
 from incidents.messages import render_message
 from notifiers.channels import register
+from statuspage import clock
 from notifiers.channels.base import (
     Channel,
     DeliveryError,
@@ -23,6 +24,7 @@ from notifiers.channels.base import (
 
 SANDBOX_PROJECT_ID = "statuspage-sandbox"
 TOPIC = re.compile(r"^[a-zA-Z0-9\-_.~%]+$")
+URGENT_KINDS = frozenset({"opened", "relapsed"})
 
 # Errors that a retry cannot fix: the target is gone or the request itself is wrong.
 PERMANENT_ERRORS = (
@@ -86,9 +88,13 @@ class PushMessage:
     title: str
     body: str
     data: dict[str, str]
+    # Something broke (opened, relapsed): wake the device now. Good news can wait a little.
+    urgent: bool = True
 
 
 def classify(error: Exception) -> DeliveryError:
+    if isinstance(error, messaging.UnregisteredError):
+        return PermanentError(f"{type(error).__name__}: {error}", suppression="unregistered")
     if isinstance(error, PERMANENT_ERRORS):
         return PermanentError(f"{type(error).__name__}: {error}")
     return TransientError(f"{type(error).__name__}: {error}")
@@ -98,12 +104,18 @@ def classify(error: Exception) -> DeliveryError:
 class PushChannel(Channel):
     name = "push"
     label = "Push (Firebase Cloud Messaging)"
+    provider = "fcm"
+    priority = 1
     batch_size = 500  # FCM's send_each limit
 
-    def targets(self, announcement) -> list[str]:
-        """App users are reached through their app's topic; other recipients need tokens."""
+    def targets(self, announcement):
+        """App users are reached through their app's topic; subscribed devices by their id."""
         if announcement.recipients == "app_users" and announcement.audience:
             return [announcement.audience.push_topic]
+        if announcement.recipients == "subscribers":
+            from notifiers.channels.context import subscriber_targets
+
+            return subscriber_targets(announcement, self.name)
         return []
 
     def render(self, announcement) -> PushMessage:
@@ -127,17 +139,27 @@ class PushChannel(Channel):
                 "impact": incident.impact,
                 "url": f"{settings.STATUSPAGE['URL']}/incidents/{incident.public_id}",
             },
+            urgent=update.kind in URGENT_KINDS,
         )
 
-    def build(self, message: PushMessage, topic: str) -> messaging.Message:
+    def build(self, message: PushMessage, delivery) -> messaging.Message:
+        """A topic message for an app's users, a device message (by FID) for a subscriber."""
         ttl = timedelta(seconds=settings.FIREBASE["PUSH_TTL_SECONDS"])
+        if delivery.subscriber_id:
+            target = {"fid": delivery.target}
+        else:
+            target = {"topic": delivery.target}
         return messaging.Message(
-            topic=topic,
+            **target,
             notification=messaging.Notification(title=message.title, body=message.body),
             data=message.data,
-            android=messaging.AndroidConfig(priority="high", ttl=ttl),
+            android=messaging.AndroidConfig(priority="high" if message.urgent else "normal", ttl=ttl),
             apns=messaging.APNSConfig(
-                headers={"apns-priority": "10", "apns-push-type": "alert"},
+                headers={
+                    "apns-priority": "10" if message.urgent else "5",
+                    "apns-push-type": "alert",
+                    "apns-expiration": str(int(clock.now().timestamp()) + int(ttl.total_seconds())),
+                },
             ),
         )
 
@@ -146,14 +168,14 @@ class PushChannel(Channel):
             app = firebase_app()
         except DeliveryError as error:
             return [SendResult(d.id, error=error) for d in deliveries]
-        valid = [d for d in deliveries if TOPIC.match(d.target)]
+        valid = [d for d in deliveries if d.subscriber_id or TOPIC.match(d.target)]
         results = [
             SendResult(d.id, error=PermanentError(f"'{d.target}' is not a valid FCM topic"))
             for d in deliveries
             if d not in valid
         ]
         if valid:
-            response = messaging.send_each([self.build(message, d.target) for d in valid], app=app)
+            response = messaging.send_each([self.build(message, d) for d in valid], app=app)
             results += [
                 SendResult(d.id, provider_id=r.message_id or "")
                 if r.success

@@ -13,13 +13,32 @@ from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
-from notifiers.sandbox import fcm, views
+from notifiers.sandbox import (
+    bluesky,
+    facebook,
+    fcm,
+    mastodon,
+    receiver,
+    sendgrid,
+    twilio,
+    views,
+    x,
+)
 from notifiers.sandbox.faults import FAULTS_KEY, FaultInjector
 from notifiers.sandbox.recorder import RECORDER_KEY, Recorder
 
 Registration = Callable[[web.Application], None]
 
-PROVIDERS: tuple[Registration, ...] = (fcm.register,)
+PROVIDERS: tuple[Registration, ...] = (
+    fcm.register,
+    twilio.register,
+    sendgrid.register,
+    receiver.register,
+    mastodon.register,
+    bluesky.register,
+    x.register,
+    facebook.register,
+)
 
 
 def make_app(

@@ -36,9 +36,13 @@ class Recorder:
     management command read them from other threads, hence the lock and the copies.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self._lock = threading.Lock()
         self._records: builtins.list[Record] = []
+        # Benchmarks send millions: past ``limit`` only the newest records are kept,
+        # while ``counts`` still counts every message received.
+        self._limit = limit
+        self._counts: dict[str, int] = {}
 
     def add(
         self,
@@ -59,7 +63,16 @@ class Recorder:
         )
         with self._lock:
             self._records.append(record)
-        return copy.deepcopy(record)
+            key = f"{provider}/{kind}"
+            self._counts[key] = self._counts.get(key, 0) + 1
+            if self._limit is not None and len(self._records) > self._limit * 2:
+                del self._records[: -self._limit]
+        return record if self._limit is not None else copy.deepcopy(record)
+
+    def counts(self) -> dict[str, int]:
+        """Messages received per "provider/kind" since the last clear, kept or not."""
+        with self._lock:
+            return dict(self._counts)
 
     def list(
         self, provider: str | None = None, target: str | None = None
@@ -78,6 +91,7 @@ class Recorder:
         with self._lock:
             if provider is None:
                 self._records.clear()
+                self._counts.clear()
             else:
                 self._records = [r for r in self._records if r["provider"] != provider]
 

@@ -118,7 +118,11 @@ async def _serve(runner: web.AppRunner, port: int) -> int:
     return int(runner.addresses[0][1])
 
 
-def serve_forever(port: int, on_ready: Callable[[SandboxServer], None] | None = None) -> None:
+def serve_forever(
+    port: int,
+    on_ready: Callable[[SandboxServer], None] | None = None,
+    record_limit: int | None = None,
+) -> None:
     """Serve in the foreground until SIGTERM or SIGINT, then shut down cleanly.
 
     Must run in the main thread (signal handlers can only be installed there).
@@ -130,7 +134,7 @@ def serve_forever(port: int, on_ready: Callable[[SandboxServer], None] | None = 
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        with SandboxServer(port) as server:
+        with SandboxServer(port, recorder=Recorder(limit=record_limit)) as server:
             if on_ready is not None:
                 on_ready(server)
             stop.wait()

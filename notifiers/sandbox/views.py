@@ -65,6 +65,10 @@ async def clear_faults(request: web.Request) -> web.Response:
     return web.json_response(faults.snapshot())
 
 
+async def counts(request: web.Request) -> web.Response:
+    return web.json_response(request.app[RECORDER_KEY].counts())
+
+
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
@@ -139,6 +143,7 @@ def _render_note(record: Record) -> str:
 def register(app: web.Application) -> None:
     app.router.add_get("/", index, name="sandbox_index")
     app.router.add_get("/_sandbox/health", health, name="sandbox_health")
+    app.router.add_get("/_sandbox/counts", counts, name="sandbox_counts")
     app.router.add_get("/_sandbox/messages", list_messages, name="sandbox_messages")
     app.router.add_delete("/_sandbox/messages", clear_messages, name="sandbox_clear_messages")
     app.router.add_get("/_sandbox/faults", get_faults, name="sandbox_faults")

@@ -32,9 +32,13 @@ def quiet_policy(db):
 
 @pytest.fixture
 def only_push_registered(monkeypatch):
-    """The channel registry as main has it today (only push), whatever else is merged."""
-    monkeypatch.setattr("notifiers.channels.CHANNEL_MODULES", [m for m in CHANNEL_MODULES
-                                                              if m.endswith(".push")])
+    """A registry with only push in it, whatever other channels are installed."""
+    from notifiers import channels
+
+    push_only = {name: cls for name, cls in channels._load().items() if name == "push"}
+    monkeypatch.setattr(channels, "_registry", push_only)
+    monkeypatch.setattr(channels, "CHANNEL_MODULES", [m for m in CHANNEL_MODULES
+                                                      if m.endswith(".push")])
 
 
 def user_in(role: str, username: str, is_staff: bool = False):

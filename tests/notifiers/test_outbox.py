@@ -24,7 +24,7 @@ def announcement(task_queue):
     probe.save()
     with time_machine.travel(NOW, tick=False):
         workflow.handle_verdict(probe, Verdict.CONFIRMED_DOWN, NOW)
-    return Announcement.objects.get()
+    return Announcement.objects.get(channel="push", recipients="app_users")
 
 
 def test_fan_out_writes_one_delivery_per_target_and_is_idempotent(announcement):

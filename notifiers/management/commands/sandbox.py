@@ -11,7 +11,7 @@ from notifiers.sandbox import SandboxServer, serve_forever
 
 
 class Command(BaseCommand):
-    help = "Run the provider sandbox (FCM and its OAuth endpoint) on 127.0.0.1 until stopped."
+    help = "Run the provider sandbox (FCM, Twilio, SendGrid, social, webhooks) on 127.0.0.1."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -20,9 +20,15 @@ class Command(BaseCommand):
             default=settings.SANDBOX_PORT,
             help="TCP port on 127.0.0.1; 0 picks a free one (default: settings.SANDBOX_PORT).",
         )
+        parser.add_argument(
+            "--record-limit",
+            type=int,
+            default=None,
+            help="Keep only the newest N messages (counts stay exact); for benchmarks.",
+        )
 
-    def handle(self, *args: Any, port: int, **options: Any) -> None:
-        serve_forever(port, on_ready=self.announce)
+    def handle(self, *args: Any, port: int, record_limit: int | None, **options: Any) -> None:
+        serve_forever(port, on_ready=self.announce, record_limit=record_limit)
         self.stdout.write("provider sandbox stopped")
 
     def announce(self, server: SandboxServer) -> None:

@@ -1,0 +1,377 @@
+"""Fan-out benchmark: one incident update to N subscribers on push, email and SMS.
+
+    python bench/fanout.py [--subscribers 100000] [--million] [--postgres URL] [--no-postgres]
+
+Everything runs against the provider sandbox (started here, on a free loopback port, in
+its own process, keeping only counts of what it receives). Each measurement runs in a
+fresh process so its peak RSS is its own:
+
+- ``ceiling``: each SDK called in a tight loop against the same sandbox, no database:
+  firebase-admin ``send_each`` (500 device messages a call), SendGrid mail send (1000
+  personalizations a request), twilio ``messages.create`` one by one.
+- ``seed``: N subscribers, a third per channel, and one incident (not timed).
+- ``worker --channel C``: our pipeline for one channel, as one task-queue worker runs
+  it: ``fan_out`` (streams subscribers into the outbox) then ``send_due`` until nothing
+  is pending. The tasks are called directly (the broker only carries task ids).
+  SMS pacing is lifted (SMS_PER_SECOND=1e9) to measure our speed, not a sender's limit.
+
+Passes: each channel alone (its rate is compared with its SDK's ceiling), then the three
+channels at once in three worker processes (time until every delivery reached the
+sandbox). On SQLite, then on PostgreSQL when reachable. Figures go to stdout as a
+Markdown table for docs/BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHANNELS = ("push", "email", "sms")
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/statuspage_bench_fanout"
+
+
+def django_setup() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
+    import django
+
+    django.setup()
+
+
+def peak_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- ceiling: the SDKs alone -----------------------------------------------------------
+
+
+def ceiling(channel: str, count: int) -> dict:
+    django_setup()
+    from django.conf import settings
+
+    if channel == "push":
+        from firebase_admin import messaging
+
+        from notifiers.channels.push import firebase_app
+
+        app = firebase_app()
+        batches = [[messaging.Message(fid=f"ceiling-{i}-{j}", data={"k": "v"},
+                                      notification=messaging.Notification(title="t", body="b"))
+                    for j in range(500)] for i in range(max(count // 500, 1))]
+        start = time.perf_counter()
+        for batch in batches:
+            messaging.send_each(batch, app=app)
+        sent = sum(len(b) for b in batches)
+    elif channel == "email":
+        from notifiers.channels.email import sendgrid_client
+
+        client = sendgrid_client()
+        requests_needed = max(count // 1000, 1)
+        start = time.perf_counter()
+        for i in range(requests_needed):
+            client.send({
+                "from": {"email": settings.SENDGRID["FROM_EMAIL"]},
+                "subject": "ceiling",
+                "content": [{"type": "text/plain", "value": "x -u-"}, {"type": "text/html", "value": "<p>x -u-</p>"}],
+                "personalizations": [{"to": [{"email": f"c{i}-{j}@bench.example"}], "substitutions": {"-u-": "https://s/u"},
+                                      "custom_args": {"delivery_id": str(j)}} for j in range(1000)],
+            })
+        sent = requests_needed * 1000
+    else:
+        from notifiers.channels.sms import twilio_client, twilio_config
+
+        client, _ = twilio_client()
+        service = twilio_config()["MESSAGING_SERVICE_SID"]
+        start = time.perf_counter()
+        for i in range(count):
+            client.messages.create(to=f"+1556{i:07d}", body="ceiling", messaging_service_sid=service, validity_period=900)
+        sent = count
+    elapsed = time.perf_counter() - start
+    return {"channel": channel, "sent": sent, "seconds": elapsed, "per_second": sent / elapsed, "rss_mb": peak_rss_mb()}
+
+
+# --- seed and worker: our pipeline -------------------------------------------------------
+
+
+def seed(subscribers: int) -> dict:
+    django_setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("flush", interactive=False, verbosity=0)
+    from datetime import datetime, timezone
+
+    from notifiers.subscribers import Subscriber
+    from statuspage.models import Component
+
+    Component.objects.create(name="Follow app alerts", advice="Check glucose with a meter.")
+    now = datetime.now(timezone.utc)
+    addresses = {
+        "push": lambda i: f"fid-bench-{i}",
+        "email": lambda i: f"person{i}@bench.example",
+        "sms": lambda i: f"+1555{i:07d}",
+    }
+    batch = []
+    for i in range(subscribers):
+        channel = CHANNELS[i % 3]
+        batch.append(Subscriber(channel=channel, address=addresses[channel](i), confirmed_at=now,
+                                created_at=now, updated_at=now))
+        if len(batch) == 10_000:
+            Subscriber.objects.bulk_create(batch)
+            batch = []
+    Subscriber.objects.bulk_create(batch)
+    return {"subscribers": Subscriber.objects.count()}
+
+
+def new_update(label: str) -> int:
+    """A fresh incident and its opening update, so each pass starts with an empty outbox."""
+    from datetime import datetime, timezone
+
+    from incidents.models import AffectedComponent, Incident, IncidentUpdate
+    from statuspage.models import Component
+
+    now = datetime.now(timezone.utc)
+    incident = Incident.objects.create(name=f"Bench {label}", impact="critical", started_at=now,
+                                       detected_at=now, created_at=now, updated_at=now)
+    AffectedComponent.objects.create(incident=incident, component=Component.objects.get(), status="major_outage")
+    update = IncidentUpdate.objects.create(incident=incident, kind="opened", status="investigating",
+                                           body="Alerts are delayed.", display_at=now, created_at=now, updated_at=now)
+    return update.id
+
+
+def warm_up(channel: str) -> None:
+    """What a long-running worker has already done once: set up the SDK's client (push:
+    generate the sandbox service account, load the firebase app)."""
+    if channel == "push":
+        from notifiers.channels.push import firebase_app
+
+        firebase_app()
+    elif channel == "sms":
+        from notifiers.channels.sms import twilio_client
+
+        twilio_client()
+
+
+def worker(channel: str, update_id: int) -> dict:
+    django_setup()
+    from django.conf import settings
+
+    from incidents.models import IncidentUpdate
+    from notifiers import dispatch
+    from notifiers.models import Announcement, DeliveryState, Recipients
+
+    settings.TWILIO = {**settings.TWILIO, "SMS_PER_SECOND": 1e9}
+    settings.NOTIFIERS = {**settings.NOTIFIERS, "SEND_SLICE_SECONDS": 1e9}
+    dispatch.FAN_OUT_SLICE_SECONDS = 1e9
+    dispatch.enqueue = lambda *args: None  # this process is the worker: it runs the tasks itself
+
+    from notifiers.channels import get_channel
+
+    get_channel(channel)  # imports every channel module (SDKs) before the clock starts
+    warm_up(channel)
+    update = IncidentUpdate.objects.get(id=update_id)
+    start = time.perf_counter()
+    announcement = dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, update.created_at)
+    retried = run_task(dispatch.fan_out, announcement.id)
+    fanned = time.perf_counter()
+    while announcement.deliveries.filter(state=DeliveryState.PENDING).exists():
+        Announcement.objects.filter(id=announcement.id).update(send_queued_at=None)
+        retried += run_task(dispatch.send_due, announcement.id)
+    done = time.perf_counter()
+    counts = announcement.progress()["counts"]
+    return {
+        "channel": channel,
+        "deliveries": sum(counts.values()),
+        "sent": counts["sent"],
+        "fan_out_s": fanned - start,
+        "total_s": done - start,
+        "per_second": counts["sent"] / (done - start),
+        "rss_mb": peak_rss_mb(),
+        "task_retries": retried,
+    }
+
+
+def run_task(task, *args) -> int:
+    """Run a task as the cluster would, again after a failure (SQLite's "database is
+    locked" under concurrent writers): the rows make a re-run safe. Returns the re-runs."""
+    from django.db import OperationalError, close_old_connections
+
+    for attempt in range(20):
+        try:
+            task(*args)
+            return attempt
+        except OperationalError as error:
+            print(f"{task.__name__} failed ({error}); running it again", file=sys.stderr)
+            close_old_connections()
+            time.sleep(0.5)
+    raise SystemExit(f"{task.__name__} kept failing")
+
+
+# --- orchestration ----------------------------------------------------------------------
+
+
+def run_json(args: list[str], env: dict) -> dict:
+    output = subprocess.run([sys.executable, __file__, *args], env=env, cwd=ROOT, check=True,
+                            capture_output=True, text=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def start_sandbox(env: dict) -> tuple[subprocess.Popen, str]:
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "manage.py"), "sandbox", "--port", "0", "--record-limit", "1000"],
+        env={**env, "LOG_LEVEL": "WARNING"}, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    line = process.stdout.readline()
+    match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+    if not match:
+        process.terminate()
+        raise SystemExit(f"the sandbox did not start: {line!r}")
+    return process, match.group(1)
+
+
+def sandbox_counts(url: str) -> dict:
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/_sandbox/counts", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def measure_ceilings(env: dict, runs: int) -> dict:
+    samples = {"push": 5000, "email": 50_000, "sms": 3000}
+    results = {}
+    for channel in CHANNELS:
+        rates = [run_json(["ceiling", channel, str(samples[channel])], env)["per_second"] for _ in range(runs)]
+        results[channel] = statistics.median(rates)
+    return results
+
+
+def database_pass(name: str, env: dict, subscribers: int, sandbox_url: str) -> dict:
+    run_json(["seed", str(subscribers)], env)
+    alone = {}
+    for channel in CHANNELS:
+        update_id = int(run_json(["update", channel], env)["update_id"])
+        alone[channel] = run_json(["worker", channel, str(update_id)], env)
+    update_id = int(run_json(["update", "together"], env)["update_id"])
+    before = sandbox_counts(sandbox_url)
+    start = time.time()
+    processes = [subprocess.Popen([sys.executable, __file__, "worker", c, str(update_id)], env=env, cwd=ROOT,
+                                  stdout=subprocess.PIPE, text=True) for c in CHANNELS]
+    together = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in processes]
+    wall = time.time() - start
+    after = sandbox_counts(sandbox_url)
+    received = sum(after.get(k, 0) - before.get(k, 0) for k in ("fcm/push", "sendgrid/email", "twilio/sms"))
+    return {"database": name, "alone": alone, "together": together, "together_wall_s": wall,
+            "together_received": received}
+
+
+def postgres_reachable(url: str) -> bool:
+    import psycopg
+
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    database = url.rsplit("/", 1)[1]
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as connection:
+            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+            if not exists:
+                connection.execute(f'CREATE DATABASE "{database}"')
+        return True
+    except psycopg.Error:
+        return False
+
+
+def report(args, ceilings: dict, passes: list[dict]) -> str:
+    lines = [
+        f"Command: `make bench-fanout{' BENCH_ARGS=--million' if args.subscribers >= 1_000_000 else ''}` "
+        f"({args.subscribers:,} subscribers, a third each on push, email and SMS; median of {args.runs} ceiling runs)",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        "shared with other engineers' test runs while measured.",
+        "",
+        "| database | channel | deliveries | fan-out s | total s | our deliveries/s | SDK ceiling/s | ratio | peak RSS MB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in passes:
+        for channel in CHANNELS:
+            row = result["alone"][channel]
+            ratio = row["per_second"] / ceilings[channel]
+            lines.append(
+                f"| {result['database']} | {channel} | {row['sent']:,} | {row['fan_out_s']:.1f} | {row['total_s']:.1f} "
+                f"| {row['per_second']:,.0f} | {ceilings[channel]:,.0f} | {ratio:.0%} | {row['rss_mb']:.0f} |"
+            )
+    lines += ["", "| database | all three channels at once: wall time to the last delivery | received by the sandbox | worst worker peak RSS MB |",
+              "|---|---:|---:|---:|"]
+    for result in passes:
+        worst = max(r["rss_mb"] for r in result["together"])
+        lines.append(f"| {result['database']} | {result['together_wall_s']:.1f} s | {result['together_received']:,} | {worst:.0f} |")
+    return "\n".join(lines)
+
+
+def save(workdir: Path, ceilings: dict, passes: list[dict]) -> None:
+    """Raw figures after each stage, so a failed later stage loses nothing measured."""
+    path = workdir / "results.json"
+    path.write_text(json.dumps({"ceilings": ceilings, "passes": passes}, indent=1))
+    print(f"raw figures: {path}", file=sys.stderr)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--million", action="store_true", help="1,000,000 subscribers")
+    parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--runs", type=int, default=3, help="ceiling runs per SDK (the median is kept)")
+    args = parser.parse_args()
+    if args.million:
+        args.subscribers = 1_000_000
+    workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
+    base_env = {**os.environ, "STATUSPAGE_VAR_DIR": str(workdir), "LOG_LEVEL": "WARNING", "DEBUG": "1",
+                "STATUSPAGE_URL": "http://127.0.0.1:9", "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+                "REDIS_URL": ""}
+    sandbox, sandbox_url = start_sandbox(base_env)
+    env = {**base_env, "SANDBOX_URL": sandbox_url}
+    try:
+        print(f"sandbox at {sandbox_url}; measuring SDK ceilings...", file=sys.stderr)
+        ceilings = measure_ceilings(env, args.runs)
+        save(workdir, ceilings, [])
+        passes = [database_pass("SQLite", env, args.subscribers, sandbox_url)]
+        save(workdir, ceilings, passes)
+        print("SQLite pass done", file=sys.stderr)
+        if not args.no_postgres and postgres_reachable(args.postgres):
+            pg_env = {**env, "DATABASE_URL": args.postgres, "REDIS_URL": args.redis}
+            passes.append(database_pass("PostgreSQL", pg_env, args.subscribers, sandbox_url))
+    finally:
+        sandbox.terminate()
+        sandbox.wait()
+    save(workdir, ceilings, passes)
+    print(report(args, ceilings, passes))
+
+
+def entry() -> None:
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "ceiling":
+        print(json.dumps(ceiling(sys.argv[2], int(sys.argv[3]))))
+    elif command == "seed":
+        print(json.dumps(seed(int(sys.argv[2]))))
+    elif command == "update":
+        django_setup()
+        print(json.dumps({"update_id": new_update(sys.argv[2])}))
+    elif command == "worker":
+        print(json.dumps(worker(sys.argv[2], int(sys.argv[3]))))
+    else:
+        main()
+
+
+if __name__ == "__main__":
+    entry()

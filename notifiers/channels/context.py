@@ -1,0 +1,100 @@
+"""What every channel's templates can use, and who a subscriber announcement reaches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from notifiers.channels.base import Target
+
+MANAGE_SALT = "notifiers.manage"
+CHUNK = 2000
+
+
+def incident_url(incident) -> str:
+    return f"{settings.STATUSPAGE['URL']}/incidents/{incident.public_id}"
+
+
+def message_context(announcement) -> dict:
+    update = announcement.update
+    incident = update.incident
+    components = list(incident.components.all())
+    return {
+        "announcement": announcement,
+        "incident": incident,
+        "update": update,
+        "audience": announcement.audience,
+        "components": components,
+        "component_names": ", ".join(c.name for c in components),
+        "advice": next((c.advice for c in components if c.advice), ""),
+        "page_name": settings.STATUSPAGE["NAME"],
+        "page_url": settings.STATUSPAGE["URL"],
+        "incident_url": incident_url(incident),
+    }
+
+
+def manage_token(subscriber_public_id) -> str:
+    """The signed key of a subscriber's preferences and unsubscribe links (no login)."""
+    return signing.dumps(str(subscriber_public_id), salt=MANAGE_SALT)
+
+
+def read_manage_token(token: str) -> str | None:
+    try:
+        return signing.loads(token, salt=MANAGE_SALT)
+    except signing.BadSignature:
+        return None
+
+
+def absolute(path: str) -> str:
+    return f"{settings.STATUSPAGE['URL']}{path}"
+
+
+PLACEHOLDER = "TOKEN"
+
+
+def link_maker() -> Callable[[object], tuple[str, str]]:
+    """A function giving (preferences URL, unsubscribe URL) for a subscriber, with the
+    routes reversed once: an email batch needs a thousand of each."""
+    preferences = absolute(reverse("notifiers:preferences", args=[PLACEHOLDER]))
+    unsubscribe = absolute(reverse("notifiers:unsubscribe", args=[PLACEHOLDER]))
+
+    def links(subscriber_public_id) -> tuple[str, str]:
+        token = manage_token(subscriber_public_id)
+        return preferences.replace(PLACEHOLDER, token), unsubscribe.replace(PLACEHOLDER, token)
+
+    return links
+
+
+def manage_links(subscriber_public_id) -> tuple[str, str]:
+    return link_maker()(subscriber_public_id)
+
+
+def preferences_url(subscriber_public_id) -> str:
+    return manage_links(subscriber_public_id)[0]
+
+
+def unsubscribe_url(subscriber_public_id) -> str:
+    return manage_links(subscriber_public_id)[1]
+
+
+def subscriber_targets(announcement, channel: str) -> Iterator[Target]:
+    """Active subscribers on this channel who follow any component of the incident.
+
+    Streamed from the database in chunks, in id order from the announcement's fan-out
+    cursor: a million subscribers never sit in memory, and a resumed fan-out skips ahead.
+    """
+    from notifiers.models import Subscriber
+
+    component_ids = list(announcement.update.incident.components.values_list("id", flat=True))
+    rows = (
+        Subscriber.objects.active()
+        .filter(channel=channel, id__gt=announcement.fan_out_cursor)
+        .following(component_ids)
+        .order_by("id")
+        .values_list("id", "address")
+    )
+    for subscriber_id, address in rows.iterator(chunk_size=CHUNK):
+        yield Target(address, subscriber_id)

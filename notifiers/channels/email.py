@@ -1,0 +1,126 @@
+"""Email through SendGrid's v3 Mail Send (the sendgrid SDK), up to 1000 recipients a request.
+
+One request carries one rendered message and one personalization per recipient; each
+personalization has the recipient's own unsubscribe links (substitutions and one-click
+List-Unsubscribe headers) and custom args naming its delivery, so SendGrid's events map
+back to our rows. A request is accepted or refused as a whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.error import URLError
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from python_http_client.exceptions import HTTPError
+from sendgrid import SendGridAPIClient
+
+from incidents.messages import render_message
+from notifiers.channels import register
+from notifiers.channels.base import Channel, DeliveryError, PermanentError, SendResult, TransientError
+from notifiers.channels.context import link_maker, message_context, subscriber_targets
+
+SANDBOX_API_KEY = "SG.sandbox-key"
+UNSUBSCRIBE = "-unsubscribe_url-"
+PREFERENCES = "-preferences_url-"
+
+
+@dataclass(frozen=True)
+class EmailMessage:
+    subject: str
+    text: str
+    html: str
+    incident_id: str
+
+
+def sendgrid_client() -> SendGridAPIClient:
+    if settings.SANDBOX_URL:
+        return SendGridAPIClient(SANDBOX_API_KEY, host=settings.SANDBOX_URL.rstrip("/"))
+    if not settings.SENDGRID["API_KEY"]:
+        raise TransientError("SendGrid is not configured: set SENDGRID_API_KEY")
+    return SendGridAPIClient(settings.SENDGRID["API_KEY"])
+
+
+def retry_after(error: HTTPError) -> float | None:
+    value = (getattr(error, "headers", None) or {}).get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def classify(error: Exception) -> DeliveryError:
+    if not isinstance(error, HTTPError):
+        return TransientError(f"{type(error).__name__}: {error}")
+    body = error.body.decode(errors="replace") if isinstance(error.body, bytes) else str(error.body)
+    text = f"SendGrid {error.status_code}: {body[:300]}"
+    if error.status_code == 429 or error.status_code >= 500 or error.status_code in (401, 403):
+        return TransientError(text, retry_after=retry_after(error))
+    return PermanentError(text)
+
+
+@register
+class EmailChannel(Channel):
+    name = "email"
+    label = "Email (SendGrid)"
+    provider = "sendgrid"
+    priority = 2
+    batch_size = 1000  # SendGrid's personalizations limit
+
+    def targets(self, announcement):
+        if announcement.recipients == "subscribers":
+            return subscriber_targets(announcement, self.name)
+        if announcement.recipients == "oncall":
+            from notifiers.oncall import oncall_targets
+
+            return oncall_targets("email")
+        return []
+
+    def render(self, announcement) -> EmailMessage:
+        kind = announcement.update.kind
+        context = message_context(announcement)
+        text = render_message("email", kind, context, "text")
+        subject = render_message("email", kind, context, "subject")
+        html = render_to_string("notifiers/email.html", {**context, "subject": subject, "body": text})
+        footer = render_to_string("notifiers/email_footer.txt", context).strip()
+        return EmailMessage(subject, f"{text}\n\n{footer}", html, announcement.update.incident.public_id)
+
+    def request_body(self, message: EmailMessage, deliveries) -> dict:
+        links = link_maker()
+        return {
+            "from": {"email": settings.SENDGRID["FROM_EMAIL"], "name": settings.SENDGRID["FROM_NAME"] or settings.STATUSPAGE["NAME"]},
+            "subject": message.subject,
+            "content": [
+                {"type": "text/plain", "value": message.text},
+                {"type": "text/html", "value": message.html},
+            ],
+            "personalizations": [self.personalization(d, links) for d in deliveries],
+            "custom_args": {"incident": message.incident_id},
+            "categories": ["status-update"],
+        }
+
+    def personalization(self, delivery, make_links) -> dict:
+        subscriber = delivery.subscriber
+        preferences, unsubscribe = make_links(subscriber.public_id) if subscriber else ("", "")
+        links = {UNSUBSCRIBE: unsubscribe, PREFERENCES: preferences}
+        personalization = {
+            "to": [{"email": delivery.target}],
+            "substitutions": links,
+            "custom_args": {"delivery_id": str(delivery.id)},
+        }
+        if subscriber:
+            personalization["headers"] = {
+                "List-Unsubscribe": f"<{links[UNSUBSCRIBE]}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            }
+        return personalization
+
+    def send_batch(self, message: EmailMessage, deliveries) -> list[SendResult]:
+        try:
+            response = sendgrid_client().send(self.request_body(message, deliveries))
+        except (HTTPError, URLError, OSError, DeliveryError) as error:
+            failure = error if isinstance(error, DeliveryError) else classify(error)
+            return [SendResult(d.id, error=failure) for d in deliveries]
+        message_id = response.headers.get("X-Message-Id", "") if response.headers else ""
+        return [SendResult(d.id, provider_id=message_id) for d in deliveries]

@@ -1,0 +1,67 @@
+"""Phone calls to on-call staff through Twilio's Calls API: the message is read out
+(TwiML <Say>, said twice), for the page that must wake someone up at night."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioException
+from twilio.twiml.voice_response import VoiceResponse
+
+from incidents.messages import render_message
+from notifiers.channels import register
+from notifiers.channels.base import Channel, DeliveryError, SendResult
+from notifiers.channels.context import message_context
+from notifiers.channels.sms import classify, twilio_client
+
+SANDBOX_VOICE_FROM = "+15005550006"
+
+
+@dataclass(frozen=True)
+class Call:
+    twiml: str
+
+
+def voice_from() -> str:
+    return settings.TWILIO.get("VOICE_FROM") or (SANDBOX_VOICE_FROM if settings.SANDBOX_URL else "")
+
+
+@register
+class VoiceChannel(Channel):
+    name = "voice"
+    label = "Voice call (Twilio)"
+    provider = "twilio"
+    priority = 1
+    batch_size = 10
+
+    def targets(self, announcement):
+        if announcement.recipients == "oncall":
+            from notifiers.oncall import oncall_targets
+
+            return oncall_targets("phone")
+        return []
+
+    def render(self, announcement) -> Call:
+        text = render_message("voice", announcement.update.kind, message_context(announcement), "body")
+        response = VoiceResponse()
+        response.say(text)
+        response.pause(length=1)
+        response.say(text)
+        return Call(str(response))
+
+    def send_batch(self, message: Call, deliveries) -> list[SendResult]:
+        try:
+            client, http = twilio_client()
+        except DeliveryError as error:
+            return [SendResult(d.id, error=error) for d in deliveries]
+        results = []
+        for delivery in deliveries:
+            try:
+                call = client.calls.create(to=delivery.target, from_=voice_from(), twiml=message.twiml)
+            except (TwilioException, requests.RequestException) as error:
+                results.append(SendResult(delivery.id, error=classify(error, http)))
+                continue
+            results.append(SendResult(delivery.id, provider_id=call.sid))
+        return results

@@ -1,0 +1,131 @@
+"""The public subscribe and preferences forms: every address validated and normalised."""
+
+from __future__ import annotations
+
+import ipaddress
+from urllib.parse import urlsplit
+
+import phonenumbers
+from django import forms
+from django.conf import settings
+from django.core.validators import URLValidator, validate_email
+from django.utils.translation import gettext_lazy as _
+
+from notifiers.subscribers import SubscriberChannel, WebhookFormat
+from statuspage.models import Component
+
+
+def normalise_phone(raw: str) -> str:
+    """E.164, or a ValidationError saying what is wrong (format, country not served)."""
+    try:
+        number = phonenumbers.parse(raw, settings.TWILIO["DEFAULT_REGION"])
+    except phonenumbers.NumberParseException:
+        raise forms.ValidationError(_("Enter a phone number, e.g. +1 415 555 0100.")) from None
+    if not phonenumbers.is_valid_number(number):
+        raise forms.ValidationError(_("This is not a valid phone number."))
+    region = phonenumbers.region_code_for_number(number)
+    if region not in settings.TWILIO["SMS_COUNTRIES"]:
+        raise forms.ValidationError(
+            _("We cannot send texts to numbers in %(region)s. Subscribe by email instead.")
+            % {"region": region}
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def check_webhook_url(raw: str) -> str:
+    """An https URL on a public host. Plain http and loopback only in sandbox mode (tests,
+    demo); private and loopback targets are refused so the sender cannot be turned
+    against the internal network."""
+    URLValidator(schemes=["http", "https"])(raw)
+    parts = urlsplit(raw)
+    sandbox = bool(settings.SANDBOX_URL)
+    if parts.scheme != "https" and not sandbox:
+        raise forms.ValidationError(_("Use an https:// URL."))
+    host = (parts.hostname or "").lower()
+    if not sandbox and (host == "localhost" or host.endswith(".local") or _private_ip(host)):
+        raise forms.ValidationError(_("The URL must point to a public host."))
+    return raw
+
+
+def _private_ip(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return not address.is_global
+
+
+class ComponentsField(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(queryset=Component.objects.order_by("name"), required=False, **kwargs)
+
+
+class SubscribeForm(forms.Form):
+    channel = forms.ChoiceField(
+        choices=[
+            (SubscriberChannel.EMAIL, _("Email")),
+            (SubscriberChannel.SMS, _("Text message")),
+            (SubscriberChannel.WEBHOOK, _("Webhook")),
+        ],
+        widget=forms.RadioSelect,
+        initial=SubscriberChannel.EMAIL,
+    )
+    email = forms.CharField(required=False, max_length=254, label=_("Email address"))
+    phone = forms.CharField(required=False, max_length=32, label=_("Mobile number"))
+    url = forms.CharField(required=False, max_length=500, label=_("Webhook URL"))
+    webhook_format = forms.ChoiceField(
+        choices=WebhookFormat.choices, initial=WebhookFormat.STATUSPAGE, required=False,
+        label=_("Payload format"),
+    )
+    components = ComponentsField(
+        label=_("Only these components"), help_text=_("Leave all unticked to hear about everything.")
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        channel = data.get("channel")
+        if channel == SubscriberChannel.EMAIL:
+            data["address"] = self.clean_address("email", self.check_email)
+        elif channel == SubscriberChannel.SMS:
+            data["address"] = self.clean_address("phone", normalise_phone)
+        elif channel == SubscriberChannel.WEBHOOK:
+            data["address"] = self.clean_address("url", check_webhook_url)
+        return data
+
+    def clean_address(self, field: str, check) -> str:
+        raw = (self.cleaned_data.get(field) or "").strip()
+        if not raw:
+            self.add_error(field, _("This field is required."))
+            return ""
+        try:
+            return check(raw)
+        except forms.ValidationError as error:
+            self.add_error(field, error)
+            return ""
+
+    @staticmethod
+    def check_email(raw: str) -> str:
+        validate_email(raw)
+        return raw.lower()
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(max_length=6, min_length=6, label=_("Confirmation code"))
+
+
+class PreferencesForm(forms.Form):
+    components = ComponentsField(
+        label=_("Components"), help_text=_("Leave all unticked to hear about everything.")
+    )
+
+
+class DeviceForm(forms.Form):
+    """Push device registration from an app: its Firebase installation id (or token)."""
+
+    fid = forms.CharField(max_length=500)
+    locale = forms.CharField(max_length=16, required=False)
+    components = forms.ModelMultipleChoiceField(
+        queryset=Component.objects.all(), required=False, to_field_name="public_id"
+    )

@@ -1,0 +1,217 @@
+"""Subscribers, and what each provider is allowed to do right now (circuit breaker, pacing).
+
+A subscriber is one confirmed contact on one channel (an inbox, a phone, a webhook URL, an
+app install's push token) with the components it follows, its locale and its suppression
+state. Nobody is sent anything before confirming, and a suppressed contact (STOP, bounce,
+spam report, unsubscribe, token gone) is never sent anything until it opts in again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils.translation import gettext_lazy as _
+
+from statuspage.models import Component
+
+CONFIRMATION_CODE_DIGITS = 6
+CONFIRMATION_CODE_TTL = timedelta(minutes=15)
+MAX_CODE_TRIES = 5
+
+
+class SubscriberChannel(models.TextChoices):
+    EMAIL = "email", _("Email")
+    SMS = "sms", _("SMS")
+    WEBHOOK = "webhook", _("Webhook")
+    PUSH = "push", _("Push (an app install)")
+
+
+class Suppression(models.TextChoices):
+    UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+    STOP = "stop", _("Replied STOP")
+    BOUNCE = "bounce", _("Bounced")
+    SPAM = "spam", _("Reported as spam")
+    DROPPED = "dropped", _("Dropped by the provider")
+    INVALID = "invalid", _("Not a valid address")
+    UNREGISTERED = "unregistered", _("App uninstalled (token unregistered)")
+
+
+class WebhookFormat(models.TextChoices):
+    STATUSPAGE = "statuspage", _("JSON (Statuspage-compatible, signed)")
+    SLACK = "slack", _("Slack incoming webhook")
+    TEAMS = "teams", _("Microsoft Teams (Adaptive Card)")
+
+
+class SubscriberQuerySet(models.QuerySet):
+    def active(self) -> SubscriberQuerySet:
+        return self.filter(confirmed_at__isnull=False, suppressed_at__isnull=True)
+
+    def following(self, component_ids: list[int]) -> SubscriberQuerySet:
+        """Those who follow any of these components, or everything (no components chosen)."""
+        return self.filter(
+            models.Q(all_components=True) | models.Q(components__in=component_ids)
+        ).distinct()
+
+
+class Subscriber(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    channel = models.CharField(max_length=16, choices=SubscriberChannel.choices)
+    # E.164 for SMS, lower-cased for email, the URL for webhooks, the token for push.
+    address = models.CharField(max_length=500)
+    locale = models.CharField(max_length=16, default="en")
+    all_components = models.BooleanField(default=True)
+    components = models.ManyToManyField(Component, blank=True, related_name="subscribers")
+    # The same person's other contact, tried when this one fails permanently.
+    fallback = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    code_digest = models.CharField(max_length=64, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_tries = models.PositiveSmallIntegerField(default=0)
+    suppressed_at = models.DateTimeField(null=True, blank=True)
+    suppression = models.CharField(max_length=16, choices=Suppression.choices, blank=True)
+    # Webhooks: the key that signs what we POST, shown once to the subscriber.
+    signing_secret = models.CharField(max_length=64, blank=True)
+    webhook_format = models.CharField(
+        max_length=16, choices=WebhookFormat.choices, default=WebhookFormat.STATUSPAGE
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    objects = SubscriberQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "address"], name="subscriber_once"),
+        ]
+        indexes = [models.Index(fields=["channel", "confirmed_at", "suppressed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.address}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.confirmed_at is not None and self.suppressed_at is None
+
+    def confirm(self, now: datetime) -> None:
+        self.confirmed_at = self.confirmed_at or now
+        self.code_digest = ""
+        self.updated_at = now
+
+    def suppress(self, reason: str, now: datetime) -> None:
+        """Stop sending here. The first reason is kept: a later bounce does not hide a STOP."""
+        if self.suppressed_at is None:
+            self.suppressed_at = now
+            self.suppression = reason
+        self.updated_at = now
+
+    def resume(self, now: datetime) -> None:
+        """Opt back in (SMS START): only a suppression the subscriber chose can be undone."""
+        if self.suppression in (Suppression.STOP, Suppression.UNSUBSCRIBED):
+            self.suppressed_at = None
+            self.suppression = ""
+        self.updated_at = now
+
+    def new_code(self, now: datetime) -> str:
+        """A fresh numeric confirmation code; only its keyed digest is stored."""
+        code = "".join(secrets.choice("0123456789") for _ in range(CONFIRMATION_CODE_DIGITS))
+        self.code_digest = self.digest(code)
+        self.code_sent_at = now
+        self.code_tries = 0
+        return code
+
+    def check_code(self, code: str, now: datetime) -> bool:
+        """Whether the code is right; wrong tries are counted and capped."""
+        if not self.code_digest or self.code_sent_at is None:
+            return False
+        if now - self.code_sent_at > CONFIRMATION_CODE_TTL or self.code_tries >= MAX_CODE_TRIES:
+            return False
+        self.code_tries += 1
+        return hmac.compare_digest(self.code_digest, self.digest(code.strip()))
+
+    def digest(self, code: str) -> str:
+        key = f"{settings.SECRET_KEY}:{self.public_id}".encode()
+        return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
+
+    def follows_ids(self) -> list[int]:
+        return [] if self.all_components else list(self.components.values_list("id", flat=True))
+
+
+class ProviderState(models.Model):
+    """Shared by every worker: a provider's circuit breaker and its send pacing.
+
+    The breaker opens after BREAKER_THRESHOLD batches in a row failed transiently and stays
+    open BREAKER_COOLDOWN; while open, due deliveries are pushed back without an attempt.
+    ``next_slot_at`` is the pacing cursor: SMS rows are given send times one sender-slot
+    apart, so the provider's throughput limit is respected across announcements.
+    """
+
+    provider = models.CharField(max_length=32, unique=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    open_until = models.DateTimeField(null=True, blank=True)
+    next_slot_at = models.DateTimeField(null=True, blank=True)
+
+    BREAKER_THRESHOLD = 5
+    BREAKER_COOLDOWN = timedelta(seconds=60)
+
+    def __str__(self) -> str:
+        return self.provider
+
+    @classmethod
+    def open_until_for(cls, provider: str, now: datetime) -> datetime | None:
+        until = cls.objects.filter(provider=provider).values_list("open_until", flat=True).first()
+        return until if until and until > now else None
+
+    @classmethod
+    def record_batch(cls, provider: str, all_failed_transiently: bool, now: datetime) -> None:
+        state, _ = cls.objects.get_or_create(provider=provider)
+        if not all_failed_transiently:
+            cls.objects.filter(id=state.id).update(consecutive_failures=0, open_until=None)
+            return
+        cls.objects.filter(id=state.id).update(
+            consecutive_failures=models.F("consecutive_failures") + 1
+        )
+        state.refresh_from_db()
+        if state.consecutive_failures >= cls.BREAKER_THRESHOLD:
+            cls.objects.filter(id=state.id).update(open_until=now + cls.BREAKER_COOLDOWN)
+
+    @classmethod
+    def reserve_slots(cls, provider: str, count: int, per_second: float, now: datetime) -> datetime:
+        """Reserve ``count`` consecutive send slots; returns when the first one starts."""
+        with transaction.atomic():
+            cls.objects.get_or_create(provider=provider)
+            state = cls.objects.select_for_update().get(provider=provider)
+            start = max(state.next_slot_at or now, now)
+            state.next_slot_at = start + timedelta(seconds=count / per_second)
+            state.save(update_fields=["next_slot_at"])
+        return start
+
+
+class SubscribeAttempt(models.Model):
+    """One use of a public subscribe form, kept an hour for the rate limits."""
+
+    ip = models.GenericIPAddressField()
+    destination = models.CharField(max_length=500)
+    created_at = models.DateTimeField(db_index=True)
+
+    WINDOW = timedelta(hours=1)
+
+    @classmethod
+    def allowed(cls, ip: str, destination: str, now: datetime) -> bool:
+        """Record this attempt if both the address's and the destination's budgets allow it."""
+        recent = cls.objects.filter(created_at__gte=now - cls.WINDOW)
+        limits = settings.NOTIFIERS
+        if recent.filter(ip=ip).count() >= limits["SUBSCRIBE_PER_IP_PER_HOUR"]:
+            return False
+        if recent.filter(destination=destination).count() >= limits["SUBSCRIBE_PER_DESTINATION_PER_HOUR"]:
+            return False
+        cls.objects.create(ip=ip, destination=destination, created_at=now)
+        cls.objects.filter(created_at__lt=now - cls.WINDOW).delete()
+        return True

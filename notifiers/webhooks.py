@@ -1,0 +1,159 @@
+"""Provider webhooks: Twilio status callbacks and inbound texts, SendGrid's Event Webhook.
+
+Each request is verified the way its provider signs it before anything is read or
+changed: a bad or missing signature gets 403 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from sendgrid.helpers.eventwebhook import EventWebhook
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from notifiers.channels.sms import twilio_config
+from notifiers.models import Delivery
+from notifiers.subscribers import Subscriber, SubscriberChannel, Suppression
+from statuspage import clock
+
+log = logging.getLogger(__name__)
+
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+START_WORDS = {"START", "YES", "UNSTOP"}
+HELP_WORDS = {"HELP", "INFO"}
+# Final Twilio statuses whose error code says the number will never take our texts.
+GONE_CODES = {"21610": Suppression.STOP, "30004": Suppression.STOP, "30006": Suppression.INVALID}
+SENDGRID_SUPPRESS = {
+    "bounce": Suppression.BOUNCE,
+    "dropped": Suppression.DROPPED,
+    "spamreport": Suppression.SPAM,
+    "unsubscribe": Suppression.UNSUBSCRIBED,
+    "group_unsubscribe": Suppression.UNSUBSCRIBED,
+}
+
+
+def public_url(request: HttpRequest) -> str:
+    """The URL the provider called, as it signed it: our public base URL plus the path."""
+    return settings.STATUSPAGE["URL"].rstrip("/") + request.get_full_path()
+
+
+def twilio_signed(request: HttpRequest) -> bool:
+    validator = RequestValidator(twilio_config()["AUTH_TOKEN"])
+    signature = request.headers.get("X-Twilio-Signature", "")
+    return bool(signature) and validator.validate(public_url(request), request.POST, signature)
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request: HttpRequest) -> HttpResponse:
+    if not twilio_signed(request):
+        return HttpResponse("invalid signature", status=403)
+    status = request.POST.get("MessageStatus", "")[:32]
+    delivery_id = request.GET.get("delivery", "")
+    if not status or not delivery_id.isdigit():
+        return JsonResponse({"error": "MessageStatus and ?delivery= are required"}, status=400)
+    Delivery.objects.filter(id=int(delivery_id)).update(provider_status=status)
+    reason = GONE_CODES.get(request.POST.get("ErrorCode", ""))
+    if reason:
+        suppress(SubscriberChannel.SMS, [request.POST.get("To", "")], reason)
+    return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound(request: HttpRequest) -> HttpResponse:
+    """STOP, START and HELP (and their synonyms) texted to our number."""
+    if not twilio_signed(request):
+        return HttpResponse("invalid signature", status=403)
+    phone = request.POST.get("From", "")
+    word = request.POST.get("Body", "").strip().upper()
+    now = clock.now()
+    subscribers = Subscriber.objects.filter(channel=SubscriberChannel.SMS, address=phone)
+    if word in STOP_WORDS:
+        for subscriber in subscribers:
+            subscriber.suppress(Suppression.STOP, now)
+            subscriber.save()
+        reply = "stop"
+    elif word in START_WORDS:
+        for subscriber in subscribers:
+            subscriber.resume(now)
+            subscriber.save()
+        reply = "start"
+    elif word in HELP_WORDS:
+        reply = "help"
+    else:
+        reply = "unknown"
+    return twiml_reply(reply)
+
+
+def twiml_reply(kind: str) -> HttpResponse:
+    text = render_to_string(
+        f"messages/sms/reply_{kind}.txt",
+        {"page_name": settings.STATUSPAGE["NAME"], "page_url": settings.STATUSPAGE["URL"]},
+    ).strip()
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return HttpResponse(str(response), content_type="application/xml")
+
+
+def sendgrid_public_key() -> str:
+    if settings.SANDBOX_URL and not settings.SENDGRID["EVENT_WEBHOOK_PUBLIC_KEY"]:
+        from notifiers.sandbox.sendgrid import event_public_key
+
+        return event_public_key()
+    return settings.SENDGRID["EVENT_WEBHOOK_PUBLIC_KEY"]
+
+
+def sendgrid_signed(request: HttpRequest) -> bool:
+    key = sendgrid_public_key()
+    signature = request.headers.get("X-Twilio-Email-Event-Webhook-Signature", "")
+    timestamp = request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp", "")
+    if not (key and signature and timestamp):
+        return False
+    try:
+        return EventWebhook(key).verify_signature(request.body.decode(), signature, timestamp)
+    except (ValueError, UnicodeDecodeError):
+        return False
+
+
+@csrf_exempt
+@require_POST
+def sendgrid_events(request: HttpRequest) -> HttpResponse:
+    if not sendgrid_signed(request):
+        return HttpResponse("invalid signature", status=403)
+    try:
+        events = json.loads(request.body)
+    except ValueError:
+        return JsonResponse({"error": "the body must be a JSON array of events"}, status=400)
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        return JsonResponse({"error": "the body must be a JSON array of events"}, status=400)
+    for event in events:
+        apply_email_event(event)
+    return HttpResponse(status=204)
+
+
+def apply_email_event(event: dict) -> None:
+    kind = str(event.get("event", ""))
+    delivery_id = str(event.get("delivery_id", ""))
+    if delivery_id.isdigit():
+        Delivery.objects.filter(id=int(delivery_id)).update(provider_status=kind[:32])
+    reason = SENDGRID_SUPPRESS.get(kind)
+    if kind == "bounce" and event.get("type") == "blocked":
+        reason = None  # a temporary block by the receiving server, not a dead address
+    if reason:
+        suppress(SubscriberChannel.EMAIL, [str(event.get("email", "")).lower()], reason)
+
+
+def suppress(channel: str, addresses: list[str], reason: str) -> int:
+    now = clock.now()
+    return Subscriber.objects.filter(
+        channel=channel, address__in=addresses, suppressed_at__isnull=True
+    ).update(suppressed_at=now, suppression=reason, updated_at=now)

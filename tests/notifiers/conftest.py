@@ -1,0 +1,54 @@
+"""Builders for the notifier tests: an incident with an update, and subscribers."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+import requests
+
+from incidents.models import AffectedComponent, Incident, IncidentUpdate
+from notifiers.subscribers import Subscriber
+from tests.factories import make_component
+
+T0 = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def notifier_settings(settings, sandbox):
+    """Callbacks go nowhere (the discard port) unless a test serves the site; SMS fast."""
+    settings.STATUSPAGE = {**settings.STATUSPAGE, "URL": "http://127.0.0.1:9", "NAME": "Acme Status"}
+    settings.TWILIO = {**settings.TWILIO, "SMS_PER_SECOND": 1000.0}
+    settings.NOTIFIERS = {**settings.NOTIFIERS, "SEND_SLICE_SECONDS": 30.0}
+    requests.delete(f"{sandbox.url}/_sandbox/twilio/opt-outs", timeout=5)
+    return settings
+
+
+@pytest.fixture
+def component(db):
+    return make_component("Follow app alerts", advice="Check glucose with a meter.")
+
+
+def make_incident(component, now=T0) -> Incident:
+    incident = Incident.objects.create(
+        name="Follow app alerts down", impact="critical", started_at=now, detected_at=now,
+        created_at=now, updated_at=now,
+    )
+    AffectedComponent.objects.create(incident=incident, component=component, status="major_outage")
+    return incident
+
+
+def add_update(incident, kind: str, now=T0, body: str = "We are investigating.") -> IncidentUpdate:
+    return IncidentUpdate.objects.create(
+        incident=incident, kind=kind, status=incident.status, body=body,
+        display_at=now, created_at=now, updated_at=now,
+    )
+
+
+def subscribe(channel: str, address: str, components=(), confirmed=True, now=T0, **fields) -> Subscriber:
+    subscriber = Subscriber.objects.create(
+        channel=channel, address=address, all_components=not components,
+        confirmed_at=now if confirmed else None, created_at=now, updated_at=now, **fields,
+    )
+    subscriber.components.set(components)
+    return subscriber

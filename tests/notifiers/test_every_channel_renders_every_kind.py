@@ -1,0 +1,33 @@
+"""Every registered channel has wording for every public message kind: a staff update or a
+holding update must never fail to render on some channel."""
+
+import pytest
+
+from incidents import workflow
+from notifiers.channels import channel_choices, get_channel
+from notifiers.models import Announcement, Recipients
+from statuspage import clock
+from statuspage.models import ProbeState, Verdict
+from tests.factories import make_component, make_probe
+
+PUBLIC_KINDS = ["opened", "update", "recovering", "relapsed", "resolved", "holding",
+                "maintenance_scheduled", "maintenance_started", "maintenance_completed"]
+
+
+@pytest.fixture
+def incident(db):
+    probe = make_probe(make_component(), "http://127.0.0.1:1/health")
+    probe.state = ProbeState.DOWN
+    probe.save()
+    return workflow.handle_verdict(probe, Verdict.CONFIRMED_DOWN, clock.now())
+
+
+@pytest.mark.parametrize("kind", PUBLIC_KINDS)
+@pytest.mark.parametrize("channel", [name for name, _ in channel_choices()])
+def test_channel_renders_kind(incident, channel, kind):
+    update = workflow.add_update(incident, kind, "Alerts are delayed.", clock.now())
+    recipients = Recipients.PUBLIC if channel in {"mastodon", "bluesky", "x", "facebook"} \
+        else Recipients.SUBSCRIBERS
+    announcement = Announcement(update=update, channel=channel, recipients=recipients,
+                                created_at=clock.now())
+    assert get_channel(channel).render(announcement)
