@@ -15,7 +15,8 @@ import logging
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.db import connections
 from django.db.models import Count, Max
 from django.test import Client
 
@@ -158,10 +160,16 @@ def fingerprint() -> tuple:
 
 @dataclass
 class Publisher:
-    """Housekeeping: publish when anything public changed, and at least every minute."""
+    """Housekeeping: publish when anything public changed, and at least every minute.
 
+    With `background`, the rendering (seconds for a large page) runs on its own thread so the
+    engine's loop goes on recording probe results meanwhile; one publication at a time.
+    """
+
+    background: bool = False
     last_at: datetime | None = None
     last_print: tuple | None = None
+    running: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, now: datetime) -> bool:
         if not settings.STATUS_SNAPSHOT_DIR:
@@ -170,9 +178,25 @@ class Publisher:
         due = self.last_at is None or now - self.last_at >= PUBLISH_AT_LEAST_EVERY
         if not due and current == self.last_print:
             return False
-        publish(now=now)
+        if not self.running.acquire(blocking=False):
+            return False
         self.last_at, self.last_print = now, current
+        if self.background:
+            threading.Thread(target=self.publish, args=(now,), daemon=True).start()
+        else:
+            self.publish(now)
         return True
 
+    def publish(self, now: datetime) -> None:
+        try:
+            publish(now=now)
+        except Exception:
+            self.last_at = None
+            log.exception("publishing the static snapshot failed; retrying on the next run")
+        finally:
+            if self.background:
+                connections.close_all()
+            self.running.release()
 
-publish_if_due = Publisher()
+
+publish_if_due = Publisher(background=True)

@@ -92,3 +92,14 @@ def test_publish_snapshot_command_publishes_on_demand(tmp_path):
     target = tmp_path / "copy"
     call_command("publish_snapshot", "--dir", str(target))
     assert json.loads((target / "api/v2/status.json").read_text())["status"]["indicator"] == "none"
+
+
+def test_a_failed_publication_is_retried_on_the_next_run(snapshot_dir):
+    make_component()
+    publisher = Publisher()
+    snapshot_dir.mkdir()
+    assert publisher(T0) is True
+    assert not (snapshot_dir / "index.html").exists(), "refused: a real directory in the way"
+    snapshot_dir.rmdir()
+    assert publisher(T0 + timedelta(seconds=5)) is True, "not throttled after a failure"
+    assert (snapshot_dir / "index.html").is_file()
