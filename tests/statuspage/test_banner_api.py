@@ -45,3 +45,10 @@ def test_banner_js_is_served_to_any_origin_as_javascript(client):
     script = response.content.decode()
     assert '"Status unknown"' in script
     assert "valid_until" in script and "innerHTML" not in script
+
+
+def test_language_dependent_answers_tell_caches_to_vary_by_language(client, live_outage):
+    for path in ["/api/v1/banner.json", "/widget/banner.js", "/badge.svg", "/history.atom"]:
+        vary = client.get(path)["Vary"]
+        assert "Accept-Language" in vary and "Cookie" in vary, path
+    assert "Cookie" not in client.get("/api/v2/summary.json")["Vary"], "v2 is always English"
