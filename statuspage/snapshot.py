@@ -54,8 +54,10 @@ def public_paths() -> Iterator[str]:
     for public_id in Incident.objects.order_by("-created_at").values_list("public_id", flat=True)[:50]:
         yield f"/incidents/{public_id}"
     from statuspage.badges import badge_paths
+    from statuspage.feeds import component_feed_paths
 
     yield from badge_paths()
+    yield from component_feed_paths()
 
 
 def file_for(path: str) -> str:

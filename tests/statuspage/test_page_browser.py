@@ -172,3 +172,16 @@ def test_the_first_tab_offers_a_skip_link_to_the_content(live_server, page):
     assert page.evaluate("document.activeElement.className") == "skip-link"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "status-main"
+
+
+def test_last_checked_reads_seconds_ago_and_keeps_counting(live_server, page):
+    component = make_component()
+    probe = make_probe(component, "http://127.0.0.1:1/health")
+    probe.last_checked_at = clock.now() - timedelta(seconds=12)
+    probe.save()
+    page.clock.install()
+    page.goto(live_server.url)
+    stamp = page.locator(".last-checked time")
+    assert stamp.inner_text() in {"12 seconds ago", "13 seconds ago"}
+    page.clock.run_for(60_000)
+    assert stamp.inner_text() in {"1 minute ago", "2 minutes ago"}
