@@ -37,6 +37,8 @@ from statuspage.summary import (
 )
 
 SUMMARY_MAX_AGE = 10
+# banner.json's clock ticks in steps, so polls within one step get a 304 instead of a body.
+BANNER_STEP_SECONDS = 5
 
 
 def summary_body(snapshot: Snapshot) -> dict:
@@ -173,5 +175,7 @@ def banner(request: HttpRequest) -> HttpResponse:
     except BannerQueryError as error:
         return allow_any_origin(JsonResponse({"error": str(error)}, status=400))
     ttl = settings.STATUSPAGE["BANNER_TTL_SECONDS"]
-    payload = banner_payload(banner_incident(component_ids), clock.now(), current_monitoring())
+    now = clock.now()
+    step = now.replace(microsecond=0) - timedelta(seconds=now.second % BANNER_STEP_SECONDS)
+    payload = banner_payload(banner_incident(component_ids), step, current_monitoring())
     return public_json(request, payload, max_age=min(ttl, SUMMARY_MAX_AGE))

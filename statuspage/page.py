@@ -86,9 +86,6 @@ class ComponentRow:
     latency: LatencyChart | None
     last_checked_at: datetime | None
 
-    def __getattr__(self, name):
-        return getattr(self.component, name)
-
 
 @dataclass
 class GroupRows:
