@@ -148,3 +148,16 @@ def test_incident_page_shows_duration_and_full_timeline(client):
     html = get(client, f"/incidents/{incident.public_id}").content.decode()
     assert "lasted 45\xa0minutes" in html
     assert html.count('<li class="update') == 2
+
+
+def test_open_incidents_say_when_the_next_update_comes(client):
+    incident = open_outage_at(T0)
+    update = incident.updates.get()
+    update.next_update_by = T0 + timedelta(minutes=30)
+    update.save()
+    expected = ('<strong>Next update by</strong> <time datetime="2026-11-27T01:30:00+00:00" '
+                'data-local>')
+    assert expected in get(client, "/").content.decode()
+    assert expected in get(client, f"/incidents/{incident.public_id}").content.decode()
+    resolve_at(incident, T0 + timedelta(minutes=10))
+    assert "Next update by" not in get(client, f"/incidents/{incident.public_id}").content.decode()
