@@ -185,3 +185,20 @@ def test_last_checked_reads_seconds_ago_and_keeps_counting(live_server, page):
     assert stamp.inner_text() in {"12 seconds ago", "13 seconds ago"}
     page.clock.run_for(60_000)
     assert stamp.inner_text() in {"1 minute ago", "2 minutes ago"}
+
+
+def test_on_a_phone_the_page_fits_the_screen_and_shows_the_last_30_days(live_server, browser):
+    incident = open_outage()
+    context, tab = open_context_page(browser, viewport={"width": 375, "height": 740},
+                                     is_mobile=True, has_touch=True)
+    for path in ["/", f"/incidents/{incident.public_id}", "/history"]:
+        tab.goto(live_server.url + path)
+        overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
+    tab.goto(live_server.url)
+    bars = tab.locator(".component").first.locator(".bar")
+    visible = sum(1 for i in range(bars.count()) if bars.nth(i).is_visible())
+    assert visible == 30
+    legend = tab.locator(".component").first.locator(".uptime-legend")
+    assert legend.inner_text().startswith("30 days ago")
+    context.close()
