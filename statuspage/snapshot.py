@@ -151,6 +151,13 @@ def prune(versions: Path, keep: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def republish_every() -> timedelta:
+    """Often enough that the copy's banner.json is renewed well before its valid_until, or
+    apps reading the copy would flash "status unknown" while all is well; at least a minute."""
+    half_ttl = timedelta(seconds=settings.STATUSPAGE["BANNER_TTL_SECONDS"] / 2)
+    return min(PUBLISH_AT_LEAST_EVERY, half_ttl)
+
+
 def fingerprint() -> tuple:
     """Cheap marker of anything public having changed."""
     return (
@@ -177,7 +184,7 @@ class Publisher:
         if not settings.STATUS_SNAPSHOT_DIR:
             return False
         current = fingerprint()
-        due = self.last_at is None or now - self.last_at >= PUBLISH_AT_LEAST_EVERY
+        due = self.last_at is None or now - self.last_at >= republish_every()
         if not due and current == self.last_print:
             return False
         if not self.running.acquire(blocking=False):

@@ -82,6 +82,18 @@ def test_the_publisher_writes_on_change_and_at_least_every_minute(snapshot_dir):
     assert publisher(T0 + timedelta(seconds=71)) is True, "a minute passed"
 
 
+def test_the_copy_banner_is_renewed_well_before_it_expires(snapshot_dir, settings):
+    settings.STATUSPAGE = {**settings.STATUSPAGE, "BANNER_TTL_SECONDS": 60}
+    make_component()
+    publisher = Publisher()
+    assert publisher(T0) is True
+    assert publisher(T0 + timedelta(seconds=29)) is False
+    with time_machine.travel(T0 + timedelta(seconds=30), tick=False):
+        assert publisher(T0 + timedelta(seconds=30)) is True, "half the banner's lifetime"
+    banner = json.loads((snapshot_dir / "api/v1/banner.json").read_text())
+    assert banner["valid_until"] == "2026-11-27T01:01:30.000Z"
+
+
 def test_the_publisher_is_off_without_a_directory(settings):
     settings.STATUS_SNAPSHOT_DIR = ""
     assert Publisher()(T0) is False
