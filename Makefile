@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-sqlite test-postgres setup chromium clean bench-probes bench-fanout
+.PHONY: run test test-sqlite test-postgres setup chromium clean bench-probes bench-fanout bench-public messages
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,3 +55,16 @@ bench-fanout: $(VENV)/.runtime
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+# How fast the public site answers (page, v2 API, feeds, badges, snapshot); see docs/BENCHMARKS.md.
+bench-public: $(VENV)/.runtime
+	$(PY) bench/public_site.py 30
+
+# Refresh the Spanish catalogue after changing public strings (translate, then compile).
+messages: $(VENV)/.runtime
+	@command -v msgfmt >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq gettext; }
+	$(PY) manage.py makemessages -l es -e html,txt,py,js --ignore=.venv --ignore=var \
+	  --ignore=tests --ignore=bench --ignore=statuspage/static
+	$(PY) manage.py compilemessages -l es --ignore=.venv

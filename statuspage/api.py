@@ -37,6 +37,8 @@ from statuspage.summary import (
 )
 
 SUMMARY_MAX_AGE = 10
+# banner.json's clock ticks in steps, so polls within one step get a 304 instead of a body.
+BANNER_STEP_SECONDS = 5
 
 
 def summary_body(snapshot: Snapshot) -> dict:
@@ -78,7 +80,9 @@ def v2_view(name: str) -> Callable:
         with translation.override("en"):
             snapshot = build_snapshot()
             payload = v2_payload(name, snapshot)
-        return public_json(request, payload, SUMMARY_MAX_AGE, snapshot.updated_at)
+        return public_json(
+            request, payload, SUMMARY_MAX_AGE, snapshot.updated_at, per_language=False
+        )
 
     view.__name__ = view.__qualname__ = f"v2_{name.replace('/', '_').replace('-', '_')}"
     return view
@@ -172,5 +176,7 @@ def banner(request: HttpRequest) -> HttpResponse:
     except BannerQueryError as error:
         return allow_any_origin(JsonResponse({"error": str(error)}, status=400))
     ttl = settings.STATUSPAGE["BANNER_TTL_SECONDS"]
-    payload = banner_payload(banner_incident(component_ids), clock.now(), monitoring_state())
+    now = clock.now()
+    step = now.replace(microsecond=0) - timedelta(seconds=now.second % BANNER_STEP_SECONDS)
+    payload = banner_payload(banner_incident(component_ids), step, monitoring_state())
     return public_json(request, payload, max_age=min(ttl, SUMMARY_MAX_AGE))

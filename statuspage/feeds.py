@@ -10,11 +10,13 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident
+from statuspage.models import Component
 from statuspage.public_http import conditional, public_read
 from statuspage.serializers import incident_url
 from statuspage.summary import recent_incidents
@@ -27,7 +29,16 @@ class HistoryRss(Feed):
     feed_type = Rss201rev2Feed
     description_template = "statuspage/feed_item.html"
 
-    def title(self) -> str:
+    def get_object(self, request: HttpRequest, public_id: str | None = None) -> Component | None:
+        """The whole page, or one component when the URL names it."""
+        if public_id is None:
+            return None
+        return get_object_or_404(Component, public_id=public_id, showcase=True)
+
+    def title(self, component: Component | None = None) -> str:
+        if component is not None:
+            return str(_("%(component)s · %(name)s status history")
+                       % {"component": component.name, "name": settings.STATUSPAGE["NAME"]})
         return str(_("%(name)s status history") % {"name": settings.STATUSPAGE["NAME"]})
 
     def description(self) -> str:
@@ -36,13 +47,16 @@ class HistoryRss(Feed):
     def link(self) -> str:
         return settings.STATUSPAGE["URL"] + "/"
 
-    def feed_url(self) -> str:
-        return settings.STATUSPAGE["URL"] + "/history." + self.suffix
+    def feed_url(self, component: Component | None = None) -> str:
+        base = settings.STATUSPAGE["URL"]
+        if component is not None:
+            return f"{base}/components/{component.public_id}/history.{self.suffix}"
+        return f"{base}/history.{self.suffix}"
 
     suffix = "rss"
 
-    def items(self) -> list[Incident]:
-        return recent_incidents(FEED_SIZE)
+    def items(self, component: Component | None = None) -> list[Incident]:
+        return recent_incidents(FEED_SIZE, component)
 
     def item_title(self, item: Incident) -> str:
         return f"{item.name} ({item.get_status_display()})"
@@ -81,8 +95,14 @@ def public_feed(feed: Feed) -> Callable:
     """Feeds are read by aggregators on every origin: same caching and validators as the API."""
 
     @public_read
-    def view(request: HttpRequest) -> HttpResponse:
-        rendered = feed(request)
+    def view(request: HttpRequest, **kwargs) -> HttpResponse:
+        rendered = feed(request, **kwargs)
         return conditional(request, rendered.content, rendered["Content-Type"], FEED_MAX_AGE)
 
     return view
+
+
+def component_feed_paths() -> list[str]:
+    """Every per-component feed URL, for the static snapshot."""
+    ids = Component.objects.filter(showcase=True).values_list("public_id", flat=True)
+    return [f"/components/{i}/history.{suffix}" for i in ids for suffix in ("rss", "atom")]

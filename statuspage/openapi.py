@@ -26,4 +26,4 @@ def document() -> dict:
 
 @public_read
 def openapi(request: HttpRequest) -> HttpResponse:
-    return public_json(request, document(), MAX_AGE)
+    return public_json(request, document(), MAX_AGE, per_language=False)

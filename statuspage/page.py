@@ -8,6 +8,7 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.db.models import Avg, Max
 from django.db.models.functions import TruncHour
 
@@ -19,6 +20,7 @@ from statuspage.uptime import UptimeView, day_start, local_day, uptime_views
 CHART_HOURS = 24
 CHART_WIDTH, CHART_HEIGHT = 240, 40
 RECENT_DAYS = 7
+LATENCY_CACHE_SECONDS = 60
 
 
 @dataclass
@@ -29,6 +31,16 @@ class LatencyChart:
 
 
 def latency_charts(now: datetime) -> dict[int, LatencyChart]:
+    """Hourly charts change slowly: computed at most once a minute per process."""
+    key = f"latency-charts:{now:%Y%m%d%H%M}"
+    charts = cache.get(key)
+    if charts is None:
+        charts = compute_latency_charts(now)
+        cache.set(key, charts, LATENCY_CACHE_SECONDS)
+    return charts
+
+
+def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
     """Mean response time per hour over the last day, per component, averaged in SQL."""
     start = (now - timedelta(hours=CHART_HOURS - 1)).replace(minute=0, second=0, microsecond=0)
     hourly: dict[int, dict[datetime, float]] = defaultdict(dict)
@@ -73,9 +85,6 @@ class ComponentRow:
     uptime: UptimeView
     latency: LatencyChart | None
     last_checked_at: datetime | None
-
-    def __getattr__(self, name):
-        return getattr(self.component, name)
 
 
 @dataclass

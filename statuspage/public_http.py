@@ -63,8 +63,12 @@ def conditional(
     content_type: str,
     max_age: int,
     last_modified: datetime | None = None,
+    per_language: bool = True,
 ) -> HttpResponse:
-    """A cacheable public response, or 304 when the client's copy is still current."""
+    """A cacheable public response, or 304 when the client's copy is still current.
+
+    Answers worded in the reader's language tell caches so (Vary), or a CDN would hand a
+    Spanish banner to an English reader."""
     etag = quote_etag(hashlib.sha256(body).hexdigest()[:32])
     modified = int(last_modified.timestamp()) if last_modified else None
     response = HttpResponse(body, content_type=content_type)
@@ -72,6 +76,8 @@ def conditional(
     if modified is not None:
         response["Last-Modified"] = http_date(modified)
     patch_cache_control(response, public=True, max_age=max_age)
+    if per_language:
+        patch_vary_headers(response, ["Accept-Language", "Cookie"])
     response = (
         get_conditional_response(request, etag=etag, last_modified=modified, response=response)
         or response
@@ -80,9 +86,15 @@ def conditional(
 
 
 def public_json(
-    request: HttpRequest, payload: dict, max_age: int, last_modified: datetime | None = None
+    request: HttpRequest,
+    payload: dict,
+    max_age: int,
+    last_modified: datetime | None = None,
+    per_language: bool = True,
 ) -> HttpResponse:
-    return conditional(request, encode(payload), "application/json", max_age, last_modified)
+    return conditional(
+        request, encode(payload), "application/json", max_age, last_modified, per_language
+    )
 
 
 def public_page(view: Callable) -> Callable:

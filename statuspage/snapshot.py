@@ -15,7 +15,8 @@ import logging
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.contrib.staticfiles.storage import staticfiles_storage
+from django.db import connections
 from django.db.models import Count, Max
 from django.test import Client
 
@@ -52,8 +54,10 @@ def public_paths() -> Iterator[str]:
     for public_id in Incident.objects.public().order_by("-created_at").values_list("public_id", flat=True)[:50]:
         yield f"/incidents/{public_id}"
     from statuspage.badges import badge_paths
+    from statuspage.feeds import component_feed_paths
 
     yield from badge_paths()
+    yield from component_feed_paths()
 
 
 def file_for(path: str) -> str:
@@ -147,6 +151,13 @@ def prune(versions: Path, keep: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def republish_every() -> timedelta:
+    """Often enough that the copy's banner.json is renewed well before its valid_until, or
+    apps reading the copy would flash "status unknown" while all is well; at least a minute."""
+    half_ttl = timedelta(seconds=settings.STATUSPAGE["BANNER_TTL_SECONDS"] / 2)
+    return min(PUBLISH_AT_LEAST_EVERY, half_ttl)
+
+
 def fingerprint() -> tuple:
     """Cheap marker of anything public having changed."""
     return (
@@ -158,21 +169,43 @@ def fingerprint() -> tuple:
 
 @dataclass
 class Publisher:
-    """Housekeeping: publish when anything public changed, and at least every minute."""
+    """Housekeeping: publish when anything public changed, and at least every minute.
 
+    With `background`, the rendering (seconds for a large page) runs on its own thread so the
+    engine's loop goes on recording probe results meanwhile; one publication at a time.
+    """
+
+    background: bool = False
     last_at: datetime | None = None
     last_print: tuple | None = None
+    running: threading.Lock = field(default_factory=threading.Lock)
 
     def __call__(self, now: datetime) -> bool:
         if not settings.STATUS_SNAPSHOT_DIR:
             return False
         current = fingerprint()
-        due = self.last_at is None or now - self.last_at >= PUBLISH_AT_LEAST_EVERY
+        due = self.last_at is None or now - self.last_at >= republish_every()
         if not due and current == self.last_print:
             return False
-        publish(now=now)
+        if not self.running.acquire(blocking=False):
+            return False
         self.last_at, self.last_print = now, current
+        if self.background:
+            threading.Thread(target=self.publish, args=(now,), daemon=True).start()
+        else:
+            self.publish(now)
         return True
 
+    def publish(self, now: datetime) -> None:
+        try:
+            publish(now=now)
+        except Exception:
+            self.last_at = None
+            log.exception("publishing the static snapshot failed; retrying on the next run")
+        finally:
+            if self.background:
+                connections.close_all()
+            self.running.release()
 
-publish_if_due = Publisher()
+
+publish_if_due = Publisher(background=True)

@@ -110,9 +110,12 @@ def unresolved_incidents() -> list[Incident]:
     return list(with_timeline(Incident.objects.public().unresolved().order_by("-detected_at")))
 
 
-def recent_incidents(limit: int = 50) -> list[Incident]:
+def recent_incidents(limit: int = 50, component: Component | None = None) -> list[Incident]:
     """The most recent incidents, resolved and postmortem included, as incidents.json lists."""
-    return list(with_timeline(Incident.objects.public().order_by("-created_at", "-id"))[:limit])
+    incidents = Incident.objects.public().order_by("-created_at", "-id")
+    if component is not None:
+        incidents = incidents.filter(components=component)
+    return list(with_timeline(incidents)[:limit])
 
 
 def last_incident_change() -> datetime | None:

@@ -7,6 +7,7 @@ maintenance as up. Days are calendar days in the page's time zone (settings.TIME
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import OuterRef, Q, Subquery
+from django.utils.formats import date_format
 
 from incidents.models import AffectedComponent
 from statuspage.models import (
@@ -25,6 +27,7 @@ from statuspage.models import (
 )
 
 DAYS_SHOWN = 90
+DAY_FORMAT = "N j, Y"
 REFRESH_EVERY = timedelta(seconds=30)
 PARTIAL_WEIGHT = 0.3
 DOWN_WEIGHT = {ComponentStatus.MAJOR_OUTAGE: 1.0, ComponentStatus.PARTIAL_OUTAGE: PARTIAL_WEIGHT}
@@ -170,6 +173,7 @@ refresh_uptime = Refresher()
 @dataclass
 class DayBar:
     day: date
+    label: str
     status: str | None = None
     uptime: float | None = None
     incidents: list = field(default_factory=list)
@@ -183,6 +187,26 @@ class DayBar:
 class UptimeView:
     bars: list[DayBar]
     uptime: float | None
+    # Changes whenever any bar but today's could have changed: a key for caching their HTML.
+    version: str = ""
+
+    @property
+    def past(self) -> list[DayBar]:
+        return self.bars[:-1]
+
+    @property
+    def today(self) -> DayBar:
+        return self.bars[-1]
+
+
+def uptime_percent(observed: float, down: float) -> float | None:
+    return 100.0 * max(0.0, 1.0 - down / observed) if observed > 0 else None
+
+
+def content_key(bars: list[DayBar]) -> str:
+    """Identical for identical bars, so cached HTML of past days can never be stale."""
+    content = repr([(b.day, b.status, b.uptime, b.incidents) for b in bars])
+    return hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
 def uptime_views(components: list[Component], now: datetime) -> dict[int, UptimeView]:
@@ -190,23 +214,28 @@ def uptime_views(components: list[Component], now: datetime) -> dict[int, Uptime
     Today's bar is never greener than the component is right now."""
     today = local_day(now)
     first = today - timedelta(days=DAYS_SHOWN - 1)
+    days = [first + timedelta(days=offset) for offset in range(DAYS_SHOWN)]
+    labels = [date_format(day, DAY_FORMAT) for day in days]
     rows = {
-        (r.component_id, r.day): r
-        for r in ComponentDay.objects.filter(day__gte=first, day__lte=today)
+        (row[0], row[1]): row
+        for row in ComponentDay.objects.filter(
+            day__gte=first, day__lte=today, component__in=[c.id for c in components]
+        ).values_list("component_id", "day", "worst_status", "observed_seconds",
+                      "down_seconds", "incidents")
     }
     views = {}
     for component in components:
         bars, observed, down = [], 0.0, 0.0
-        for offset in range(DAYS_SHOWN):
-            day = first + timedelta(days=offset)
+        for day, label in zip(days, labels):
             row = rows.get((component.id, day))
-            bar = DayBar(day)
+            bar = DayBar(day, label)
             if row is not None:
-                bar = DayBar(day, row.worst_status, row.uptime, row.incidents)
-                observed += row.observed_seconds
-                down += row.down_seconds
+                _, _, status, seen, lost, incidents = row
+                bar = DayBar(day, label, status, uptime_percent(seen, lost), incidents)
+                observed += seen
+                down += lost
             bars.append(bar)
         bars[-1].status = worst_status([s for s in (bars[-1].status, component.status) if s])
-        total = 100.0 * (1 - down / observed) if observed else None
-        views[component.id] = UptimeView(bars, total)
+        total = uptime_percent(observed, down)
+        views[component.id] = UptimeView(bars, total, content_key(bars[:-1]))
     return views

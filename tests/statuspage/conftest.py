@@ -203,6 +203,27 @@ from tests.factories import make_component, make_probe
 T0 = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
 
 
+@pytest.fixture(autouse=True)
+def default_language():
+    """A request through the test client leaves its language active in this thread; without
+    this, a Spanish request would make later code (incident names, messages) Spanish."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Cached fragments (uptime bars, response-time charts) must not cross tests that freeze
+    the clock at the same minute."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 def open_outage_at(now: datetime, name: str = "Follow app alerts", audience: str = "follow-app"):
     """A confirmed probe failure at `now`, through the same workflow the engine uses."""
     from statuspage.models import Component

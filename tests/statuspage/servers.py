@@ -62,6 +62,7 @@ class _ProxyHandler(_Quiet):
     def do_GET(self) -> None:
         owner: Proxy = self.server.owner
         if owner.frozen and self.path in owner.remembered:
+            owner.replays += 1
             self.reply(*owner.remembered[self.path])
             return
         target = urlsplit(owner.upstream)
@@ -83,6 +84,7 @@ class Proxy(Background):
         super().__init__(_ProxyHandler)
         self.upstream = upstream
         self.frozen = False
+        self.replays = 0
         self.remembered: dict[str, tuple] = {}
 
 

@@ -45,3 +45,25 @@ def test_banner_js_is_served_to_any_origin_as_javascript(client):
     script = response.content.decode()
     assert '"Status unknown"' in script
     assert "valid_until" in script and "innerHTML" not in script
+
+
+def test_language_dependent_answers_tell_caches_to_vary_by_language(client, live_outage):
+    for path in ["/api/v1/banner.json", "/widget/banner.js", "/badge.svg", "/history.atom"]:
+        vary = client.get(path)["Vary"]
+        assert "Accept-Language" in vary and "Cookie" in vary, path
+    assert "Cookie" not in client.get("/api/v2/summary.json")["Vary"], "v2 is always English"
+
+
+def test_polls_within_one_step_revalidate_to_304_even_when_all_is_well(client):
+    from datetime import timedelta
+
+    with time_machine.travel(T0 + timedelta(seconds=1.2), tick=False):
+        first = client.get("/api/v1/banner.json")
+    assert first.json()["valid_until"] == "2026-11-27T01:01:00.000Z"
+    with time_machine.travel(T0 + timedelta(seconds=4.9), tick=False):
+        again = client.get("/api/v1/banner.json", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert again.status_code == 304
+    with time_machine.travel(T0 + timedelta(seconds=5), tick=False):
+        later = client.get("/api/v1/banner.json", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert later.status_code == 200
+    assert later.json()["valid_until"] == "2026-11-27T01:01:05.000Z"

@@ -77,3 +77,23 @@ def test_status_page_advertises_both_feeds(client):
     page = client.get("/").content.decode()
     assert '<link rel="alternate" type="application/rss+xml"' in page
     assert 'href="/history.rss"' in page and 'href="/history.atom"' in page
+
+
+@pytest.mark.parametrize("suffix", ["rss", "atom"])
+def test_a_component_feed_lists_only_that_component_incidents(client, suffix):
+    follow = open_outage_at(T0)
+    open_outage_at(T0, name="Share upload", audience="share-app")
+    component = follow.components.get()
+    parsed = parse(client, f"/components/{component.public_id}/history.{suffix}")
+    assert [e.link for e in parsed.entries] == [
+        f"http://127.0.0.1:8000/incidents/{follow.public_id}"
+    ]
+    assert parsed.feed.title.startswith("Follow app alerts · ")
+
+
+def test_component_feeds_are_offered_on_the_page_and_unknown_ones_are_404(client):
+    incident = open_outage_at(T0)
+    component = incident.components.get()
+    html = client.get("/").content.decode()
+    assert f'href="/components/{component.public_id}/history.atom"' in html
+    assert client.get("/components/nope/history.atom").status_code == 404

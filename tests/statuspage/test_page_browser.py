@@ -64,10 +64,11 @@ def test_each_component_shows_ninety_bars_and_a_day_tooltip_on_focus(live_server
     today = page.locator(".component", has_text="Follow app alerts").locator(".bar").last
     assert "day-major_outage" in today.get_attribute("class")
     today.focus()
-    tip = today.locator(".bar-tip")
-    assert tip.is_visible()
-    assert "% uptime" in tip.inner_text()
-    assert incident.name in tip.inner_text()
+    tip = today.evaluate("bar => getComputedStyle(bar, '::after').content")
+    assert "% uptime" in tip
+    assert incident.name in tip
+    today.blur()
+    assert today.evaluate("bar => getComputedStyle(bar, '::after').content") == "none"
 
 
 def test_dark_mode_follows_the_reader_preference(live_server, browser):
@@ -175,3 +176,33 @@ def test_the_first_tab_offers_a_skip_link_to_the_content(live_server, page):
     assert page.evaluate("document.activeElement.className") == "skip-link"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "status-main"
+
+
+def test_last_checked_reads_seconds_ago_and_keeps_counting(live_server, page):
+    component = make_component()
+    probe = make_probe(component, "http://127.0.0.1:1/health")
+    probe.last_checked_at = clock.now() - timedelta(seconds=12)
+    probe.save()
+    page.clock.install()
+    page.goto(live_server.url)
+    stamp = page.locator(".last-checked time")
+    assert stamp.inner_text() in {"12 seconds ago", "13 seconds ago"}
+    page.clock.run_for(60_000)
+    assert stamp.inner_text() in {"1 minute ago", "2 minutes ago"}
+
+
+def test_on_a_phone_the_page_fits_the_screen_and_shows_the_last_30_days(live_server, browser):
+    incident = open_outage()
+    context, tab = open_context_page(browser, viewport={"width": 375, "height": 740},
+                                     is_mobile=True, has_touch=True)
+    for path in ["/", f"/incidents/{incident.public_id}", "/history"]:
+        tab.goto(live_server.url + path)
+        overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px"
+    tab.goto(live_server.url)
+    bars = tab.locator(".component").first.locator(".bar")
+    visible = sum(1 for i in range(bars.count()) if bars.nth(i).is_visible())
+    assert visible == 30
+    legend = tab.locator(".component").first.locator(".uptime-legend")
+    assert legend.inner_text().startswith("30 days ago")
+    context.close()

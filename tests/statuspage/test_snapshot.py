@@ -82,6 +82,18 @@ def test_the_publisher_writes_on_change_and_at_least_every_minute(snapshot_dir):
     assert publisher(T0 + timedelta(seconds=71)) is True, "a minute passed"
 
 
+def test_the_copy_banner_is_renewed_well_before_it_expires(snapshot_dir, settings):
+    settings.STATUSPAGE = {**settings.STATUSPAGE, "BANNER_TTL_SECONDS": 60}
+    make_component()
+    publisher = Publisher()
+    assert publisher(T0) is True
+    assert publisher(T0 + timedelta(seconds=29)) is False
+    with time_machine.travel(T0 + timedelta(seconds=30), tick=False):
+        assert publisher(T0 + timedelta(seconds=30)) is True, "half the banner's lifetime"
+    banner = json.loads((snapshot_dir / "api/v1/banner.json").read_text())
+    assert banner["valid_until"] == "2026-11-27T01:01:30.000Z"
+
+
 def test_the_publisher_is_off_without_a_directory(settings):
     settings.STATUS_SNAPSHOT_DIR = ""
     assert Publisher()(T0) is False
@@ -92,3 +104,14 @@ def test_publish_snapshot_command_publishes_on_demand(tmp_path):
     target = tmp_path / "copy"
     call_command("publish_snapshot", "--dir", str(target))
     assert json.loads((target / "api/v2/status.json").read_text())["status"]["indicator"] == "none"
+
+
+def test_a_failed_publication_is_retried_on_the_next_run(snapshot_dir):
+    make_component()
+    publisher = Publisher()
+    snapshot_dir.mkdir()
+    assert publisher(T0) is True
+    assert not (snapshot_dir / "index.html").exists(), "refused: a real directory in the way"
+    snapshot_dir.rmdir()
+    assert publisher(T0 + timedelta(seconds=5)) is True, "not throttled after a failure"
+    assert (snapshot_dir / "index.html").is_file()

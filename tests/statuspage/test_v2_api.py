@@ -175,8 +175,7 @@ def test_status_descriptions_stay_english_for_clients_whatever_the_language(clie
     assert body["status"]["description"] == "Major System Outage"
 
 
-def test_v2_reads_take_a_fixed_number_of_queries(client, resolved_incident,
-                                                 django_assert_num_queries):
+def test_v2_reads_take_a_fixed_number_of_queries(client, resolved_incident):
     from tests.factories import make_component
 
     def count(path):
