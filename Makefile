@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-sqlite test-postgres setup chromium clean
+.PHONY: run test test-sqlite test-postgres setup chromium clean bench-clock
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ test-sqlite: $(VENV)/.testing
 
 test-postgres: $(VENV)/.testing
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest
+
+# The escalation clock's tick cost with many open incidents (figures in docs/BENCHMARKS.md).
+bench-clock: $(VENV)/.runtime
+	DATABASE_URL= REDIS_URL= $(PY) bench/clock/run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
