@@ -149,6 +149,7 @@ def test_hold_with_reason_and_publish_now_from_the_console(client, support_user,
     assert incident.fired_steps.get(step=step).fired_by == support_user
     page = client.get(reverse("console-incident", args=[incident.public_id])).content.decode()
     assert "held public updates: Confirming the scope first" in page
+    assert "held_until: – → 2026-11-27T01:10:00+00:00" in page
     assert "fired early by sam" in page
 
 
