@@ -5,10 +5,10 @@ from django.urls import path
 
 from incidents import manage_api
 from incidents.console import views
+from incidents.console.login import ThrottledLoginView
 
 urlpatterns = [
-    path("manage/login/", auth_views.LoginView.as_view(template_name="incidents/login.html"),
-         name="console-login"),
+    path("manage/login/", ThrottledLoginView.as_view(), name="console-login"),
     path("manage/logout/", auth_views.LogoutView.as_view(next_page="console-login"),
          name="console-logout"),
     path("manage/", views.dashboard, name="console-dashboard"),

@@ -238,3 +238,16 @@ def test_a_template_override_that_does_not_compile_is_refused_in_the_admin(clien
     good = client.post(url, {"channel": "sms", "kind": "opened", "part": "body", "locale": "es",
                              "body": "{{ incident.name }}"})
     assert good.status_code == 302
+
+
+def test_login_is_rate_limited_after_repeated_failures(client, support_user):
+    from django.core.cache import cache
+    cache.clear()
+    url = reverse("console-login")
+    for _ in range(5):
+        assert client.post(url, {"username": "sam", "password": "wrong"}).status_code == 200
+    refused = client.post(url, {"username": "sam", "password": "a-long-test-password"})
+    assert refused.status_code == 429
+    assert "Too many failed attempts. Try again in 15 minutes." in refused.content.decode()
+    cache.clear()
+    assert client.post(url, {"username": "sam", "password": "a-long-test-password"}).status_code == 302

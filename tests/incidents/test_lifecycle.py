@@ -182,3 +182,14 @@ def test_the_example_policy_file_loads():
 
     [policy] = load_policies(Path(settings.BASE_DIR) / "incidents" / "policies.example.yaml")
     assert policy.impacts == ["minor"] and policy.steps.count() == 5
+
+
+def test_a_publish_step_without_recipients_or_channels_is_refused():
+    from django.core.exceptions import ValidationError
+
+    from incidents.models import EscalationPolicy, EscalationStep
+    step = EscalationStep(policy=EscalationPolicy.objects.create(name="p"), action="publish",
+                          channels="email")
+    with pytest.raises(ValidationError) as refused:
+        step.full_clean()
+    assert set(refused.value.message_dict) == {"channels", "recipients"}
