@@ -38,10 +38,11 @@ class ThrottledLoginView(LoginView):
 
     def post(self, request, *args, **kwargs) -> HttpResponse:
         if locked_out(request):
-            form = self.form_class(request)  # unbound: the password is not even checked
-            form.add_error(None, f"Too many failed attempts. Try again in "
-                                 f"{int(LOGIN_LOCKOUT.total_seconds() // 60)} minutes.")
-            return self.render_to_response(self.get_context_data(form=form), status=429)
+            # The form stays unbound: the password is not even checked.
+            message = (f"Too many failed attempts. Try again in "
+                       f"{int(LOGIN_LOCKOUT.total_seconds() // 60)} minutes.")
+            context = self.get_context_data(form=self.form_class(request), lockout=message)
+            return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form) -> HttpResponse:
