@@ -39,9 +39,8 @@ class ThrottledLoginView(LoginView):
     def post(self, request, *args, **kwargs) -> HttpResponse:
         if locked_out(request):
             # The form stays unbound: the password is not even checked.
-            message = (f"Too many failed attempts. Try again in "
-                       f"{int(LOGIN_LOCKOUT.total_seconds() // 60)} minutes.")
-            context = self.get_context_data(form=self.form_class(request), lockout=message)
+            minutes = int(LOGIN_LOCKOUT.total_seconds() // 60)
+            context = self.get_context_data(form=self.form_class(request), lockout_minutes=minutes)
             return self.render_to_response(context, status=429)
         return super().post(request, *args, **kwargs)
 
