@@ -33,8 +33,11 @@ def quiet_policy(db):
 @pytest.fixture
 def only_push_registered(monkeypatch):
     """The channel registry as main has it today (only push), whatever else is merged."""
+    from notifiers.channels.push import PushChannel
+
     monkeypatch.setattr("notifiers.channels.CHANNEL_MODULES", [m for m in CHANNEL_MODULES
                                                               if m.endswith(".push")])
+    monkeypatch.setattr("notifiers.channels._registry", {"push": PushChannel})
 
 
 def user_in(role: str, username: str, is_staff: bool = False):

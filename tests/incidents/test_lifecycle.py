@@ -193,3 +193,10 @@ def test_a_publish_step_without_recipients_or_channels_is_refused():
     with pytest.raises(ValidationError) as refused:
         step.full_clean()
     assert set(refused.value.message_dict) == {"channels", "recipients"}
+
+
+def test_a_maintenance_notice_says_which_channels_are_not_available(only_push_registered):
+    window = maintenance_window(make_component(), start_in=timedelta(minutes=30))
+    clock.tick(NOW + MIN)
+    notice = window.fired_steps.get(key="maintenance:ahead:60")
+    assert notice.note == "channel not available: email, sms, webhook"
