@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from incidents.limits import MessageTooLong, problem
+from incidents.limits import MessageTooLong
 from incidents.messages import render_message
 from incidents.models import Incident, IncidentStatus, IncidentUpdate
 from incidents.publishing import registered_channels, told
@@ -89,6 +89,3 @@ def build(update: IncidentUpdate) -> list[ChannelPreview]:
 
 def errors(previews: list[ChannelPreview]) -> list[str]:
     return [p.error for preview in previews if preview.available for p in preview.parts if p.error]
-
-
-__all__ = ["build", "draft_update", "errors", "problem"]

@@ -1,14 +1,12 @@
 """Message templates: humane defaults per channel, admin overrides, Spanish, and limits."""
 
-from datetime import timedelta
-
 import pytest
 from django.utils import translation
 
 from incidents import limits, workflow
 from incidents.limits import MessageTooLong
 from incidents.messages import render_message
-from incidents.models import IncidentUpdate, MessageTemplate
+from incidents.models import MessageTemplate
 from statuspage.models import Verdict
 from tests.incidents.conftest import NOW
 
