@@ -23,6 +23,7 @@ urlpatterns = [
     path("manage/incidents/<str:public_id>/progress", views.progress_fragment, name="console-progress"),
     path("manage/incidents/<str:public_id>/steps/<int:step_id>/fire", views.fire_step,
          name="console-fire-step"),
+    path("manage/incidents/<str:public_id>/postmortem", views.postmortem, name="console-postmortem"),
     path("manage/incidents/<str:public_id>/maintenance/<str:status>", views.maintenance_status,
          name="console-maintenance-status"),
     path("api/manage/v1/incidents", manage_api.incidents, name="manage-incidents"),

@@ -271,3 +271,11 @@ def test_a_clock_that_jumps_back_fires_nothing_again(down_probe):
     clock.tick(NOW + 5 * MIN)
     clock.tick(NOW + 16 * MIN)
     assert incident.fired_steps.count() == before
+
+
+def test_the_engine_housekeeping_ticks_the_clock(down_probe):
+    from statuspage.engine import housekeeping
+
+    incident = open_incident(down_probe)
+    housekeeping(NOW + 10 * MIN)
+    assert incident.fired_steps.filter(step__recipients="subscribers").count() == 1

@@ -251,3 +251,21 @@ def test_login_is_rate_limited_after_repeated_failures(client, support_user):
     assert "Too many failed attempts. Try again in 15 minutes." in refused.content.decode()
     cache.clear()
     assert client.post(url, {"username": "sam", "password": "a-long-test-password"}).status_code == 302
+
+
+def test_a_postmortem_is_published_on_a_resolved_incident(client, support_user, incident, frozen):
+    workflow.resolve(incident, NOW + timedelta(hours=1))
+    frozen.move_to(NOW + timedelta(days=2))
+    client.force_login(support_user)
+    url = reverse("console-postmortem", args=[incident.public_id])
+    page = client.get(reverse("console-incident", args=[incident.public_id])).content.decode()
+    assert "Publish the postmortem" in page
+    client.post(url, {"body": "too short"})
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    client.post(url, {"body": "A queue was undersized after the move; we doubled it and added an alarm."})
+    incident.refresh_from_db()
+    assert incident.status == "postmortem"
+    latest = incident.updates.first()
+    assert latest.status == "postmortem" and not latest.deliver_notifications
+    assert not latest.announcements.exists()
