@@ -28,6 +28,8 @@ urlpatterns = [
          name="console-maintenance-status"),
     path("api/manage/v1/incidents", manage_api.incidents, name="manage-incidents"),
     path("api/manage/v1/incidents/<str:public_id>", manage_api.incident, name="manage-incident"),
+    path("api/manage/v1/incidents/<str:public_id>/<str:action>", manage_api.incident_action,
+         name="manage-incident-action"),
     path("api/manage/v1/components", manage_api.components, name="manage-components"),
     path("api/manage/v1/components/<str:public_id>", manage_api.component, name="manage-component"),
 ]
