@@ -112,3 +112,12 @@ def test_push_title_and_body_limits():
         limits.check("push", "title", "a" * 66)
     with pytest.raises(MessageTooLong, match="push body"):
         limits.check("push", "body", "a" * 241)
+
+
+def test_a_holding_update_while_monitoring_says_it_works_again(update):
+    incident = update.incident
+    incident.status = "monitoring"
+    body = render_message("page", "holding", {"incident": incident, "advice": [], "app_names": []})
+    push = render_message("push", "holding", context(update, "holding"), "body")
+    assert "it is working again and we are still watching it closely" in body
+    assert push.startswith("Working again; we are still watching it closely.")
