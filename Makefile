@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-sqlite test-postgres setup chromium clean bench-probes bench-fanout bench-public messages
+.PHONY: run test test-sqlite test-postgres setup chromium clean bench-probes bench-fanout bench-public messages bench-clock
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ bench-probes: $(VENV)/.runtime
 # PostgreSQL pass on BENCH_DATABASE_URL (default: the statuspage_bench_fanout database).
 bench-fanout: $(VENV)/.runtime
 	$(PY) bench/fanout.py $(BENCH_ARGS)
+
+# The escalation clock's tick cost with many open incidents (figures in docs/BENCHMARKS.md).
+bench-clock: $(VENV)/.runtime
+	DATABASE_URL= REDIS_URL= $(PY) bench/clock/run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

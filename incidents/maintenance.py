@@ -101,3 +101,12 @@ def set_status(maintenance: Incident, status: str, user, now: datetime) -> None:
         maintenance.transition_to(status, now)
         maintenance.save()
         audit.record(maintenance, user, f"maintenance {status}", now, before, audit.snapshot(maintenance))
+
+
+def upcoming_and_active():
+    """What Statuspage's summary lists as scheduled_maintenances: not yet completed, soonest first."""
+    return (
+        Incident.objects.maintenance()
+        .filter(status__in=[IncidentStatus.SCHEDULED, *ACTIVE_MAINTENANCE_STATUSES])
+        .order_by("scheduled_for")
+    )

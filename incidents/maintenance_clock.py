@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from incidents import audit
 from incidents.messages import render_message
 from incidents.models import FiredStep, Incident, IncidentStatus, IncidentUpdate
-from incidents.publishing import publish, publish_to_told
+from incidents.publishing import publish, publish_to_told, registered_channels
 from incidents.timeline import add_update, change_component, context_for
 from notifiers.models import Recipients
 from statuspage.models import ComponentStatus
@@ -92,7 +92,8 @@ def milestone(maintenance, key, due_at, now, action, skip: str = "") -> int:
             )
             if not skip:
                 record.update = action(maintenance, now)
-                record.save(update_fields=["update"])
+                record.note = unavailable_note(record.update)
+                record.save(update_fields=["update", "note"])
     except IntegrityError:
         return 0
     return 1
@@ -101,6 +102,14 @@ def milestone(maintenance, key, due_at, now, action, skip: str = "") -> int:
 def announce_to_targets(update: IncidentUpdate, now: datetime) -> None:
     for recipients, channels in targets():
         publish(update, recipients, channels, now)
+
+
+def unavailable_note(update: IncidentUpdate | None) -> str:
+    """Say which configured maintenance channels are not registered, as the clock does."""
+    missing = {c for _, channels in targets() for c in channels} - registered_channels()
+    if update is None or not missing:
+        return ""
+    return "channel not available: " + ", ".join(sorted(missing))
 
 
 def notify_ahead(maintenance: Incident, now: datetime) -> IncidentUpdate:

@@ -311,3 +311,42 @@ def apply_component(item: Component, data: dict, creating: bool) -> None:
     for field in ("showcase", "only_show_if_degraded"):
         if field in data:
             setattr(item, field, data[field])
+
+
+# --- Staff controls -----------------------------------------------------------------------
+
+
+@api_view("incidents.respond_incident")
+@handle
+def incident_action(request: HttpRequest, public_id: str, action: str) -> JsonResponse:
+    """acknowledge, hold {minutes, reason}, release, postmortem {body, deliver_notifications}."""
+    if request.method != "POST":
+        return error(405, "Use POST.")
+    item = Incident.objects.incidents().get(public_id=public_id)
+    data = body_of(request, action) if request.body else {}
+    now = clock.now()
+    if action == "acknowledge":
+        workflow.acknowledge(item, request.user, now)
+    elif action == "hold":
+        minutes = data.get("minutes")
+        errors = {}
+        if not isinstance(minutes, int):
+            errors["minutes"] = "Whole minutes, 1 to 120."
+        reason = text(data, "reason", errors, required=True, limit=500)
+        if errors:
+            raise Invalid(errors)
+        workflow.hold(item, request.user, minutes, reason, now)
+    elif action == "release":
+        workflow.release_hold(item, request.user, now)
+    elif action == "postmortem":
+        errors = {}
+        body = text(data, "body", errors, required=True)
+        deliver = data.get("deliver_notifications", False)
+        if not isinstance(deliver, bool):
+            errors["deliver_notifications"] = "true or false."
+        if errors:
+            raise Invalid(errors)
+        workflow.publish_postmortem(item, body, request.user, now, deliver=deliver)
+    else:
+        return error(404, f"Unknown action {action!r}: acknowledge, hold, release or postmortem.")
+    return reply(full(Incident.objects.get(id=item.id)))

@@ -373,6 +373,22 @@ class EscalationStep(models.Model):
     def is_public(self) -> bool:
         return self.action in PUBLIC_ACTIONS
 
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        from notifiers.models import Recipients
+
+        errors = {}
+        if not isinstance(self.channels, list) or not all(isinstance(c, str) for c in self.channels):
+            errors["channels"] = _('A list of channel names, e.g. ["email", "sms"].')
+        if self.action == Action.PUBLISH and self.recipients not in Recipients.values:
+            errors["recipients"] = _("Publish steps say to whom: %(choices)s.") % {
+                "choices": ", ".join(Recipients.values)}
+        if self.action in (Action.PAGE, Action.REMIND, Action.PUBLISH) and not self.channels:
+            errors.setdefault("channels", _("Name at least one channel."))
+        if errors:
+            raise ValidationError(errors)
+
 
 class FiredStep(models.Model):
     """One step (or one repetition, or one maintenance milestone) that happened, once.

@@ -5,10 +5,10 @@ from django.urls import path
 
 from incidents import manage_api
 from incidents.console import views
+from incidents.console.login import ThrottledLoginView
 
 urlpatterns = [
-    path("manage/login/", auth_views.LoginView.as_view(template_name="incidents/login.html"),
-         name="console-login"),
+    path("manage/login/", ThrottledLoginView.as_view(), name="console-login"),
     path("manage/logout/", auth_views.LogoutView.as_view(next_page="console-login"),
          name="console-logout"),
     path("manage/", views.dashboard, name="console-dashboard"),
@@ -23,10 +23,13 @@ urlpatterns = [
     path("manage/incidents/<str:public_id>/progress", views.progress_fragment, name="console-progress"),
     path("manage/incidents/<str:public_id>/steps/<int:step_id>/fire", views.fire_step,
          name="console-fire-step"),
+    path("manage/incidents/<str:public_id>/postmortem", views.postmortem, name="console-postmortem"),
     path("manage/incidents/<str:public_id>/maintenance/<str:status>", views.maintenance_status,
          name="console-maintenance-status"),
     path("api/manage/v1/incidents", manage_api.incidents, name="manage-incidents"),
     path("api/manage/v1/incidents/<str:public_id>", manage_api.incident, name="manage-incident"),
+    path("api/manage/v1/incidents/<str:public_id>/<str:action>", manage_api.incident_action,
+         name="manage-incident-action"),
     path("api/manage/v1/components", manage_api.components, name="manage-components"),
     path("api/manage/v1/components/<str:public_id>", manage_api.component, name="manage-component"),
 ]

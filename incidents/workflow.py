@@ -298,3 +298,20 @@ def release_hold(incident: Incident, user, now: datetime) -> None:
     incident.held_until = None
     incident.save(update_fields=["held_until"])
     audit.record(incident, user, "released the hold", now, before, audit.snapshot(incident))
+
+
+def publish_postmortem(incident: Incident, body: str, author, now: datetime,
+                       deliver: bool = False) -> IncidentUpdate:
+    """What happened and what will change: the last word on a resolved incident."""
+    if len(body.strip()) < 20:
+        raise InvalidTransition("A postmortem says what happened and what will change.")
+    with transaction.atomic():
+        before = audit.snapshot(incident)
+        incident.transition_to(IncidentStatus.POSTMORTEM, now)
+        incident.save()
+        update = add_update(incident, IncidentUpdate.Kind.UPDATE, body.strip(), now,
+                            author=author, deliver=deliver)
+        publish_to_told(update, now)
+        audit.record(incident, author, "published the postmortem", now, before,
+                     audit.snapshot(incident))
+    return update

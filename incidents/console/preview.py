@@ -7,11 +7,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from incidents.limits import MessageTooLong, problem
+from incidents.limits import MessageTooLong
 from incidents.messages import render_message
 from incidents.models import Incident, IncidentStatus, IncidentUpdate
 from incidents.publishing import registered_channels, told
 from notifiers.models import Recipients
+from statuspage.models import Audience
 
 CHANNEL_PARTS = [
     ("push", ["title", "body"]),
@@ -55,13 +56,15 @@ def draft_update(incident: Incident, body: str, status: str, now: datetime,
 
 def audiences_by_channel(incident: Incident | None) -> dict[str, list[str]]:
     """Who is told on each channel today; a new incident goes where its policy sends it."""
-    labels = dict(Recipients.choices)
+    labels = {Recipients.SUBSCRIBERS: "subscribers of the affected components",
+              Recipients.PUBLIC: "the public", Recipients.ONCALL: "on-call staff"}
+    apps = dict(Audience.objects.values_list("id", "name"))
     result: dict[str, list[str]] = {}
     if incident is not None and incident.pk:
-        for channel, recipients, _audience in told(incident):
-            result.setdefault(channel, [])
-            label = str(labels[recipients])
-            if label not in result[channel]:
+        for channel, recipients, audience_id in told(incident):
+            label = (f"users of {apps.get(audience_id, '?')}" if recipients == Recipients.APP_USERS
+                     else labels[recipients])
+            if label not in result.setdefault(channel, []):
                 result[channel].append(label)
     return result
 
@@ -86,6 +89,3 @@ def build(update: IncidentUpdate) -> list[ChannelPreview]:
 
 def errors(previews: list[ChannelPreview]) -> list[str]:
     return [p.error for preview in previews if preview.available for p in preview.parts if p.error]
-
-
-__all__ = ["build", "draft_update", "errors", "problem"]

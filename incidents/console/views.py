@@ -304,3 +304,18 @@ def maintenance_status(request: HttpRequest, public_id: str, status: str) -> Htt
     except InvalidTransition as error:
         messages.error(request, str(error))
     return redirect("console-incident", public_id)
+
+
+@login_required(login_url="console-login")
+@permission_required(RESPOND, raise_exception=True)
+@require_POST
+def postmortem(request: HttpRequest, public_id: str) -> HttpResponse:
+    incident = get_object_or_404(Incident.objects.incidents(), public_id=public_id)
+    try:
+        workflow.publish_postmortem(incident, request.POST.get("body", ""), request.user, wall.now(),
+                                    deliver=request.POST.get("notify") == "on")
+    except InvalidTransition as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Postmortem published.")
+    return redirect("console-incident", public_id)

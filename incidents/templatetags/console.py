@@ -6,3 +6,15 @@ register = template.Library()
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def changes(event) -> str:
+    """'status: investigating → identified; held_until: – → 01:30' from an audit event."""
+    before, after = event.before or {}, event.after or {}
+    parts = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            parts.append(f"{key}: {old if old not in (None, '') else '–'} → {new if new not in (None, '') else '–'}")
+    return "; ".join(parts)

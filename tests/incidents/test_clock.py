@@ -262,3 +262,20 @@ def test_a_step_that_fails_is_rolled_back_and_tried_again_next_tick(down_probe, 
     clock.tick(NOW + 10 * MIN + timedelta(seconds=15))
     assert incident.fired_steps.filter(step__recipients="subscribers").count() == 1
     assert incident.fired_steps.filter(step__action="page", step__delay_seconds=300).count() == 1
+
+
+def test_a_clock_that_jumps_back_fires_nothing_again(down_probe):
+    incident = open_incident(down_probe)
+    clock.tick(NOW + 16 * MIN)
+    before = incident.fired_steps.count()
+    clock.tick(NOW + 5 * MIN)
+    clock.tick(NOW + 16 * MIN)
+    assert incident.fired_steps.count() == before
+
+
+def test_the_engine_housekeeping_ticks_the_clock(down_probe):
+    from statuspage.engine import housekeeping
+
+    incident = open_incident(down_probe)
+    housekeeping(NOW + 10 * MIN)
+    assert incident.fired_steps.filter(step__recipients="subscribers").count() == 1

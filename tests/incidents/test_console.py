@@ -149,6 +149,7 @@ def test_hold_with_reason_and_publish_now_from_the_console(client, support_user,
     assert incident.fired_steps.get(step=step).fired_by == support_user
     page = client.get(reverse("console-incident", args=[incident.public_id])).content.decode()
     assert "held public updates: Confirming the scope first" in page
+    assert "held_until: – → 2026-11-27T01:10:00+00:00" in page
     assert "fired early by sam" in page
 
 
@@ -237,3 +238,34 @@ def test_a_template_override_that_does_not_compile_is_refused_in_the_admin(clien
     good = client.post(url, {"channel": "sms", "kind": "opened", "part": "body", "locale": "es",
                              "body": "{{ incident.name }}"})
     assert good.status_code == 302
+
+
+def test_login_is_rate_limited_after_repeated_failures(client, support_user):
+    from django.core.cache import cache
+    cache.clear()
+    url = reverse("console-login")
+    for _ in range(5):
+        assert client.post(url, {"username": "sam", "password": "wrong"}).status_code == 200
+    refused = client.post(url, {"username": "sam", "password": "a-long-test-password"})
+    assert refused.status_code == 429
+    assert "Too many failed attempts. Try again in 15 minutes." in refused.content.decode()
+    cache.clear()
+    assert client.post(url, {"username": "sam", "password": "a-long-test-password"}).status_code == 302
+
+
+def test_a_postmortem_is_published_on_a_resolved_incident(client, support_user, incident, frozen):
+    workflow.resolve(incident, NOW + timedelta(hours=1))
+    frozen.move_to(NOW + timedelta(days=2))
+    client.force_login(support_user)
+    url = reverse("console-postmortem", args=[incident.public_id])
+    page = client.get(reverse("console-incident", args=[incident.public_id])).content.decode()
+    assert "Publish the postmortem" in page
+    client.post(url, {"body": "too short"})
+    incident.refresh_from_db()
+    assert incident.status == "resolved"
+    client.post(url, {"body": "A queue was undersized after the move; we doubled it and added an alarm."})
+    incident.refresh_from_db()
+    assert incident.status == "postmortem"
+    latest = incident.updates.first()
+    assert latest.status == "postmortem" and not latest.deliver_notifications
+    assert not latest.announcements.exists()

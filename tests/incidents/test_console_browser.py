@@ -57,7 +57,7 @@ def test_staff_logs_in_acknowledges_posts_an_update_and_sees_preview_and_progres
     expect(sms).to_contain_text("We found the cause: an overloaded queue.")
     expect(sms).to_contain_text("Next update by")
     push = page.locator("#preview [data-channel='push']")
-    expect(push).to_contain_text("Users and followers of one app")
+    expect(push).to_contain_text("users of Follow App")
     expect(push).to_contain_text("Update: ")
 
     page.get_by_role("button", name="Preview and confirm").click()

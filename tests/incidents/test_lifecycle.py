@@ -182,3 +182,21 @@ def test_the_example_policy_file_loads():
 
     [policy] = load_policies(Path(settings.BASE_DIR) / "incidents" / "policies.example.yaml")
     assert policy.impacts == ["minor"] and policy.steps.count() == 5
+
+
+def test_a_publish_step_without_recipients_or_channels_is_refused():
+    from django.core.exceptions import ValidationError
+
+    from incidents.models import EscalationPolicy, EscalationStep
+    step = EscalationStep(policy=EscalationPolicy.objects.create(name="p"), action="publish",
+                          channels="email")
+    with pytest.raises(ValidationError) as refused:
+        step.full_clean()
+    assert set(refused.value.message_dict) == {"channels", "recipients"}
+
+
+def test_a_maintenance_notice_says_which_channels_are_not_available(only_push_registered):
+    window = maintenance_window(make_component(), start_in=timedelta(minutes=30))
+    clock.tick(NOW + MIN)
+    notice = window.fired_steps.get(key="maintenance:ahead:60")
+    assert notice.note == "channel not available: email, sms, webhook"

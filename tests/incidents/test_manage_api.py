@@ -132,7 +132,27 @@ def test_the_openapi_document_lists_every_management_route():
     from incidents import urls
 
     document = yaml.safe_load((Path(settings.BASE_DIR) / "docs" / "openapi-manage.yaml").read_text())
-    documented = {p.replace("{id}", "<str:public_id>") for p in document["paths"]}
+    documented = {p.replace("{id}", "<str:public_id>").replace("{action}", "<str:action>")
+                  for p in document["paths"]}
     routes = {str(u.pattern).removeprefix("api/manage/v1") for u in urls.urlpatterns
               if str(u.pattern).startswith("api/manage/v1")}
     assert routes == documented
+
+
+def test_acknowledge_hold_and_postmortem_through_the_api(api, support_user):
+    created = api("post", "incidents", {"incident": {"name": "X", "body": "Something is slow."}}).json()
+    path = f"incidents/{created['id']}"
+    acked = api("post", f"{path}/acknowledge")
+    assert acked.status_code == 200 and acked.json()["acknowledged_at"]
+    bad = api("post", f"{path}/hold", {"hold": {"minutes": "ten"}})
+    assert bad.status_code == 400 and set(bad.json()["fields"]) == {"minutes", "reason"}
+    too_long = api("post", f"{path}/hold", {"hold": {"minutes": 500, "reason": "legal review"}})
+    assert too_long.status_code == 400 and "1 to 120 minutes" in too_long.json()["error"]
+    assert api("post", f"{path}/hold", {"hold": {"minutes": 15, "reason": "legal review"}}).status_code == 200
+    assert Incident.objects.get(public_id=created["id"]).held_until is not None
+    early = api("post", f"{path}/postmortem", {"postmortem": {"body": "What happened and what changes."}})
+    assert early.status_code == 400 and "cannot become Postmortem" in early.json()["error"]
+    api("patch", path, {"incident": {"status": "resolved", "body": "Fixed now."}})
+    done = api("post", f"{path}/postmortem", {"postmortem": {"body": "What happened and what changes."}})
+    assert done.status_code == 200 and done.json()["status"] == "postmortem"
+    assert api("post", f"{path}/explode").status_code == 404

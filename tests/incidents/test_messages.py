@@ -1,14 +1,12 @@
 """Message templates: humane defaults per channel, admin overrides, Spanish, and limits."""
 
-from datetime import timedelta
-
 import pytest
 from django.utils import translation
 
 from incidents import limits, workflow
 from incidents.limits import MessageTooLong
 from incidents.messages import render_message
-from incidents.models import IncidentUpdate, MessageTemplate
+from incidents.models import MessageTemplate
 from statuspage.models import Verdict
 from tests.incidents.conftest import NOW
 
@@ -114,3 +112,12 @@ def test_push_title_and_body_limits():
         limits.check("push", "title", "a" * 66)
     with pytest.raises(MessageTooLong, match="push body"):
         limits.check("push", "body", "a" * 241)
+
+
+def test_a_holding_update_while_monitoring_says_it_works_again(update):
+    incident = update.incident
+    incident.status = "monitoring"
+    body = render_message("page", "holding", {"incident": incident, "advice": [], "app_names": []})
+    push = render_message("push", "holding", context(update, "holding"), "body")
+    assert "it is working again and we are still watching it closely" in body
+    assert push.startswith("Working again; we are still watching it closely.")
