@@ -10,6 +10,7 @@ runs on one thread (sync_to_async), which suits SQLite's single writer.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections import deque
@@ -23,10 +24,10 @@ from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from incidents.workflow import handle_verdict
-from statuspage import clock, monitoring
+from statuspage import bulk, clock, monitoring
 from statuspage.checks import Check, build_check, heartbeat
 from statuspage.checks.http import new_session
-from statuspage.models import CheckOutcome, CheckResult, Probe, ProbeState, RegionState, Verdict
+from statuspage.models import CheckOutcome, CheckResult, Component, Probe, ProbeState, RegionState, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,10 @@ def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Ch
     claimed = []
     region = settings.ENGINE["REGION"]
     with transaction.atomic():  # one commit for the whole claim, not one per probe
-        for probe in due:
-            won = Probe.objects.filter(id=probe.id, next_run_at=probe.next_run_at).update(
-                next_run_at=probe.next_run_after(now)
-            )
-            if not won or (probe.regions and region not in probe.regions):
+        probes = list(due)
+        won = bulk.claim(probes, [p.next_run_after(now) for p in probes])
+        for probe in probes:
+            if probe.id not in won or (probe.regions and region not in probe.regions):
                 continue  # another worker has it, or its regions' agents check it
             claimed.append(build_check(probe))
             if slips is not None and probe.next_run_at is not None:
@@ -89,13 +89,20 @@ def record_outcome(probe_id: int, outcome: CheckOutcome | None, checked_at: date
         return apply_and_store(probe, outcome, checked_at)
 
 
-def under_maintenance(probe: Probe, now: datetime) -> bool:
-    """Maintenance windows (the incidents app's, when it has them) suppress alarms."""
+@functools.cache
+def maintenance_check():
+    """The incidents app's `is_under_maintenance(component, now)`, or None without it."""
     try:
         from incidents.maintenance import is_under_maintenance
     except ImportError:
-        return False
-    return is_under_maintenance(probe.component, now)
+        return None
+    return is_under_maintenance
+
+
+def under_maintenance(probe: Probe, now: datetime) -> bool:
+    """Maintenance windows (the incidents app's, when it has them) suppress alarms."""
+    check = maintenance_check()
+    return bool(check and check(probe.component, now))
 
 
 def record_region_outcome(probe_id: int, region: str, outcome: CheckOutcome,
@@ -129,9 +136,18 @@ def store_result(probe: Probe, outcome: CheckOutcome, checked_at: datetime, regi
 def save_and_act(probe: Probe, verdict: str, checked_at: datetime) -> str:
     probe.save(update_fields=RECORDED_FIELDS)
     if verdict:
-        log.info("%s: %s", probe, verdict)
-        handle_verdict(probe, verdict, checked_at)
+        act_on(probe, verdict, checked_at)
     return verdict
+
+
+def act_on(probe: Probe, verdict: str, checked_at: datetime) -> None:
+    """Hand a verdict to the workflow; a failure there must not lose the batch's results."""
+    log.info("%s: %s", probe, verdict)
+    try:
+        with transaction.atomic():
+            handle_verdict(probe, verdict, checked_at)
+    except Exception:
+        log.exception("acting on %s for %s failed", verdict, probe)
 
 
 def apply_and_store(probe: Probe, outcome: CheckOutcome, checked_at: datetime) -> str:
@@ -147,8 +163,8 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
     plain = [(pid, outcome, at) for pid, outcome, at in batch if outcome is not None]
     special = [(pid, outcome, at) for pid, outcome, at in batch if outcome is None]
     with transaction.atomic():
-        probes = Probe.objects.select_for_update().select_related("component").in_bulk(
-            sorted({pid for pid, _, _ in plain}))
+        probes = Probe.objects.select_for_update().in_bulk(sorted({pid for pid, _, _ in plain}))
+        attach_components(probes.values())
         rows, acted = [], []
         for probe_id, outcome, checked_at in sorted(plain, key=lambda r: r[2]):
             probe = probes.get(probe_id)
@@ -161,15 +177,23 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
             verdict = probe.apply_outcome(outcome, checked_at, under_maintenance(probe, checked_at))
             acted.append((probe, verdict, checked_at))
         CheckResult.objects.bulk_create(rows, batch_size=500)
+        bulk.save_fields([probe for probe, _, _ in acted], RECORDED_FIELDS)
         for probe, verdict, checked_at in acted:
-            try:
-                with transaction.atomic():
-                    save_and_act(probe, verdict, checked_at)
-            except Exception:
-                log.exception("acting on the result of %s failed", probe)
+            if verdict:
+                act_on(probe, verdict, checked_at)
     for probe_id, outcome, checked_at in special:
         record_outcome(probe_id, outcome, checked_at)
     return len(batch)
+
+
+def attach_components(probes) -> None:
+    """Components are needed only for maintenance checks and verdicts: one query, and only
+    when there is a maintenance module to ask (the common hot path needs none)."""
+    if maintenance_check() is None:
+        return
+    components = Component.objects.in_bulk({p.component_id for p in probes})
+    for probe in probes:
+        probe.component = components[probe.component_id]
 
 
 def result_row(probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = "") -> CheckResult:
