@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,8 @@ def setup_django(var_dir: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    if os.environ.get("DATABASE_URL"):
+        call_command("flush", interactive=False, verbosity=0)  # a fresh database per run
 
 
 def make_probes(count: int, interval: int) -> None:
@@ -197,6 +200,7 @@ def main() -> None:
         return
     from bench.probe_target import serve
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so `finally` stops the target
     where = machine()
     server = multiprocessing.get_context("spawn").Process(target=serve, args=(TARGET_PORT,), daemon=True)
     server.start()

@@ -257,6 +257,7 @@ class Engine:
         await self.db(monitoring.record_start)(clock.now(), os.getpid())
         async with new_session(self.max_concurrency) as session:
             while not self.stop.is_set():
+                tick_started = loop.time()
                 await self.start_due_checks(session)
                 await self.flush()
                 if loop.time() - last_pulse >= settings.ENGINE["HEARTBEAT_SECONDS"] / 2:
@@ -265,8 +266,10 @@ class Engine:
                 if loop.time() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
                     last_housekeeping = loop.time()
                     await self.db(housekeeping)(clock.now())
+                # Sleep out the rest of the tick only: a slow tick must not add a full one.
+                rest = self.tick_seconds - (loop.time() - tick_started)
                 try:
-                    await asyncio.wait_for(self.stop.wait(), timeout=self.tick_seconds)
+                    await asyncio.wait_for(self.stop.wait(), timeout=max(rest, 0.01))
                 except asyncio.TimeoutError:
                     pass
             await self.drain()
