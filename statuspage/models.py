@@ -12,8 +12,9 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from statuspage import clock
 
 
 class ComponentStatus(models.TextChoices):
@@ -241,7 +242,7 @@ class Probe(models.Model):
         default=dict, blank=True,
         help_text=_("The current or last failure: first failure time, error samples, latency."),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     interval_seconds = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(10), MaxValueValidator(86400)]
     )
