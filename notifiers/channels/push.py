@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,7 @@ from notifiers.channels.base import (
 )
 
 SANDBOX_PROJECT_ID = "statuspage-sandbox"
+TOPIC = re.compile(r"^[a-zA-Z0-9\-_.~%]+$")
 
 # Errors that a retry cannot fix: the target is gone or the request itself is wrong.
 PERMANENT_ERRORS = (
@@ -144,11 +146,18 @@ class PushChannel(Channel):
             app = firebase_app()
         except DeliveryError as error:
             return [SendResult(d.id, error=error) for d in deliveries]
-        batch = [self.build(message, d.target) for d in deliveries]
-        response = messaging.send_each(batch, app=app)
-        return [
-            SendResult(d.id, provider_id=r.message_id or "")
-            if r.success
-            else SendResult(d.id, error=classify(r.exception))
-            for d, r in zip(deliveries, response.responses, strict=True)
+        valid = [d for d in deliveries if TOPIC.match(d.target)]
+        results = [
+            SendResult(d.id, error=PermanentError(f"'{d.target}' is not a valid FCM topic"))
+            for d in deliveries
+            if d not in valid
         ]
+        if valid:
+            response = messaging.send_each([self.build(message, d.target) for d in valid], app=app)
+            results += [
+                SendResult(d.id, provider_id=r.message_id or "")
+                if r.success
+                else SendResult(d.id, error=classify(r.exception))
+                for d, r in zip(valid, response.responses, strict=True)
+            ]
+        return results

@@ -34,6 +34,10 @@ def test_status_page_shows_the_outage(live_server, page):
     assert "Check glucose with a meter." in row.locator(".advice").inner_text()
     share = page.locator(".component", has_text="Share upload")
     assert share.locator(".component-status").inner_text() == "Operational"
+    colour = "el => getComputedStyle(el).color"
+    down = row.locator(".component-status").evaluate(colour)
+    up = share.locator(".component-status").evaluate(colour)
+    assert down != up, "an operational component in a broken group must not look broken"
 
 
 def test_status_page_is_green_when_all_is_well(live_server, page):
