@@ -163,7 +163,9 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
     plain = [(pid, outcome, at) for pid, outcome, at in batch if outcome is not None]
     special = [(pid, outcome, at) for pid, outcome, at in batch if outcome is None]
     with transaction.atomic():
-        probes = Probe.objects.select_for_update().in_bulk(sorted({pid for pid, _, _ in plain}))
+        # Lock in id order (no default ordering, whose joins PostgreSQL cannot lock).
+        probes = Probe.objects.select_for_update(of=("self",)).order_by("id").in_bulk(
+            sorted({pid for pid, _, _ in plain}))
         attach_components(probes.values())
         rows, acted = [], []
         for probe_id, outcome, checked_at in sorted(plain, key=lambda r: r[2]):
