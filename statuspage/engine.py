@@ -35,6 +35,21 @@ HOUSEKEEPING_EVERY_SECONDS = 5.0
 SLIP_WINDOW = 10_000
 
 
+# What judging a result reads and writes; the rest of a probe is how to run its check.
+# Loading only what each step reads spares the hot path decoding fields it never uses.
+VERDICT_FIELDS = [
+    "id", "component_id", "name", "kind", "regions", "outage_status", "failures_to_confirm",
+    "successes_to_confirm", "flap_threshold", "flap_window_seconds", "state",
+    "consecutive_failures", "consecutive_successes", "first_failure_at", "last_checked_at",
+    "last_warning", "failure_status", "evidence", "transitions", "flapping_since", "reported",
+]
+VERDICT_ONLY_FIELDS = [
+    "evidence", "transitions", "last_warning", "failure_status", "flapping_since", "reported",
+    "first_failure_at", "consecutive_failures", "consecutive_successes", "last_checked_at",
+    "state",
+]
+
+
 def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Check]:
     """Move each due probe's next_run_at forward; only the worker whose UPDATE wins runs it.
 
@@ -42,7 +57,7 @@ def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Ch
     """
     due = Probe.objects.filter(enabled=True).filter(
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
-    )
+    ).defer(*VERDICT_ONLY_FIELDS)
     claimed = []
     region = settings.ENGINE["REGION"]
     with transaction.atomic():  # one commit for the whole claim, not one per probe
@@ -164,8 +179,8 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
     special = [(pid, outcome, at) for pid, outcome, at in batch if outcome is None]
     with transaction.atomic():
         # Lock in id order (no default ordering, whose joins PostgreSQL cannot lock).
-        probes = Probe.objects.select_for_update(of=("self",)).order_by("id").in_bulk(
-            sorted({pid for pid, _, _ in plain}))
+        probes = Probe.objects.select_for_update(of=("self",)).order_by("id").only(
+            *VERDICT_FIELDS).in_bulk(sorted({pid for pid, _, _ in plain}))
         attach_components(probes.values())
         rows, acted = [], []
         for probe_id, outcome, checked_at in sorted(plain, key=lambda r: r[2]):

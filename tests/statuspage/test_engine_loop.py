@@ -41,3 +41,22 @@ def test_stopping_waits_for_checks_in_flight(web):
     probe = Probe.objects.create(component=make_component(), name="api", url=f"{web.url}/slow")
     asyncio.run(run_until(Engine(0.05, 10), lambda e: bool(e.in_flight)))
     assert CheckResult.objects.filter(probe=probe, ok=True).count() == 1
+
+
+def test_a_batch_with_a_confirmed_failure_opens_the_incident(web):
+    from incidents.models import Incident
+    from statuspage.engine import record_batch
+    from statuspage.models import CheckOutcome
+    from statuspage import clock
+
+    ok = Probe.objects.create(component=make_component("Share upload"), name="ok",
+                              url=f"{web.url}/a", failures_to_confirm=1)
+    bad = Probe.objects.create(component=make_component(), name="api", url=f"{web.url}/b",
+                               failures_to_confirm=1)
+    now = clock.now()
+    assert record_batch([(ok.id, CheckOutcome(True, 10), now),
+                         (bad.id, CheckOutcome(False, 12, 503, "HTTP 503, expected 200"), now)]) == 2
+    incident = Incident.objects.get()
+    assert incident.origin_probe_id == bad.id
+    assert "HTTP 503" in incident.origin_probe.evidence["samples"][0]["error"]
+    assert CheckResult.objects.count() == 2
