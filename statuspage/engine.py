@@ -19,7 +19,7 @@ from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
@@ -290,6 +290,7 @@ class Engine:
                 except asyncio.TimeoutError:
                     pass
             await self.drain()
+        await self.db(connections.close_all)()  # the database thread's session ends with us
 
     async def pulse(self) -> None:
         """Tell the web process and the watchdog that probe cycles still complete."""
