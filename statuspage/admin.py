@@ -1,6 +1,15 @@
 from django.contrib import admin
 
-from statuspage.models import Audience, CheckResult, Component, ComponentGroup, Probe
+from statuspage.models import (
+    Audience,
+    CheckResult,
+    Component,
+    ComponentGroup,
+    EngineHeartbeat,
+    Probe,
+    ProbeAgent,
+    RegionState,
+)
 
 
 @admin.register(ComponentGroup)
@@ -23,8 +32,9 @@ class ComponentAdmin(admin.ModelAdmin):
 
 @admin.register(Probe)
 class ProbeAdmin(admin.ModelAdmin):
-    list_display = ["name", "component", "url", "interval_seconds", "state", "last_checked_at"]
-    list_filter = ["state", "enabled"]
+    list_display = ["name", "component", "kind", "interval_seconds", "state", "flapping_since",
+                    "last_checked_at"]
+    list_filter = ["kind", "state", "enabled"]
     readonly_fields = [
         "state",
         "consecutive_failures",
@@ -32,6 +42,13 @@ class ProbeAdmin(admin.ModelAdmin):
         "first_failure_at",
         "last_checked_at",
         "next_run_at",
+        "ping_key",
+        "last_ping_at",
+        "last_start_at",
+        "last_warning",
+        "failure_status",
+        "flapping_since",
+        "evidence",
     ]
 
 
@@ -46,3 +63,27 @@ class CheckResultAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(EngineHeartbeat)
+class EngineHeartbeatAdmin(admin.ModelAdmin):
+    list_display = ["name", "last_cycle_at", "slip_p99_ms", "checks_completed", "host", "pid",
+                    "alarm_raised_at"]
+    readonly_fields = list_display + ["started_at", "interval_seconds"]
+
+
+@admin.register(ProbeAgent)
+class ProbeAgentAdmin(admin.ModelAdmin):
+    """Register agents with `manage.py add_probe_agent` (the token is shown once)."""
+
+    list_display = ["name", "region", "enabled", "last_seen_at"]
+    readonly_fields = ["last_seen_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(RegionState)
+class RegionStateAdmin(admin.ModelAdmin):
+    list_display = ["probe", "region", "state", "since", "last_error", "last_checked_at"]
+    list_filter = ["region", "state"]

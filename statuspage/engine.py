@@ -10,6 +10,7 @@ runs on one thread (sync_to_async), which suits SQLite's single writer.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections import deque
@@ -18,20 +19,35 @@ from datetime import datetime
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, connections, transaction
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from incidents.workflow import handle_verdict
-from statuspage import clock, monitoring
+from statuspage import bulk, clock, monitoring
 from statuspage.checks import Check, build_check, heartbeat
 from statuspage.checks.http import new_session
-from statuspage.models import CheckOutcome, CheckResult, Probe, ProbeState, RegionState, Verdict
+from statuspage.models import CheckOutcome, CheckResult, Component, Probe, ProbeState, RegionState, Verdict
 
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY_SECONDS = 5.0
 SLIP_WINDOW = 10_000
+
+
+# What judging a result reads and writes; the rest of a probe is how to run its check.
+# Loading only what each step reads spares the hot path decoding fields it never uses.
+VERDICT_FIELDS = [
+    "id", "component_id", "name", "kind", "regions", "outage_status", "failures_to_confirm",
+    "successes_to_confirm", "flap_threshold", "flap_window_seconds", "state",
+    "consecutive_failures", "consecutive_successes", "first_failure_at", "last_checked_at",
+    "last_warning", "failure_status", "evidence", "transitions", "flapping_since", "reported",
+]
+VERDICT_ONLY_FIELDS = [
+    "evidence", "transitions", "last_warning", "failure_status", "flapping_since", "reported",
+    "first_failure_at", "consecutive_failures", "consecutive_successes", "last_checked_at",
+    "state",
+]
 
 
 def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Check]:
@@ -41,15 +57,14 @@ def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Ch
     """
     due = Probe.objects.filter(enabled=True).filter(
         Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
-    )
+    ).defer(*VERDICT_ONLY_FIELDS)
     claimed = []
     region = settings.ENGINE["REGION"]
     with transaction.atomic():  # one commit for the whole claim, not one per probe
-        for probe in due:
-            won = Probe.objects.filter(id=probe.id, next_run_at=probe.next_run_at).update(
-                next_run_at=probe.next_run_after(now)
-            )
-            if not won or (probe.regions and region not in probe.regions):
+        probes = list(due)
+        won = bulk.claim(probes, [p.next_run_after(now) for p in probes])
+        for probe in probes:
+            if probe.id not in won or (probe.regions and region not in probe.regions):
                 continue  # another worker has it, or its regions' agents check it
             claimed.append(build_check(probe))
             if slips is not None and probe.next_run_at is not None:
@@ -89,13 +104,20 @@ def record_outcome(probe_id: int, outcome: CheckOutcome | None, checked_at: date
         return apply_and_store(probe, outcome, checked_at)
 
 
-def under_maintenance(probe: Probe, now: datetime) -> bool:
-    """Maintenance windows (the incidents app's, when it has them) suppress alarms."""
+@functools.cache
+def maintenance_check():
+    """The incidents app's `is_under_maintenance(component, now)`, or None without it."""
     try:
         from incidents.maintenance import is_under_maintenance
     except ImportError:
-        return False
-    return is_under_maintenance(probe.component, now)
+        return None
+    return is_under_maintenance
+
+
+def under_maintenance(probe: Probe, now: datetime) -> bool:
+    """Maintenance windows (the incidents app's, when it has them) suppress alarms."""
+    check = maintenance_check()
+    return bool(check and check(probe.component, now))
 
 
 def record_region_outcome(probe_id: int, region: str, outcome: CheckOutcome,
@@ -129,9 +151,18 @@ def store_result(probe: Probe, outcome: CheckOutcome, checked_at: datetime, regi
 def save_and_act(probe: Probe, verdict: str, checked_at: datetime) -> str:
     probe.save(update_fields=RECORDED_FIELDS)
     if verdict:
-        log.info("%s: %s", probe, verdict)
-        handle_verdict(probe, verdict, checked_at)
+        act_on(probe, verdict, checked_at)
     return verdict
+
+
+def act_on(probe: Probe, verdict: str, checked_at: datetime) -> None:
+    """Hand a verdict to the workflow; a failure there must not lose the batch's results."""
+    log.info("%s: %s", probe, verdict)
+    try:
+        with transaction.atomic():
+            handle_verdict(probe, verdict, checked_at)
+    except Exception:
+        log.exception("acting on %s for %s failed", verdict, probe)
 
 
 def apply_and_store(probe: Probe, outcome: CheckOutcome, checked_at: datetime) -> str:
@@ -147,8 +178,10 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
     plain = [(pid, outcome, at) for pid, outcome, at in batch if outcome is not None]
     special = [(pid, outcome, at) for pid, outcome, at in batch if outcome is None]
     with transaction.atomic():
-        probes = Probe.objects.select_for_update().select_related("component").in_bulk(
-            sorted({pid for pid, _, _ in plain}))
+        # Lock in id order (no default ordering, whose joins PostgreSQL cannot lock).
+        probes = Probe.objects.select_for_update(of=("self",)).order_by("id").only(
+            *VERDICT_FIELDS).in_bulk(sorted({pid for pid, _, _ in plain}))
+        attach_components(probes.values())
         rows, acted = [], []
         for probe_id, outcome, checked_at in sorted(plain, key=lambda r: r[2]):
             probe = probes.get(probe_id)
@@ -161,15 +194,23 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
             verdict = probe.apply_outcome(outcome, checked_at, under_maintenance(probe, checked_at))
             acted.append((probe, verdict, checked_at))
         CheckResult.objects.bulk_create(rows, batch_size=500)
+        bulk.save_fields([probe for probe, _, _ in acted], RECORDED_FIELDS)
         for probe, verdict, checked_at in acted:
-            try:
-                with transaction.atomic():
-                    save_and_act(probe, verdict, checked_at)
-            except Exception:
-                log.exception("acting on the result of %s failed", probe)
+            if verdict:
+                act_on(probe, verdict, checked_at)
     for probe_id, outcome, checked_at in special:
         record_outcome(probe_id, outcome, checked_at)
     return len(batch)
+
+
+def attach_components(probes) -> None:
+    """Components are needed only for maintenance checks and verdicts: one query, and only
+    when there is a maintenance module to ask (the common hot path needs none)."""
+    if maintenance_check() is None:
+        return
+    components = Component.objects.in_bulk({p.component_id for p in probes})
+    for probe in probes:
+        probe.component = components[probe.component_id]
 
 
 def result_row(probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = "") -> CheckResult:
@@ -233,6 +274,7 @@ class Engine:
         await self.db(monitoring.record_start)(clock.now(), os.getpid())
         async with new_session(self.max_concurrency) as session:
             while not self.stop.is_set():
+                tick_started = loop.time()
                 await self.start_due_checks(session)
                 await self.flush()
                 if loop.time() - last_pulse >= settings.ENGINE["HEARTBEAT_SECONDS"] / 2:
@@ -241,11 +283,14 @@ class Engine:
                 if loop.time() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
                     last_housekeeping = loop.time()
                     await self.db(housekeeping)(clock.now())
+                # Sleep out the rest of the tick only: a slow tick must not add a full one.
+                rest = self.tick_seconds - (loop.time() - tick_started)
                 try:
-                    await asyncio.wait_for(self.stop.wait(), timeout=self.tick_seconds)
+                    await asyncio.wait_for(self.stop.wait(), timeout=max(rest, 0.01))
                 except asyncio.TimeoutError:
                     pass
             await self.drain()
+        await self.db(connections.close_all)()  # the database thread's session ends with us
 
     async def pulse(self) -> None:
         """Tell the web process and the watchdog that probe cycles still complete."""

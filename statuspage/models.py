@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from statuspage import clock
@@ -246,7 +245,7 @@ class Probe(models.Model):
         default=dict, blank=True,
         help_text=_("The current or last failure: first failure time, error samples, latency."),
     )
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_at = models.DateTimeField(default=clock.now, editable=False)
     interval_seconds = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(10), MaxValueValidator(86400)]
     )
@@ -320,6 +319,12 @@ class Probe(models.Model):
         errors = {f: _("Required for a %(kind)s probe.") % {"kind": self.kind}
                   for f in required if getattr(self, f) in (None, "")}
         errors.update(self.clean_expressions())
+        if not isinstance(self.regions, list) or not all(
+            isinstance(r, str) and re.fullmatch(r"[-a-z0-9_]+", r) for r in self.regions
+        ):
+            errors["regions"] = _("A list of region names such as [eu-west, us-east].")
+        elif self.quorum > len(self.regions):
+            errors["quorum"] = _("Cannot exceed the number of regions.")
         if self.value_path and self.degraded_above is None and self.outage_above is None:
             errors["outage_above"] = _("Give a degraded or an outage threshold for the value.")
         if None not in (self.degraded_above, self.outage_above) and (

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Max, Min, Subquery
+from django.db.models import F, Max, Min, Subquery
 from django.utils.module_loading import import_string
 
 from statuspage import clock
@@ -92,17 +92,14 @@ def record_cycle(now: datetime, checks_completed: int = 0, slip_p99_ms: float | 
     }
     if slip_p99_ms is not None:
         fields["slip_p99_ms"] = slip_p99_ms
-    updated = EngineHeartbeat.objects.filter(name=ENGINE_NAME).update(**fields)
+    updated = EngineHeartbeat.objects.filter(name=ENGINE_NAME).update(
+        checks_completed=F("checks_completed") + checks_completed, **fields
+    )
     if not updated:
         EngineHeartbeat.objects.get_or_create(
             name=ENGINE_NAME,
-            defaults={**fields, "started_at": now, "host": socket.gethostname()},
-        )
-    if checks_completed:
-        from django.db.models import F
-
-        EngineHeartbeat.objects.filter(name=ENGINE_NAME).update(
-            checks_completed=F("checks_completed") + checks_completed
+            defaults={**fields, "started_at": now, "host": socket.gethostname(),
+                      "checks_completed": checks_completed},
         )
     forget()
 

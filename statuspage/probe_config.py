@@ -23,7 +23,7 @@ PROBE_FIELDS = {
     "tls_expiry_warning_days", "host", "port", "resolver", "expected_address", "schedule",
     "grace_seconds", "value_path", "degraded_above", "outage_above", "feed_window_minutes",
     "interval_seconds", "timeout_seconds", "failures_to_confirm", "successes_to_confirm",
-    "outage_status", "enabled", "flap_threshold", "flap_window_seconds",
+    "outage_status", "enabled", "flap_threshold", "flap_window_seconds", "regions", "quorum",
 }
 
 

@@ -41,7 +41,8 @@ def test_a_slow_endpoint_is_degraded_then_an_outage_when_slower_with_evidence(we
     web.routes["/slow"] = Answer(200, "OK", delay=0.12)
     probe = Probe.objects.create(
         component=make_component(), name="api", url=f"{web.url}/slow", interval_seconds=10,
-        degraded_latency_ms=50, down_latency_ms=400, failures_to_confirm=2,
+        timeout_seconds=5,
+        degraded_latency_ms=50, down_latency_ms=1500, failures_to_confirm=2,
     )
     with time_machine.travel(NOW, tick=False) as traveller:
         run_due_probes()
@@ -57,7 +58,7 @@ def test_a_slow_endpoint_is_degraded_then_an_outage_when_slower_with_evidence(we
         assert evidence["samples"][0]["error"].startswith("slow: ")
         assert evidence["latency_ms"]["max"] >= 120
 
-        web.routes["/slow"] = Answer(200, "OK", delay=0.45)
+        web.routes["/slow"] = Answer(200, "OK", delay=1.6)
         for _ in range(2):
             traveller.shift(timedelta(seconds=10))
             run_due_probes()

@@ -84,11 +84,15 @@ def test_suppressed_results_are_counted_but_not_reported():
 def maintenance_of(monkeypatch):
     """The incidents app's maintenance contract, `is_under_maintenance(component, now)`,
     for the components given: a stand-in until that module is merged."""
+    from statuspage.engine import maintenance_check
+
     windows = set()
     module = types.ModuleType("incidents.maintenance")
     module.is_under_maintenance = lambda component, now: component.id in windows
     monkeypatch.setitem(sys.modules, "incidents.maintenance", module)
-    return windows
+    maintenance_check.cache_clear()
+    yield windows
+    maintenance_check.cache_clear()
 
 
 @pytest.mark.django_db

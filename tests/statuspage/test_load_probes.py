@@ -122,3 +122,18 @@ def test_a_file_that_is_not_yaml_says_where(tmp_path):
 
 def test_a_file_without_components_is_refused(tmp_path):
     assert "expected a top-level 'components:' list" in refused(tmp_path, "probes: []\n")
+
+
+def test_the_documented_example_loads(tmp_path, capsys):
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "ARCHITECTURE-probes.md").read_text()
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]
+    out = load(write(tmp_path, example), capsys)
+    assert out.startswith("created 5, updated 0, unchanged 0")
+    assert Probe.objects.get(name="Push provider").regions == ["eu-west", "us-east"]
+
+
+def test_regions_must_be_a_list_of_names(tmp_path):
+    bad = GOOD.replace("        port: 443\n", "        port: 443\n        regions: eu west\n")
+    assert "components[1].probes[0].regions: A list of region names" in refused(tmp_path, bad)

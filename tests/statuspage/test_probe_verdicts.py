@@ -79,3 +79,15 @@ def test_interval_below_ten_seconds_is_refused():
     with pytest.raises(ValidationError) as error:
         p.full_clean()
     assert "interval_seconds" in error.value.message_dict
+
+
+@pytest.mark.django_db
+def test_a_probe_another_worker_claimed_first_is_not_claimed_again():
+    from statuspage import bulk
+
+    first = make_probe(make_component(), "http://127.0.0.1:1/a", next_run_at=NOW)
+    second = make_probe(make_component("Share upload"), "http://127.0.0.1:1/b", next_run_at=NOW)
+    stale = list(Probe.objects.order_by("id"))
+    Probe.objects.filter(id=first.id).update(next_run_at=NOW + timedelta(seconds=10))  # the other worker
+    won = bulk.claim(stale, [NOW + timedelta(seconds=11), NOW + timedelta(seconds=11)])
+    assert won == {second.id}

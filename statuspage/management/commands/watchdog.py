@@ -13,6 +13,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from statuspage import clock
+from statuspage.models import EngineHeartbeat
 from statuspage.monitoring import compute_state, raise_alarm
 
 EXIT_INTERRUPTED = 2
@@ -25,7 +26,9 @@ class Command(BaseCommand):
         now = clock.now()
         state = compute_state(now)
         if not state.interrupted:
-            self.stdout.write(f"monitoring OK: last probe cycle at {state.last_cycle_at}")
+            beat = EngineHeartbeat.objects.filter(name="engine").first()
+            slip = f", p99 schedule slip {beat.slip_p99_ms:g} ms" if beat and beat.slip_p99_ms else ""
+            self.stdout.write(f"monitoring OK: last probe cycle at {state.last_cycle_at}{slip}")
             return
         paged = raise_alarm(state, now)
         since = state.since.isoformat() if state.since else "never started"
