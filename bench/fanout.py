@@ -257,12 +257,13 @@ def measure_ceilings(env: dict, runs: int) -> dict:
     return results
 
 
-def database_pass(name: str, env: dict, subscribers: int, sandbox_url: str) -> dict:
+def database_pass(name: str, env: dict, subscribers: int, sandbox_url: str, progress) -> dict:
     run_json(["seed", str(subscribers)], env)
     alone = {}
     for channel in CHANNELS:
         update_id = int(run_json(["update", channel], env)["update_id"])
         alone[channel] = run_json(["worker", channel, str(update_id)], env)
+        progress({"database": name, "alone": alone})
     update_id = int(run_json(["update", "together"], env)["update_id"])
     before = sandbox_counts(sandbox_url)
     start = time.time()
@@ -331,6 +332,7 @@ def main() -> None:
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--runs", type=int, default=3, help="ceiling runs per SDK (the median is kept)")
     args = parser.parse_args()
     if args.million:
@@ -345,12 +347,15 @@ def main() -> None:
         print(f"sandbox at {sandbox_url}; measuring SDK ceilings...", file=sys.stderr)
         ceilings = measure_ceilings(env, args.runs)
         save(workdir, ceilings, [])
-        passes = [database_pass("SQLite", env, args.subscribers, sandbox_url)]
-        save(workdir, ceilings, passes)
-        print("SQLite pass done", file=sys.stderr)
+        passes = []
+        if not args.no_sqlite:
+            passes.append(database_pass("SQLite", env, args.subscribers, sandbox_url,
+                                        lambda partial: save(workdir, ceilings, [*passes, partial])))
+            save(workdir, ceilings, passes)
         if not args.no_postgres and postgres_reachable(args.postgres):
             pg_env = {**env, "DATABASE_URL": args.postgres, "REDIS_URL": args.redis}
-            passes.append(database_pass("PostgreSQL", pg_env, args.subscribers, sandbox_url))
+            passes.append(database_pass("PostgreSQL", pg_env, args.subscribers, sandbox_url,
+                                        lambda partial: save(workdir, ceilings, [*passes, partial])))
     finally:
         sandbox.terminate()
         sandbox.wait()

@@ -83,18 +83,23 @@ def unsubscribe_url(subscriber_public_id) -> str:
 def subscriber_targets(announcement, channel: str) -> Iterator[Target]:
     """Active subscribers on this channel who follow any component of the incident.
 
-    Streamed from the database in chunks, in id order from the announcement's fan-out
-    cursor: a million subscribers never sit in memory, and a resumed fan-out skips ahead.
+    Read a chunk at a time by keyset (id order, from the announcement's fan-out cursor),
+    each chunk a complete query: a million subscribers never sit in memory, a resumed
+    fan-out skips ahead, and no read stays open while fan-out writes (on SQLite an open
+    read pins an old snapshot, and its connection then cannot become a writer).
     """
     from notifiers.models import Subscriber
 
     component_ids = list(announcement.update.incident.components.values_list("id", flat=True))
     rows = (
         Subscriber.objects.active()
-        .filter(channel=channel, id__gt=announcement.fan_out_cursor)
+        .filter(channel=channel)
         .following(component_ids)
         .order_by("id")
         .values_list("id", "address")
     )
-    for subscriber_id, address in rows.iterator(chunk_size=CHUNK):
-        yield Target(address, subscriber_id)
+    after = announcement.fan_out_cursor
+    while chunk := list(rows.filter(id__gt=after)[:CHUNK]):
+        for subscriber_id, address in chunk:
+            yield Target(address, subscriber_id)
+        after = chunk[-1][0]
