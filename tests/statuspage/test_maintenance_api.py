@@ -1,0 +1,45 @@
+"""Maintenance windows from the incidents app reach the Statuspage v2 endpoints."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import time_machine
+
+from incidents import maintenance
+from tests.factories import make_component
+
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def window():
+    with time_machine.travel(NOW, tick=False):
+        return maintenance.schedule("Database upgrade", "", [make_component()],
+                                    NOW + timedelta(hours=2), NOW + timedelta(hours=3), None, NOW)
+
+
+def get(client, path):
+    with time_machine.travel(NOW, tick=False):
+        return client.get(path).json()
+
+
+def test_a_scheduled_window_is_upcoming_in_summary_and_its_endpoints(client, window):
+    [listed] = get(client, "/api/v2/summary.json")["scheduled_maintenances"]
+    assert listed["id"] == window.public_id
+    assert listed["status"] == "scheduled"
+    assert listed["scheduled_for"] == "2026-11-27T03:00:00.000Z"
+    assert listed["scheduled_until"] == "2026-11-27T04:00:00.000Z"
+    upcoming = get(client, "/api/v2/scheduled-maintenances/upcoming.json")
+    assert [m["id"] for m in upcoming["scheduled_maintenances"]] == [window.public_id]
+    assert get(client, "/api/v2/scheduled-maintenances/active.json")["scheduled_maintenances"] == []
+    every = get(client, "/api/v2/scheduled-maintenances.json")["scheduled_maintenances"]
+    assert [m["id"] for m in every] == [window.public_id]
+
+
+def test_a_running_window_is_active(client, window):
+    maintenance.set_status(window, "in_progress", None, NOW)
+    active = get(client, "/api/v2/scheduled-maintenances/active.json")["scheduled_maintenances"]
+    assert [m["status"] for m in active] == ["in_progress"]
+    assert get(client, "/api/v2/scheduled-maintenances/upcoming.json")["scheduled_maintenances"] == []
