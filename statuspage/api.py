@@ -46,7 +46,7 @@ def summary_body(snapshot: Snapshot) -> dict:
         "status": status_payload(snapshot),
         "components": components_payload(snapshot),
         "incidents": [incident_payload(i) for i in snapshot.incidents],
-        "scheduled_maintenances": maintenance_payloads("upcoming") + maintenance_payloads("active"),
+        "scheduled_maintenances": maintenance_payloads("current"),
     }
 
 

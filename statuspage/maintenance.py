@@ -13,15 +13,20 @@ from incidents.models import ACTIVE_MAINTENANCE_STATUSES, Incident, IncidentStat
 from statuspage.serializers import incident_payload, stamp
 from statuspage.summary import with_timeline
 
-Which = Literal["all", "upcoming", "active"]
+Which = Literal["all", "current", "upcoming", "active"]
 
 RECENT_LIMIT = 50
 
 
 def maintenance_payloads(which: Which) -> list[dict]:
-    """All (50 most recent), upcoming (scheduled) or active (in progress, verifying)."""
+    """All (50 most recent), current (upcoming and active, as summary.json lists them),
+    upcoming (scheduled) or active (in progress, verifying)."""
     windows = Incident.objects.maintenance()
-    if which == "upcoming":
+    if which == "current":
+        windows = windows.filter(
+            status__in=[IncidentStatus.SCHEDULED, *ACTIVE_MAINTENANCE_STATUSES]
+        ).order_by("scheduled_for")
+    elif which == "upcoming":
         windows = windows.filter(status=IncidentStatus.SCHEDULED).order_by("scheduled_for")
     elif which == "active":
         windows = windows.filter(status__in=ACTIVE_MAINTENANCE_STATUSES).order_by("scheduled_for")

@@ -172,7 +172,7 @@ def test_the_public_page_shows_when_the_next_update_comes(client, down_probe):
     with time_machine.travel(NOW, tick=False):
         workflow.handle_verdict(down_probe, Verdict.CONFIRMED_DOWN, NOW)
         page = client.get("/").content.decode()
-    assert '<p class="next-update">Next update by 01:30 UTC</p>' in page
+    assert '<strong>Next update by</strong> <time datetime="2026-11-27T01:30:00+00:00"' in page
 
 
 def test_the_example_policy_file_loads():

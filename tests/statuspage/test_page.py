@@ -164,4 +164,4 @@ def test_open_incidents_say_when_the_next_update_comes(client):
     assert expected in get(client, "/").content.decode()
     assert expected in get(client, f"/incidents/{incident.public_id}").content.decode()
     resolve_at(incident, T0 + timedelta(minutes=10))
-    assert "Next update by" not in get(client, f"/incidents/{incident.public_id}").content.decode()
+    assert 'class="next-update"' not in get(client, f"/incidents/{incident.public_id}").content.decode()
