@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import threading
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -155,9 +156,15 @@ def save_and_act(probe: Probe, verdict: str, checked_at: datetime) -> str:
     return verdict
 
 
+# Set when a verdict was acted on, so the loop runs housekeeping (the escalation clock's
+# T+0 publish) at once instead of up to HOUSEKEEPING_EVERY_SECONDS later.
+verdict_acted = threading.Event()
+
+
 def act_on(probe: Probe, verdict: str, checked_at: datetime) -> None:
     """Hand a verdict to the workflow; a failure there must not lose the batch's results."""
     log.info("%s: %s", probe, verdict)
+    verdict_acted.set()
     try:
         with transaction.atomic():
             handle_verdict(probe, verdict, checked_at)
@@ -280,7 +287,9 @@ class Engine:
                 if loop.time() - last_pulse >= settings.ENGINE["HEARTBEAT_SECONDS"] / 2:
                     last_pulse = loop.time()
                     await self.pulse()
-                if loop.time() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS:
+                due = loop.time() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS
+                if due or verdict_acted.is_set():
+                    verdict_acted.clear()
                     last_housekeeping = loop.time()
                     await self.db(housekeeping)(clock.now())
                 # Sleep out the rest of the tick only: a slow tick must not add a full one.

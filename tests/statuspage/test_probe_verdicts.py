@@ -91,3 +91,15 @@ def test_a_probe_another_worker_claimed_first_is_not_claimed_again():
     Probe.objects.filter(id=first.id).update(next_run_at=NOW + timedelta(seconds=10))  # the other worker
     won = bulk.claim(stale, [NOW + timedelta(seconds=11), NOW + timedelta(seconds=11)])
     assert won == {second.id}
+
+
+@pytest.mark.django_db
+def test_a_verdict_asks_the_engine_loop_for_housekeeping_at_once():
+    """The escalation clock's T+0 step runs in housekeeping: a confirmed outage must not wait
+    up to HOUSEKEEPING_EVERY_SECONDS for it."""
+    from statuspage import engine
+
+    probe = make_probe(make_component(), "http://127.0.0.1:1/health", failures_to_confirm=1)
+    engine.verdict_acted.clear()
+    engine.record_outcome(probe.id, FAIL, NOW)
+    assert engine.verdict_acted.is_set()

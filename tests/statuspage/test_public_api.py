@@ -138,6 +138,7 @@ def test_status_page_lists_components_and_the_open_incident(client, outage,
         page = client.get("/").content.decode()
     assert "Major System Outage" in page
     assert outage.name in page
+    assert 'href="/subscribe/"' in page
     assert "What to do now:" in page
 
 
