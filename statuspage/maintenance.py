@@ -19,20 +19,29 @@ RECENT_LIMIT = 50
 
 
 def maintenance_payloads(which: Which) -> list[dict]:
-    """All (50 most recent), current (upcoming and active, as summary.json lists them),
+    return [maintenance_payload(m) for m in with_timeline(windows(which))[:RECENT_LIMIT]]
+
+
+def current_windows() -> list[Incident]:
+    """Upcoming and running windows, soonest first, with their updates: what the page lists."""
+    return list(with_timeline(windows("current"))[:RECENT_LIMIT])
+
+
+def windows(which: Which):
+    """All (most recent first), current (upcoming and active, as summary.json lists them),
     upcoming (scheduled) or active (in progress, verifying)."""
-    windows = Incident.objects.maintenance()
+    found = Incident.objects.maintenance()
     if which == "current":
-        windows = windows.filter(
+        found = found.filter(
             status__in=[IncidentStatus.SCHEDULED, *ACTIVE_MAINTENANCE_STATUSES]
         ).order_by("scheduled_for")
     elif which == "upcoming":
-        windows = windows.filter(status=IncidentStatus.SCHEDULED).order_by("scheduled_for")
+        found = found.filter(status=IncidentStatus.SCHEDULED).order_by("scheduled_for")
     elif which == "active":
-        windows = windows.filter(status__in=ACTIVE_MAINTENANCE_STATUSES).order_by("scheduled_for")
+        found = found.filter(status__in=ACTIVE_MAINTENANCE_STATUSES).order_by("scheduled_for")
     else:
-        windows = windows.order_by("-scheduled_for", "-id")
-    return [maintenance_payload(m) for m in with_timeline(windows)[:RECENT_LIMIT]]
+        found = found.order_by("-scheduled_for", "-id")
+    return found
 
 
 def maintenance_payload(window: Incident) -> dict:

@@ -13,6 +13,7 @@ from django.db.models import Avg, Max
 from django.db.models.functions import TruncHour
 
 from incidents.models import Incident
+from statuspage.maintenance import current_windows
 from statuspage.models import CheckResult, Component, ComponentStatus, Probe
 from statuspage.summary import Snapshot, build_snapshot, with_timeline
 from statuspage.uptime import UptimeView, day_start, local_day, uptime_views
@@ -105,6 +106,7 @@ class PageView:
     ungrouped: list[ComponentRow]
     recent: list[Incident]
     now: datetime
+    maintenance: list[Incident]
 
 
 def recent_resolved(now: datetime) -> list[Incident]:
@@ -143,6 +145,7 @@ def build_page(now: datetime) -> PageView:
         [row(c) for c in snapshot.ungrouped if shown(c)],
         recent_resolved(now),
         now,
+        current_windows(),
     )
 
 

@@ -43,3 +43,18 @@ def test_a_running_window_is_active(client, window):
     active = get(client, "/api/v2/scheduled-maintenances/active.json")["scheduled_maintenances"]
     assert [m["status"] for m in active] == ["in_progress"]
     assert get(client, "/api/v2/scheduled-maintenances/upcoming.json")["scheduled_maintenances"] == []
+
+
+def test_the_page_lists_upcoming_maintenance_with_its_window(client, window):
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/").content.decode()
+    assert 'id="maintenance-heading">Scheduled maintenance' in page
+    assert f'data-maintenance="{window.public_id}"' in page
+    assert "From Nov. 27, 03:00 UTC to Nov. 27, 04:00 UTC" in page
+
+
+def test_a_completed_window_leaves_the_page(client, window):
+    maintenance.set_status(window, "completed", None, NOW)
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/").content.decode()
+    assert "data-maintenance=" not in page

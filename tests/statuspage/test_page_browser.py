@@ -206,3 +206,18 @@ def test_on_a_phone_the_page_fits_the_screen_and_shows_the_last_30_days(live_ser
     legend = tab.locator(".component").first.locator(".uptime-legend")
     assert legend.inner_text().startswith("30 days ago")
     context.close()
+
+
+def test_the_page_shows_maintenance_in_progress(live_server, page):
+    from incidents import maintenance
+
+    component = make_component()
+    now = clock.now()
+    window = maintenance.schedule("Database upgrade", "", [component],
+                                  now - timedelta(minutes=5), now + timedelta(hours=1), None, now)
+    maintenance.set_status(window, "in_progress", None, now)
+    page.goto(live_server.url)
+    card = page.locator(f"[data-maintenance='{window.public_id}']")
+    assert card.locator("h3").inner_text() == "Database upgrade"
+    assert card.locator(".maintenance-status").inner_text() == "In progress"
+    assert "Follow app alerts" in card.locator(".incident-affects").inner_text()
