@@ -18,7 +18,7 @@ from incidents.models import Incident
 from statuspage import clock
 from statuspage.maintenance import maintenance_payloads
 from statuspage.models import Audience, Component
-from statuspage.monitoring import monitoring_state
+from statuspage.monitoring import INDICATOR_WHEN_UNKNOWN, monitoring_state
 from statuspage.public_http import allow_any_origin, public_json, public_read
 from statuspage.serializers import (
     components_payload,
@@ -161,7 +161,7 @@ def banner_payload(incident: Incident | None, now: datetime, monitoring=None) ->
         payload.update(
             show=True,
             status="unknown",
-            severity="minor",
+            severity=INDICATOR_WHEN_UNKNOWN,
             title=render_message("banner", "unknown", context, "title"),
             text=render_message("banner", "unknown", context, "text"),
             updated_at=stamp(monitoring.since or now),

@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from incidents.models import Impact, Incident, IncidentUpdate
 from statuspage.monitoring import MonitoringState, monitoring_state, overall_when_unknown
 from statuspage.models import (
-    STATUS_SEVERITY,
     Component,
     ComponentGroup,
     ComponentStatus,
@@ -138,7 +137,3 @@ def build_snapshot() -> Snapshot:
     stamps += [s for s in [last_incident_change()] if s is not None]
     ordered_groups = sorted(groups.values(), key=lambda g: (g.group.position, g.group.name))
     return Snapshot(components, ordered_groups, ungrouped, incidents, max(stamps, default=None))
-
-
-def is_worse(status: str, than: str) -> bool:
-    return STATUS_SEVERITY[status] > STATUS_SEVERITY[than]

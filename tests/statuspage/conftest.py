@@ -204,16 +204,6 @@ T0 = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(autouse=True)
-def default_language():
-    """A request through the test client leaves its language active in this thread; without
-    this, a Spanish request would make later code (incident names, messages) Spanish."""
-    from django.utils import translation
-
-    yield
-    translation.deactivate()
-
-
-@pytest.fixture(autouse=True)
 def empty_cache():
     """Cached fragments (uptime bars, response-time charts) must not cross tests that freeze
     the clock at the same minute."""
