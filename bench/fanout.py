@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import re
+import secrets
 import statistics
 import subprocess
 import sys
@@ -153,7 +154,7 @@ def new_update(label: str) -> int:
 
 def warm_up(channel: str) -> None:
     """What a long-running worker has already done once: set up the SDK's client (push:
-    generate the sandbox service account, load the firebase app)."""
+    generate the sandbox service account, load the firebase app), load the URLconf."""
     if channel == "push":
         from notifiers.channels.push import firebase_app
 
@@ -162,6 +163,10 @@ def warm_up(channel: str) -> None:
         from notifiers.channels.sms import twilio_client
 
         twilio_client()
+    elif channel == "email":
+        from notifiers.channels.context import link_maker
+
+        link_maker()  # the first reverse() loads the URLconf
 
 
 def worker(channel: str, update_id: int) -> dict:
@@ -338,7 +343,8 @@ def main() -> None:
     if args.million:
         args.subscribers = 1_000_000
     workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
-    base_env = {**os.environ, "STATUSPAGE_VAR_DIR": str(workdir), "LOG_LEVEL": "WARNING", "DEBUG": "1",
+    base_env = {**os.environ, "STATUSPAGE_VAR_DIR": str(workdir), "LOG_LEVEL": "WARNING", "DEBUG": "0",
+                "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1",
                 "STATUSPAGE_URL": "http://127.0.0.1:9", "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
                 "REDIS_URL": ""}
     sandbox, sandbox_url = start_sandbox(base_env)

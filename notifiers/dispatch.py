@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from itertools import islice
 
@@ -19,7 +21,9 @@ from django.db.models import Exists, OuterRef
 from django_q.tasks import async_task
 
 from notifiers.channels import get_channel
+from notifiers.bulk import insert_deliveries_for
 from notifiers.channels.base import SendResult, Target, TransientError
+from notifiers.channels.context import SubscriberTargets
 from notifiers.models import (
     SEND_QUEUE_LEASE,
     Announcement,
@@ -94,9 +98,8 @@ def fan_out(announcement_id: int) -> int:
         return 0
     channel = get_channel(announcement.channel)
     deadline = time.monotonic() + FAN_OUT_SLICE_SECONDS
-    for chunk in chunked(channel.targets(announcement), FAN_OUT_CHUNK):
+    for _ in write_chunks(announcement, channel):
         now = clock.now()
-        write_chunk(announcement, channel, chunk, now)
         queue_send(announcement.id, now)
         if time.monotonic() > deadline:
             Announcement.objects.filter(id=announcement.id).update(fan_out_queued_at=now)
@@ -108,6 +111,31 @@ def fan_out(announcement_id: int) -> int:
         Announcement.objects.filter(id=announcement.id).update(fanned_out_at=now)
         queue_send(announcement.id, now)
     return announcement.deliveries.count()
+
+
+def write_chunks(announcement: Announcement, channel) -> Iterator[None]:
+    """Write the announcement's deliveries a chunk at a time, yielding after each commit.
+
+    Subscribers of an unpaced channel are copied by the database (INSERT ... SELECT);
+    other targets (topics, on-call staff, paced channels, whose rows each get a send
+    slot) are written from Python.
+    """
+    targets = channel.targets(announcement)
+    if isinstance(targets, SubscriberTargets) and not channel.rate():
+        for after, last in targets.id_chunks(FAN_OUT_CHUNK):
+            with transaction.atomic():
+                insert_deliveries_for(announcement, targets.between(after, last), clock.now())
+                advance_cursor(announcement, last)
+            yield
+        return
+    for chunk in chunked(targets, FAN_OUT_CHUNK):
+        write_chunk(announcement, channel, chunk, clock.now())
+        yield
+
+
+def advance_cursor(announcement: Announcement, cursor: int) -> None:
+    Announcement.objects.filter(id=announcement.id).update(fan_out_cursor=cursor)
+    announcement.fan_out_cursor = cursor
 
 
 def chunked(items: Iterable, size: int) -> Iterator[list]:
@@ -139,8 +167,7 @@ def write_chunk(announcement: Announcement, channel, chunk: list, now: datetime)
     with transaction.atomic():
         Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=FAN_OUT_CHUNK)
         if cursor:
-            Announcement.objects.filter(id=announcement.id).update(fan_out_cursor=cursor)
-            announcement.fan_out_cursor = cursor
+            advance_cursor(announcement, cursor)
 
 
 def send_times(channel, count: int, now: datetime) -> list[datetime]:
@@ -184,6 +211,9 @@ def queue_send(announcement_id: int, now: datetime) -> bool:
 def send_due(announcement_id: int) -> int:
     """Send this announcement's due deliveries, batch by batch; returns how many were sent.
 
+    A channel with `concurrent_batches` > 1 keeps that many provider requests in flight
+    (in threads that only call the provider) while this thread claims the next batch and
+    records the last one's results, so our database work overlaps the provider's time.
     A task keeps its worker at most SEND_SLICE_SECONDS, then queues itself again behind
     the tasks of other announcements and channels, so a long backlog on one channel (a
     slow provider, paced SMS) never holds up another.
@@ -192,25 +222,41 @@ def send_due(announcement_id: int) -> int:
     if announcement is None:
         return 0
     channel = get_channel(announcement.channel)
-    message = None
     deadline = time.monotonic() + settings.NOTIFIERS["SEND_SLICE_SECONDS"]
-    sent = 0
-    while True:
-        now = clock.now()
-        if postpone_if_circuit_open(announcement, channel, now):
-            break
-        batch = announcement.deliveries.claim_due(now, channel.batch_size)
-        if not batch:
-            break
-        message = message or channel.render(announcement)
-        results = send_batch_safely(channel, message, batch)
-        sent += record_results(announcement, batch, results, clock.now())
-        if time.monotonic() > deadline:
-            Announcement.objects.filter(id=announcement.id).update(send_queued_at=clock.now())
-            enqueue("notifiers.dispatch.send_due", announcement.id)
-            return sent
-    Announcement.objects.filter(id=announcement.id).update(send_queued_at=None)
+    with ThreadPoolExecutor(max_workers=channel.concurrent_batches) as pool:
+        sent, finished = send_in_flight(announcement, channel, pool, deadline)
+    if finished:
+        Announcement.objects.filter(id=announcement.id).update(send_queued_at=None)
+    else:
+        Announcement.objects.filter(id=announcement.id).update(send_queued_at=clock.now())
+        enqueue("notifiers.dispatch.send_due", announcement.id)
     return sent
+
+
+def send_in_flight(announcement: Announcement, channel, pool, deadline: float) -> tuple[int, bool]:
+    """Claim, send and record until nothing is due (True) or the slice is over (False).
+    Every batch sent is recorded before this returns."""
+    in_flight: deque[tuple[list[Delivery], Future]] = deque()
+    message, sent, more = None, 0, True
+    while more or in_flight:
+        if more and len(in_flight) < channel.concurrent_batches:
+            now = clock.now()
+            batch = [] if postpone_if_circuit_open(announcement, channel, now) else (
+                announcement.deliveries.claim_due(now, channel.batch_size))
+            if batch:
+                message = message or channel.render(announcement)
+                in_flight.append((batch, pool.submit(send_batch_safely, channel, message, batch)))
+                continue
+            more = False
+        if in_flight:
+            batch, future = in_flight.popleft()
+            sent += record_results(announcement, batch, future.result(), clock.now())
+        if more and time.monotonic() > deadline:
+            more = False
+            for batch, future in in_flight:
+                sent += record_results(announcement, batch, future.result(), clock.now())
+            return sent, False
+    return sent, True
 
 
 def postpone_if_circuit_open(announcement: Announcement, channel, now: datetime) -> bool:

@@ -62,6 +62,9 @@ class Channel:
     per_second: ClassVar[float | None] = None
     # Lower is sent first: a backlog of a slow channel never holds up a faster one.
     priority: ClassVar[int] = 5
+    # Provider requests kept in flight at once by one send task. Above 1, send_batch runs
+    # in a thread and must not touch the database.
+    concurrent_batches: ClassVar[int] = 1
 
     def targets(self, announcement: Announcement) -> Iterable[str | Target]:
         """The addresses (topics, tokens, numbers...) this announcement goes to.

@@ -80,26 +80,43 @@ def unsubscribe_url(subscriber_public_id) -> str:
     return manage_links(subscriber_public_id)[1]
 
 
-def subscriber_targets(announcement, channel: str) -> Iterator[Target]:
-    """Active subscribers on this channel who follow any component of the incident.
+class SubscriberTargets:
+    """Active subscribers on a channel who follow any component of the incident.
 
-    Read a chunk at a time by keyset (id order, from the announcement's fan-out cursor),
-    each chunk a complete query: a million subscribers never sit in memory, a resumed
-    fan-out skips ahead, and no read stays open while fan-out writes (on SQLite an open
-    read pins an old snapshot, and its connection then cannot become a writer).
+    Iterating yields Targets read a chunk at a time by keyset (id order, from the
+    announcement's fan-out cursor), each chunk a complete query: a million subscribers never
+    sit in memory, a resumed fan-out skips ahead, and no read stays open while fan-out
+    writes (on SQLite an open read pins an old snapshot, and its connection then cannot
+    become a writer). Fan-out may instead take `id_chunks()` and write each chunk with one
+    INSERT ... SELECT, never loading the rows into Python.
     """
-    from notifiers.models import Subscriber
 
-    component_ids = list(announcement.update.incident.components.values_list("id", flat=True))
-    rows = (
-        Subscriber.objects.active()
-        .filter(channel=channel)
-        .following(component_ids)
-        .order_by("id")
-        .values_list("id", "address")
-    )
-    after = announcement.fan_out_cursor
-    while chunk := list(rows.filter(id__gt=after)[:CHUNK]):
-        for subscriber_id, address in chunk:
-            yield Target(address, subscriber_id)
-        after = chunk[-1][0]
+    def __init__(self, announcement, channel: str) -> None:
+        from notifiers.models import Subscriber
+
+        component_ids = list(announcement.update.incident.components.values_list("id", flat=True))
+        self.announcement = announcement
+        self.subscribers = (
+            Subscriber.objects.active().filter(channel=channel).following(component_ids).order_by("id")
+        )
+
+    def id_chunks(self, size: int = CHUNK) -> Iterator[tuple[int, int]]:
+        """(after, last) id bounds of each chunk of at most `size` subscribers."""
+        after = self.announcement.fan_out_cursor
+        ids = self.subscribers.values_list("id", flat=True)
+        while chunk := list(ids.filter(id__gt=after)[:size]):
+            yield after, chunk[-1]
+            after = chunk[-1]
+
+    def between(self, after: int, last: int):
+        """The subscribers of the chunk (after, last]."""
+        return self.subscribers.filter(id__gt=after, id__lte=last)
+
+    def __iter__(self) -> Iterator[Target]:
+        for after, last in self.id_chunks():
+            for subscriber_id, address in self.between(after, last).values_list("id", "address"):
+                yield Target(address, subscriber_id)
+
+
+def subscriber_targets(announcement, channel: str) -> SubscriberTargets:
+    return SubscriberTargets(announcement, channel)
