@@ -27,6 +27,7 @@ from notifiers.channels.context import SubscriberTargets
 from notifiers.models import (
     SEND_QUEUE_LEASE,
     Announcement,
+    ClaimedDelivery,
     Delivery,
     DeliveryState,
     ProviderState,
@@ -236,7 +237,7 @@ def send_due(announcement_id: int) -> int:
 def send_in_flight(announcement: Announcement, channel, pool, deadline: float) -> tuple[int, bool]:
     """Claim, send and record until nothing is due (True) or the slice is over (False).
     Every batch sent is recorded before this returns."""
-    in_flight: deque[tuple[list[Delivery], Future]] = deque()
+    in_flight: deque[tuple[list[ClaimedDelivery], Future]] = deque()
     message, sent, more = None, 0, True
     while more or in_flight:
         if more and len(in_flight) < channel.concurrent_batches:
@@ -268,7 +269,7 @@ def postpone_if_circuit_open(announcement: Announcement, channel, now: datetime)
     return True
 
 
-def send_batch_safely(channel, message, batch: list[Delivery]) -> list[SendResult]:
+def send_batch_safely(channel, message, batch: list[ClaimedDelivery]) -> list[SendResult]:
     try:
         return channel.send_batch(message, batch)
     except Exception as exc:  # an SDK bug or outage must not strand claimed rows
@@ -290,7 +291,7 @@ OUTCOME_FIELDS = (
 
 
 def record_results(
-    announcement: Announcement, batch: list[Delivery], results: list[SendResult], now: datetime
+    announcement: Announcement, batch: list[ClaimedDelivery], results: list[SendResult], now: datetime
 ) -> int:
     by_id = {result.delivery_id: result for result in results}
     token = batch[0].claim_token
@@ -312,19 +313,21 @@ def record_results(
     return sum(1 for d in batch if d.state == DeliveryState.SENT)
 
 
-PER_ROW_FIELDS = ("provider_message_id", "segments")
+# Fields whose values differ from row to row within a batch: per-message provider ids, SMS
+# segments, and the send slots of paced rows and the jittered retry times of failed ones.
+PER_ROW_FIELDS = ("provider_message_id", "segments", "next_attempt_at")
 
 
-def save_outcomes(batch: list[Delivery], token) -> None:
+def save_outcomes(batch: list[ClaimedDelivery], token) -> None:
     """Store a batch's outcomes in a few statements, only on rows this worker still holds
     (a row whose lease ran out and was claimed again is left alone): one UPDATE per
-    distinct shared outcome (a whole email batch shares one), then the per-message
-    provider ids in one executemany."""
+    distinct shared outcome (a whole email batch shares one), then the per-row values in
+    one executemany unless the whole batch shares them too."""
     shared = [f for f in OUTCOME_FIELDS if f not in PER_ROW_FIELDS]
     groups: dict[tuple, list[int]] = {}
     for delivery in batch:
         groups.setdefault(tuple(getattr(delivery, f) for f in shared), []).append(delivery.id)
-    distinct = {(d.provider_message_id, d.segments) for d in batch}
+    distinct = {tuple(getattr(d, f) for f in PER_ROW_FIELDS) for d in batch}
     with transaction.atomic():
         if len(distinct) == 1:
             values = dict(zip(PER_ROW_FIELDS, distinct.pop(), strict=True))
@@ -337,21 +340,22 @@ def save_outcomes(batch: list[Delivery], token) -> None:
             )
 
 
-def write_per_row(batch: list[Delivery], token) -> None:
+def write_per_row(batch: list[ClaimedDelivery], token) -> None:
     table = connection.ops.quote_name(Delivery._meta.db_table)
-    columns = [connection.ops.quote_name(Delivery._meta.get_field(f).column) for f in PER_ROW_FIELDS]
-    assignments = ", ".join(f"{column} = %s" for column in columns)
+    fields = [Delivery._meta.get_field(f) for f in PER_ROW_FIELDS]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
     claim = connection.ops.quote_name("claim_token")
     token_value = Delivery._meta.get_field("claim_token").get_db_prep_value(token, connection)
+    rows = [
+        [f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.id, token_value]
+        for d in batch
+    ]
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET {assignments} WHERE id = %s AND {claim} = %s",
-            [(d.provider_message_id, d.segments, d.id, token_value) for d in batch],
-        )
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s AND {claim} = %s", rows)
 
 
 def after_permanent_failures(
-    announcement: Announcement, batch: list[Delivery], by_id: dict[int, SendResult], now: datetime
+    announcement: Announcement, batch: list[ClaimedDelivery], by_id: dict[int, SendResult], now: datetime
 ) -> None:
     """Suppress addresses that are gone for good and try the subscriber's second channel."""
     failed = [d for d in batch if d.state == DeliveryState.FAILED and d.subscriber_id]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from notifiers.models import Announcement, Delivery
+    from notifiers.models import Announcement, ClaimedDelivery
 
 
 class DeliveryError(Exception):
@@ -80,6 +80,6 @@ class Channel:
         """The message, rendered from templates/messages/<channel>/ once per announcement."""
         raise NotImplementedError
 
-    def send_batch(self, message: Any, deliveries: list[Delivery]) -> list[SendResult]:
+    def send_batch(self, message: Any, deliveries: list[ClaimedDelivery]) -> list[SendResult]:
         """Send one rendered message to each delivery's target; one result per delivery."""
         raise NotImplementedError
