@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CHANNELS = ("push", "email", "sms")
+CHANNELS = tuple(os.environ.get("BENCH_CHANNELS", "push,email,sms").split(","))
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/statuspage_bench_fanout"
 
 
@@ -126,7 +126,7 @@ def seed(subscribers: int) -> dict:
     }
     batch = []
     for i in range(subscribers):
-        channel = CHANNELS[i % 3]
+        channel = CHANNELS[i % len(CHANNELS)]
         batch.append(Subscriber(channel=channel, address=addresses[channel](i), confirmed_at=now,
                                 created_at=now, updated_at=now))
         if len(batch) == 10_000:
@@ -298,11 +298,12 @@ def postgres_reachable(url: str) -> bool:
 
 
 def report(args, ceilings: dict, passes: list[dict]) -> str:
+    bench_args = f' BENCH_ARGS="{" ".join(sys.argv[1:])}"' if sys.argv[1:] else ""
     lines = [
-        f"Command: `make bench-fanout{' BENCH_ARGS=--million' if args.subscribers >= 1_000_000 else ''}` "
-        f"({args.subscribers:,} subscribers, a third each on push, email and SMS; median of {args.runs} ceiling runs)",
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
-        "shared with other engineers' test runs while measured.",
+        f"Command: `make bench-fanout{bench_args}` "
+        f"({args.subscribers:,} subscribers spread over {', '.join(CHANNELS)}; median of {args.runs} ceiling runs)",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f} at the end.",
         "",
         "| database | channel | deliveries | fan-out s | total s | our deliveries/s | SDK ceiling/s | ratio | peak RSS MB |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -339,7 +340,12 @@ def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--runs", type=int, default=3, help="ceiling runs per SDK (the median is kept)")
+    parser.add_argument("--channels", default=",".join(CHANNELS),
+                        help="comma-separated subset of push,email,sms (subscribers are spread over them)")
     args = parser.parse_args()
+    os.environ["BENCH_CHANNELS"] = args.channels  # the worker processes read it
+    global CHANNELS
+    CHANNELS = tuple(args.channels.split(","))
     if args.million:
         args.subscribers = 1_000_000
     workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
