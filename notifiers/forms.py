@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -11,8 +11,11 @@ from django.conf import settings
 from django.core.validators import URLValidator, validate_email
 from django.utils.translation import gettext_lazy as _
 
+from notifiers.destinations import BlockedDestination, checked_address
 from notifiers.subscribers import SubscriberChannel, WebhookFormat
 from statuspage.models import Component
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def normalise_phone(raw: str) -> str:
@@ -33,26 +36,22 @@ def normalise_phone(raw: str) -> str:
 
 
 def check_webhook_url(raw: str) -> str:
-    """An https URL on a public host. Plain http and loopback only in sandbox mode (tests,
-    demo); private and loopback targets are refused so the sender cannot be turned
-    against the internal network."""
+    """An https URL (plain http only in sandbox mode: tests, demo) whose host resolves only
+    to public addresses (or to ones NOTIFIERS["WEBHOOK_ALLOWED_NETWORKS"] allows), so the
+    sender cannot be turned against the internal network. Send time checks again."""
     URLValidator(schemes=["http", "https"])(raw)
     parts = urlsplit(raw)
-    sandbox = bool(settings.SANDBOX_URL)
-    if parts.scheme != "https" and not sandbox:
+    if parts.scheme != "https" and not settings.SANDBOX_URL:
         raise forms.ValidationError(_("Use an https:// URL."))
-    host = (parts.hostname or "").lower()
-    if not sandbox and (host == "localhost" or host.endswith(".local") or _private_ip(host)):
-        raise forms.ValidationError(_("The URL must point to a public host."))
-    return raw
-
-
-def _private_ip(host: str) -> bool:
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return not address.is_global
+        checked_address(parts.hostname or "", parts.port or DEFAULT_PORTS[parts.scheme])
+    except (socket.gaierror, UnicodeError):
+        raise forms.ValidationError(
+            _("We could not find the host %(host)s.") % {"host": parts.hostname}
+        ) from None
+    except BlockedDestination:
+        raise forms.ValidationError(_("The URL must point to a public host.")) from None
+    return raw
 
 
 class ComponentsField(forms.ModelMultipleChoiceField):

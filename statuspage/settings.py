@@ -295,5 +295,10 @@ NOTIFIERS = {
     "SUBSCRIBE_PER_DESTINATION_PER_HOUR": env_int("SUBSCRIBE_PER_DESTINATION_PER_HOUR", 3),
     # How long a send task keeps a worker before yielding it to other channels' tasks.
     "SEND_SLICE_SECONDS": float(os.environ.get("SEND_SLICE_SECONDS", "5")),
+    # Webhooks are never sent to private, loopback, link-local or reserved addresses
+    # (SSRF), except to these networks. Development allows loopback (the sandbox).
+    "WEBHOOK_ALLOWED_NETWORKS": env_list(
+        "WEBHOOK_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
+    ),
 }
 NOTIFIERS_ONCALL_PROVIDER = "incidents.oncall.current_contacts"

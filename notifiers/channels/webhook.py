@@ -21,6 +21,7 @@ from incidents.messages import render_message
 from notifiers.channels import register
 from notifiers.channels.base import Channel, DeliveryError, PermanentError, SendResult, TransientError
 from notifiers.channels.context import message_context, subscriber_targets, unsubscribe_url
+from notifiers.destinations import BlockedDestination, guarded_session
 from statuspage import clock
 from statuspage.api import incident_payload
 from statuspage.summary import build_snapshot
@@ -145,7 +146,7 @@ class WebhookChannel(Channel):
         return json.dumps(data, ensure_ascii=False).encode()
 
     def send_batch(self, message: WebhookMessage, deliveries) -> list[SendResult]:
-        with requests.Session() as session:
+        with guarded_session() as session:
             return [self.send_one(session, message, d) for d in deliveries]
 
     def send_one(self, session: requests.Session, message: WebhookMessage, delivery) -> SendResult:
@@ -156,6 +157,8 @@ class WebhookChannel(Channel):
             headers[SIGNATURE_HEADER] = sign(secret, body, int(clock.now().timestamp()))
         try:
             response = session.post(delivery.target, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
+        except BlockedDestination as error:
+            return SendResult(delivery.id, error=PermanentError(str(error)))
         except requests.RequestException as error:
             return SendResult(delivery.id, error=classify(error, None))
         if 200 <= response.status_code < 300:
@@ -183,8 +186,9 @@ def ping(subscriber) -> bool:
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                SIGNATURE_HEADER: sign(subscriber.signing_secret, body, int(clock.now().timestamp()))}
     try:
-        response = requests.post(subscriber.address, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
-    except requests.RequestException:
+        with guarded_session() as session:
+            response = session.post(subscriber.address, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
+    except (BlockedDestination, requests.RequestException):
         return False
     if not 200 <= response.status_code < 300:
         return False
