@@ -366,6 +366,7 @@ def retry_due(now: datetime) -> int:
     ).values_list("id", flat=True)[:100]
     due = (
         Delivery.objects.due(now)
+        .filter(announcement__isnull=False)  # confirmations: notifiers.confirmations.retry_due
         .values_list("announcement_id", "channel")
         .distinct()
         .order_by()[:1000]

@@ -149,8 +149,9 @@ class DeliveryQuerySet(models.QuerySet):
 
 
 class Delivery(models.Model):
+    # None for a confirmation (opt-in link, SMS code, webhook ping): see notifiers.confirmations.
     announcement = models.ForeignKey(
-        Announcement, on_delete=models.CASCADE, related_name="deliveries"
+        Announcement, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
     channel = models.CharField(max_length=32, choices=channel_choices)
     target = models.CharField(max_length=300)
@@ -176,6 +177,9 @@ class Delivery(models.Model):
     segments = models.PositiveSmallIntegerField(default=0)
     # The provider's latest word on the message (delivered, undelivered, bounce...).
     provider_status = models.CharField(max_length=32, blank=True)
+    # Confirmations only: what the pending request chose (components, language); null
+    # elsewhere, so set-based inserts of update deliveries need not name it.
+    context = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     objects = DeliveryQuerySet.as_manager()

@@ -237,6 +237,7 @@ ENGINE = {
     "HOUSEKEEPING": [
         "incidents.workflow.auto_resolve_due",
         "notifiers.dispatch.retry_due",
+        "notifiers.confirmations.retry_due",
         "statuspage.rollups.roll_up",
         "statuspage.rollups.purge_expired",
         "statuspage.uptime.refresh_uptime",

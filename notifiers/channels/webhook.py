@@ -166,13 +166,15 @@ class WebhookChannel(Channel):
         return SendResult(delivery.id, error=classify(None, response))
 
 
-def ping(subscriber) -> bool:
-    """The verification ping a new webhook must answer; True when it did."""
+def ping(subscriber) -> None:
+    """The verification ping a new webhook must answer; raises DeliveryError unless it
+    did (transient for what a retry can fix: 5xx, 429, timeouts)."""
     challenge = secrets.token_urlsafe(24)
+    context = {"page_name": settings.STATUSPAGE["NAME"]}
     notice = WebhookMessage(
         statuspage={},
-        title=render_message("webhook", "ping", {"page_name": settings.STATUSPAGE["NAME"]}, "title"),
-        text=render_message("webhook", "ping", {"page_name": settings.STATUSPAGE["NAME"]}, "text"),
+        title=render_message("webhook", "ping", context, "title"),
+        text=render_message("webhook", "ping", context, "text"),
         url=settings.STATUSPAGE["URL"],
     )
     style = subscriber.webhook_format
@@ -188,13 +190,17 @@ def ping(subscriber) -> bool:
     try:
         with guarded_session() as session:
             response = session.post(subscriber.address, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
-    except (BlockedDestination, requests.RequestException):
-        return False
+    except BlockedDestination as error:
+        raise PermanentError(str(error)) from None
+    except requests.RequestException as error:
+        raise classify(error, None) from None
     if not 200 <= response.status_code < 300:
-        return False
+        raise classify(None, response)
     if style in ("slack", "teams"):
-        return True
+        return
     try:
-        return response.json().get("challenge") == challenge
-    except ValueError:
-        return False
+        echoed = response.json().get("challenge")
+    except (ValueError, AttributeError):
+        echoed = None
+    if echoed != challenge:
+        raise PermanentError(f"HTTP {response.status_code} without the challenge echoed")

@@ -169,15 +169,3 @@ def test_push_device_registration_api(client):
     bad = client.post("/api/v1/push/devices", {"components": ["nope"]}, content_type="application/json")
     assert bad.status_code == 400
     assert set(bad.json()["errors"]) == {"fid", "components"}
-
-
-def test_a_failed_confirmation_text_is_scheduled_again(client, sandbox, task_queue):
-    from django_q.models import Schedule
-
-    requests.post(f"{sandbox.url}/_sandbox/faults",
-                  json={"provider": "twilio", "fail_next": 1, "error_status": 503}, timeout=5)
-    client.post("/subscribe/", {"channel": "sms", "phone": "415-555-0123"})
-    task_queue()
-    [retry] = Schedule.objects.all()
-    assert retry.func == "notifiers.tasks.send_sms_code"
-    assert retry.schedule_type == Schedule.ONCE
