@@ -27,6 +27,7 @@ from incidents.messages import render_message
 from notifiers.channels.base import DeliveryError, PermanentError, SendResult, TransientError
 from notifiers.channels.context import absolute
 from notifiers.dispatch import enqueue, save_outcomes
+from notifiers.languages import supported_language
 from notifiers.models import SEND_QUEUE_LEASE, Delivery
 from notifiers.subscribers import Subscriber, SubscriberChannel
 from statuspage import clock
@@ -118,7 +119,7 @@ def attempt(delivery: Delivery) -> SendResult:
     sender = SENDERS.get(delivery.channel)
     if delivery.subscriber is None or sender is None:
         return SendResult(delivery.id, error=PermanentError("nothing to confirm: the subscriber is gone"))
-    language = (delivery.context or {}).get("language") or delivery.subscriber.locale
+    language = supported_language((delivery.context or {}).get("language") or delivery.subscriber.locale)
     try:
         with translation.override(language):
             return SendResult(delivery.id, provider_id=sender(delivery))

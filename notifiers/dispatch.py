@@ -20,6 +20,7 @@ from django_q.tasks import async_task
 
 from notifiers.channels import get_channel
 from notifiers.channels.base import SendResult, Target, TransientError
+from notifiers.languages import by_language, render_in
 from notifiers.models import (
     SEND_QUEUE_LEASE,
     Announcement,
@@ -192,7 +193,7 @@ def send_due(announcement_id: int) -> int:
     if announcement is None:
         return 0
     channel = get_channel(announcement.channel)
-    message = None
+    messages = {}  # language -> the message rendered in it, once per task
     deadline = time.monotonic() + settings.NOTIFIERS["SEND_SLICE_SECONDS"]
     sent = 0
     while True:
@@ -202,8 +203,11 @@ def send_due(announcement_id: int) -> int:
         batch = announcement.deliveries.claim_due(now, channel.batch_size)
         if not batch:
             break
-        message = message or channel.render(announcement)
-        results = send_batch_safely(channel, message, batch)
+        results = []
+        for language, group in by_language(batch):
+            if language not in messages:
+                messages[language] = render_in(channel, announcement, language)
+            results += send_batch_safely(channel, messages[language], group)
         sent += record_results(announcement, batch, results, clock.now())
         if time.monotonic() > deadline:
             Announcement.objects.filter(id=announcement.id).update(send_queued_at=clock.now())

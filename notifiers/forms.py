@@ -9,9 +9,11 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.core.validators import URLValidator, validate_email
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from notifiers.destinations import BlockedDestination, checked_address
+from notifiers.languages import supported_language
 from notifiers.subscribers import SubscriberChannel, WebhookFormat
 from statuspage.models import Component
 
@@ -81,6 +83,13 @@ class SubscribeForm(forms.Form):
     components = ComponentsField(
         label=_("Only these components"), help_text=_("Leave all unticked to hear about everything.")
     )
+    language = forms.ChoiceField(
+        choices=settings.LANGUAGES, required=False, label=_("Language of the messages"),
+        help_text=_("Left out: the language of this page."),
+    )
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or translation.get_language() or settings.LANGUAGE_CODE
 
     def clean(self) -> dict:
         data = super().clean()
@@ -118,13 +127,22 @@ class PreferencesForm(forms.Form):
     components = ComponentsField(
         label=_("Components"), help_text=_("Leave all unticked to hear about everything.")
     )
+    language = forms.ChoiceField(choices=settings.LANGUAGES, label=_("Language of the messages"))
 
 
 class DeviceForm(forms.Form):
     """Push device registration from an app: its Firebase installation id (or token)."""
 
     fid = forms.CharField(max_length=500)
-    locale = forms.CharField(max_length=16, required=False)
+    # The device's language tag (BCP 47, e.g. "es-MX"); stored as the closest language we
+    # write in, the default one when we have none closer.
+    locale = forms.RegexField(
+        regex=r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$", max_length=35, required=False,
+        error_messages={"invalid": _("Give a language tag such as en, es or es-MX.")},
+    )
+
+    def clean_locale(self) -> str:
+        return supported_language(self.cleaned_data["locale"]) if self.cleaned_data["locale"] else ""
     components = forms.ModelMultipleChoiceField(
         queryset=Component.objects.all(), required=False, to_field_name="public_id"
     )

@@ -16,6 +16,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -40,13 +41,13 @@ def client_ip(request: HttpRequest) -> str:
 def subscribe(request: HttpRequest) -> HttpResponse:
     """Validate, rate-limit, then only write rows: the confirmation (opt-in link, code,
     webhook ping) is a delivery in the outbox, sent by a task, never in the request."""
-    form = SubscribeForm(request.POST or None)
+    form = SubscribeForm(request.POST or None, initial={"language": translation.get_language()})
     if request.method == "POST" and form.is_valid():
         channel, address = form.cleaned_data["channel"], form.cleaned_data["address"]
         if not SubscribeAttempt.allowed(client_ip(request), f"{channel}:{address}", clock.now()):
             return render(request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429)
         subscriber = start_subscription(channel, address)
-        language = translation.get_language()
+        language = form.cleaned_data["language"]
         component_ids = [c.id for c in form.cleaned_data["components"]]
         if channel == SubscriberChannel.WEBHOOK:
             return start_webhook(request, subscriber, form.cleaned_data, language)
@@ -130,7 +131,7 @@ def confirm_sms(request: HttpRequest, token: str) -> HttpResponse:
         if right:
             confirm(subscriber, component_ids, language)
             return redirect("notifiers:preferences", token=manage_token(subscriber.public_id))
-        form.add_error("code", "This code is wrong or has expired. Check the latest text we sent.")
+        form.add_error("code", _("This code is wrong or has expired. Check the latest text we sent."))
     status = 400 if request.method == "POST" else 200
     return render(request, "notifiers/confirm_sms.html", {"form": form, "subscriber": subscriber}, status=status)
 
@@ -145,15 +146,17 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = managed_subscriber(token)
     if subscriber is None:
         return render(request, "notifiers/link_invalid.html", status=400)
-    initial = {"components": [] if subscriber.all_components else list(subscriber.components.all())}
+    initial = {"components": [] if subscriber.all_components else list(subscriber.components.all()),
+               "language": subscriber.locale}
     form = PreferencesForm(request.POST or None, initial=initial)
     saved = False
     if request.method == "POST" and form.is_valid():
         chosen = list(form.cleaned_data["components"])
         subscriber.all_components = not chosen
+        subscriber.locale = form.cleaned_data["language"]
         subscriber.updated_at = clock.now()
         with transaction.atomic():
-            subscriber.save(update_fields=["all_components", "updated_at"])
+            subscriber.save(update_fields=["all_components", "locale", "updated_at"])
             subscriber.components.set(chosen)
         saved = True
     context = {"form": form, "subscriber": subscriber, "token": token, "saved": saved}
@@ -195,4 +198,4 @@ def register_device(request: HttpRequest) -> JsonResponse:
     subscriber = start_subscription(SubscriberChannel.PUSH, form.cleaned_data["fid"])
     subscriber.locale = form.cleaned_data["locale"] or subscriber.locale
     confirm(subscriber, [c.id for c in form.cleaned_data["components"]])
-    return JsonResponse({"id": str(subscriber.public_id), "active": True}, status=201)
+    return JsonResponse({"id": str(subscriber.public_id), "active": True, "locale": subscriber.locale}, status=201)

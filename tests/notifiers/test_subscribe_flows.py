@@ -159,12 +159,12 @@ def test_push_device_registration_api(client):
     follow = make_component("Follow app alerts")
     response = client.post(
         "/api/v1/push/devices",
-        {"fid": "fid-123", "locale": "de", "components": [follow.public_id]},
+        {"fid": "fid-123", "locale": "es-MX", "components": [follow.public_id]},
         content_type="application/json",
     )
-    assert response.status_code == 201
+    assert response.status_code == 201 and response.json()["locale"] == "es"
     device = Subscriber.objects.get(channel="push")
-    assert device.address == "fid-123" and device.is_active and device.locale == "de"
+    assert device.address == "fid-123" and device.is_active and device.locale == "es"
     assert list(device.components.all()) == [follow]
     bad = client.post("/api/v1/push/devices", {"components": ["nope"]}, content_type="application/json")
     assert bad.status_code == 400
