@@ -33,6 +33,8 @@ class Recipients(models.TextChoices):
     """Who an announcement is for; each channel knows how to list their addresses."""
 
     APP_USERS = "app_users", _("Users and followers of one app (`audience`)")
+    # App installs subscribed to the push topic of an affected component (sent with app pushes).
+    COMPONENT_TOPICS = "component_topics", _("App users following the affected components")
     SUBSCRIBERS = "subscribers", _("Subscribers of the affected components")
     ONCALL = "oncall", _("On-call staff")
     PUBLIC = "public", _("The public (social networks, public webhooks)")

@@ -261,6 +261,8 @@ FIREBASE = {
     "CREDENTIALS_FILE": os.environ.get("FIREBASE_CREDENTIALS_FILE", ""),
     "PROJECT_ID": os.environ.get("FIREBASE_PROJECT_ID", ""),
     "PUSH_TTL_SECONDS": env_int("PUSH_TTL_SECONDS", 3600),
+    # A component's push topic is this prefix and its public id (apps subscribe devices).
+    "COMPONENT_TOPIC_PREFIX": os.environ.get("PUSH_COMPONENT_TOPIC_PREFIX", "component-"),
 }
 
 DEMO_SERVICE_PORT = env_int("DEMO_SERVICE_PORT", 8002)
