@@ -26,7 +26,7 @@ from django.utils import translation
 from incidents.messages import render_message
 from notifiers.channels.base import DeliveryError, PermanentError, SendResult, TransientError
 from notifiers.channels.context import absolute
-from notifiers.dispatch import enqueue, save_outcomes
+from notifiers.dispatch import enqueue, record_outcomes
 from notifiers.languages import supported_language
 from notifiers.models import SEND_QUEUE_LEASE, Delivery
 from notifiers.subscribers import Subscriber, SubscriberChannel
@@ -99,15 +99,11 @@ def send(delivery_id: int) -> bool:
     if not batch:
         return False  # already sent, given up, or another worker holds it
     [delivery] = batch
-    token = delivery.claim_token
     result = attempt(delivery)
     now = clock.now()
-    if result.ok:
-        delivery.record_sent(result.provider_id, now)
-    else:
-        delivery.record_failure(result.error, now)
+    record_outcomes(batch, [result], now)
+    if not result.ok:
         log.warning("confirmation %s to %s: %s", delivery.id, delivery.target, result.error)
-    save_outcomes(batch, token)
     if result.ok and delivery.channel == SubscriberChannel.WEBHOOK:
         delivery.subscriber.confirm(now)
         delivery.subscriber.save(update_fields=["confirmed_at", "code_digest", "updated_at"])

@@ -250,6 +250,18 @@ OUTCOME_FIELDS = (
 def record_results(
     announcement: Announcement, batch: list[Delivery], results: list[SendResult], now: datetime
 ) -> int:
+    by_id = record_outcomes(batch, results, now)
+    errors = [by_id[d.id].error for d in batch if d.id in by_id and by_id[d.id].error]
+    provider = get_channel(announcement.channel).provider or announcement.channel
+    ProviderState.record_batch(
+        provider, bool(errors) and len(errors) == len(batch) and not any(e.permanent for e in errors), now
+    )
+    after_permanent_failures(announcement, batch, by_id, now)
+    return sum(1 for d in batch if d.state == DeliveryState.SENT)
+
+
+def record_outcomes(batch: list[Delivery], results: list[SendResult], now: datetime) -> dict[int, SendResult]:
+    """Apply each result to its claimed row and store them; returns the results by row id."""
     by_id = {result.delivery_id: result for result in results}
     token = batch[0].claim_token
     for delivery in batch:
@@ -261,13 +273,7 @@ def record_results(
         else:
             delivery.record_failure(result.error, now)
     save_outcomes(batch, token)
-    errors = [by_id[d.id].error for d in batch if d.id in by_id and by_id[d.id].error]
-    provider = get_channel(announcement.channel).provider or announcement.channel
-    ProviderState.record_batch(
-        provider, bool(errors) and len(errors) == len(batch) and not any(e.permanent for e in errors), now
-    )
-    after_permanent_failures(announcement, batch, by_id, now)
-    return sum(1 for d in batch if d.state == DeliveryState.SENT)
+    return by_id
 
 
 PER_ROW_FIELDS = ("provider_message_id", "segments")

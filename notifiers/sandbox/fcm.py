@@ -26,6 +26,7 @@ starting with ``unregistered-`` answers 404 UNREGISTERED.
 from __future__ import annotations
 
 import base64
+import functools
 import binascii
 import json
 import re
@@ -37,7 +38,7 @@ from typing import Any
 
 from aiohttp import web
 
-from notifiers.sandbox.faults import inject_faults
+from notifiers.sandbox.faults import Handler, inject_faults
 from notifiers.sandbox.recorder import RECORDER_KEY, Preview
 
 PROVIDER = "fcm"
@@ -305,11 +306,22 @@ def _operand(tokens: list) -> tuple[Condition, list]:
     raise ValueError(INVALID_CONDITION)
 
 
+def _authorized(handler: Handler) -> Handler:
+    """Answer 401/403 as FCM does unless the request carries a token this sandbox issued."""
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        try:
+            _authorize(request)
+        except RequestRejected as rejected:
+            return rejected.response
+        return await handler(request)
+
+    return guarded
+
+
+@_authorized
 async def subscribe_device(request: web.Request) -> web.Response:
-    try:
-        _authorize(request)
-    except RequestRejected as rejected:
-        return rejected.response
     topic = request.query.get("topic_name", "")
     if not TOPIC_NAME.match(topic):
         return fcm_error(400, "Invalid topic name.", "INVALID_ARGUMENT")
@@ -317,11 +329,8 @@ async def subscribe_device(request: web.Request) -> web.Response:
     return web.json_response({})
 
 
+@_authorized
 async def unsubscribe_device(request: web.Request) -> web.Response:
-    try:
-        _authorize(request)
-    except RequestRejected as rejected:
-        return rejected.response
     request.app[TOPICS_KEY].unsubscribe(request.match_info["token"], request.match_info["topic"])
     return web.json_response({})
 

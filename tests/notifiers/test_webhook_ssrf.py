@@ -43,6 +43,13 @@ def dns(monkeypatch):
     return answers
 
 
+def hook_on(sandbox, dns, host: str, addresses: list[str], name: str) -> Subscriber:
+    """A webhook on the sandbox's port under a name whose DNS answers ``addresses``."""
+    port = sandbox.url.rsplit(":", 1)[1]
+    dns[host] = addresses
+    return subscribe("webhook", f"http://{host}:{port}/_sandbox/hooks/{name}", signing_secret="s")
+
+
 def send_opened(component, task_queue):
     update = add_update(make_incident(component), "opened")
     with time_machine.travel(T0, tick=True):
@@ -65,11 +72,8 @@ def test_a_webhook_resolving_to_loopback_is_refused_at_send_time_as_a_permanent_
 def test_the_address_a_name_resolves_to_is_checked_at_send_time_not_the_name(
     component, sandbox, task_queue, no_private_networks, dns
 ):
-    port = sandbox.url.rsplit(":", 1)[1]
-    metadata = subscribe("webhook", f"http://hooks.customer.example:{port}/_sandbox/hooks/a", signing_secret="s")
-    rebound = subscribe("webhook", f"http://status.customer.example:{port}/_sandbox/hooks/b", signing_secret="s")
-    dns["hooks.customer.example"] = ["169.254.169.254"]
-    dns["status.customer.example"] = ["93.184.215.14", "10.0.0.7"]
+    metadata = hook_on(sandbox, dns, "hooks.customer.example", ["169.254.169.254"], "a")
+    rebound = hook_on(sandbox, dns, "status.customer.example", ["93.184.215.14", "10.0.0.7"], "b")
     send_opened(component, task_queue)
     errors = {d.subscriber_id: (d.state, d.permanent_error, d.last_error) for d in Delivery.objects.all()}
     assert errors[metadata.id][:2] == (DeliveryState.FAILED, True)
@@ -80,9 +84,7 @@ def test_the_address_a_name_resolves_to_is_checked_at_send_time_not_the_name(
 
 
 def test_ipv4_mapped_ipv6_loopback_is_refused_too(component, sandbox, task_queue, no_private_networks, dns):
-    port = sandbox.url.rsplit(":", 1)[1]
-    hook = subscribe("webhook", f"http://mapped.customer.example:{port}/_sandbox/hooks/c", signing_secret="s")
-    dns["mapped.customer.example"] = ["::ffff:127.0.0.1"]
+    hook = hook_on(sandbox, dns, "mapped.customer.example", ["::ffff:127.0.0.1"], "c")
     send_opened(component, task_queue)
     delivery = Delivery.objects.get(subscriber=hook)
     assert delivery.permanent_error and "a loopback address" in delivery.last_error
@@ -90,9 +92,7 @@ def test_ipv4_mapped_ipv6_loopback_is_refused_too(component, sandbox, task_queue
 
 def test_the_allow_list_lets_a_named_network_through(component, sandbox, task_queue, settings, dns):
     settings.NOTIFIERS = {**settings.NOTIFIERS, "WEBHOOK_ALLOWED_NETWORKS": LOOPBACK_ONLY}
-    port = sandbox.url.rsplit(":", 1)[1]
-    hook = subscribe("webhook", f"http://hooks.internal.example:{port}/_sandbox/hooks/ok", signing_secret="s")
-    dns["hooks.internal.example"] = ["127.0.0.1"]
+    hook = hook_on(sandbox, dns, "hooks.internal.example", ["127.0.0.1"], "ok")
     send_opened(component, task_queue)
     assert Delivery.objects.get(subscriber=hook).state == DeliveryState.SENT
     [call] = sandbox.recorder.list(provider="webhook", target="ok")
