@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 
 import pytest
-import requests
 from django.core import signing
 
 from notifiers.channels.context import manage_token
