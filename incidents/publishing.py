@@ -15,7 +15,10 @@ from notifiers.dispatch import announce
 from notifiers.models import Announcement, Recipients
 from statuspage.models import Audience
 
-PUBLIC_RECIPIENTS = (Recipients.APP_USERS, Recipients.SUBSCRIBERS, Recipients.PUBLIC)
+PUBLIC_RECIPIENTS = (
+    Recipients.APP_USERS, Recipients.COMPONENT_TOPICS, Recipients.SUBSCRIBERS, Recipients.PUBLIC,
+)
+PUSH = "push"
 
 
 @dataclass
@@ -56,6 +59,9 @@ def publish(
             continue
         for audience in audiences:
             outcome.announced.append(announce(update, channel, recipients, audience, now))
+        if recipients == Recipients.APP_USERS and channel == PUSH:
+            # Pushes to the apps also reach installs that follow the affected components.
+            outcome.announced.append(announce(update, PUSH, Recipients.COMPONENT_TOPICS, None, now))
     return outcome
 
 

@@ -24,6 +24,7 @@ from notifiers.channels import get_channel
 from notifiers.bulk import insert_deliveries_for
 from notifiers.channels.base import SendResult, Target, TransientError
 from notifiers.channels.context import SubscriberTargets
+from notifiers.languages import by_language, render_in
 from notifiers.models import (
     SEND_QUEUE_LEASE,
     Announcement,
@@ -238,15 +239,20 @@ def send_in_flight(announcement: Announcement, channel, pool, deadline: float) -
     """Claim, send and record until nothing is due (True) or the slice is over (False).
     Every batch sent is recorded before this returns."""
     in_flight: deque[tuple[list[ClaimedDelivery], Future]] = deque()
-    message, sent, more = None, 0, True
+    messages: dict[str, object] = {}  # language -> the message rendered in it, once per task
+    sent, more = 0, True
     while more or in_flight:
         if more and len(in_flight) < channel.concurrent_batches:
             now = clock.now()
             batch = [] if postpone_if_circuit_open(announcement, channel, now) else (
                 announcement.deliveries.claim_due(now, channel.batch_size))
             if batch:
-                message = message or channel.render(announcement)
-                in_flight.append((batch, pool.submit(send_batch_safely, channel, message, batch)))
+                groups = []
+                for language, group in by_language(batch):
+                    if language not in messages:
+                        messages[language] = render_in(channel, announcement, language)
+                    groups.append((messages[language], group))
+                in_flight.append((batch, pool.submit(send_groups, channel, groups)))
                 continue
             more = False
         if in_flight:
@@ -258,6 +264,12 @@ def send_in_flight(announcement: Announcement, channel, pool, deadline: float) -
                 sent += record_results(announcement, batch, future.result(), clock.now())
             return sent, False
     return sent, True
+
+
+def send_groups(channel, groups: list[tuple[object, list[ClaimedDelivery]]]) -> list[SendResult]:
+    """Send each language's group of a batch with its message, one provider call each."""
+    return [result for message, group in groups
+            for result in send_batch_safely(channel, message, group)]
 
 
 def postpone_if_circuit_open(announcement: Announcement, channel, now: datetime) -> bool:
@@ -293,6 +305,18 @@ OUTCOME_FIELDS = (
 def record_results(
     announcement: Announcement, batch: list[ClaimedDelivery], results: list[SendResult], now: datetime
 ) -> int:
+    by_id = record_outcomes(batch, results, now)
+    errors = [by_id[d.id].error for d in batch if d.id in by_id and by_id[d.id].error]
+    provider = get_channel(announcement.channel).provider or announcement.channel
+    ProviderState.record_batch(
+        provider, bool(errors) and len(errors) == len(batch) and not any(e.permanent for e in errors), now
+    )
+    after_permanent_failures(announcement, batch, by_id, now)
+    return sum(1 for d in batch if d.state == DeliveryState.SENT)
+
+
+def record_outcomes(batch: list[ClaimedDelivery], results: list[SendResult], now: datetime) -> dict[int, SendResult]:
+    """Apply each result to its claimed row and store them; returns the results by row id."""
     by_id = {result.delivery_id: result for result in results}
     token = batch[0].claim_token
     for delivery in batch:
@@ -304,13 +328,7 @@ def record_results(
         else:
             delivery.record_failure(result.error, now)
     save_outcomes(batch, token)
-    errors = [by_id[d.id].error for d in batch if d.id in by_id and by_id[d.id].error]
-    provider = get_channel(announcement.channel).provider or announcement.channel
-    ProviderState.record_batch(
-        provider, bool(errors) and len(errors) == len(batch) and not any(e.permanent for e in errors), now
-    )
-    after_permanent_failures(announcement, batch, by_id, now)
-    return sum(1 for d in batch if d.state == DeliveryState.SENT)
+    return by_id
 
 
 # Fields whose values differ from row to row within a batch: per-message provider ids, SMS
@@ -416,6 +434,7 @@ def retry_due(now: datetime) -> int:
     ).values_list("id", flat=True)[:100]
     due = (
         Delivery.objects.due(now)
+        .filter(announcement__isnull=False)  # confirmations: notifiers.confirmations.retry_due
         .values_list("announcement_id", "channel")
         .distinct()
         .order_by()[:1000]

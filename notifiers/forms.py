@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from urllib.parse import urlsplit
 
 import phonenumbers
 from django import forms
 from django.conf import settings
 from django.core.validators import URLValidator, validate_email
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from notifiers.destinations import BlockedDestination, checked_address
+from notifiers.languages import supported_language
 from notifiers.subscribers import SubscriberChannel, WebhookFormat
 from statuspage.models import Component
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def normalise_phone(raw: str) -> str:
@@ -33,26 +38,22 @@ def normalise_phone(raw: str) -> str:
 
 
 def check_webhook_url(raw: str) -> str:
-    """An https URL on a public host. Plain http and loopback only in sandbox mode (tests,
-    demo); private and loopback targets are refused so the sender cannot be turned
-    against the internal network."""
+    """An https URL (plain http only in sandbox mode: tests, demo) whose host resolves only
+    to public addresses (or to ones NOTIFIERS["WEBHOOK_ALLOWED_NETWORKS"] allows), so the
+    sender cannot be turned against the internal network. Send time checks again."""
     URLValidator(schemes=["http", "https"])(raw)
     parts = urlsplit(raw)
-    sandbox = bool(settings.SANDBOX_URL)
-    if parts.scheme != "https" and not sandbox:
+    if parts.scheme != "https" and not settings.SANDBOX_URL:
         raise forms.ValidationError(_("Use an https:// URL."))
-    host = (parts.hostname or "").lower()
-    if not sandbox and (host == "localhost" or host.endswith(".local") or _private_ip(host)):
-        raise forms.ValidationError(_("The URL must point to a public host."))
-    return raw
-
-
-def _private_ip(host: str) -> bool:
     try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return not address.is_global
+        checked_address(parts.hostname or "", parts.port or DEFAULT_PORTS[parts.scheme])
+    except (socket.gaierror, UnicodeError):
+        raise forms.ValidationError(
+            _("We could not find the host %(host)s.") % {"host": parts.hostname}
+        ) from None
+    except BlockedDestination:
+        raise forms.ValidationError(_("The URL must point to a public host.")) from None
+    return raw
 
 
 class ComponentsField(forms.ModelMultipleChoiceField):
@@ -82,6 +83,13 @@ class SubscribeForm(forms.Form):
     components = ComponentsField(
         label=_("Only these components"), help_text=_("Leave all unticked to hear about everything.")
     )
+    language = forms.ChoiceField(
+        choices=settings.LANGUAGES, required=False, label=_("Language of the messages"),
+        help_text=_("Left out: the language of this page."),
+    )
+
+    def clean_language(self) -> str:
+        return self.cleaned_data["language"] or translation.get_language() or settings.LANGUAGE_CODE
 
     def clean(self) -> dict:
         data = super().clean()
@@ -119,13 +127,22 @@ class PreferencesForm(forms.Form):
     components = ComponentsField(
         label=_("Components"), help_text=_("Leave all unticked to hear about everything.")
     )
+    language = forms.ChoiceField(choices=settings.LANGUAGES, label=_("Language of the messages"))
 
 
 class DeviceForm(forms.Form):
     """Push device registration from an app: its Firebase installation id (or token)."""
 
     fid = forms.CharField(max_length=500)
-    locale = forms.CharField(max_length=16, required=False)
+    # The device's language tag (BCP 47, e.g. "es-MX"); stored as the closest language we
+    # write in, the default one when we have none closer.
+    locale = forms.RegexField(
+        regex=r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$", max_length=35, required=False,
+        error_messages={"invalid": _("Give a language tag such as en, es or es-MX.")},
+    )
+
+    def clean_locale(self) -> str:
+        return supported_language(self.cleaned_data["locale"]) if self.cleaned_data["locale"] else ""
     components = forms.ModelMultipleChoiceField(
         queryset=Component.objects.all(), required=False, to_field_name="public_id"
     )

@@ -34,6 +34,8 @@ class Recipients(models.TextChoices):
     """Who an announcement is for; each channel knows how to list their addresses."""
 
     APP_USERS = "app_users", _("Users and followers of one app (`audience`)")
+    # App installs subscribed to the push topic of an affected component (sent with app pushes).
+    COMPONENT_TOPICS = "component_topics", _("App users following the affected components")
     SUBSCRIBERS = "subscribers", _("Subscribers of the affected components")
     ONCALL = "oncall", _("On-call staff")
     PUBLIC = "public", _("The public (social networks, public webhooks)")
@@ -237,8 +239,9 @@ class DeliveryQuerySet(models.QuerySet):
 
 
 class Delivery(DeliveryOutcome, models.Model):
+    # None for a confirmation (opt-in link, SMS code, webhook ping): see notifiers.confirmations.
     announcement = models.ForeignKey(
-        Announcement, on_delete=models.CASCADE, related_name="deliveries"
+        Announcement, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
     )
     channel = models.CharField(max_length=32, choices=channel_choices)
     target = models.CharField(max_length=300)
@@ -264,6 +267,9 @@ class Delivery(DeliveryOutcome, models.Model):
     segments = models.PositiveSmallIntegerField(default=0)
     # The provider's latest word on the message (delivered, undelivered, bounce...).
     provider_status = models.CharField(max_length=32, blank=True)
+    # Confirmations only: what the pending request chose (components, language); null
+    # elsewhere, so set-based inserts of update deliveries need not name it.
+    context = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField()
 
     objects = DeliveryQuerySet.as_manager()

@@ -64,6 +64,7 @@ class Subscriber(models.Model):
     channel = models.CharField(max_length=16, choices=SubscriberChannel.choices)
     # E.164 for SMS, lower-cased for email, the URL for webhooks, the token for push.
     address = models.CharField(max_length=500)
+    # The language messages are written in: a code of settings.LANGUAGES, chosen on subscribe.
     locale = models.CharField(max_length=16, default="en")
     all_components = models.BooleanField(default=True)
     components = models.ManyToManyField(Component, blank=True, related_name="subscribers")

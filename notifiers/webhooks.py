@@ -12,6 +12,7 @@ import logging
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from sendgrid.helpers.eventwebhook import EventWebhook
@@ -19,6 +20,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from notifiers.channels.sms import twilio_config
+from notifiers.languages import supported_language
 from notifiers.models import Delivery
 from notifiers.subscribers import Subscriber, SubscriberChannel, Suppression
 from statuspage import clock
@@ -75,7 +77,7 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
     phone = request.POST.get("From", "")
     word = request.POST.get("Body", "").strip().upper()
     now = clock.now()
-    subscribers = Subscriber.objects.filter(channel=SubscriberChannel.SMS, address=phone)
+    subscribers = list(Subscriber.objects.filter(channel=SubscriberChannel.SMS, address=phone))
     if word in STOP_WORDS:
         for subscriber in subscribers:
             subscriber.suppress(Suppression.STOP, now)
@@ -90,14 +92,16 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
         reply = "help"
     else:
         reply = "unknown"
-    return twiml_reply(reply)
+    return twiml_reply(reply, subscribers[0].locale if subscribers else settings.LANGUAGE_CODE)
 
 
-def twiml_reply(kind: str) -> HttpResponse:
-    text = render_to_string(
-        f"messages/sms/reply_{kind}.txt",
-        {"page_name": settings.STATUSPAGE["NAME"], "page_url": settings.STATUSPAGE["URL"]},
-    ).strip()
+def twiml_reply(kind: str, language: str) -> HttpResponse:
+    """The reply in the texter's language (the subscriber's, if we know the number)."""
+    with translation.override(supported_language(language)):
+        text = render_to_string(
+            f"messages/sms/reply_{kind}.txt",
+            {"page_name": settings.STATUSPAGE["NAME"], "page_url": settings.STATUSPAGE["URL"]},
+        ).strip()
     response = MessagingResponse()
     if text:
         response.message(text)

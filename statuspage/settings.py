@@ -237,6 +237,7 @@ ENGINE = {
     "HOUSEKEEPING": [
         "incidents.workflow.auto_resolve_due",
         "notifiers.dispatch.retry_due",
+        "notifiers.confirmations.retry_due",
         "statuspage.rollups.roll_up",
         "statuspage.rollups.purge_expired",
         "statuspage.uptime.refresh_uptime",
@@ -260,6 +261,8 @@ FIREBASE = {
     "CREDENTIALS_FILE": os.environ.get("FIREBASE_CREDENTIALS_FILE", ""),
     "PROJECT_ID": os.environ.get("FIREBASE_PROJECT_ID", ""),
     "PUSH_TTL_SECONDS": env_int("PUSH_TTL_SECONDS", 3600),
+    # A component's push topic is this prefix and its public id (apps subscribe devices).
+    "COMPONENT_TOPIC_PREFIX": os.environ.get("PUSH_COMPONENT_TOPIC_PREFIX", "component-"),
 }
 
 DEMO_SERVICE_PORT = env_int("DEMO_SERVICE_PORT", 8002)
@@ -295,5 +298,10 @@ NOTIFIERS = {
     "SUBSCRIBE_PER_DESTINATION_PER_HOUR": env_int("SUBSCRIBE_PER_DESTINATION_PER_HOUR", 3),
     # How long a send task keeps a worker before yielding it to other channels' tasks.
     "SEND_SLICE_SECONDS": float(os.environ.get("SEND_SLICE_SECONDS", "5")),
+    # Webhooks are never sent to private, loopback, link-local or reserved addresses
+    # (SSRF), except to these networks. Development allows loopback (the sandbox).
+    "WEBHOOK_ALLOWED_NETWORKS": env_list(
+        "WEBHOOK_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
+    ),
 }
 NOTIFIERS_ONCALL_PROVIDER = "incidents.oncall.current_contacts"

@@ -10,6 +10,7 @@ import os
 import socket
 
 import pytest
+import requests
 
 from notifiers.channels.push import forget_apps
 from notifiers.sandbox import SandboxServer
@@ -82,8 +83,11 @@ def sandbox(sandbox_server, settings, tmp_path):
     """Point every SDK at a clean sandbox for each test."""
     settings.SANDBOX_URL = sandbox_server.url
     settings.VAR_DIR = tmp_path
+    # The sandbox's webhook receivers are on loopback, which webhooks are otherwise refused.
+    settings.NOTIFIERS = {**settings.NOTIFIERS, "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"]}
     sandbox_server.recorder.clear()
     sandbox_server.faults.clear()
+    requests.delete(f"{sandbox_server.url}/_sandbox/fcm/topics", timeout=5)
     forget_apps()
     yield sandbox_server
     forget_apps()

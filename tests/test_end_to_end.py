@@ -9,6 +9,7 @@ import time_machine
 
 from incidents import workflow
 from incidents.models import Incident, IncidentStatus
+from notifiers.channels.push import component_topic
 from statuspage import clock
 from statuspage.demo import load_demo
 from statuspage.demo_service import DemoServer
@@ -74,8 +75,10 @@ def test_confirmed_outage_opens_one_incident_turns_api_red_and_pushes_once(
         assert "Follow app alerts" in banner["text"]
         assert client.get("/api/v1/banner.json", {"audience": "share-app"}).json()["show"] is False
 
-        pushes = sandbox.recorder.list(provider="fcm")
+        follow = Component.objects.get(name="Follow app alerts")
+        pushes = sandbox.recorder.list(provider="fcm", target="/topics/follow-app-status")
         assert len(pushes) == 1
+        assert len(sandbox.recorder.list(provider="fcm", target=f"/topics/{component_topic(follow)}")) == 1
         message = pushes[0]["payload"]["message"]
         assert message["topic"] == "follow-app-status"
         assert message["notification"]["title"] == "Service problem: Follow app alerts"
@@ -97,7 +100,7 @@ def test_confirmed_outage_opens_one_incident_turns_api_red_and_pushes_once(
         assert summary["status"] == {"indicator": "none", "description": "All Systems Operational"}
         assert summary["incidents"] == []
         assert client.get("/api/v1/banner.json", {"audience": "follow-app"}).json()["show"] is False
-        pushes = sandbox.recorder.list(provider="fcm")
+        pushes = sandbox.recorder.list(provider="fcm", target="/topics/follow-app-status")
         assert [p["payload"]["message"]["notification"]["title"] for p in pushes] == [
             "Service problem: Follow app alerts",
             "Service recovering: Follow app alerts",

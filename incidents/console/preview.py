@@ -57,6 +57,7 @@ def draft_update(incident: Incident, body: str, status: str, now: datetime,
 def audiences_by_channel(incident: Incident | None) -> dict[str, list[str]]:
     """Who is told on each channel today; a new incident goes where its policy sends it."""
     labels = {Recipients.SUBSCRIBERS: "subscribers of the affected components",
+              Recipients.COMPONENT_TOPICS: "app users following the affected components",
               Recipients.PUBLIC: "the public", Recipients.ONCALL: "on-call staff"}
     apps = dict(Audience.objects.values_list("id", "name"))
     result: dict[str, list[str]] = {}

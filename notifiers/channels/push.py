@@ -25,6 +25,8 @@ from notifiers.channels.base import (
 SANDBOX_PROJECT_ID = "statuspage-sandbox"
 TOPIC = re.compile(r"^[a-zA-Z0-9\-_.~%]+$")
 URGENT_KINDS = frozenset({"opened", "relapsed"})
+# FCM allows at most five topics in one condition.
+TOPICS_PER_CONDITION = 5
 
 # Errors that a retry cannot fix: the target is gone or the request itself is wrong.
 PERMANENT_ERRORS = (
@@ -83,6 +85,29 @@ def forget_apps() -> None:
     worker.join()
 
 
+def component_topic(component) -> str:
+    """The push topic of one component, e.g. ``component-3f2a9c1b7d40`` (its public id, the
+    id the Statuspage API gives it): an app subscribes a device to it to hear about that
+    component whichever app it is."""
+    return f"{settings.FIREBASE['COMPONENT_TOPIC_PREFIX']}{component.public_id}"
+
+
+def topic_conditions(topics: list[str]) -> list[str]:
+    """Targets reaching every device subscribed to any of ``topics``: one FCM condition
+    (``'a' in topics || 'b' in topics``) per five topics, so a device subscribed to
+    several of them gets one message, not one per topic (a device whose topics fall in two
+    conditions, past five components, gets two). A lone topic is sent to as a topic."""
+    chunks = [topics[i:i + TOPICS_PER_CONDITION] for i in range(0, len(topics), TOPICS_PER_CONDITION)]
+    return [
+        chunk[0] if len(chunk) == 1 else " || ".join(f"'{topic}' in topics" for topic in chunk)
+        for chunk in chunks
+    ]
+
+
+def is_condition(target: str) -> bool:
+    return " in topics" in target
+
+
 @dataclass(frozen=True)
 class PushMessage:
     title: str
@@ -109,9 +134,13 @@ class PushChannel(Channel):
     batch_size = 500  # FCM's send_each limit
 
     def targets(self, announcement):
-        """App users are reached through their app's topic; subscribed devices by their id."""
+        """App users are reached through their app's topic, app installs following
+        components through those components' topics, subscribed devices by their id."""
         if announcement.recipients == "app_users" and announcement.audience:
             return [announcement.audience.push_topic]
+        if announcement.recipients == "component_topics":
+            components = announcement.update.incident.components.order_by("public_id")
+            return topic_conditions([component_topic(c) for c in components])
         if announcement.recipients == "subscribers":
             from notifiers.channels.context import subscriber_targets
 
@@ -147,6 +176,8 @@ class PushChannel(Channel):
         ttl = timedelta(seconds=settings.FIREBASE["PUSH_TTL_SECONDS"])
         if delivery.subscriber_id:
             target = {"fid": delivery.target}
+        elif is_condition(delivery.target):
+            target = {"condition": delivery.target}
         else:
             target = {"topic": delivery.target}
         return messaging.Message(
@@ -168,7 +199,7 @@ class PushChannel(Channel):
             app = firebase_app()
         except DeliveryError as error:
             return [SendResult(d.id, error=error) for d in deliveries]
-        valid = [d for d in deliveries if d.subscriber_id or TOPIC.match(d.target)]
+        valid = [d for d in deliveries if d.subscriber_id or is_condition(d.target) or TOPIC.match(d.target)]
         results = [
             SendResult(d.id, error=PermanentError(f"'{d.target}' is not a valid FCM topic"))
             for d in deliveries

@@ -21,6 +21,7 @@ from incidents.messages import render_message
 from notifiers.channels import register
 from notifiers.channels.base import Channel, DeliveryError, PermanentError, SendResult, TransientError
 from notifiers.channels.context import message_context, subscriber_targets, unsubscribe_url
+from notifiers.destinations import BlockedDestination, guarded_session
 from statuspage import clock
 from statuspage.api import incident_payload
 from statuspage.summary import build_snapshot
@@ -145,7 +146,7 @@ class WebhookChannel(Channel):
         return json.dumps(data, ensure_ascii=False).encode()
 
     def send_batch(self, message: WebhookMessage, deliveries) -> list[SendResult]:
-        with requests.Session() as session:
+        with guarded_session() as session:
             return [self.send_one(session, message, d) for d in deliveries]
 
     def send_one(self, session: requests.Session, message: WebhookMessage, delivery) -> SendResult:
@@ -156,6 +157,8 @@ class WebhookChannel(Channel):
             headers[SIGNATURE_HEADER] = sign(secret, body, int(clock.now().timestamp()))
         try:
             response = session.post(delivery.target, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
+        except BlockedDestination as error:
+            return SendResult(delivery.id, error=PermanentError(str(error)))
         except requests.RequestException as error:
             return SendResult(delivery.id, error=classify(error, None))
         if 200 <= response.status_code < 300:
@@ -163,13 +166,15 @@ class WebhookChannel(Channel):
         return SendResult(delivery.id, error=classify(None, response))
 
 
-def ping(subscriber) -> bool:
-    """The verification ping a new webhook must answer; True when it did."""
+def ping(subscriber) -> None:
+    """The verification ping a new webhook must answer; raises DeliveryError unless it
+    did (transient for what a retry can fix: 5xx, 429, timeouts)."""
     challenge = secrets.token_urlsafe(24)
+    context = {"page_name": settings.STATUSPAGE["NAME"]}
     notice = WebhookMessage(
         statuspage={},
-        title=render_message("webhook", "ping", {"page_name": settings.STATUSPAGE["NAME"]}, "title"),
-        text=render_message("webhook", "ping", {"page_name": settings.STATUSPAGE["NAME"]}, "text"),
+        title=render_message("webhook", "ping", context, "title"),
+        text=render_message("webhook", "ping", context, "text"),
         url=settings.STATUSPAGE["URL"],
     )
     style = subscriber.webhook_format
@@ -183,14 +188,19 @@ def ping(subscriber) -> bool:
     headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
                SIGNATURE_HEADER: sign(subscriber.signing_secret, body, int(clock.now().timestamp()))}
     try:
-        response = requests.post(subscriber.address, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
-    except requests.RequestException:
-        return False
+        with guarded_session() as session:
+            response = session.post(subscriber.address, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
+    except BlockedDestination as error:
+        raise PermanentError(str(error)) from None
+    except requests.RequestException as error:
+        raise classify(error, None) from None
     if not 200 <= response.status_code < 300:
-        return False
+        raise classify(None, response)
     if style in ("slack", "teams"):
-        return True
+        return
     try:
-        return response.json().get("challenge") == challenge
-    except ValueError:
-        return False
+        echoed = response.json().get("challenge")
+    except (ValueError, AttributeError):
+        echoed = None
+    if echoed != challenge:
+        raise PermanentError(f"HTTP {response.status_code} without the challenge echoed")

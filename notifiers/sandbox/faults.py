@@ -10,6 +10,11 @@ Order of decisions for a request: latency always applies; then an outage fails i
 pending ``fail_next`` fails it (deterministic, for exact tests), else ``error_rate`` does
 (seedable). ``disconnect`` makes failures close the connection without any response
 instead of answering ``error_status``.
+
+A profile may be timed: it starts ``delay_s`` after it is set and, with ``duration_s``,
+ends by itself that long after it started (an outage window: "down for 30 s from now").
+Time comes from the sandbox's clock seam (``notifiers.sandbox.clock``), so tests move
+time instead of sleeping. An ended profile is forgotten and the provider answers normally.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from aiohttp import web
+
+from notifiers.sandbox import clock
 
 ANY_PROVIDER = "*"
 
@@ -41,6 +48,9 @@ class FaultProfile:
     outage: bool = False
     disconnect: bool = False
     seed: int | None = None
+    # A window: starts delay_s after being set, lasts duration_s (None: until cleared).
+    delay_s: float = 0.0
+    duration_s: float | None = None
 
     def __post_init__(self) -> None:
         _check(self.latency_ms >= 0, "latency_ms must be >= 0")
@@ -48,6 +58,8 @@ class FaultProfile:
         _check(400 <= self.error_status <= 599, "error_status must be a 4xx or 5xx status")
         _check(self.retry_after is None or self.retry_after >= 0, "retry_after must be >= 0")
         _check(self.fail_next >= 0, "fail_next must be >= 0")
+        _check(self.delay_s >= 0, "delay_s must be >= 0")
+        _check(self.duration_s is None or self.duration_s > 0, "duration_s must be > 0")
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FaultProfile:
@@ -75,11 +87,30 @@ class FaultDecision:
 class _ProviderState:
     profile: FaultProfile
     pending_failures: int
+    starts_at: float
+    ends_at: float | None
     rng: random.Random = field(repr=False)
 
     @classmethod
-    def start(cls, profile: FaultProfile) -> _ProviderState:
-        return cls(profile, profile.fail_next, random.Random(profile.seed))
+    def start(cls, profile: FaultProfile, now: float) -> _ProviderState:
+        starts_at = now + profile.delay_s
+        ends_at = None if profile.duration_s is None else starts_at + profile.duration_s
+        return cls(profile, profile.fail_next, starts_at, ends_at, random.Random(profile.seed))
+
+    def started(self, now: float) -> bool:
+        return now >= self.starts_at
+
+    def ended(self, now: float) -> bool:
+        return self.ends_at is not None and now >= self.ends_at
+
+    def to_json(self, now: float) -> dict[str, Any]:
+        return {
+            **self.profile.to_json(),
+            "fail_next": self.pending_failures,
+            "active": self.started(now),
+            "starts_at": clock.isoformat(self.starts_at),
+            "ends_at": None if self.ends_at is None else clock.isoformat(self.ends_at),
+        }
 
     def fails(self) -> bool:
         if self.profile.outage:
@@ -106,7 +137,7 @@ class FaultInjector:
 
     def set(self, provider: str, profile: FaultProfile) -> None:
         with self._lock:
-            self._states[provider] = _ProviderState.start(profile)
+            self._states[provider] = _ProviderState.start(profile, clock.now())
 
     def clear(self, provider: str | None = None) -> None:
         """Forget profiles and counters, of one provider or of all."""
@@ -123,8 +154,9 @@ class FaultInjector:
         with self._lock:
             stats = self._stats.setdefault(provider, _Stats())
             stats.requests += 1
+            now = self._forget_ended()
             state = self._states.get(provider) or self._states.get(ANY_PROVIDER)
-            if state is None:
+            if state is None or not state.started(now):
                 return FaultDecision()
             failing = state.fails()
             if failing:
@@ -132,14 +164,20 @@ class FaultInjector:
         return _decision(state.profile, failing)
 
     def snapshot(self) -> dict[str, Any]:
-        """Profiles (with remaining ``fail_next``) and per-provider request counters."""
+        """Profiles still in force or waiting (with remaining ``fail_next``, whether active
+        and their window) and per-provider request counters."""
         with self._lock:
-            profiles = {
-                name: {**state.profile.to_json(), "fail_next": state.pending_failures}
-                for name, state in self._states.items()
-            }
+            now = self._forget_ended()
+            profiles = {name: state.to_json(now) for name, state in self._states.items()}
             stats = {name: asdict(s) for name, s in self._stats.items()}
         return {"profiles": profiles, "stats": stats}
+
+    def _forget_ended(self) -> float:
+        """Drop profiles whose window is over; returns the time it checked against."""
+        now = clock.now()
+        for name in [n for n, state in self._states.items() if state.ended(now)]:
+            del self._states[name]
+        return now
 
 
 def inject_faults(provider: str, render_error: ErrorRenderer) -> Callable[[Handler], Handler]:
@@ -197,6 +235,7 @@ def _json_type_ok(annotation: Any, value: Any) -> bool:
         "float": (int, float),
         "bool": (bool,),
         "int | None": (int, type(None)),
+        "float | None": (int, float, type(None)),
     }[str(annotation)]
     if isinstance(value, bool) and bool not in expected:
         return False

@@ -10,6 +10,13 @@ Two sandbox providers live here, as the token endpoint only exists for FCM's sak
 
 ``DELETE /_sandbox/google/tokens`` forgets the issued tokens, as a restart would.
 
+Topics behave as FCM's do: ``POST /v1/projects/{project}/registrations/{token}/
+topicSubscriptions?topic_name=<topic>`` (and ``DELETE .../topicSubscriptions/<topic>``),
+which firebase-admin's ``subscribe_to_topic`` calls, subscribe a device; a message to a
+topic or to a condition (``'a' in topics || 'b' in topics``, with ``&&`` and parentheses,
+read left to right as FCM documents it, at most five topics) is recorded once as sent, then once per subscribed device it reaches
+(kind ``device``), so a device subscribed to several topics of one condition gets one.
+
 Errors use Google's shapes, which firebase-admin maps to its exception classes: OAuth
 ``{"error", "error_description"}`` for the token endpoint, and ``{"error": {"code",
 "message", "status", "details": [FcmError]}}`` for FCM. A registration token (or FID)
@@ -19,17 +26,19 @@ starting with ``unregistered-`` answers 404 UNREGISTERED.
 from __future__ import annotations
 
 import base64
+import functools
 import binascii
 import json
 import re
 import secrets
 import time
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
-from notifiers.sandbox.faults import inject_faults
+from notifiers.sandbox.faults import Handler, inject_faults
 from notifiers.sandbox.recorder import RECORDER_KEY, Preview
 
 PROVIDER = "fcm"
@@ -37,6 +46,7 @@ OAUTH_PROVIDER = "google_oauth"
 
 TOKEN_PATH = "/token"
 SEND_PATH = "/v1/projects/{project}/messages:send"
+SUBSCRIPTIONS_PATH = "/v1/projects/{project}/registrations/{token}/topicSubscriptions"
 TOKENS_CONTROL_PATH = "/_sandbox/google/tokens"
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -57,6 +67,9 @@ MESSAGE_FIELDS = frozenset(
 )
 BODY_FIELDS = frozenset({"message", "validate_only"})
 TOPIC_NAME = re.compile(r"^[a-zA-Z0-9\-_.~%]{1,900}$")
+MAX_CONDITION_TOPICS = 5
+CONDITION_TOKEN = re.compile(r"\s*(?:(\|\||&&|\(|\))|'([a-zA-Z0-9\-_.~%]+)'\s+in\s+topics)")
+INVALID_CONDITION = "Invalid condition expression provided."
 
 RPC_STATUS = {
     400: "INVALID_ARGUMENT",
@@ -216,6 +229,112 @@ async def clear_tokens(request: web.Request) -> web.Response:
     return web.json_response({"cleared": True})
 
 
+async def clear_topics(request: web.Request) -> web.Response:
+    request.app[TOPICS_KEY].clear()
+    return web.json_response({"cleared": True})
+
+
+# Topics: subscriptions and conditions
+
+
+class TopicSubscriptions:
+    """Which devices follow which topics. Only touched from the sandbox's event loop."""
+
+    def __init__(self) -> None:
+        self._topics: dict[str, set[str]] = {}
+
+    def subscribe(self, device: str, topic: str) -> None:
+        self._topics.setdefault(device, set()).add(topic)
+
+    def unsubscribe(self, device: str, topic: str) -> None:
+        self._topics.get(device, set()).discard(topic)
+
+    def devices(self, matches: Condition) -> list[str]:
+        return sorted(device for device, topics in self._topics.items() if matches(topics))
+
+    def clear(self) -> None:
+        self._topics.clear()
+
+
+TOPICS_KEY = web.AppKey("fcm_topic_subscriptions", TopicSubscriptions)
+
+Condition = Callable[[set[str]], bool]
+
+
+def parse_condition(text: str) -> Condition:
+    """A condition as FCM reads it: topic operands joined by && and ||, evaluated left to
+    right after what is in parentheses, at most five topics. Raises ValueError when it is
+    not one."""
+    tokens, position = [], 0
+    while position < len(text.rstrip()):
+        match = CONDITION_TOKEN.match(text, position)
+        if match is None:
+            raise ValueError(INVALID_CONDITION)
+        tokens.append(match.group(1) or ("topic", match.group(2)))
+        position = match.end()
+    if sum(isinstance(t, tuple) for t in tokens) > MAX_CONDITION_TOPICS:
+        raise ValueError(f"{INVALID_CONDITION} At most {MAX_CONDITION_TOPICS} topics.")
+    condition, rest = _expression(tokens)
+    if rest:
+        raise ValueError(INVALID_CONDITION)
+    return condition
+
+
+def _expression(tokens: list) -> tuple[Condition, list]:
+    left, tokens = _operand(tokens)
+    while tokens[:1] in (["&&"], ["||"]):
+        right, rest = _operand(tokens[1:])
+        if tokens[0] == "&&":
+            left = (lambda a, b: lambda topics: a(topics) and b(topics))(left, right)
+        else:
+            left = (lambda a, b: lambda topics: a(topics) or b(topics))(left, right)
+        tokens = rest
+    return left, tokens
+
+
+def _operand(tokens: list) -> tuple[Condition, list]:
+    if not tokens:
+        raise ValueError(INVALID_CONDITION)
+    first = tokens[0]
+    if isinstance(first, tuple):
+        return (lambda topics, name=first[1]: name in topics), tokens[1:]
+    if first == "(":
+        inner, rest = _expression(tokens[1:])
+        if rest[:1] != [")"]:
+            raise ValueError(INVALID_CONDITION)
+        return inner, rest[1:]
+    raise ValueError(INVALID_CONDITION)
+
+
+def _authorized(handler: Handler) -> Handler:
+    """Answer 401/403 as FCM does unless the request carries a token this sandbox issued."""
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        try:
+            _authorize(request)
+        except RequestRejected as rejected:
+            return rejected.response
+        return await handler(request)
+
+    return guarded
+
+
+@_authorized
+async def subscribe_device(request: web.Request) -> web.Response:
+    topic = request.query.get("topic_name", "")
+    if not TOPIC_NAME.match(topic):
+        return fcm_error(400, "Invalid topic name.", "INVALID_ARGUMENT")
+    request.app[TOPICS_KEY].subscribe(request.match_info["token"], topic)
+    return web.json_response({})
+
+
+@_authorized
+async def unsubscribe_device(request: web.Request) -> web.Response:
+    request.app[TOPICS_KEY].unsubscribe(request.match_info["token"], request.match_info["topic"])
+    return web.json_response({})
+
+
 # FCM HTTP v1 messages:send
 
 
@@ -254,9 +373,13 @@ async def send(request: web.Request) -> web.Response:
         return fcm_error(404, "Requested entity was not found.", "UNREGISTERED")
     if body.get("validate_only"):
         return web.json_response({"name": f"projects/{project}/messages/fake_message_id"})
-    record = request.app[RECORDER_KEY].add(
-        PROVIDER, "push", _display_target(target_field, target), body, _preview(message)
-    )
+    recorder = request.app[RECORDER_KEY]
+    preview = _preview(message)
+    record = recorder.add(PROVIDER, "push", _display_target(target_field, target), body, preview)
+    if target_field in ("topic", "condition"):
+        matches = parse_condition(f"'{target}' in topics" if target_field == "topic" else target)
+        for device in request.app[TOPICS_KEY].devices(matches):
+            recorder.add(PROVIDER, "device", device, body, preview)
     return web.json_response({"name": f"projects/{project}/messages/{record['id']}"})
 
 
@@ -305,6 +428,11 @@ def _check_target(message: dict[str, Any]) -> None:
     _require(isinstance(value, str) and value != "", f"Invalid value at 'message.{targets[0]}'.")
     if targets[0] == "topic":
         _require(bool(TOPIC_NAME.match(value)), "Invalid topic name.")
+    if targets[0] == "condition":
+        try:
+            parse_condition(value)
+        except ValueError as error:
+            raise _invalid(str(error)) from None
 
 
 def _check_string_map(message: dict[str, Any], name: str) -> None:
@@ -343,6 +471,12 @@ def _preview(message: dict[str, Any]) -> Preview:
 
 def register(app: web.Application) -> None:
     app[TOKENS_KEY] = TokenStore()
+    app[TOPICS_KEY] = TopicSubscriptions()
     app.router.add_post(TOKEN_PATH, token, name="google_oauth_token")
     app.router.add_post(SEND_PATH, send, name="fcm_send")
+    app.router.add_post(SUBSCRIPTIONS_PATH, inject_faults(PROVIDER, fcm_error)(subscribe_device),
+                        name="fcm_subscribe")
+    app.router.add_delete(SUBSCRIPTIONS_PATH + "/{topic}",
+                          inject_faults(PROVIDER, fcm_error)(unsubscribe_device), name="fcm_unsubscribe")
+    app.router.add_delete("/_sandbox/fcm/topics", clear_topics, name="sandbox_fcm_topics")
     app.router.add_delete(TOKENS_CONTROL_PATH, clear_tokens, name="sandbox_google_tokens")

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from firebase_admin import messaging
 
 SEND_PATH = "/v1/projects/{project}/messages:send"
+REGISTRATIONS_PATH = "/v1/projects/{project}/registrations"
 # Google-auth only calls token_uri for the default universe; any other makes it self-sign JWTs.
 UNIVERSE_DOMAIN = "googleapis.com"
 # google-auth's "no restriction" Regional Access Boundary (NO_OP_TRUST_BOUNDARY_ENCODED_LOCATIONS).
@@ -59,7 +60,7 @@ def point_messaging_at(app: firebase_admin.App, base_url: str) -> None:
     The only place that touches firebase-admin's and google-auth's private attributes:
 
     - the messaging service's ``_fcm_url`` (its send URL, also used by ``send_each`` and
-      ``send_each_async``);
+      ``send_each_async``) and ``_fcm_topic_url`` (topic subscriptions, ``subscribe_to_topic``);
     - its requests session gets, for the sandbox URL, the same pooled, retrying adapter
       firebase-admin mounts for ``https://fcm.googleapis.com`` (100 connections: otherwise
       ``send_each``'s up-to-500 threads share requests' default pool of 10);
@@ -73,6 +74,7 @@ def point_messaging_at(app: firebase_admin.App, base_url: str) -> None:
     if not hasattr(service, "_fcm_url"):
         raise RuntimeError("firebase-admin's messaging internals changed; update this seam")
     service._fcm_url = base + SEND_PATH.format(project=app.project_id)
+    service._fcm_topic_url = base + REGISTRATIONS_PATH.format(project=app.project_id)
     adapter = requests.adapters.HTTPAdapter(
         pool_connections=FCM_POOL_SIZE,
         pool_maxsize=FCM_POOL_SIZE,

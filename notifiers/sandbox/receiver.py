@@ -3,7 +3,9 @@
 ``POST /_sandbox/hooks/{name}`` records the JSON body with its headers under target
 ``name`` (fault injection applies as provider ``webhook``). A body carrying a
 ``challenge`` (our verification ping) is answered with that challenge echoed, as a
-well-behaved receiver does; ``/_sandbox/hooks/gone-*`` answers 410 Gone.
+well-behaved receiver does; ``/_sandbox/hooks/gone-*`` answers 410 Gone, and
+``/_sandbox/hooks/mute-*`` records but answers 200 without echoing anything (a receiver
+that never implemented the verification).
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ async def receive(request: web.Request) -> web.Response:
     headers = {k: v for k, v in request.headers.items() if k.lower().startswith(("x-", "content-type", "user-agent"))}
     payload = {"body": body, "raw": raw.decode(), "headers": headers}
     request.app[RECORDER_KEY].add(PROVIDER, "webhook", name, payload, _preview(body))
+    if name.startswith("mute-"):
+        return web.json_response({"ok": True})
     if isinstance(body, dict) and "challenge" in body:
         return web.json_response({"challenge": body["challenge"]})
     return web.json_response({"ok": True})

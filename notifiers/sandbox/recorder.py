@@ -6,10 +6,11 @@ import builtins
 import copy
 import threading
 import uuid
-from datetime import datetime, timezone
 from typing import Any, TypedDict
 
 from aiohttp import web
+
+from notifiers.sandbox import clock
 
 
 class Preview(TypedDict):
@@ -56,7 +57,7 @@ class Recorder:
             id=uuid.uuid4().hex,
             provider=provider,
             kind=kind,
-            received_at=datetime.now(timezone.utc).isoformat(),
+            received_at=clock.isoformat(clock.now()),
             target=target,
             payload=copy.deepcopy(payload),
             preview=preview or Preview(title="", body=""),

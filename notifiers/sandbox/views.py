@@ -28,6 +28,9 @@ h1 { font-size: 1.4rem; margin: 0 0 .25rem }
 .note p { margin: .15rem 0 0; white-space: pre-wrap; word-break: break-word }
 .note time { color: #6b7280; font-size: .75rem }
 .older { color: #9ca3af; font-size: .8rem; margin: .2rem .4rem 0 }
+.faults { background: #fee2e2; border: 1px solid #fca5a5; border-radius: .5rem; padding: .5rem 1rem; margin: 0 0 1rem }
+.faults h2 { font-size: 1rem; margin: 0 0 .25rem }
+.faults ul { margin: 0; padding-left: 1.2rem }
 """
 
 
@@ -74,7 +77,8 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def index(request: web.Request) -> web.Response:
-    page = render_page(request.app[RECORDER_KEY].list())
+    faults = request.app[FAULTS_KEY].snapshot()["profiles"]
+    page = render_page(request.app[RECORDER_KEY].list(), faults)
     return web.Response(text=page, content_type="text/html")
 
 
@@ -88,8 +92,9 @@ def _parse_fault_request(data: Any) -> tuple[str, FaultProfile]:
     return provider, FaultProfile.from_json(settings)
 
 
-def render_page(records: list[Record]) -> str:
-    """One "phone" per (provider, target), most recently active first, newest message on top.
+def render_page(records: list[Record], faults: dict[str, dict] | None = None) -> str:
+    """The faults in force, then one "phone" per (provider, target), most recently active
+    first, newest message on top.
 
     Capped so a benchmark's thousands of messages still give a page a browser can refresh.
     """
@@ -106,8 +111,38 @@ def render_page(records: list[Record]) -> str:
         "<h1>Provider sandbox</h1>"
         f'<p class="hint">What each device, topic or inbox received. '
         f"Refreshes every {REFRESH_SECONDS} s. {len(records)} message(s).</p>"
+        f"{_render_faults(faults or {})}"
         f'<div class="phones">{body or "<p>Nothing received yet.</p>"}</div></body></html>'
     )
+
+
+def _render_faults(profiles: dict[str, dict]) -> str:
+    """What is being injected now, per provider, and until when ("*" is every provider)."""
+    if not profiles:
+        return ""
+    items = "".join(
+        f"<li><b>{escape(name)}</b>: {escape(_describe_fault(profile))}</li>"
+        for name, profile in sorted(profiles.items())
+    )
+    return f'<section class="faults"><h2>Faults injected</h2><ul>{items}</ul></section>'
+
+
+def _describe_fault(profile: dict) -> str:
+    parts = []
+    if profile["outage"]:
+        parts.append("outage" + (" (connections dropped)" if profile["disconnect"] else f" ({profile['error_status']})"))
+    if profile["fail_next"]:
+        parts.append(f"next {profile['fail_next']} request(s) fail ({profile['error_status']})")
+    if profile["error_rate"]:
+        parts.append(f"{profile['error_rate']:.0%} of requests fail ({profile['error_status']})")
+    if profile["retry_after"] is not None:
+        parts.append(f"Retry-After {profile['retry_after']} s")
+    if profile["latency_ms"]:
+        parts.append(f"{profile['latency_ms']} ms latency")
+    when = f"until {profile['ends_at'][11:19]} UTC" if profile["ends_at"] else "until cleared"
+    if not profile["active"]:
+        when = f"from {profile['starts_at'][11:19]} UTC, {when}"
+    return f"{', '.join(parts) or 'no fault'}; {when}"
 
 
 def _group_by_device(records: list[Record]) -> list[tuple[tuple[str, str], list[Record]]]:

@@ -242,7 +242,8 @@ def test_the_resolution_also_reaches_the_on_call_staff_who_were_paged(down_probe
                                   channels=["page", "push"])
     incident = open_incident(down_probe)
     resolution = workflow.resolve(incident, NOW + 5 * MIN)
-    assert set(resolution.announcements.values_list("recipients", flat=True)) == {"app_users", "oncall"}
+    assert set(resolution.announcements.values_list("recipients", flat=True)) == {
+        "app_users", "component_topics", "oncall"}
     staff_update = workflow.post_update(Incident.objects.create(
         name="other", started_at=NOW, detected_at=NOW, created_at=NOW, updated_at=NOW, published_at=NOW),
         "Looking into it now.", None, NOW)

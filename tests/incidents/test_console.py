@@ -99,7 +99,8 @@ def test_post_once_shows_a_per_channel_preview_then_publishes_on_confirmation(cl
     update = incident.updates.get(kind="update")
     assert update.author == support_user and update.status == "identified"
     assert update.next_update_by == NOW + timedelta(minutes=30)
-    assert set(update.announcements.values_list("channel", "recipients")) == {("push", "app_users")}
+    assert set(update.announcements.values_list("channel", "recipients")) == {
+        ("push", "app_users"), ("push", "component_topics")}
     assert AuditEvent.objects.filter(incident=incident, action="posted an update", actor=support_user).exists()
 
 

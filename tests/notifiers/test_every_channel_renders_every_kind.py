@@ -1,7 +1,10 @@
-"""Every registered channel has wording for every public message kind: a staff update or a
-holding update must never fail to render on some channel."""
+"""Every registered channel has wording for every public message kind, in every language
+of settings.LANGUAGES: a staff update or a holding update must never fail to render on
+some channel, and a translation must never push a message over its channel's limit."""
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from incidents import workflow
 from notifiers.channels import channel_choices, get_channel
@@ -22,12 +25,14 @@ def incident(db):
     return workflow.handle_verdict(probe, Verdict.CONFIRMED_DOWN, clock.now())
 
 
+@pytest.mark.parametrize("language", [code for code, _ in settings.LANGUAGES])
 @pytest.mark.parametrize("kind", PUBLIC_KINDS)
 @pytest.mark.parametrize("channel", [name for name, _ in channel_choices()])
-def test_channel_renders_kind(incident, channel, kind):
+def test_channel_renders_kind(incident, channel, kind, language):
     update = workflow.add_update(incident, kind, "Alerts are delayed.", clock.now())
     recipients = Recipients.PUBLIC if channel in {"mastodon", "bluesky", "x", "facebook"} \
         else Recipients.SUBSCRIBERS
     announcement = Announcement(update=update, channel=channel, recipients=recipients,
                                 created_at=clock.now())
-    assert get_channel(channel).render(announcement)
+    with translation.override(language):
+        assert get_channel(channel).render(announcement)

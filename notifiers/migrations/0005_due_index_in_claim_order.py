@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifiers', '0003_subscribers_outbox'),
+        ('notifiers', '0004_confirmations_and_component_topics'),
     ]
 
     operations = [

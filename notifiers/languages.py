@@ -1,0 +1,58 @@
+"""Each subscriber is written to in their own language, and batches stay batches.
+
+A claimed batch is split by the language of each delivery's subscriber (deliveries to
+topics, on-call staff or social accounts use the default language); each language's
+message is rendered once per send task under ``translation.override`` and sent to its
+group in one provider call (one SendGrid request per language, and so on).
+"""
+
+from __future__ import annotations
+
+import logging
+from itertools import groupby
+from typing import Any
+
+from django.conf import settings
+from django.utils import translation
+
+from incidents.limits import MessageTooLong
+
+log = logging.getLogger(__name__)
+
+
+def supported_language(tag: str) -> str:
+    """The language of settings.LANGUAGES that serves a language tag ("es-MX" -> "es");
+    the default language for anything else."""
+    try:
+        return translation.get_supported_language_variant((tag or "").strip().lower())
+    except LookupError:
+        return settings.LANGUAGE_CODE
+
+
+def language_of(delivery) -> str:
+    subscriber = delivery.subscriber
+    return supported_language(subscriber.locale) if subscriber else settings.LANGUAGE_CODE
+
+
+def by_language(batch: list) -> list[tuple[str, list]]:
+    """The batch in groups of one language each, the default language first."""
+    def key(delivery) -> tuple[bool, str]:
+        language = language_of(delivery)
+        return language != settings.LANGUAGE_CODE, language
+
+    ordered = sorted(batch, key=key)
+    return [(language, list(group)) for (_, language), group in groupby(ordered, key=key)]
+
+
+def render_in(channel, announcement, language: str) -> Any:
+    """The channel's message in ``language``. A translation over the channel's length limit
+    falls back to the default language: a message in English beats none."""
+    try:
+        with translation.override(language):
+            return channel.render(announcement)
+    except MessageTooLong as error:
+        if language == settings.LANGUAGE_CODE:
+            raise
+        log.warning("%s in %s is too long (%s); sent in %s", channel.name, language, error,
+                    settings.LANGUAGE_CODE)
+        return render_in(channel, announcement, settings.LANGUAGE_CODE)
