@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import hashlib
 import re
 import secrets
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +42,23 @@ STATUS_SEVERITY = {
 
 def worst_status(statuses) -> str:
     return max(statuses, key=lambda s: STATUS_SEVERITY[s], default=ComponentStatus.OPERATIONAL)
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(name: str) -> None:
+    """An IANA time zone name; a near miss is suggested ('Europe/Berln': 'Europe/Berlin'?)."""
+    if name in time_zone_names():
+        return
+    close = difflib.get_close_matches(name, sorted(time_zone_names()), n=1)
+    hint = _(" Did you mean '%(name)s'?") % {"name": close[0]} if close else ""
+    raise ValidationError(
+        _("'%(name)s' is not an IANA time zone name (such as 'UTC' or 'Europe/Berlin').%(hint)s"),
+        params={"name": name, "hint": hint}, code="invalid_time_zone",
+    )
 
 
 def new_public_id() -> str:
@@ -203,6 +223,11 @@ class Probe(models.Model):
         max_length=100,
         blank=True,
         help_text=_("Heartbeat: a cron expression; empty means every interval_seconds."),
+    )
+    tz = models.CharField(
+        "time zone", max_length=64, default="UTC", validators=[validate_time_zone],
+        help_text=_("Heartbeat: the IANA time zone the cron schedule is read in, e.g. "
+                    "'Europe/Berlin' (daylight saving time included)."),
     )
     grace_seconds = models.PositiveIntegerField(
         default=60, help_text=_("Heartbeat: how late a ping may be before it is a failure.")
