@@ -24,8 +24,8 @@ ASSIGNED_FIELDS = [
     "id", "name", "kind", "interval_seconds", "timeout_seconds", "url", "method", "headers",
     "body", "expected_codes", "body_contains", "body_regex", "json_check",
     "degraded_latency_ms", "down_latency_ms", "follow_redirects", "tls_expiry_warning_days",
-    "host", "port", "resolver", "expected_address", "value_path", "degraded_above",
-    "outage_above", "feed_window_minutes",
+    "host", "port", "resolver", "record_type", "expected_address", "value_path",
+    "degraded_above", "outage_above", "feed_window_minutes",
 ]
 MAX_RESULTS_PER_POST = 5000
 MAX_FUTURE = timedelta(seconds=60)

@@ -217,7 +217,18 @@ class Probe(models.Model):
     resolver = models.CharField(
         max_length=100, blank=True, help_text=_("DNS: resolver 'address' or 'address:port'.")
     )
-    expected_address = models.CharField(max_length=100, blank=True)
+    record_type = models.CharField(
+        max_length=5, blank=True,
+        choices=[("A", "A"), ("AAAA", "AAAA"), ("CNAME", "CNAME"), ("MX", "MX"), ("NS", "NS"),
+                 ("TXT", "TXT")],
+        help_text=_("DNS: the record type to ask for; empty: A, or AAAA when the expected "
+                    "answer is an IPv6 address."),
+    )
+    expected_address = models.CharField(
+        "expected answer", max_length=500, blank=True,
+        help_text=_("DNS: one answer that must be among the records: an address (A, AAAA), "
+                    "a host name (CNAME, MX exchange, NS) or a record's whole text (TXT)."),
+    )
     ping_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     schedule = models.CharField(
         max_length=100,
@@ -366,6 +377,7 @@ class Probe(models.Model):
             parse_json_check,
             parse_value_path,
         )
+        from statuspage.checks.dns import validate_expected_answer
         from statuspage.checks.heartbeat import validate_schedule
 
         errors = {}
@@ -374,6 +386,7 @@ class Probe(models.Model):
             ("json_check", parse_json_check),
             ("schedule", validate_schedule),
             ("value_path", parse_value_path),
+            ("expected_address", functools.partial(validate_expected_answer, self.record_type)),
         ):
             try:
                 if getattr(self, field):
