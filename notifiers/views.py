@@ -27,16 +27,13 @@ from notifiers.subscribers import (
     SubscriberChannel,
     Suppression,
     WebhookFormat,
+    client_ip,
 )
 from statuspage import clock
 from statuspage.models import Component
 
 PENDING_SALT = "notifiers.pending"
 PENDING_MAX_AGE = 60 * 60 * 48
-
-
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
 
 
 def pending_token(subscriber: Subscriber, components: list[Component]) -> str:

@@ -297,3 +297,19 @@ NOTIFIERS = {
     "SEND_SLICE_SECONDS": float(os.environ.get("SEND_SLICE_SECONDS", "5")),
 }
 NOTIFIERS_ONCALL_PROVIDER = "incidents.oncall.current_contacts"
+
+# Rate limits of the other public endpoints, on the subscribe forms' mechanism
+# (notifiers.subscribers.SubscribeAttempt): attempts per client address and per destination
+# (a ping URL's key, an agent's token) within the window; past them, 429 with Retry-After.
+RATE_LIMITS = {
+    "ping": {
+        "PER_IP": env_int("PING_PER_IP_PER_MINUTE", 1200),
+        "PER_DESTINATION": env_int("PING_PER_KEY_PER_MINUTE", 60),
+        "WINDOW_SECONDS": 60,
+    },
+    "agent": {
+        "PER_IP": env_int("AGENT_API_PER_IP_PER_MINUTE", 600),
+        "PER_DESTINATION": env_int("AGENT_API_PER_TOKEN_PER_MINUTE", 120),
+        "WINDOW_SECONDS": 60,
+    },
+}
