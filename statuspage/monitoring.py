@@ -84,7 +84,8 @@ def compute_state(now: datetime) -> MonitoringState:
 
 
 def record_cycle(now: datetime, checks_completed: int = 0, slip_p99_ms: float | None = None) -> None:
-    """The engine's pulse: one UPDATE per loop (INSERT the first time); clears any alarm."""
+    """The engine's pulse: one UPDATE per loop (INSERT the first time). The first pulse
+    after an alarm clears it and tells the pagers that monitoring is restored, once."""
     fields = {
         "last_cycle_at": now,
         "interval_seconds": settings.ENGINE["HEARTBEAT_SECONDS"],
@@ -92,10 +93,14 @@ def record_cycle(now: datetime, checks_completed: int = 0, slip_p99_ms: float | 
     }
     if slip_p99_ms is not None:
         fields["slip_p99_ms"] = slip_p99_ms
-    updated = EngineHeartbeat.objects.filter(name=ENGINE_NAME).update(
-        checks_completed=F("checks_completed") + checks_completed, **fields
-    )
-    if not updated:
+    beat = EngineHeartbeat.objects.filter(name=ENGINE_NAME)
+    counted = F("checks_completed") + checks_completed
+    updated = beat.filter(alarm_raised_at__isnull=True).update(checks_completed=counted, **fields)
+    if not updated and beat.filter(alarm_raised_at__isnull=False).update(
+        checks_completed=counted, **fields
+    ):
+        tell_pagers(MonitoringState(interrupted=False, last_cycle_at=now), now)
+    elif not updated:
         EngineHeartbeat.objects.get_or_create(
             name=ENGINE_NAME,
             defaults={**fields, "started_at": now, "host": socket.gethostname(),
@@ -112,23 +117,34 @@ def record_start(now: datetime, pid: int) -> None:
 
 
 def raise_alarm(state: MonitoringState, now: datetime) -> bool:
-    """Page on-call once per interruption: only the process whose UPDATE wins pages."""
+    """Page on-call once per interruption: only the process whose UPDATE wins pages, and
+    only while no cycle completed since `state` was read (a late reader pages nobody)."""
     EngineHeartbeat.objects.get_or_create(name=ENGINE_NAME)
-    won = EngineHeartbeat.objects.filter(name=ENGINE_NAME, alarm_raised_at__isnull=True).update(
-        alarm_raised_at=now
-    )
+    won = EngineHeartbeat.objects.filter(
+        name=ENGINE_NAME, alarm_raised_at__isnull=True, last_cycle_at=state.last_cycle_at
+    ).update(alarm_raised_at=now)
     if not won:
         return False
+    tell_pagers(state, now)
+    return True
+
+
+def tell_pagers(state: MonitoringState, now: datetime) -> None:
+    """Each ENGINE["ONCALL_PAGERS"] hook, on its own: one failing does not stop the others."""
     for path in settings.ENGINE["ONCALL_PAGERS"]:
         try:
             import_string(path)(state, now)
         except Exception:
             log.exception("on-call pager %s failed", path)
-    return True
 
 
 def log_page(state: MonitoringState, now: datetime) -> None:
-    """The default pager: a CRITICAL log line, which log shippers and cron mail surface."""
+    """The first pager: a CRITICAL log line, which log shippers and cron mail surface even
+    when the database-backed outbox is down too."""
+    if not state.interrupted:
+        log.warning("monitoring restored: the engine completed a probe cycle at %s",
+                    now.isoformat())
+        return
     log.critical(
         "monitoring interrupted: no probe cycle completed since %s; status is unknown",
         state.since.isoformat() if state.since else "the engine was never started",

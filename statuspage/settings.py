@@ -229,10 +229,14 @@ ENGINE = {
     "MAX_CONCURRENCY": env_int("ENGINE_MAX_CONCURRENCY", 200),
     # The engine stamps its heartbeat this often; two missed => "status unknown" everywhere.
     "HEARTBEAT_SECONDS": float(os.environ.get("ENGINE_HEARTBEAT_SECONDS", "10")),
-    # Called with (MonitoringState, now) once per interruption, by the web process or watchdog.
     # Extra CA certificates to trust for HTTPS probes (a private CA); empty: the system's.
     "CA_FILE": os.environ.get("ENGINE_CA_FILE", ""),
-    "ONCALL_PAGERS": env_list("ENGINE_ONCALL_PAGERS", ["statuspage.monitoring.log_page"]),
+    # Called with (MonitoringState, now) once per interruption, by the web process or the
+    # watchdog, and once more (state.interrupted False) when the engine cycles again.
+    "ONCALL_PAGERS": env_list("ENGINE_ONCALL_PAGERS", [
+        "statuspage.monitoring.log_page", "incidents.interruptions.page"]),
+    # The channels incidents.interruptions pages on-call staff on (through the outbox).
+    "INTERRUPTION_CHANNELS": env_list("ENGINE_INTERRUPTION_CHANNELS", ["sms", "email"]),
     # Called with `now` every few seconds by the engine loop, each in its own try.
     "HOUSEKEEPING": [
         "incidents.workflow.auto_resolve_due",
