@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Max, Min, Subquery
+from django.db.models import F, Max, Min, Q, Subquery
 from django.utils.module_loading import import_string
 
 from statuspage import clock
@@ -170,26 +170,36 @@ class StaffAlert:
 
 
 def staff_alerts() -> list[StaffAlert]:
-    """What staff should see but the public should not: the console (issue 4) lists these."""
-    from incidents.messages import render_message
+    """What staff should see but the public should not, for the console, in a fixed number
+    of queries: the engine's state, message overrides, probes, lonely regions."""
+    from incidents.messages import overrides_for, render_message
+
+    overrides = overrides_for("staff")
+
+    def render(kind: str, context: dict) -> str:
+        return render_message("staff", kind, context, overrides=overrides)
 
     alerts = []
     state = monitoring_state()
     if state.interrupted:
-        text = render_message("staff", "monitoring_interrupted", {"state": state})
-        alerts.append(StaffAlert("monitoring_interrupted", text, state.since))
-    probes = Probe.objects.filter(enabled=True).select_related("component")
-    for probe in probes.filter(flapping_since__isnull=False):
+        alerts.append(StaffAlert("monitoring_interrupted",
+                                 render("monitoring_interrupted", {"state": state}), state.since))
+    probes = list(Probe.objects.filter(enabled=True).filter(
+        Q(flapping_since__isnull=False) | ~Q(last_warning="")).select_related("component"))
+    for probe in probes:
+        if probe.flapping_since is None:
+            continue
         context = {"probe": probe, "changes": len(probe.transitions),
                    "window_minutes": probe.flap_window_seconds // 60}
-        alerts.append(StaffAlert("flapping", render_message("staff", "flapping", context),
+        alerts.append(StaffAlert("flapping", render("flapping", context),
                                  probe.flapping_since, probe.id, probe.component_id))
     lonely = RegionState.objects.filter(state=ProbeState.DOWN, probe__enabled=True).exclude(
         probe__state=ProbeState.DOWN).select_related("probe__component")
-    for state in lonely:
-        alerts.append(StaffAlert("region", render_message("staff", "region", {"state": state}),
-                                 state.since, state.probe_id, state.probe.component_id))
-    for probe in probes.exclude(last_warning=""):
-        alerts.append(StaffAlert("warning", render_message("staff", "warning", {"probe": probe}),
-                                 probe.last_checked_at, probe.id, probe.component_id))
+    for region in lonely:
+        alerts.append(StaffAlert("region", render("region", {"state": region}),
+                                 region.since, region.probe_id, region.probe.component_id))
+    for probe in probes:
+        if probe.last_warning:
+            alerts.append(StaffAlert("warning", render("warning", {"probe": probe}),
+                                     probe.last_checked_at, probe.id, probe.component_id))
     return alerts
