@@ -604,6 +604,9 @@ class ResultRollup(models.Model):
     latency_p50 = models.FloatField(null=True)
     latency_p95 = models.FloatField(null=True)
     latency_p99 = models.FloatField(null=True)
+    # The exact sum of the latencies, for means (charts); null on rollups made before it was
+    # kept, which a mean then leaves out.
+    latency_sum = models.FloatField(null=True)
     histogram = models.JSONField(default=dict)
 
     class Meta:
