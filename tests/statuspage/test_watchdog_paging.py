@@ -8,6 +8,7 @@ import time_machine
 from django.core.management import call_command
 
 from incidents import clock
+from incidents.api_auth import issue_token
 from incidents.messages import render_message
 from incidents.models import Incident, IncidentStatus, OnCallContact
 from notifiers.channels.context import message_context
@@ -106,12 +107,17 @@ def test_a_second_interruption_pages_again_with_its_own_record(sandbox, task_que
 
 
 def test_an_interruption_record_is_never_public_nor_escalated(client, task_queue):
+    from tests.incidents.conftest import user_in
+
+    key = issue_token(user_in("Support staff", "sam"), "deploy bot")
     with time_machine.travel(SILENT, tick=False):
         watchdog()
         assert clock.tick(SILENT + timedelta(hours=1)) == 0
         assert Incident.objects.public().count() == 0
         monitoring.record_cycle(SILENT)
         assert client.get("/api/v2/incidents.json").json()["incidents"] == []
+        staff_api = client.get("/api/manage/v1/incidents", HTTP_AUTHORIZATION=f"OAuth {key}")
+        assert staff_api.status_code == 200 and staff_api.json()["incidents"] == []
     assert Incident.objects.interruptions().get().published_at is None
 
 
