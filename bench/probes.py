@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import platform
 import resource
+import secrets
 import signal
 import statistics
 import subprocess
@@ -36,6 +37,10 @@ def setup_django(var_dir: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Production settings, as an engine runs in production: DEBUG would log every query.
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
     import django
 
     django.setup()

@@ -18,10 +18,16 @@ from statuspage.models import Component
 
 
 def is_under_maintenance(component: Component, now: datetime) -> bool:
-    """True while a maintenance covering the component runs, or its window is open.
+    """True while a maintenance covering the component runs, or its window is open."""
+    return component.id in components_under_maintenance([component.id], now)
+
+
+def components_under_maintenance(component_ids, now: datetime) -> set[int]:
+    """Which of these components a running maintenance (or its open window) covers.
 
     The window counts even before the clock's next tick starts it, so a probe failing in
-    the first seconds of planned work opens no incident.
+    the first seconds of planned work opens no incident. One query for any number of
+    components: the engine asks once per batch of results.
     """
     in_window = Q(
         status=IncidentStatus.SCHEDULED,
@@ -29,12 +35,12 @@ def is_under_maintenance(component: Component, now: datetime) -> bool:
         scheduled_for__lte=now,
         scheduled_until__gt=now,
     )
-    return (
+    return set(
         Incident.objects.maintenance()
-        .filter(components=component)
+        .filter(components__in=component_ids)
         .filter(Q(status__in=ACTIVE_MAINTENANCE_STATUSES) | in_window)
-        .exists()
-    )
+        .values_list("components", flat=True)
+    ) & set(component_ids)
 
 
 def schedule(

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from itertools import islice
 
@@ -19,10 +21,13 @@ from django.db.models import Exists, OuterRef
 from django_q.tasks import async_task
 
 from notifiers.channels import get_channel
+from notifiers.bulk import insert_deliveries_for
 from notifiers.channels.base import SendResult, Target, TransientError
+from notifiers.channels.context import SubscriberTargets
 from notifiers.models import (
     SEND_QUEUE_LEASE,
     Announcement,
+    ClaimedDelivery,
     Delivery,
     DeliveryState,
     ProviderState,
@@ -94,9 +99,8 @@ def fan_out(announcement_id: int) -> int:
         return 0
     channel = get_channel(announcement.channel)
     deadline = time.monotonic() + FAN_OUT_SLICE_SECONDS
-    for chunk in chunked(channel.targets(announcement), FAN_OUT_CHUNK):
+    for _ in write_chunks(announcement, channel):
         now = clock.now()
-        write_chunk(announcement, channel, chunk, now)
         queue_send(announcement.id, now)
         if time.monotonic() > deadline:
             Announcement.objects.filter(id=announcement.id).update(fan_out_queued_at=now)
@@ -108,6 +112,31 @@ def fan_out(announcement_id: int) -> int:
         Announcement.objects.filter(id=announcement.id).update(fanned_out_at=now)
         queue_send(announcement.id, now)
     return announcement.deliveries.count()
+
+
+def write_chunks(announcement: Announcement, channel) -> Iterator[None]:
+    """Write the announcement's deliveries a chunk at a time, yielding after each commit.
+
+    Subscribers of an unpaced channel are copied by the database (INSERT ... SELECT);
+    other targets (topics, on-call staff, paced channels, whose rows each get a send
+    slot) are written from Python.
+    """
+    targets = channel.targets(announcement)
+    if isinstance(targets, SubscriberTargets) and not channel.rate():
+        for after, last in targets.id_chunks(FAN_OUT_CHUNK):
+            with transaction.atomic():
+                insert_deliveries_for(announcement, targets.between(after, last), clock.now())
+                advance_cursor(announcement, last)
+            yield
+        return
+    for chunk in chunked(targets, FAN_OUT_CHUNK):
+        write_chunk(announcement, channel, chunk, clock.now())
+        yield
+
+
+def advance_cursor(announcement: Announcement, cursor: int) -> None:
+    Announcement.objects.filter(id=announcement.id).update(fan_out_cursor=cursor)
+    announcement.fan_out_cursor = cursor
 
 
 def chunked(items: Iterable, size: int) -> Iterator[list]:
@@ -139,8 +168,7 @@ def write_chunk(announcement: Announcement, channel, chunk: list, now: datetime)
     with transaction.atomic():
         Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=FAN_OUT_CHUNK)
         if cursor:
-            Announcement.objects.filter(id=announcement.id).update(fan_out_cursor=cursor)
-            announcement.fan_out_cursor = cursor
+            advance_cursor(announcement, cursor)
 
 
 def send_times(channel, count: int, now: datetime) -> list[datetime]:
@@ -184,6 +212,9 @@ def queue_send(announcement_id: int, now: datetime) -> bool:
 def send_due(announcement_id: int) -> int:
     """Send this announcement's due deliveries, batch by batch; returns how many were sent.
 
+    A channel with `concurrent_batches` > 1 keeps that many provider requests in flight
+    (in threads that only call the provider) while this thread claims the next batch and
+    records the last one's results, so our database work overlaps the provider's time.
     A task keeps its worker at most SEND_SLICE_SECONDS, then queues itself again behind
     the tasks of other announcements and channels, so a long backlog on one channel (a
     slow provider, paced SMS) never holds up another.
@@ -192,25 +223,41 @@ def send_due(announcement_id: int) -> int:
     if announcement is None:
         return 0
     channel = get_channel(announcement.channel)
-    message = None
     deadline = time.monotonic() + settings.NOTIFIERS["SEND_SLICE_SECONDS"]
-    sent = 0
-    while True:
-        now = clock.now()
-        if postpone_if_circuit_open(announcement, channel, now):
-            break
-        batch = announcement.deliveries.claim_due(now, channel.batch_size)
-        if not batch:
-            break
-        message = message or channel.render(announcement)
-        results = send_batch_safely(channel, message, batch)
-        sent += record_results(announcement, batch, results, clock.now())
-        if time.monotonic() > deadline:
-            Announcement.objects.filter(id=announcement.id).update(send_queued_at=clock.now())
-            enqueue("notifiers.dispatch.send_due", announcement.id)
-            return sent
-    Announcement.objects.filter(id=announcement.id).update(send_queued_at=None)
+    with ThreadPoolExecutor(max_workers=channel.concurrent_batches) as pool:
+        sent, finished = send_in_flight(announcement, channel, pool, deadline)
+    if finished:
+        Announcement.objects.filter(id=announcement.id).update(send_queued_at=None)
+    else:
+        Announcement.objects.filter(id=announcement.id).update(send_queued_at=clock.now())
+        enqueue("notifiers.dispatch.send_due", announcement.id)
     return sent
+
+
+def send_in_flight(announcement: Announcement, channel, pool, deadline: float) -> tuple[int, bool]:
+    """Claim, send and record until nothing is due (True) or the slice is over (False).
+    Every batch sent is recorded before this returns."""
+    in_flight: deque[tuple[list[ClaimedDelivery], Future]] = deque()
+    message, sent, more = None, 0, True
+    while more or in_flight:
+        if more and len(in_flight) < channel.concurrent_batches:
+            now = clock.now()
+            batch = [] if postpone_if_circuit_open(announcement, channel, now) else (
+                announcement.deliveries.claim_due(now, channel.batch_size))
+            if batch:
+                message = message or channel.render(announcement)
+                in_flight.append((batch, pool.submit(send_batch_safely, channel, message, batch)))
+                continue
+            more = False
+        if in_flight:
+            batch, future = in_flight.popleft()
+            sent += record_results(announcement, batch, future.result(), clock.now())
+        if more and time.monotonic() > deadline:
+            more = False
+            for batch, future in in_flight:
+                sent += record_results(announcement, batch, future.result(), clock.now())
+            return sent, False
+    return sent, True
 
 
 def postpone_if_circuit_open(announcement: Announcement, channel, now: datetime) -> bool:
@@ -222,7 +269,7 @@ def postpone_if_circuit_open(announcement: Announcement, channel, now: datetime)
     return True
 
 
-def send_batch_safely(channel, message, batch: list[Delivery]) -> list[SendResult]:
+def send_batch_safely(channel, message, batch: list[ClaimedDelivery]) -> list[SendResult]:
     try:
         return channel.send_batch(message, batch)
     except Exception as exc:  # an SDK bug or outage must not strand claimed rows
@@ -244,7 +291,7 @@ OUTCOME_FIELDS = (
 
 
 def record_results(
-    announcement: Announcement, batch: list[Delivery], results: list[SendResult], now: datetime
+    announcement: Announcement, batch: list[ClaimedDelivery], results: list[SendResult], now: datetime
 ) -> int:
     by_id = {result.delivery_id: result for result in results}
     token = batch[0].claim_token
@@ -266,19 +313,21 @@ def record_results(
     return sum(1 for d in batch if d.state == DeliveryState.SENT)
 
 
-PER_ROW_FIELDS = ("provider_message_id", "segments")
+# Fields whose values differ from row to row within a batch: per-message provider ids, SMS
+# segments, and the send slots of paced rows and the jittered retry times of failed ones.
+PER_ROW_FIELDS = ("provider_message_id", "segments", "next_attempt_at")
 
 
-def save_outcomes(batch: list[Delivery], token) -> None:
+def save_outcomes(batch: list[ClaimedDelivery], token) -> None:
     """Store a batch's outcomes in a few statements, only on rows this worker still holds
     (a row whose lease ran out and was claimed again is left alone): one UPDATE per
-    distinct shared outcome (a whole email batch shares one), then the per-message
-    provider ids in one executemany."""
+    distinct shared outcome (a whole email batch shares one), then the per-row values in
+    one executemany unless the whole batch shares them too."""
     shared = [f for f in OUTCOME_FIELDS if f not in PER_ROW_FIELDS]
     groups: dict[tuple, list[int]] = {}
     for delivery in batch:
         groups.setdefault(tuple(getattr(delivery, f) for f in shared), []).append(delivery.id)
-    distinct = {(d.provider_message_id, d.segments) for d in batch}
+    distinct = {tuple(getattr(d, f) for f in PER_ROW_FIELDS) for d in batch}
     with transaction.atomic():
         if len(distinct) == 1:
             values = dict(zip(PER_ROW_FIELDS, distinct.pop(), strict=True))
@@ -291,21 +340,22 @@ def save_outcomes(batch: list[Delivery], token) -> None:
             )
 
 
-def write_per_row(batch: list[Delivery], token) -> None:
+def write_per_row(batch: list[ClaimedDelivery], token) -> None:
     table = connection.ops.quote_name(Delivery._meta.db_table)
-    columns = [connection.ops.quote_name(Delivery._meta.get_field(f).column) for f in PER_ROW_FIELDS]
-    assignments = ", ".join(f"{column} = %s" for column in columns)
+    fields = [Delivery._meta.get_field(f) for f in PER_ROW_FIELDS]
+    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
     claim = connection.ops.quote_name("claim_token")
     token_value = Delivery._meta.get_field("claim_token").get_db_prep_value(token, connection)
+    rows = [
+        [f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.id, token_value]
+        for d in batch
+    ]
     with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET {assignments} WHERE id = %s AND {claim} = %s",
-            [(d.provider_message_id, d.segments, d.id, token_value) for d in batch],
-        )
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s AND {claim} = %s", rows)
 
 
 def after_permanent_failures(
-    announcement: Announcement, batch: list[Delivery], by_id: dict[int, SendResult], now: datetime
+    announcement: Announcement, batch: list[ClaimedDelivery], by_id: dict[int, SendResult], now: datetime
 ) -> None:
     """Suppress addresses that are gone for good and try the subscriber's second channel."""
     failed = [d for d in batch if d.state == DeliveryState.FAILED and d.subscriber_id]

@@ -7,20 +7,21 @@ each field's own get_db_prep_save, so they work on SQLite and PostgreSQL alike.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from django.db import connection
+from django.db import connection, models
 
-from statuspage.models import Probe
-
-
-def column(name: str) -> str:
-    return connection.ops.quote_name(Probe._meta.get_field(name).column)
+from statuspage.models import CheckOutcome, CheckResult, Probe
 
 
-def prep(name: str, value):
-    return Probe._meta.get_field(name).get_db_prep_save(value, connection)
+def column(name: str, model: type[models.Model] = Probe) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def prep(name: str, value, model: type[models.Model] = Probe):
+    return model._meta.get_field(name).get_db_prep_save(value, connection)
 
 
 def claim(probes: Sequence[Probe], new_times: Sequence[datetime]) -> set[int]:
@@ -55,6 +56,40 @@ def save_fields(probes: Sequence[Probe], fields: Sequence[str]) -> None:
         return
     table = connection.ops.quote_name(Probe._meta.db_table)
     assignments = ", ".join(f"{column(f)} = %s" for f in fields)
-    rows = [[prep(f, getattr(p, f)) for f in fields] + [p.id] for p in probes]
+    savers = [Probe._meta.get_field(f).get_db_prep_save for f in fields]
+    rows = [[save(getattr(p, f), connection) for f, save in zip(fields, savers)] + [p.id]
+            for p in probes]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {column('id')} = %s", rows)
+
+
+def save_changed(changes: Sequence[tuple[Probe, tuple]], fields: Sequence[str]) -> None:
+    """Save each probe's `fields` that differ from the values it had before (`changes`
+    pairs a probe with its values of `fields` read before judging). A steady probe
+    changes only its counters and check time, so most rows skip re-encoding JSON fields;
+    probes changing the same fields share one executemany."""
+    groups: dict[tuple[str, ...], list[Probe]] = defaultdict(list)
+    for probe, before in changes:
+        changed = tuple(f for f, old in zip(fields, before) if getattr(probe, f) != old)
+        if changed:
+            groups[changed].append(probe)
+    for changed, probes in groups.items():
+        save_fields(probes, changed)
+
+
+RESULT_FIELDS = ["probe", "region", "checked_at", "ok", "latency_ms", "status_code", "error"]
+
+
+def insert_results(rows: Sequence[tuple[int, str, datetime, CheckOutcome]]) -> None:
+    """INSERT CheckResults (probe id, region, time, outcome) with one executemany, without
+    building a model instance per row."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(CheckResult._meta.db_table)
+    columns = ", ".join(column(f, CheckResult) for f in RESULT_FIELDS)
+    placeholders = ", ".join(["%s"] * len(RESULT_FIELDS))
+    when = CheckResult._meta.get_field("checked_at").get_db_prep_save
+    values = [(probe_id, region, when(at, connection), o.ok, o.latency_ms, o.status_code,
+               o.error[:500]) for probe_id, region, at, o in rows]
+    with connection.cursor() as cursor:
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values)

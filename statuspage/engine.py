@@ -10,7 +10,7 @@ runs on one thread (sync_to_async), which suits SQLite's single writer.
 from __future__ import annotations
 
 import asyncio
-import functools
+import copy
 import logging
 import threading
 import os
@@ -24,11 +24,12 @@ from django.db import close_old_connections, connections, transaction
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
+from incidents.maintenance import components_under_maintenance
 from incidents.workflow import handle_verdict
 from statuspage import bulk, clock, monitoring
 from statuspage.checks import Check, build_check, heartbeat
 from statuspage.checks.http import new_session
-from statuspage.models import CheckOutcome, CheckResult, Component, Probe, ProbeState, RegionState, Verdict
+from statuspage.models import CheckOutcome, Probe, ProbeState, RegionState, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -105,20 +106,9 @@ def record_outcome(probe_id: int, outcome: CheckOutcome | None, checked_at: date
         return apply_and_store(probe, outcome, checked_at)
 
 
-@functools.cache
-def maintenance_check():
-    """The incidents app's `is_under_maintenance(component, now)`, or None without it."""
-    try:
-        from incidents.maintenance import is_under_maintenance
-    except ImportError:
-        return None
-    return is_under_maintenance
-
-
 def under_maintenance(probe: Probe, now: datetime) -> bool:
-    """Maintenance windows (the incidents app's, when it has them) suppress alarms."""
-    check = maintenance_check()
-    return bool(check and check(probe.component, now))
+    """Maintenance windows suppress alarms."""
+    return probe.component_id in components_under_maintenance([probe.component_id], now)
 
 
 def record_region_outcome(probe_id: int, region: str, outcome: CheckOutcome,
@@ -146,7 +136,7 @@ def apply_region_vote(probe: Probe, region: str, outcome: CheckOutcome, checked_
 
 
 def store_result(probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = "") -> None:
-    result_row(probe, outcome, checked_at, region).save()
+    bulk.insert_results([(probe.id, region, checked_at, outcome)])
 
 
 def save_and_act(probe: Probe, verdict: str, checked_at: datetime) -> str:
@@ -188,7 +178,7 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
         # Lock in id order (no default ordering, whose joins PostgreSQL cannot lock).
         probes = Probe.objects.select_for_update(of=("self",)).order_by("id").only(
             *VERDICT_FIELDS).in_bulk(sorted({pid for pid, _, _ in plain}))
-        attach_components(probes.values())
+        maintained = maintenance_by_time(probes.values(), {at for _, _, at in plain})
         rows, acted = [], []
         for probe_id, outcome, checked_at in sorted(plain, key=lambda r: r[2]):
             probe = probes.get(probe_id)
@@ -197,12 +187,14 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
             if probe.regions:
                 special.append((probe_id, outcome, checked_at))
                 continue
-            rows.append(result_row(probe, outcome, checked_at))
-            verdict = probe.apply_outcome(outcome, checked_at, under_maintenance(probe, checked_at))
-            acted.append((probe, verdict, checked_at))
-        CheckResult.objects.bulk_create(rows, batch_size=500)
-        bulk.save_fields([probe for probe, _, _ in acted], RECORDED_FIELDS)
-        for probe, verdict, checked_at in acted:
+            rows.append((probe_id, "", checked_at, outcome))
+            before = recorded_values(probe)
+            suppressed = probe.component_id in maintained[checked_at]
+            verdict = probe.apply_outcome(outcome, checked_at, suppressed)
+            acted.append((probe, before, verdict, checked_at))
+        bulk.insert_results(rows)
+        bulk.save_changed([(probe, before) for probe, before, _, _ in acted], RECORDED_FIELDS)
+        for probe, _, verdict, checked_at in acted:
             if verdict:
                 act_on(probe, verdict, checked_at)
     for probe_id, outcome, checked_at in special:
@@ -210,20 +202,20 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
     return len(batch)
 
 
-def attach_components(probes) -> None:
-    """Components are needed only for maintenance checks and verdicts: one query, and only
-    when there is a maintenance module to ask (the common hot path needs none)."""
-    if maintenance_check() is None:
-        return
-    components = Component.objects.in_bulk({p.component_id for p in probes})
-    for probe in probes:
-        probe.component = components[probe.component_id]
+def recorded_values(probe: Probe) -> tuple:
+    """The probe's RECORDED_FIELDS as they are now, JSON values copied (judging may
+    change them in place), to save only what judging changed."""
+    return tuple(copy.deepcopy(v) if isinstance(v, (dict, list)) else v
+                 for v in (getattr(probe, f) for f in RECORDED_FIELDS))
 
 
-def result_row(probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = "") -> CheckResult:
-    return CheckResult(probe=probe, region=region, checked_at=checked_at, ok=outcome.ok,
-                       latency_ms=outcome.latency_ms, status_code=outcome.status_code,
-                       error=outcome.error[:500])
+def maintenance_by_time(probes, times: set[datetime]) -> dict[datetime, set[int]]:
+    """The components under maintenance at each check time of a batch: one query per
+    distinct time (checks claimed in one tick share it), not one per result."""
+    component_ids = {p.component_id for p in probes}
+    if not component_ids:
+        return {at: set() for at in times}
+    return {at: components_under_maintenance(component_ids, at) for at in times}
 
 
 def housekeeping(now: datetime) -> None:

@@ -93,8 +93,18 @@ def overall_status(components: list[Component], incidents: list[Incident]) -> Ov
     indicator = max(candidates, key=INDICATOR_ORDER.index, default="none")
     description = describe(components)
     if indicator != "none" and description == str(_("All Systems Operational")):
-        description = str(_("Minor Service Outage"))
+        description = describe_impact(indicator)
     return OverallStatus(indicator, description)
+
+
+def describe_impact(indicator: str) -> str:
+    """The words for an open incident's impact while every component is operational, so
+    the description never says less than the indicator does."""
+    if indicator == "critical":
+        return str(_("Major System Outage"))
+    if indicator == "major":
+        return str(_("Partial System Outage"))
+    return str(_("Minor Service Outage"))
 
 
 def with_timeline(incidents):

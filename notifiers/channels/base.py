@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from notifiers.models import Announcement, Delivery
+    from notifiers.models import Announcement, ClaimedDelivery
 
 
 class DeliveryError(Exception):
@@ -62,6 +62,9 @@ class Channel:
     per_second: ClassVar[float | None] = None
     # Lower is sent first: a backlog of a slow channel never holds up a faster one.
     priority: ClassVar[int] = 5
+    # Provider requests kept in flight at once by one send task. Above 1, send_batch runs
+    # in a thread and must not touch the database.
+    concurrent_batches: ClassVar[int] = 1
 
     def targets(self, announcement: Announcement) -> Iterable[str | Target]:
         """The addresses (topics, tokens, numbers...) this announcement goes to.
@@ -77,6 +80,6 @@ class Channel:
         """The message, rendered from templates/messages/<channel>/ once per announcement."""
         raise NotImplementedError
 
-    def send_batch(self, message: Any, deliveries: list[Delivery]) -> list[SendResult]:
+    def send_batch(self, message: Any, deliveries: list[ClaimedDelivery]) -> list[SendResult]:
         """Send one rendered message to each delivery's target; one result per delivery."""
         raise NotImplementedError

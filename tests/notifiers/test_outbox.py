@@ -89,7 +89,7 @@ def test_a_permanent_error_is_final_and_never_retried(announcement, sandbox, bre
 def test_a_claimed_delivery_is_not_sent_by_a_second_worker(announcement):
     dispatch.fan_out(announcement.id)
     delivery = Delivery.objects.get()
-    assert Delivery.objects.claim([delivery.id], NOW) == [delivery]
+    assert [d.id for d in Delivery.objects.claim([delivery.id], NOW)] == [delivery.id]
     assert Delivery.objects.claim([delivery.id], NOW) == []
 
 

@@ -9,7 +9,7 @@ import pytest
 import requests
 from django.core import signing
 
-from notifiers.channels.context import manage_token
+from notifiers.channels.context import MANAGE_SALT, manage_token
 from notifiers.subscribers import Subscriber
 from tests.factories import make_component
 from tests.notifiers.conftest import subscribe
@@ -181,3 +181,18 @@ def test_a_failed_confirmation_text_is_scheduled_again(client, sandbox, task_que
     [retry] = Schedule.objects.all()
     assert retry.func == "notifiers.tasks.send_sms_code"
     assert retry.schedule_type == Schedule.ONCE
+
+
+def test_manage_links_are_django_signatures_of_the_subscriber_id(settings):
+    person = subscribe("email", "parent@example.org")
+    token = manage_token(person.public_id)
+    assert token == signing.Signer(salt=MANAGE_SALT).sign(str(person.public_id))
+    settings.SECRET_KEY = "another-secret-key-" * 3
+    assert manage_token(person.public_id) != token
+
+
+def test_links_in_emails_sent_before_plain_signatures_still_work(client):
+    person = subscribe("email", "parent@example.org")
+    earlier = signing.dumps(str(person.public_id), salt=MANAGE_SALT)
+    assert client.get(f"/subscriptions/{earlier}/").status_code == 200
+    assert client.get(f"/subscriptions/{earlier[:-2]}xx/").status_code == 400

@@ -1,13 +1,12 @@
 """Careful verdicts: a flapping probe tells staff and holds the public picture; maintenance
 suppresses alarms; both catch up with one verdict once things are steady."""
 
-import sys
-import types
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import time_machine
 
+from incidents import maintenance
 from incidents.models import Incident
 from statuspage import monitoring
 from statuspage.engine import record_outcome
@@ -80,29 +79,16 @@ def test_suppressed_results_are_counted_but_not_reported():
     assert probe.apply_outcome(FAIL, NOW + timedelta(seconds=30)) == Verdict.CONFIRMED_DOWN
 
 
-@pytest.fixture
-def maintenance_of(monkeypatch):
-    """The incidents app's maintenance contract, `is_under_maintenance(component, now)`,
-    for the components given: a stand-in until that module is merged."""
-    from statuspage.engine import maintenance_check
-
-    windows = set()
-    module = types.ModuleType("incidents.maintenance")
-    module.is_under_maintenance = lambda component, now: component.id in windows
-    monkeypatch.setitem(sys.modules, "incidents.maintenance", module)
-    maintenance_check.cache_clear()
-    yield windows
-    maintenance_check.cache_clear()
-
-
 @pytest.mark.django_db
-def test_maintenance_window_suppresses_the_alarm_then_reports_after_it(maintenance_of):
+def test_maintenance_window_suppresses_the_alarm_then_reports_after_it():
     component = make_component()
     probe = make_probe(component, "http://127.0.0.1:1/health", failures_to_confirm=1)
-    maintenance_of.add(component.id)
+    maintenance.schedule("Database upgrade", "", [component], NOW - timedelta(minutes=1),
+                         NOW + timedelta(seconds=15), None, NOW - timedelta(hours=1))
     record_outcome(probe.id, FAIL, NOW)
     record_outcome(probe.id, FAIL, NOW + timedelta(seconds=10))
-    assert Incident.objects.count() == 0
-    maintenance_of.clear()
+    assert maintenance.is_under_maintenance(component, NOW + timedelta(seconds=10))
+    assert Incident.objects.filter(kind=Incident.Kind.INCIDENT).count() == 0
     record_outcome(probe.id, FAIL, NOW + timedelta(seconds=20))
-    assert Incident.objects.count() == 1, "still failing after maintenance: now it is an outage"
+    assert Incident.objects.filter(kind=Incident.Kind.INCIDENT).count() == 1, (
+        "still failing after maintenance: now it is an outage")

@@ -63,6 +63,20 @@ def test_status_json_rolls_up_into_the_documented_indicator(client, live_outage)
     assert status["description"] in INDICATOR_DESCRIPTIONS
 
 
+@pytest.mark.parametrize(("impact", "description"), [
+    ("minor", "Minor Service Outage"), ("major", "Partial System Outage"),
+    ("critical", "Major System Outage")])
+def test_an_open_incident_over_operational_components_is_described_as_its_impact(
+        client, live_outage, impact, description):
+    from statuspage.models import Component
+
+    Component.objects.update(status="operational")
+    live_outage.impact = impact
+    live_outage.save(update_fields=["impact"])
+    status = client.get("/api/v2/status.json").json()["status"]
+    assert status == {"indicator": impact, "description": description}
+
+
 def test_components_json_lists_groups_then_components_with_every_field(client, live_outage):
     components = client.get("/api/v2/components.json").json()["components"]
     group = components[0]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifiers', '0003_subscribers_outbox'),
+        ('notifiers', '0004_due_index_in_claim_order'),
     ]
 
     operations = [

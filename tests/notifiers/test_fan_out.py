@@ -1,0 +1,90 @@
+"""Fan-out writes the outbox in the database: each chunk of subscribers is one INSERT ...
+SELECT, so its cost does not grow with the rows it writes, and it reaches exactly the
+people the announcement is for."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from notifiers import dispatch
+from notifiers.channels import get_channel
+from notifiers.models import Delivery, DeliveryState, Recipients
+from tests.factories import make_component
+from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
+
+pytestmark = pytest.mark.django_db
+
+
+def announce_email(component):
+    update = add_update(make_incident(component), "opened")
+    return dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
+
+
+def queries_to_fan_out(announcement) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        dispatch.fan_out(announcement.id)
+    return len(queries)
+
+
+def test_fanning_out_to_fifty_costs_the_queries_of_fanning_out_to_five(component):
+    few = [subscribe("email", f"few{n}@example.org") for n in range(5)]
+    first = queries_to_fan_out(announce_email(component))
+    for n in range(45):
+        subscribe("email", f"many{n}@example.org")
+    second = queries_to_fan_out(announce_email(component))
+    assert first == second
+    assert Delivery.objects.count() == len(few) + 50
+
+
+def test_fan_out_reaches_confirmed_unsuppressed_followers_of_the_incident_only(component):
+    other = make_component("Share upload")
+    everything = subscribe("email", "all@example.org")
+    follower = subscribe("email", "follows@example.org", components=[component])
+    subscribe("email", "other@example.org", components=[other])
+    subscribe("email", "pending@example.org", confirmed=False)
+    subscribe("email", "gone@example.org", suppressed_at=T0, suppression="bounce")
+    subscribe("sms", "+14155550100")
+    with time_machine.travel(T0, tick=False):
+        announcement = announce_email(component)
+        dispatch.fan_out(announcement.id)
+    rows = Delivery.objects.filter(announcement=announcement).order_by("subscriber_id")
+    assert [(d.target, d.subscriber_id) for d in rows] == [
+        ("all@example.org", everything.id), ("follows@example.org", follower.id)]
+    assert {(d.state, d.channel, d.attempts, d.next_attempt_at) for d in rows} == {
+        (DeliveryState.PENDING, "email", 0, T0)}
+
+
+ADDRESSES = {
+    "email": lambda n: f"p{n}@example.org",
+    "sms": lambda n: f"+1415555{n:04d}",
+    "push": lambda n: f"fid-{n}",
+}
+
+
+def queries_to_send(announcement, traveller) -> int:
+    dispatch.fan_out(announcement.id)
+    traveller.shift(60)  # past every paced send slot
+    with CaptureQueriesContext(connection) as queries:
+        dispatch.send_due(announcement.id)
+    assert set(announcement.deliveries.values_list("state", flat=True)) == {DeliveryState.SENT}
+    return len(queries)
+
+
+@pytest.mark.parametrize("channel", sorted(ADDRESSES))
+def test_sending_a_full_batch_costs_the_queries_of_a_batch_of_five(channel, component, sandbox):
+    """Claimed rows carry what the channel reads: no query per delivery or subscriber."""
+    full = min(get_channel(channel).batch_size, 50)
+    for n in range(5):
+        subscribe(channel, ADDRESSES[channel](n))
+    with time_machine.travel(T0, tick=False) as traveller:
+        first = dispatch.announce(add_update(make_incident(component), "opened"), channel,
+                                  Recipients.SUBSCRIBERS, None, T0)
+        five = queries_to_send(first, traveller)
+        for n in range(5, full):
+            subscribe(channel, ADDRESSES[channel](n))
+        second = dispatch.announce(add_update(make_incident(component), "opened"), channel,
+                                   Recipients.SUBSCRIBERS, None, T0)
+        assert queries_to_send(second, traveller) <= five  # the first also creates the provider's state row
