@@ -144,7 +144,8 @@ def incidents(request: HttpRequest) -> JsonResponse:
         return create_incident(request)
     if request.method != "GET":
         return error(405, "Use GET or POST.")
-    items = Incident.objects.prefetch_related("components", "updates").order_by("-created_at")[:100]
+    items = Incident.objects.exclude(kind=Incident.Kind.MONITORING).prefetch_related(
+        "components", "updates").order_by("-created_at")[:100]
     return reply({"incidents": [full(i) for i in items]})
 
 

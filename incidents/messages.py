@@ -27,8 +27,23 @@ def override_for(channel: str, kind: str, part: str) -> str | None:
     )
 
 
-def render_message(channel: str, kind: str, context: dict[str, Any], part: str = "") -> str:
-    override = override_for(channel, kind, part)
+def overrides_for(channel: str) -> dict[tuple[str, str], str]:
+    """Every override of one channel in the active locale, by (kind, part), in one query:
+    for code that renders a list of messages (the console's staff alerts)."""
+    from incidents.models import MessageTemplate
+
+    locale = (translation.get_language() or "en").split("-")[0]
+    rows = MessageTemplate.objects.filter(channel=channel, locale=locale)
+    return {(kind, part): body for kind, part, body in rows.values_list("kind", "part", "body")}
+
+
+def render_message(channel: str, kind: str, context: dict[str, Any], part: str = "",
+                   overrides: dict[tuple[str, str], str] | None = None) -> str:
+    """`overrides` (from overrides_for) saves the query that looks for this file's override."""
+    if overrides is None:
+        override = override_for(channel, kind, part)
+    else:
+        override = overrides.get((kind, part))
     if override is not None:
         text = Template(override).render(Context(context, autoescape=False))
     else:

@@ -99,11 +99,17 @@ class IncidentQuerySet(models.QuerySet):
     def incidents(self) -> IncidentQuerySet:
         return self.filter(kind=Incident.Kind.INCIDENT)
 
+    def interruptions(self) -> IncidentQuerySet:
+        return self.filter(kind=Incident.Kind.MONITORING)
+
 
 class Incident(models.Model):
     class Kind(models.TextChoices):
         INCIDENT = "incident", _("Incident")
         MAINTENANCE = "maintenance", _("Scheduled maintenance")
+        # Staff only: our own monitoring stopped (incidents.interruptions); never published,
+        # never escalated by the clock; it carries the page and the "restored" message.
+        MONITORING = "monitoring", _("Monitoring interruption")
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     name = models.CharField(max_length=200)
@@ -246,6 +252,8 @@ class IncidentUpdate(models.Model):
         PAGING = "paging", _("Page to on-call staff")
         REMINDER = "reminder", _("Reminder to on-call staff")
         NOTE = "note", _("Internal note")
+        MONITORING_INTERRUPTED = "monitoring_interrupted", _("Monitoring interrupted")
+        MONITORING_RESTORED = "monitoring_restored", _("Monitoring restored")
 
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="updates")

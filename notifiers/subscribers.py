@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -195,24 +197,73 @@ class ProviderState(models.Model):
         return start
 
 
-class SubscribeAttempt(models.Model):
-    """One use of a public subscribe form, kept an hour for the rate limits."""
+SUBSCRIBE = "subscribe"
 
+
+def client_ip(request) -> str:
+    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How many attempts one client address, and one destination, may make in a window."""
+
+    per_ip: int
+    per_destination: int
+    window: timedelta
+
+
+def budget(scope: str) -> Budget:
+    if scope == SUBSCRIBE:
+        limits = settings.NOTIFIERS
+        return Budget(limits["SUBSCRIBE_PER_IP_PER_HOUR"],
+                      limits["SUBSCRIBE_PER_DESTINATION_PER_HOUR"], timedelta(hours=1))
+    limits = settings.RATE_LIMITS[scope]
+    return Budget(limits["PER_IP"], limits["PER_DESTINATION"],
+                  timedelta(seconds=limits["WINDOW_SECONDS"]))
+
+
+class SubscribeAttempt(models.Model):
+    """One use of a rate-limited public endpoint, kept for its budget's window: the
+    subscribe forms (scope "subscribe"), and through settings.RATE_LIMITS the heartbeat
+    ping URLs ("ping") and the probe-agent API ("agent")."""
+
+    scope = models.CharField(max_length=16, default=SUBSCRIBE)
     ip = models.GenericIPAddressField()
     destination = models.CharField(max_length=500)
     created_at = models.DateTimeField(db_index=True)
 
-    WINDOW = timedelta(hours=1)
+    class Meta:
+        indexes = [
+            models.Index(fields=["scope", "ip", "created_at"], name="attempt_scope_ip"),
+            models.Index(fields=["scope", "destination", "created_at"], name="attempt_scope_dest"),
+        ]
 
     @classmethod
     def allowed(cls, ip: str, destination: str, now: datetime) -> bool:
-        """Record this attempt if both the address's and the destination's budgets allow it."""
-        recent = cls.objects.filter(created_at__gte=now - cls.WINDOW)
-        limits = settings.NOTIFIERS
-        if recent.filter(ip=ip).count() >= limits["SUBSCRIBE_PER_IP_PER_HOUR"]:
-            return False
-        if recent.filter(destination=destination).count() >= limits["SUBSCRIBE_PER_DESTINATION_PER_HOUR"]:
-            return False
-        cls.objects.create(ip=ip, destination=destination, created_at=now)
-        cls.objects.filter(created_at__lt=now - cls.WINDOW).delete()
-        return True
+        """Record this subscribe attempt if both the address's and the destination's budgets allow it."""
+        return cls.wait_seconds(SUBSCRIBE, ip, destination, now) == 0
+
+    @classmethod
+    def wait_seconds(cls, scope: str, ip: str, destination: str, now: datetime) -> int:
+        """0 and the attempt recorded if both budgets of the scope allow it; otherwise
+        nothing recorded and the seconds until they will (a Retry-After)."""
+        limit = budget(scope)
+        recent = cls.objects.filter(scope=scope, created_at__gt=now - limit.window)
+        counts = recent.filter(models.Q(ip=ip) | models.Q(destination=destination)).aggregate(
+            ip=models.Count("id", filter=models.Q(ip=ip)),
+            destination=models.Count("id", filter=models.Q(destination=destination)),
+        )
+        for field, value, allowed in (("ip", ip, limit.per_ip),
+                                      ("destination", destination, limit.per_destination)):
+            if counts[field] >= allowed:
+                # The budget frees up when the attempt that put it over leaves the window.
+                over = counts[field] - allowed
+                oldest = recent.filter(**{field: value}).order_by("created_at").values_list(
+                    "created_at", flat=True)[over:over + 1]
+                free_at = (oldest[0] if oldest else now) + limit.window
+                return max(1, math.ceil((free_at - now).total_seconds()))
+        with transaction.atomic():
+            cls.objects.create(scope=scope, ip=ip, destination=destination, created_at=now)
+            cls.objects.filter(scope=scope, created_at__lte=now - limit.window).delete()
+        return 0

@@ -29,12 +29,11 @@ from notifiers.subscribers import (
     SubscriberChannel,
     Suppression,
     WebhookFormat,
+    client_ip,
 )
 from statuspage import clock
 from statuspage.models import Component
 
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
 
 
 @require_http_methods(["GET", "POST"])

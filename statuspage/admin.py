@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from statuspage.models import (
     Audience,
@@ -32,6 +33,7 @@ class ComponentAdmin(admin.ModelAdmin):
 
 @admin.register(Probe)
 class ProbeAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "component", "kind", "interval_seconds", "state", "flapping_since",
                     "last_checked_at"]
     list_filter = ["kind", "state", "enabled"]

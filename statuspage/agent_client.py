@@ -2,7 +2,8 @@
 
 It needs no database: assignments arrive as JSON and become the same check objects the
 engine runs. Results are buffered and pushed in batches; a failed push is kept and tried
-again (bounded), a refused one (400) is logged and dropped, since resending cannot fix it.
+again (bounded), after the server's Retry-After when it answers 429; a refused one (400) is
+logged and dropped, since resending cannot fix it.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ class Agent:
     concurrency: int = 100
     assignments: dict[int, Assignment] = field(default_factory=dict)
     buffer: deque = field(default_factory=lambda: deque(maxlen=MAX_BUFFER))
+    # A rate-limited push (429) waits for the server's Retry-After before the next one.
+    resume_at: float = 0.0
 
     @property
     def headers(self) -> dict[str, str]:
@@ -95,6 +98,12 @@ class Agent:
                 if r.status == 400:
                     log.error("server refused %d results: %s", len(batch), await r.text())
                     return 0
+                if r.status == 429:
+                    wait = float(r.headers.get("Retry-After") or PUSH_SECONDS)
+                    log.warning("the server asks us to slow down; next push in %g s", wait)
+                    self.resume_at = time.monotonic() + wait
+                    self.buffer.extendleft(reversed(batch))
+                    return 0
                 r.raise_for_status()
                 return len(batch)
         except (aiohttp.ClientError, asyncio.TimeoutError) as error:
@@ -124,7 +133,7 @@ class Agent:
                 for task in await self.run_due(session):
                     in_flight.add(task)
                     task.add_done_callback(in_flight.discard)
-                if now - last_push >= PUSH_SECONDS:
+                if now - last_push >= PUSH_SECONDS and now >= self.resume_at:
                     last_push = now
                     await self.push(api)
                 try:

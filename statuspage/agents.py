@@ -1,12 +1,14 @@
 """The probe agent API: agents in other regions pull their assignments and push results.
 
-Authenticated by the agent's bearer token; results are validated field by field (a 400
-names every bad field, and nothing of that batch is stored) and then recorded through the
-same region-quorum path as the engine's own results.
+Authenticated by the agent's bearer token and rate limited (settings.RATE_LIMITS["agent"]);
+results are validated field by field (a 400 names every bad field, and nothing of that
+batch is stored) and then recorded through the same region-quorum path as the engine's own
+results.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from datetime import datetime, timedelta
 
@@ -16,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
+from notifiers.subscribers import SubscribeAttempt, client_ip
 from statuspage import clock
 from statuspage.engine import record_region_outcome
 from statuspage.models import CheckOutcome, ComponentStatus, Probe, ProbeAgent
@@ -24,17 +27,40 @@ ASSIGNED_FIELDS = [
     "id", "name", "kind", "interval_seconds", "timeout_seconds", "url", "method", "headers",
     "body", "expected_codes", "body_contains", "body_regex", "json_check",
     "degraded_latency_ms", "down_latency_ms", "follow_redirects", "tls_expiry_warning_days",
-    "host", "port", "resolver", "expected_address", "value_path", "degraded_above",
-    "outage_above", "feed_window_minutes",
+    "host", "port", "resolver", "record_type", "expected_address", "value_path",
+    "degraded_above", "outage_above", "feed_window_minutes",
 ]
 MAX_RESULTS_PER_POST = 5000
 MAX_FUTURE = timedelta(seconds=60)
 MAX_AGE = timedelta(hours=24)
+RATE_SCOPE = "agent"
+
+
+def bearer_token(request: HttpRequest) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 def agent_for(request: HttpRequest) -> ProbeAgent | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return ProbeAgent.authenticate(token.strip()) if scheme.lower() == "bearer" else None
+    return ProbeAgent.authenticate(bearer_token(request))
+
+
+def rate_limited(view):
+    """Per client address (token guessing) and per token (a runaway agent), before any
+    authentication: past the budget, 429 with Retry-After and nothing else done."""
+
+    @functools.wraps(view)
+    def limited(request: HttpRequest) -> JsonResponse:
+        token = ProbeAgent.hash_token(bearer_token(request))
+        wait = SubscribeAttempt.wait_seconds(RATE_SCOPE, client_ip(request), token, clock.now())
+        if not wait:
+            return view(request)
+        response = JsonResponse({"error": f"Too many requests from this agent or address: "
+                                          f"retry in {wait} s.", "retry_after": wait}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
+
+    return limited
 
 
 def unauthorized() -> JsonResponse:
@@ -50,6 +76,7 @@ def assigned_to(region: str) -> list[Probe]:
 
 
 @require_GET
+@rate_limited
 def assignments(request: HttpRequest) -> JsonResponse:
     agent = agent_for(request)
     if agent is None:
@@ -92,6 +119,7 @@ def parse_result(item, index: int, allowed: set[int], now: datetime, errors: dic
 
 @csrf_exempt
 @require_POST
+@rate_limited
 def results(request: HttpRequest) -> JsonResponse:
     agent = agent_for(request)
     if agent is None:

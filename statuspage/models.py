@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import hashlib
 import re
 import secrets
 import uuid
+import zoneinfo
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +42,23 @@ STATUS_SEVERITY = {
 
 def worst_status(statuses) -> str:
     return max(statuses, key=lambda s: STATUS_SEVERITY[s], default=ComponentStatus.OPERATIONAL)
+
+
+@functools.cache
+def time_zone_names() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def validate_time_zone(name: str) -> None:
+    """An IANA time zone name; a near miss is suggested ('Europe/Berln': 'Europe/Berlin'?)."""
+    if name in time_zone_names():
+        return
+    close = difflib.get_close_matches(name, sorted(time_zone_names()), n=1)
+    hint = _(" Did you mean '%(name)s'?") % {"name": close[0]} if close else ""
+    raise ValidationError(
+        _("'%(name)s' is not an IANA time zone name (such as 'UTC' or 'Europe/Berlin').%(hint)s"),
+        params={"name": name, "hint": hint}, code="invalid_time_zone",
+    )
 
 
 def new_public_id() -> str:
@@ -197,12 +217,28 @@ class Probe(models.Model):
     resolver = models.CharField(
         max_length=100, blank=True, help_text=_("DNS: resolver 'address' or 'address:port'.")
     )
-    expected_address = models.CharField(max_length=100, blank=True)
+    record_type = models.CharField(
+        max_length=5, blank=True,
+        choices=[("A", "A"), ("AAAA", "AAAA"), ("CNAME", "CNAME"), ("MX", "MX"), ("NS", "NS"),
+                 ("TXT", "TXT")],
+        help_text=_("DNS: the record type to ask for; empty: A, or AAAA when the expected "
+                    "answer is an IPv6 address."),
+    )
+    expected_address = models.CharField(
+        "expected answer", max_length=500, blank=True,
+        help_text=_("DNS: one answer that must be among the records: an address (A, AAAA), "
+                    "a host name (CNAME, MX exchange, NS) or a record's whole text (TXT)."),
+    )
     ping_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     schedule = models.CharField(
         max_length=100,
         blank=True,
         help_text=_("Heartbeat: a cron expression; empty means every interval_seconds."),
+    )
+    tz = models.CharField(
+        "time zone", max_length=64, default="UTC", validators=[validate_time_zone],
+        help_text=_("Heartbeat: the IANA time zone the cron schedule is read in, e.g. "
+                    "'Europe/Berlin' (daylight saving time included)."),
     )
     grace_seconds = models.PositiveIntegerField(
         default=60, help_text=_("Heartbeat: how late a ping may be before it is a failure.")
@@ -341,6 +377,7 @@ class Probe(models.Model):
             parse_json_check,
             parse_value_path,
         )
+        from statuspage.checks.dns import validate_expected_answer
         from statuspage.checks.heartbeat import validate_schedule
 
         errors = {}
@@ -349,6 +386,7 @@ class Probe(models.Model):
             ("json_check", parse_json_check),
             ("schedule", validate_schedule),
             ("value_path", parse_value_path),
+            ("expected_address", functools.partial(validate_expected_answer, self.record_type)),
         ):
             try:
                 if getattr(self, field):
@@ -566,6 +604,9 @@ class ResultRollup(models.Model):
     latency_p50 = models.FloatField(null=True)
     latency_p95 = models.FloatField(null=True)
     latency_p99 = models.FloatField(null=True)
+    # The exact sum of the latencies, for means (charts); null on rollups made before it was
+    # kept, which a mean then leaves out.
+    latency_sum = models.FloatField(null=True)
     histogram = models.JSONField(default=dict)
 
     class Meta:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Max, Min, Subquery
+from django.db.models import F, Max, Min, Q, Subquery
 from django.utils.module_loading import import_string
 
 from statuspage import clock
@@ -84,7 +84,8 @@ def compute_state(now: datetime) -> MonitoringState:
 
 
 def record_cycle(now: datetime, checks_completed: int = 0, slip_p99_ms: float | None = None) -> None:
-    """The engine's pulse: one UPDATE per loop (INSERT the first time); clears any alarm."""
+    """The engine's pulse: one UPDATE per loop (INSERT the first time). The first pulse
+    after an alarm clears it and tells the pagers that monitoring is restored, once."""
     fields = {
         "last_cycle_at": now,
         "interval_seconds": settings.ENGINE["HEARTBEAT_SECONDS"],
@@ -92,10 +93,14 @@ def record_cycle(now: datetime, checks_completed: int = 0, slip_p99_ms: float | 
     }
     if slip_p99_ms is not None:
         fields["slip_p99_ms"] = slip_p99_ms
-    updated = EngineHeartbeat.objects.filter(name=ENGINE_NAME).update(
-        checks_completed=F("checks_completed") + checks_completed, **fields
-    )
-    if not updated:
+    beat = EngineHeartbeat.objects.filter(name=ENGINE_NAME)
+    counted = F("checks_completed") + checks_completed
+    updated = beat.filter(alarm_raised_at__isnull=True).update(checks_completed=counted, **fields)
+    if not updated and beat.filter(alarm_raised_at__isnull=False).update(
+        checks_completed=counted, **fields
+    ):
+        tell_pagers(MonitoringState(interrupted=False, last_cycle_at=now), now)
+    elif not updated:
         EngineHeartbeat.objects.get_or_create(
             name=ENGINE_NAME,
             defaults={**fields, "started_at": now, "host": socket.gethostname(),
@@ -112,23 +117,34 @@ def record_start(now: datetime, pid: int) -> None:
 
 
 def raise_alarm(state: MonitoringState, now: datetime) -> bool:
-    """Page on-call once per interruption: only the process whose UPDATE wins pages."""
+    """Page on-call once per interruption: only the process whose UPDATE wins pages, and
+    only while no cycle completed since `state` was read (a late reader pages nobody)."""
     EngineHeartbeat.objects.get_or_create(name=ENGINE_NAME)
-    won = EngineHeartbeat.objects.filter(name=ENGINE_NAME, alarm_raised_at__isnull=True).update(
-        alarm_raised_at=now
-    )
+    won = EngineHeartbeat.objects.filter(
+        name=ENGINE_NAME, alarm_raised_at__isnull=True, last_cycle_at=state.last_cycle_at
+    ).update(alarm_raised_at=now)
     if not won:
         return False
+    tell_pagers(state, now)
+    return True
+
+
+def tell_pagers(state: MonitoringState, now: datetime) -> None:
+    """Each ENGINE["ONCALL_PAGERS"] hook, on its own: one failing does not stop the others."""
     for path in settings.ENGINE["ONCALL_PAGERS"]:
         try:
             import_string(path)(state, now)
         except Exception:
             log.exception("on-call pager %s failed", path)
-    return True
 
 
 def log_page(state: MonitoringState, now: datetime) -> None:
-    """The default pager: a CRITICAL log line, which log shippers and cron mail surface."""
+    """The first pager: a CRITICAL log line, which log shippers and cron mail surface even
+    when the database-backed outbox is down too."""
+    if not state.interrupted:
+        log.warning("monitoring restored: the engine completed a probe cycle at %s",
+                    now.isoformat())
+        return
     log.critical(
         "monitoring interrupted: no probe cycle completed since %s; status is unknown",
         state.since.isoformat() if state.since else "the engine was never started",
@@ -154,26 +170,36 @@ class StaffAlert:
 
 
 def staff_alerts() -> list[StaffAlert]:
-    """What staff should see but the public should not: the console (issue 4) lists these."""
-    from incidents.messages import render_message
+    """What staff should see but the public should not, for the console, in a fixed number
+    of queries: the engine's state, message overrides, probes, lonely regions."""
+    from incidents.messages import overrides_for, render_message
+
+    overrides = overrides_for("staff")
+
+    def render(kind: str, context: dict) -> str:
+        return render_message("staff", kind, context, overrides=overrides)
 
     alerts = []
     state = monitoring_state()
     if state.interrupted:
-        text = render_message("staff", "monitoring_interrupted", {"state": state})
-        alerts.append(StaffAlert("monitoring_interrupted", text, state.since))
-    probes = Probe.objects.filter(enabled=True).select_related("component")
-    for probe in probes.filter(flapping_since__isnull=False):
+        alerts.append(StaffAlert("monitoring_interrupted",
+                                 render("monitoring_interrupted", {"state": state}), state.since))
+    probes = list(Probe.objects.filter(enabled=True).filter(
+        Q(flapping_since__isnull=False) | ~Q(last_warning="")).select_related("component"))
+    for probe in probes:
+        if probe.flapping_since is None:
+            continue
         context = {"probe": probe, "changes": len(probe.transitions),
                    "window_minutes": probe.flap_window_seconds // 60}
-        alerts.append(StaffAlert("flapping", render_message("staff", "flapping", context),
+        alerts.append(StaffAlert("flapping", render("flapping", context),
                                  probe.flapping_since, probe.id, probe.component_id))
     lonely = RegionState.objects.filter(state=ProbeState.DOWN, probe__enabled=True).exclude(
         probe__state=ProbeState.DOWN).select_related("probe__component")
-    for state in lonely:
-        alerts.append(StaffAlert("region", render_message("staff", "region", {"state": state}),
-                                 state.since, state.probe_id, state.probe.component_id))
-    for probe in probes.exclude(last_warning=""):
-        alerts.append(StaffAlert("warning", render_message("staff", "warning", {"probe": probe}),
-                                 probe.last_checked_at, probe.id, probe.component_id))
+    for region in lonely:
+        alerts.append(StaffAlert("region", render("region", {"state": region}),
+                                 region.since, region.probe_id, region.probe.component_id))
+    for probe in probes:
+        if probe.last_warning:
+            alerts.append(StaffAlert("warning", render("warning", {"probe": probe}),
+                                     probe.last_checked_at, probe.id, probe.component_id))
     return alerts

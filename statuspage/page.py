@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from django.core.cache import cache
-from django.db.models import Avg, Max
+from django.db.models import Max, Q, Sum
 from django.db.models.functions import TruncHour
 
 from incidents.models import Incident
 from statuspage.maintenance import current_windows
-from statuspage.models import CheckResult, Component, ComponentStatus, Probe
+from statuspage.models import Component, ComponentStatus, Probe, ResultRollup, RollupPeriod
 from statuspage.summary import Snapshot, build_snapshot, with_timeline
 from statuspage.uptime import UptimeView, day_start, local_day, uptime_views
 
@@ -42,19 +42,33 @@ def latency_charts(now: datetime) -> dict[int, LatencyChart]:
 
 
 def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
-    """Mean response time per hour over the last day, per component, averaged in SQL."""
+    """Mean response time per hour over the last day, per component, from rollups in one
+    query: hourly rollups, and for the last two hours (not rolled up into an hour yet, or
+    only just) the minute rollups, summed per hour in SQL. Results of the last couple of
+    minutes, not rolled up yet, wait for the next minute's chart."""
     start = (now - timedelta(hours=CHART_HOURS - 1)).replace(minute=0, second=0, microsecond=0)
-    hourly: dict[int, dict[datetime, float]] = defaultdict(dict)
+    recent = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     rows = (
-        CheckResult.objects.filter(checked_at__gte=start, checked_at__lte=now)
-        .annotate(hour=TruncHour("checked_at"))
-        .values("probe__component_id", "hour")
-        .annotate(mean=Avg("latency_ms"))
+        ResultRollup.objects.filter(
+            Q(period=RollupPeriod.HOUR, start__gte=start)
+            | Q(period=RollupPeriod.MINUTE, start__gte=recent),
+            start__lte=now, latency_sum__isnull=False,
+        )
+        .annotate(hour=TruncHour("start", tzinfo=timezone.utc))
+        .values("probe__component_id", "period", "hour")
+        .annotate(checks=Sum("checks"), total=Sum("latency_sum"))
         .order_by()
     )
+    means: dict[int, dict[datetime, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     for row in rows:
-        hourly[row["probe__component_id"]][row["hour"]] = row["mean"]
-    return {cid: chart(start, hours) for cid, hours in hourly.items()}
+        if row["checks"]:
+            means[row["probe__component_id"]][row["hour"]][row["period"]] = (
+                row["total"] / row["checks"])
+    return {
+        cid: chart(start, {hour: by.get(RollupPeriod.HOUR, by.get(RollupPeriod.MINUTE))
+                           for hour, by in hours.items()})
+        for cid, hours in means.items()
+    }
 
 
 def chart(start: datetime, hours: dict[datetime, float]) -> LatencyChart:

@@ -2,7 +2,8 @@
 
 The key in the URL is the credential, as with Healthchecks: cron jobs and pipelines can
 call it with curl and nothing else. The view only records the ping; the verdict logic
-lives in statuspage.checks.heartbeat.
+lives in statuspage.checks.heartbeat. Pings are rate limited per key and per client address
+(settings.RATE_LIMITS["ping"]): a runaway loop gets 429 with Retry-After, not the database.
 """
 
 from __future__ import annotations
@@ -12,16 +13,25 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from notifiers.subscribers import SubscribeAttempt, client_ip
 from statuspage import clock
 from statuspage.checks.heartbeat import PingKind, record_ping
 from statuspage.models import Probe
 
 MAX_PING_BODY = 10_000
+RATE_SCOPE = "ping"
 
 
 @csrf_exempt
 @require_http_methods(["GET", "POST", "HEAD"])
 def ping(request: HttpRequest, key, kind: str = PingKind.SUCCESS) -> HttpResponse:
+    wait = SubscribeAttempt.wait_seconds(RATE_SCOPE, client_ip(request), str(key), clock.now())
+    if wait:
+        response = HttpResponse(
+            f"Too many pings for this URL or from this address: retry in {wait} s.\n",
+            status=429, content_type="text/plain")
+        response["Retry-After"] = str(wait)
+        return response
     probe = Probe.objects.filter(ping_key=key, kind=Probe.Kind.HEARTBEAT).only("id", "enabled").first()
     if probe is None:
         return HttpResponse("Unknown ping URL: no heartbeat probe has this key.\n",

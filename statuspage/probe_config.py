@@ -20,10 +20,11 @@ COMPONENT_FIELDS = {"name", "group", "description", "advice", "position", "showc
 PROBE_FIELDS = {
     "name", "kind", "url", "method", "headers", "body", "expected_codes", "body_contains",
     "body_regex", "json_check", "degraded_latency_ms", "down_latency_ms", "follow_redirects",
-    "tls_expiry_warning_days", "host", "port", "resolver", "expected_address", "schedule",
-    "grace_seconds", "value_path", "degraded_above", "outage_above", "feed_window_minutes",
-    "interval_seconds", "timeout_seconds", "failures_to_confirm", "successes_to_confirm",
-    "outage_status", "enabled", "flap_threshold", "flap_window_seconds", "regions", "quorum",
+    "tls_expiry_warning_days", "host", "port", "resolver", "record_type", "expected_address",
+    "schedule", "tz", "grace_seconds", "value_path", "degraded_above", "outage_above",
+    "feed_window_minutes", "interval_seconds", "timeout_seconds", "failures_to_confirm",
+    "successes_to_confirm", "outage_status", "enabled", "flap_threshold", "flap_window_seconds",
+    "regions", "quorum",
 }
 
 

@@ -3,6 +3,7 @@
 Run from the engine's housekeeping every few seconds; each call does a bounded amount of
 work and picks up where the stored rollups end, so a stopped engine catches up later.
 Raw results live ENGINE["RAW_RETENTION_DAYS"], minutes a week, hours 90 days, days forever.
+Readers (uptime bars, the page's response-time chart) read rollups, never raw results.
 """
 
 from __future__ import annotations
@@ -61,16 +62,21 @@ def floor(moment: datetime, period: str) -> datetime:
 class Tally:
     def __init__(self) -> None:
         self.checks = self.failures = 0
+        self.latency_sum: float | None = 0.0
         self.histogram: dict[str, int] = defaultdict(int)
 
     def add_result(self, ok: bool, latency_ms: float) -> None:
         self.checks += 1
         self.failures += not ok
+        self.latency_sum += latency_ms
         self.histogram[str(bucket_of(latency_ms))] += 1
 
     def add_rollup(self, rollup: ResultRollup) -> None:
         self.checks += rollup.checks
         self.failures += rollup.failures
+        if self.latency_sum is not None:
+            self.latency_sum = (None if rollup.latency_sum is None
+                                else self.latency_sum + rollup.latency_sum)
         for index, count in rollup.histogram.items():
             self.histogram[index] += count
 
@@ -78,10 +84,13 @@ class Tally:
         histogram = dict(self.histogram)
         return ResultRollup(
             probe_id=probe_id, period=period, start=start, checks=self.checks,
-            failures=self.failures, histogram=histogram,
+            failures=self.failures, histogram=histogram, latency_sum=self.latency_sum,
             latency_p50=percentile(histogram, 0.50), latency_p95=percentile(histogram, 0.95),
             latency_p99=percentile(histogram, 0.99),
         )
+
+
+TALLIED = ("probe_id", "checks", "failures", "latency_sum", "histogram")
 
 
 def tally_bucket(period: str, start: datetime, end: datetime) -> dict[int, Tally]:
@@ -92,7 +101,7 @@ def tally_bucket(period: str, start: datetime, end: datetime) -> dict[int, Tally
             tallies[probe_id].add_result(ok, latency)
     else:
         rows = ResultRollup.objects.filter(period=SOURCE[period], start__gte=start, start__lt=end)
-        for rollup in rows.only("probe_id", "checks", "failures", "histogram"):
+        for rollup in rows.only(*TALLIED):
             tallies[rollup.probe_id].add_rollup(rollup)
     return tallies
 
@@ -166,7 +175,7 @@ def daily_uptime(probe_ids: Iterable[int], since: datetime) -> dict[datetime, fl
     days: dict[datetime, Tally] = defaultdict(Tally)
     for rollup in ResultRollup.objects.filter(
         period=RollupPeriod.DAY, probe_id__in=list(probe_ids), start__gte=since
-    ).only("start", "checks", "failures", "histogram"):
+    ).only("start", *TALLIED):
         days[rollup.start].add_rollup(rollup)
     return {day: round(100 * (t.checks - t.failures) / t.checks, 3) if t.checks else None
             for day, t in sorted(days.items())}

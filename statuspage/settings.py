@@ -229,10 +229,14 @@ ENGINE = {
     "MAX_CONCURRENCY": env_int("ENGINE_MAX_CONCURRENCY", 200),
     # The engine stamps its heartbeat this often; two missed => "status unknown" everywhere.
     "HEARTBEAT_SECONDS": float(os.environ.get("ENGINE_HEARTBEAT_SECONDS", "10")),
-    # Called with (MonitoringState, now) once per interruption, by the web process or watchdog.
     # Extra CA certificates to trust for HTTPS probes (a private CA); empty: the system's.
     "CA_FILE": os.environ.get("ENGINE_CA_FILE", ""),
-    "ONCALL_PAGERS": env_list("ENGINE_ONCALL_PAGERS", ["statuspage.monitoring.log_page"]),
+    # Called with (MonitoringState, now) once per interruption, by the web process or the
+    # watchdog, and once more (state.interrupted False) when the engine cycles again.
+    "ONCALL_PAGERS": env_list("ENGINE_ONCALL_PAGERS", [
+        "statuspage.monitoring.log_page", "incidents.interruptions.page"]),
+    # The channels incidents.interruptions pages on-call staff on (through the outbox).
+    "INTERRUPTION_CHANNELS": env_list("ENGINE_INTERRUPTION_CHANNELS", ["sms", "email"]),
     # Called with `now` every few seconds by the engine loop, each in its own try.
     "HOUSEKEEPING": [
         "incidents.workflow.auto_resolve_due",
@@ -305,3 +309,19 @@ NOTIFIERS = {
     ),
 }
 NOTIFIERS_ONCALL_PROVIDER = "incidents.oncall.current_contacts"
+
+# Rate limits of the other public endpoints, on the subscribe forms' mechanism
+# (notifiers.subscribers.SubscribeAttempt): attempts per client address and per destination
+# (a ping URL's key, an agent's token) within the window; past them, 429 with Retry-After.
+RATE_LIMITS = {
+    "ping": {
+        "PER_IP": env_int("PING_PER_IP_PER_MINUTE", 1200),
+        "PER_DESTINATION": env_int("PING_PER_KEY_PER_MINUTE", 60),
+        "WINDOW_SECONDS": 60,
+    },
+    "agent": {
+        "PER_IP": env_int("AGENT_API_PER_IP_PER_MINUTE", 600),
+        "PER_DESTINATION": env_int("AGENT_API_PER_TOKEN_PER_MINUTE", 120),
+        "WINDOW_SECONDS": 60,
+    },
+}

@@ -33,6 +33,7 @@ from incidents.models import (
 from incidents.policies import ensure_default_policy
 from statuspage import clock as wall
 from statuspage.models import CheckResult
+from statuspage.monitoring import staff_alerts
 
 VIEW = "incidents.view_incident"
 RESPOND = "incidents.respond_incident"
@@ -57,7 +58,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     windows = Incident.objects.maintenance().filter(
         status__in=[IncidentStatus.SCHEDULED, IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING]
     ).prefetch_related("components").order_by("scheduled_for")
-    return render(request, "incidents/dashboard.html", {"rows": rows, "windows": windows, "now": now})
+    return render(request, "incidents/dashboard.html", {
+        "rows": rows, "windows": windows, "now": now, "alerts": staff_alerts()})
 
 
 @login_required(login_url="console-login")

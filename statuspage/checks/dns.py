@@ -1,4 +1,9 @@
-"""DNS checks with dnspython: a name resolves, optionally to an expected address."""
+"""DNS checks with dnspython: a name has records of a type, optionally including an expected one.
+
+A and AAAA compare addresses; CNAME, MX and NS compare host names (case and the final dot
+do not matter; MX compares the exchange); TXT compares a record's whole text (its strings
+joined, as SPF and DKIM read them).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,15 @@ from dataclasses import dataclass
 
 import dns.asyncresolver
 import dns.exception
+import dns.name
 import dns.resolver
 
+from statuspage.checks.expressions import ExpressionError
 from statuspage.models import CheckOutcome
+
+RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT")
+HOST_TYPES = ("CNAME", "MX", "NS")
+IP_VERSION = {"A": 4, "AAAA": 6}
 
 
 def parse_resolver(text: str) -> tuple[str, int]:
@@ -25,6 +36,32 @@ def parse_resolver(text: str) -> tuple[str, int]:
     return text, 53
 
 
+def host_text(name: dns.name.Name | str) -> str:
+    return str(name).rstrip(".").lower()
+
+
+def validate_expected_answer(record_type: str, expected: str) -> None:
+    """The expectation must be something the record type can answer."""
+    if record_type in ("", "A", "AAAA"):
+        try:
+            version = ipaddress.ip_address(expected).version
+        except ValueError:
+            raise ExpressionError(f"'{expected}' is not an IP address (expected for "
+                                  f"{record_type or 'an address'} record).") from None
+        if record_type and version != IP_VERSION[record_type]:
+            raise ExpressionError(f"An {record_type} record holds an IPv{IP_VERSION[record_type]} "
+                                  f"address, not '{expected}'.")
+    elif record_type in HOST_TYPES:
+        try:
+            dns.name.from_text(expected)
+        except dns.exception.DNSException:
+            raise ExpressionError(f"'{expected}' is not a host name (expected for a "
+                                  f"{record_type} record).") from None
+        if " " in expected.strip():
+            raise ExpressionError(f"Give the host name alone, e.g. 'mail.example.com', "
+                                  f"not '{expected}'.")
+
+
 @dataclass(frozen=True)
 class DnsCheck:
     probe_id: int
@@ -32,13 +69,17 @@ class DnsCheck:
     resolver: str = ""
     expected_address: str = ""
     timeout_seconds: float = 5
+    record_type: str = ""
 
     @classmethod
     def from_probe(cls, probe) -> DnsCheck:
-        return cls(probe.id, probe.host, probe.resolver, probe.expected_address, probe.timeout_seconds)
+        return cls(probe.id, probe.host, probe.resolver, probe.expected_address,
+                   probe.timeout_seconds, probe.record_type)
 
     @property
     def rdtype(self) -> str:
+        if self.record_type:
+            return self.record_type
         if self.expected_address and ipaddress.ip_address(self.expected_address).version == 6:
             return "AAAA"
         return "A"
@@ -52,6 +93,29 @@ class DnsCheck:
         resolver.port = port
         return resolver
 
+    def answers(self, answer) -> list[str]:
+        """Each record as it is compared with the expectation (MX by preference)."""
+        if self.rdtype == "MX":
+            return [host_text(r.exchange) for r in sorted(answer, key=lambda r: r.preference)]
+        if self.rdtype in HOST_TYPES:
+            return sorted(host_text(r.target) for r in answer)
+        if self.rdtype == "TXT":
+            return sorted(b"".join(r.strings).decode(errors="replace") for r in answer)
+        return sorted(r.to_text() for r in answer)
+
+    def mismatch(self, found: list[str]) -> str:
+        expected = self.expected_address
+        if self.rdtype in HOST_TYPES:
+            expected = host_text(expected)
+        if not expected or expected in found:
+            return ""
+        if self.rdtype in ("A", "AAAA"):
+            return f"{self.name} resolves to {', '.join(found)}, expected {expected}"
+        if self.rdtype == "TXT":
+            quoted = ", ".join(f'"{text}"' for text in found)
+            return f'{self.name} TXT is {quoted}, expected "{expected}"'
+        return f"{self.name} {self.rdtype} is {', '.join(found)}, expected {expected}"
+
     async def run(self, session=None) -> CheckOutcome:
         started = time.perf_counter()
         error = ""
@@ -59,9 +123,7 @@ class DnsCheck:
             answer = await self.make_resolver().resolve(
                 self.name, self.rdtype, lifetime=self.timeout_seconds, search=False
             )
-            addresses = sorted(r.to_text() for r in answer)
-            if self.expected_address and self.expected_address not in addresses:
-                error = f"{self.name} resolves to {', '.join(addresses)}, expected {self.expected_address}"
+            error = self.mismatch(self.answers(answer))
         except dns.resolver.NXDOMAIN:
             error = f"{self.name} does not exist (NXDOMAIN)"
         except dns.resolver.NoAnswer:

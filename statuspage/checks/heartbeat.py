@@ -8,7 +8,8 @@ inside the database step, against the probe row it has locked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from croniter import croniter
 from django.db import transaction
@@ -30,12 +31,32 @@ def validate_schedule(expression: str) -> None:
         )
 
 
+def next_cron_time(expression: str, after: datetime, zone: ZoneInfo) -> datetime:
+    """The first time the schedule fires after `after`, read on the wall clock of `zone`.
+
+    Daylight saving time as cron itself handles it: a time that the spring change skips
+    fires at the change (02:30 -> 03:00), and a wall-clock time that the autumn change
+    repeats is expected once, not again an hour later, so a daily job is never awaited twice.
+    """
+    local = after.astimezone(zone)
+    times = croniter(expression, local)
+    candidate = times.get_next(datetime)
+    while candidate.replace(tzinfo=None) <= local.replace(tzinfo=None):
+        candidate = times.get_next(datetime)
+    return candidate.astimezone(timezone.utc)
+
+
 def expected_by(probe: Probe) -> datetime:
     """When the next ping is due: after the last one (or since monitoring began)."""
     base = probe.last_ping_at or probe.created_at
     if probe.schedule:
-        return croniter(probe.schedule, base).get_next(datetime)
+        return next_cron_time(probe.schedule, base, ZoneInfo(probe.tz))
     return base + probe.interval
+
+
+def wall_time(probe: Probe, moment: datetime) -> str:
+    """A time as the probe's owner reads its schedule: in the probe's zone, named."""
+    return f"{moment.astimezone(ZoneInfo(probe.tz)):%Y-%m-%d %H:%M:%S %Z}"
 
 
 RECHECK_WHILE_LATE = timedelta(seconds=10)
@@ -70,17 +91,17 @@ def evaluate(probe: Probe, now: datetime) -> CheckOutcome | None:
         if now > started + grace:
             return CheckOutcome(
                 False, 0, None,
-                f"run started at {started:%Y-%m-%d %H:%M:%S} UTC did not finish "
+                f"run started at {wall_time(probe, started)} did not finish "
                 f"within the {probe.grace_seconds} s grace period",
             )
         return None
     deadline = expected_by(probe) + grace
     if now <= deadline:
         return None
-    last = f"{probe.last_ping_at:%Y-%m-%d %H:%M:%S} UTC" if probe.last_ping_at else "never"
+    last = wall_time(probe, probe.last_ping_at) if probe.last_ping_at else "never"
     return CheckOutcome(
         False, 0, None,
-        f"no ping: last at {last}, expected by {deadline - grace:%Y-%m-%d %H:%M:%S} UTC "
+        f"no ping: last at {last}, expected by {wall_time(probe, deadline - grace)} "
         f"(+{probe.grace_seconds} s grace)",
     )
 

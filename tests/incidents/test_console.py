@@ -84,6 +84,51 @@ def test_dashboard_shows_clock_and_acknowledge_in_a_fixed_number_of_queries(
     assert "Publish the current update" in text
 
 
+def probes_needing_staff(n: int) -> None:
+    """n probes flapping and n others that one region alone cannot reach."""
+    from statuspage.models import ProbeState, RegionState
+    from tests.factories import make_probe
+
+    for i in range(n):
+        component = make_component(f"Service {n}-{i}", None)
+        make_probe(component, "http://127.0.0.1:1/", name="api", flapping_since=NOW,
+                   transitions=[NOW.isoformat()] * 5, flap_window_seconds=600)
+        regional = make_probe(component, "http://127.0.0.1:1/", name="edge", state=ProbeState.UP,
+                              regions=["eu-west", "us-east"])
+        RegionState.objects.create(probe=regional, region="eu-west", state=ProbeState.DOWN,
+                                   since=NOW, last_error="connection refused")
+
+
+def test_dashboard_shows_the_staff_alerts_probes_raise_in_a_fixed_number_of_queries(
+        client, support_user, django_assert_max_num_queries):
+    client.force_login(support_user)
+    probes_needing_staff(1)
+    with django_assert_max_num_queries(20) as one:
+        client.get(reverse("console-dashboard"))
+    probes_needing_staff(3)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        response = client.get(reverse("console-dashboard"))
+    text = response.content.decode()
+    assert "Staff alerts" in text
+    assert text.count("cannot reach") == 4 and text.count("is flapping") == 4
+    assert ("Region eu-west cannot reach Service 3-2 (edge): connection refused. Other regions "
+            "can, so this is not shown as an outage.") in text
+    assert "Service 3-0 (api) is flapping: 5 changes of state in 10 minutes." in text
+
+
+def test_the_dashboard_says_when_monitoring_is_interrupted(client, support_user, frozen):
+    from statuspage.monitoring import record_cycle
+
+    client.force_login(support_user)
+    probes_needing_staff(1)
+    record_cycle(NOW)
+    frozen.shift(timedelta(minutes=5))
+    text = client.get(reverse("console-dashboard")).content.decode()
+    assert "Monitoring interrupted: no probe cycle completed since 2026-11-27 01:00:00 UTC." in text
+    assert Incident.objects.interruptions().count() == 1
+    assert "No open incidents" in text, "the interruption's record is not an incident"
+
+
 def test_post_once_shows_a_per_channel_preview_then_publishes_on_confirmation(client, support_user, incident):
     client.force_login(support_user)
     url = reverse("console-post-update", args=[incident.public_id])

@@ -149,7 +149,11 @@ def tcp_server():
 
 
 class DnsHandler(socketserver.BaseRequestHandler):
-    """A tiny authoritative server built with dnspython's message API."""
+    """A tiny authoritative server built with dnspython's message API.
+
+    `zone[name]` is a list of addresses (A and AAAA) or a mapping of record type to records
+    in zone-file text: {"MX": ["10 mx1.example.test."], "TXT": ['"v=spf1 -all"']}.
+    """
 
     def handle(self) -> None:
         data, sock = self.request
@@ -163,10 +167,13 @@ class DnsHandler(socketserver.BaseRequestHandler):
             response.set_rcode(dns.rcode.NXDOMAIN)
         else:
             wanted = dns.rdatatype.to_text(question.rdtype)
-            addresses = [a for a in records if (":" in a) == (wanted == "AAAA")]
-            if addresses:
+            if isinstance(records, dict):
+                found = records.get(wanted, [])
+            else:
+                found = [a for a in records if (":" in a) == (wanted == "AAAA")]
+            if found:
                 response.answer.append(
-                    dns.rrset.from_text(question.name, 60, "IN", wanted, *addresses))
+                    dns.rrset.from_text(question.name, 60, "IN", wanted, *found))
         sock.sendto(response.to_wire(), self.client_address)
 
 

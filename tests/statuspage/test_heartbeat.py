@@ -7,6 +7,7 @@ import pytest
 import time_machine
 
 from incidents.models import Incident
+from statuspage.checks.heartbeat import expected_by
 from statuspage.engine import run_due_probes
 from statuspage.models import CheckResult, Probe, ProbeState
 from tests.factories import make_component
@@ -168,3 +169,88 @@ def test_invalid_cron_schedule_is_refused_with_the_field_named():
     with pytest.raises(ValidationError) as error:
         probe.full_clean()
     assert "is not a cron expression" in error.value.message_dict["schedule"][0]
+
+
+def test_a_cron_schedule_is_read_in_the_probes_time_zone(client, traveller):
+    # 09:00 every day in New York: 14:00 UTC in November, not 09:00 UTC.
+    probe = heartbeat(schedule="0 9 * * *", tz="America/New_York", grace_seconds=300)
+    client.get(f"/ping/{probe.ping_key}")
+    at(traveller, 13 * 3600 + 300)  # 14:05 UTC, the end of the grace period
+    run_due_probes()
+    probe.refresh_from_db()
+    assert probe.state == ProbeState.UP
+    at(traveller, 13 * 3600 + 301)
+    run_due_probes()
+    probe.refresh_from_db()
+    assert probe.state == ProbeState.DOWN
+    assert CheckResult.objects.get(ok=False).error == (
+        "no ping: last at 2026-11-26 20:00:00 EST, expected by 2026-11-27 09:00:00 EST "
+        "(+300 s grace)"
+    )
+
+
+BERLIN = "Europe/Berlin"
+
+
+def due_after(schedule: str, last_ping: datetime, tz: str = BERLIN) -> datetime:
+    probe = Probe(kind=Probe.Kind.HEARTBEAT, schedule=schedule, tz=tz, last_ping_at=last_ping,
+                  created_at=last_ping)
+    return expected_by(probe)
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+def test_a_time_the_spring_change_skips_is_expected_at_the_change():
+    # 2026-03-29 in Berlin: 02:00 CET jumps to 03:00 CEST; cron runs a 02:30 job at 03:00.
+    assert due_after("30 2 * * *", utc(2026, 3, 28, 1, 30)) == utc(2026, 3, 29, 1, 0)
+    assert due_after("30 2 * * *", utc(2026, 3, 29, 1, 0)) == utc(2026, 3, 30, 0, 30)
+
+
+def test_a_wall_clock_time_the_autumn_change_repeats_is_expected_once():
+    # 2026-10-25 in Berlin: 03:00 CEST goes back to 02:00 CET, so 02:30 happens twice;
+    # cron runs a daily 02:30 job once, and the next ping is due the next day.
+    pinged = utc(2026, 10, 25, 0, 30, 20)  # 02:30:20 CEST
+    assert due_after("30 2 * * *", pinged) == utc(2026, 10, 26, 1, 30)
+    assert due_after("0 * * * *", utc(2026, 10, 24, 23, 0)) == utc(2026, 10, 25, 0, 0)
+
+
+def test_a_daily_job_is_not_awaited_again_in_the_repeated_hour(client):
+    with time_machine.travel(utc(2026, 10, 24, 0, 30), tick=False) as traveller:
+        probe = heartbeat(schedule="30 2 * * *", tz=BERLIN, grace_seconds=600)
+        traveller.move_to(utc(2026, 10, 25, 0, 30, 20))  # 02:30:20 CEST, on time
+        client.get(f"/ping/{probe.ping_key}")
+        traveller.move_to(utc(2026, 10, 25, 1, 41))  # 02:41 CET: 02:30 again, plus grace
+        run_due_probes()
+        probe.refresh_from_db()
+        assert probe.state == ProbeState.UP and not CheckResult.objects.filter(ok=False).exists()
+
+
+def test_an_unknown_time_zone_is_refused_with_a_suggestion():
+    from django.core.exceptions import ValidationError
+
+    probe = Probe(component=make_component(), name="x", kind=Probe.Kind.HEARTBEAT,
+                  schedule="0 9 * * *", tz="Europe/Berln")
+    with pytest.raises(ValidationError) as error:
+        probe.full_clean()
+    assert error.value.message_dict["tz"] == [
+        "'Europe/Berln' is not an IANA time zone name (such as 'UTC' or 'Europe/Berlin'). "
+        "Did you mean 'Europe/Berlin'?"
+    ]
+
+
+def test_the_admin_edits_the_time_zone_and_names_a_wrong_one(admin_client):
+    probe = heartbeat(schedule="0 9 * * *")
+    url = f"/admin/statuspage/probe/{probe.id}/change/"
+    form = admin_client.get(url).context["adminform"].form
+    assert form["tz"].value() == "UTC"
+    data = {name: field.value() for name, field in ((n, form[n]) for n in form.fields)
+            if field.value() is not None}
+    data.update(headers="{}", regions="[]", tz="Mars/Olympus")
+    response = admin_client.post(url, data)
+    assert "is not an IANA time zone name" in response.content.decode()
+    data["tz"] = "Europe/Berlin"
+    assert admin_client.post(url, data).status_code == 302
+    probe.refresh_from_db()
+    assert probe.tz == "Europe/Berlin"

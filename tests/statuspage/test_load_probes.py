@@ -137,3 +137,14 @@ def test_the_documented_example_loads(tmp_path, capsys):
 def test_regions_must_be_a_list_of_names(tmp_path):
     bad = GOOD.replace("        port: 443\n", "        port: 443\n        regions: eu west\n")
     assert "components[1].probes[0].regions: A list of region names" in refused(tmp_path, bad)
+
+
+def test_a_heartbeat_schedule_carries_its_time_zone(tmp_path, capsys):
+    zoned = GOOD.replace("        interval_seconds: 300\n",
+                         "        schedule: \"0 9 * * 1-5\"\n        tz: America/New_York\n")
+    load(write(tmp_path, zoned), capsys)
+    assert Probe.objects.get(name="readings pipeline").tz == "America/New_York"
+    message = refused(tmp_path, zoned.replace("America/New_York", "America/NewYork"))
+    assert ("probes.yaml:16: components[0].probes[1].tz: 'America/NewYork' is not an IANA time "
+            "zone name (such as 'UTC' or 'Europe/Berlin'). Did you mean 'America/New_York'?"
+            ) in message

@@ -153,8 +153,10 @@ def test_a_new_cycle_clears_the_alarm_so_the_next_interruption_pages_again(trave
     state_after(traveller, 25)
     monitoring.record_cycle(NOW + timedelta(seconds=25))
     assert EngineHeartbeat.objects.get().alarm_raised_at is None
+    monitoring.record_cycle(NOW + timedelta(seconds=25))
     state_after(traveller, 25)
-    assert len(pager) == 2
+    assert [state.interrupted for state, _ in pager] == [True, False, True], (
+        "interrupted, restored once, interrupted again")
 
 
 def test_watchdog_pages_and_exits_2_when_the_engine_is_silent(traveller, pager, capsys):

@@ -4,7 +4,7 @@ and that the number of queries does not grow with components or incidents."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -12,8 +12,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from statuspage import monitoring
-from statuspage.models import CheckResult, Component
+from statuspage import monitoring, page, rollups
+from statuspage.models import CheckResult, Component, Probe, ResultRollup
 from statuspage.uptime import rollup
 from tests.factories import make_component, make_probe
 from tests.statuspage.conftest import T0, open_outage_at, resolve_at
@@ -107,18 +107,43 @@ def test_hidden_and_only_if_degraded_components_stay_off_the_page(client):
     assert "Legacy SMS" in get(client, "/").content.decode()
 
 
-def test_response_time_chart_and_last_checked_come_from_probe_results(client):
-    component = make_component()
-    probe = make_probe(component, "http://127.0.0.1:1/")
-    for hour, latency in [(0, 100), (0, 200), (1, 400)]:
-        CheckResult.objects.create(probe=probe, checked_at=T0 - timedelta(hours=hour),
-                                   ok=True, latency_ms=latency)
+def rolled_up_results(results: list[tuple[datetime, float]]) -> Probe:
+    """Check results rolled up as the engine's housekeeping does an hour after T0, and the
+    raw rows then gone (as after retention), so only rollups can show them."""
+    probe = make_probe(make_component(), "http://127.0.0.1:1/")
+    for at, latency in results:
+        CheckResult.objects.create(probe=probe, checked_at=at, ok=True, latency_ms=latency)
+    rollups.roll_up(T0 + timedelta(hours=1))
+    CheckResult.objects.all().delete()
+    return probe
+
+
+def test_response_time_chart_reads_rollups_in_one_query_with_the_right_figures(client):
+    # 00:xx is rolled up into an hour by 02:00; 01:xx only into minutes so far.
+    probe = rolled_up_results([(T0 - timedelta(hours=1), 100), (T0 - timedelta(minutes=50), 200),
+                               (T0, 400)])
+    assert set(ResultRollup.objects.values_list("period", flat=True)) == {"minute", "hour"}
+    with CaptureQueriesContext(connection) as context:
+        charts = page.compute_latency_charts(T0 + timedelta(hours=1))
+    [query] = context.captured_queries
+    assert "check_result" not in query["sql"].lower() and "checkresult" not in query["sql"].lower()
+    chart = charts[probe.component_id]
+    assert (chart.average_ms, chart.peak_ms) == (275, 400)
+    assert chart.points == "219.1,24.5 229.6,2.0", "00:00 and 01:00, hours 22 and 23 of 24"
     probe.last_checked_at = T0
     probe.save()
     html = get(client, "/").content.decode()
     assert "Response time, last 24 hours: 275 ms on average, 400 ms at worst" in html
-    assert '<polyline points="' in html
+    assert f'<polyline points="{chart.points}"' in html
     assert 'Last checked <time datetime="2026-11-27T01:00:00+00:00" data-relative>' in html
+
+
+def test_an_hour_already_rolled_up_is_not_counted_twice_with_its_minutes():
+    probe = rolled_up_results([(T0 + timedelta(minutes=10), 100), (T0 + timedelta(minutes=20), 300)])
+    rollups.roll_up(T0 + timedelta(hours=1, minutes=5))  # the hour 01:00 is rolled up now
+    assert ResultRollup.objects.filter(period="hour", start=T0).exists()
+    chart = page.compute_latency_charts(T0 + timedelta(hours=1, minutes=5))[probe.component_id]
+    assert (chart.average_ms, chart.peak_ms) == (200, 200)
 
 
 def test_recently_resolved_incidents_are_listed_with_permalinks(client):

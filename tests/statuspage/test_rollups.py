@@ -113,3 +113,21 @@ def test_daily_uptime_reads_rollups_never_raw_results(probe):
         uptime = daily_uptime([probe.id], DAY - timedelta(days=89))
     assert uptime == {DAY: 90.0}
     assert not any("checkresult" in q["sql"].lower() for q in queries.captured_queries)
+
+
+def test_rollups_keep_the_latency_sum_so_hours_and_days_have_exact_means(probe):
+    for minute, latency in [(0, 10.5), (1, 30), (61, 200)]:
+        results(probe, DAY + timedelta(minutes=minute), 1, 1, lambda n, ms=latency: ms)
+    roll_up(DAY + timedelta(days=1, minutes=5))
+    assert ResultRollup.objects.get(period="day").latency_sum == 240.5
+    hours = dict(ResultRollup.objects.filter(period="hour").values_list("start", "latency_sum"))
+    assert hours == {DAY: 40.5, DAY + timedelta(hours=1): 200}
+
+
+def test_a_rollup_made_before_sums_were_kept_passes_on_an_unknown_sum(probe):
+    ResultRollup.objects.create(probe=probe, period="minute", start=DAY, checks=2, failures=0,
+                                histogram={"3": 2}, latency_sum=None)
+    results(probe, DAY + timedelta(minutes=1), 1, 1, lambda n: 50)
+    roll_up(DAY + timedelta(hours=1, minutes=5))
+    hour = ResultRollup.objects.get(period="hour")
+    assert (hour.checks, hour.latency_sum) == (3, None), "never a mean that counts them as 0 ms"

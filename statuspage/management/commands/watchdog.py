@@ -1,9 +1,10 @@
 """Check that the engine is alive, from outside the engine: run it from cron or a systemd timer.
 
 When no probe cycle completed for two heartbeat intervals it pages on-call once (the
-ENGINE["ONCALL_PAGERS"] hooks; the same claim the web process uses, so never twice), prints
-what it found and exits with status 2, so cron's MAILTO or systemd's OnFailure= raises the
-alarm even if our own database-backed notifiers are down too.
+ENGINE["ONCALL_PAGERS"] hooks: a log line, and SMS/email through the notifiers outbox; the
+same claim the web process uses, so never twice), prints what it found and exits with
+status 2, so cron's MAILTO or systemd's OnFailure= raises the alarm even if our own
+database-backed notifiers are down too.
 """
 
 from __future__ import annotations
