@@ -332,6 +332,7 @@ def save(workdir: Path, ceilings: dict, passes: list[dict]) -> None:
 
 
 def main() -> None:
+    global CHANNELS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--million", action="store_true", help="1,000,000 subscribers")
@@ -344,7 +345,6 @@ def main() -> None:
                         help="comma-separated subset of push,email,sms (subscribers are spread over them)")
     args = parser.parse_args()
     os.environ["BENCH_CHANNELS"] = args.channels  # the worker processes read it
-    global CHANNELS
     CHANNELS = tuple(args.channels.split(","))
     if args.million:
         args.subscribers = 1_000_000
