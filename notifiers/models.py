@@ -161,10 +161,10 @@ class ClaimedDelivery(DeliveryOutcome):
     channel: str
     target: str
     subscriber_id: int | None
-    subscriber: ClaimedSubscriber | None
     attempts: int
     claim_token: uuid.UUID
     next_attempt_at: datetime
+    subscriber: ClaimedSubscriber | None
     state: str = "sending"
     sent_at: datetime | None = None
     provider_message_id: str = ""
@@ -189,10 +189,11 @@ SUBSCRIBER_COLUMNS = tuple(f"subscriber__{f}" for f in (
 
 
 def claimed_row(row: tuple) -> ClaimedDelivery:
-    delivery = dict(zip(DELIVERY_COLUMNS, row[:len(DELIVERY_COLUMNS)]))
-    subscriber = row[len(DELIVERY_COLUMNS):]
-    return ClaimedDelivery(
-        **delivery, subscriber=ClaimedSubscriber(*subscriber) if subscriber[0] is not None else None)
+    """A values row (DELIVERY_COLUMNS then SUBSCRIBER_COLUMNS) as a claimed delivery; the
+    columns are in the dataclasses' field order, so they are passed positionally."""
+    split = len(DELIVERY_COLUMNS)
+    subscriber = ClaimedSubscriber(*row[split:]) if row[split] is not None else None
+    return ClaimedDelivery(*row[:split], subscriber)
 
 
 class DeliveryQuerySet(models.QuerySet):

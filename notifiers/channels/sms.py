@@ -121,6 +121,9 @@ class SmsChannel(Channel):
     provider = "twilio"
     priority = 2
     batch_size = 50
+    # Twilio's SDK spends much of a send waiting on the network: three requests in flight
+    # keep it busy while this task claims and records (measured: 66% -> 75% of the SDK alone).
+    concurrent_batches = 3
 
     def rate(self) -> float:
         return float(settings.TWILIO["SMS_PER_SECOND"])
