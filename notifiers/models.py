@@ -210,12 +210,14 @@ class DeliveryQuerySet(models.QuerySet):
             attempts=models.F("attempts") + 1,
             last_attempt_at=now,
         )
+        # No ORDER BY: asked for id order, SQLite walks the whole table in rowid order
+        # instead of the (announcement, state) index, a full scan per batch.
         rows = (
             self.filter(claim_token=token, state=DeliveryState.SENDING)
-            .order_by("id")
+            .order_by()
             .values_list(*DELIVERY_COLUMNS, *SUBSCRIBER_COLUMNS)
         )
-        return [claimed_row(row) for row in rows]
+        return [claimed_row(row) for row in sorted(rows)]
 
     def claim_due(self, now: datetime, limit: int) -> list[ClaimedDelivery]:
         """Claim up to ``limit`` due rows, the longest due first. On PostgreSQL rows another
