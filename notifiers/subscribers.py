@@ -55,10 +55,16 @@ class SubscriberQuerySet(models.QuerySet):
         return self.filter(confirmed_at__isnull=False, suppressed_at__isnull=True)
 
     def following(self, component_ids: list[int]) -> SubscriberQuerySet:
-        """Those who follow any of these components, or everything (no components chosen)."""
-        return self.filter(
-            models.Q(all_components=True) | models.Q(components__in=component_ids)
-        ).distinct()
+        """Those who follow any of these components, or everything (no components chosen).
+
+        An EXISTS, not a join: a join needs DISTINCT, and then a keyset chunk (`id > after
+        ORDER BY id LIMIT n`) makes the database de-duplicate every remaining row first, so
+        fanning out to a million subscribers cost 0.4 s per chunk of 2,000.
+        """
+        chosen = Subscriber.components.through.objects.filter(
+            subscriber_id=models.OuterRef("id"), component_id__in=component_ids
+        )
+        return self.filter(models.Q(all_components=True) | models.Exists(chosen))
 
 
 class Subscriber(models.Model):
@@ -94,7 +100,11 @@ class Subscriber(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["channel", "address"], name="subscriber_once"),
         ]
-        indexes = [models.Index(fields=["channel", "confirmed_at", "suppressed_at"])]
+        indexes = [
+            models.Index(fields=["channel", "confirmed_at", "suppressed_at"]),
+            # Fan-out reads a channel's subscribers by keyset (id > cursor ORDER BY id LIMIT n).
+            models.Index(fields=["channel", "id"], name="subscriber_channel_keyset"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.address}"

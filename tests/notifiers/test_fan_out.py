@@ -88,3 +88,19 @@ def test_sending_a_full_batch_costs_the_queries_of_a_batch_of_five(channel, comp
         second = dispatch.announce(add_update(make_incident(component), "opened"), channel,
                                    Recipients.SUBSCRIBERS, None, T0)
         assert queries_to_send(second, traveller) <= five  # the first also creates the provider's state row
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
+def test_a_fan_out_chunk_reads_subscribers_in_index_order_without_sorting_them(component):
+    """A chunk is `id > cursor ORDER BY id LIMIT n`: if the database must sort (or
+    de-duplicate) every remaining subscriber first, each chunk costs in proportion to the
+    subscriber count and a million-subscriber fan-out takes minutes."""
+    from notifiers.channels.context import SubscriberTargets
+
+    announcement = announce_email(component)
+    ids = SubscriberTargets(announcement, "email").subscribers.values_list("id", flat=True)
+    sql, params = ids.filter(id__gt=0)[:2000].query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " / ".join(row[-1] for row in cursor.fetchall())
+    assert "TEMP B-TREE" not in plan, plan
