@@ -134,9 +134,12 @@ class SubscriberTargets:
         return self.subscribers.filter(id__gt=after, id__lte=last)
 
     def __iter__(self) -> Iterator[Target]:
-        for after, last in self.id_chunks():
-            for subscriber_id, address in self.between(after, last).values_list("id", "address"):
+        after = self.announcement.fan_out_cursor
+        rows = self.subscribers.values_list("id", "address")
+        while chunk := list(rows.filter(id__gt=after)[:CHUNK]):
+            for subscriber_id, address in chunk:
                 yield Target(address, subscriber_id)
+            after = chunk[-1][0]
 
 
 def subscriber_targets(announcement, channel: str) -> SubscriberTargets:
