@@ -59,48 +59,86 @@ def peak_rss_mb() -> float:
 
 
 def ceiling(channel: str, count: int) -> dict:
+    """The SDK alone sending the very requests our pipeline sends for `count` subscribers
+    (the channel's own rendering and payload code, built before the clock starts), one
+    after another, with no database in the loop."""
     django_setup()
-    from django.conf import settings
+    from django.core.management import call_command
 
-    if channel == "push":
+    call_command("migrate", verbosity=0)
+    payloads, send = sample_requests(channel, count)
+    start = time.perf_counter()
+    sent = sum(send(payload) for payload in payloads)
+    elapsed = time.perf_counter() - start
+    return {"channel": channel, "sent": sent, "seconds": elapsed, "per_second": sent / elapsed, "rss_mb": peak_rss_mb()}
+
+
+def sample_requests(channel_name: str, count: int) -> tuple[list, object]:
+    """What `count` subscribers of `channel_name` get, as the SDK calls that send it: a list
+    of payloads (a request's worth each) and a function sending one, returning how many
+    messages it carried. Email and push repeat a few distinct requests (building a
+    thousand-recipient body per request would only measure memory)."""
+    import uuid
+
+    from notifiers.channels import get_channel
+    from notifiers.models import Announcement, ClaimedDelivery, ClaimedSubscriber, Recipients
+
+    update = ceiling_update()
+    channel = get_channel(channel_name)
+    warm_up(channel_name)
+    message = channel.render(Announcement(update=update, channel=channel_name, recipients=Recipients.SUBSCRIBERS))
+    address = {"push": "fid-ceiling-{}", "email": "c{}@bench.example", "sms": "+1556{:07d}"}[channel_name]
+
+    def deliveries(first: int, size: int) -> list:
+        return [ClaimedDelivery(n, channel_name, address.format(n), n, 1, uuid.uuid4(),
+                                ClaimedSubscriber(n, uuid.uuid4(), channel_name, address.format(n), "", "", "", None))
+                for n in range(first, first + size)]
+
+    if channel_name == "email":
+        from notifiers.channels.email import sendgrid_client
+
+        client = sendgrid_client()
+        bodies = [channel.request_body(message, deliveries(i * 1000, 1000)) for i in range(5)]
+        requests = max(count // 1000, 1)
+
+        def send_email(body: dict) -> int:
+            client.send(body)
+            return len(body["personalizations"])
+
+        return [bodies[i % len(bodies)] for i in range(requests)], send_email
+    if channel_name == "push":
         from firebase_admin import messaging
 
         from notifiers.channels.push import firebase_app
 
         app = firebase_app()
-        batches = [[messaging.Message(fid=f"ceiling-{i}-{j}", data={"k": "v"},
-                                      notification=messaging.Notification(title="t", body="b"))
-                    for j in range(500)] for i in range(max(count // 500, 1))]
-        start = time.perf_counter()
-        for batch in batches:
-            messaging.send_each(batch, app=app)
-        sent = sum(len(b) for b in batches)
-    elif channel == "email":
-        from notifiers.channels.email import sendgrid_client
+        batches = [[channel.build(message, d) for d in deliveries(i * 500, 500)] for i in range(5)]
+        calls = max(count // 500, 1)
+        return [batches[i % len(batches)] for i in range(calls)], lambda batch: len(messaging.send_each(batch, app=app).responses)
+    from notifiers.channels.sms import status_callback_base, twilio_client, twilio_config
 
-        client = sendgrid_client()
-        requests_needed = max(count // 1000, 1)
-        start = time.perf_counter()
-        for i in range(requests_needed):
-            client.send({
-                "from": {"email": settings.SENDGRID["FROM_EMAIL"]},
-                "subject": "ceiling",
-                "content": [{"type": "text/plain", "value": "x -u-"}, {"type": "text/html", "value": "<p>x -u-</p>"}],
-                "personalizations": [{"to": [{"email": f"c{i}-{j}@bench.example"}], "substitutions": {"-u-": "https://s/u"},
-                                      "custom_args": {"delivery_id": str(j)}} for j in range(1000)],
-            })
-        sent = requests_needed * 1000
-    else:
-        from notifiers.channels.sms import twilio_client, twilio_config
+    client, _ = twilio_client()
+    config = twilio_config()
+    callback = status_callback_base()
+    calls = [dict(to=d.target, body=message.body, messaging_service_sid=config["MESSAGING_SERVICE_SID"],
+                  validity_period=config["SMS_VALIDITY_SECONDS"], status_callback=f"{callback}{d.id}")
+             for d in deliveries(0, count)]
 
-        client, _ = twilio_client()
-        service = twilio_config()["MESSAGING_SERVICE_SID"]
-        start = time.perf_counter()
-        for i in range(count):
-            client.messages.create(to=f"+1556{i:07d}", body="ceiling", messaging_service_sid=service, validity_period=900)
-        sent = count
-    elapsed = time.perf_counter() - start
-    return {"channel": channel, "sent": sent, "seconds": elapsed, "per_second": sent / elapsed, "rss_mb": peak_rss_mb()}
+    def send_sms(call: dict) -> int:
+        client.messages.create(**call)
+        return 1
+
+    return calls, send_sms
+
+
+def ceiling_update():
+    from statuspage.models import Component
+
+    if not Component.objects.exists():
+        Component.objects.create(name="Follow app alerts", advice="Check glucose with a meter.")
+    from incidents.models import IncidentUpdate
+
+    return IncidentUpdate.objects.get(id=new_update("ceiling"))
 
 
 # --- seed and worker: our pipeline -------------------------------------------------------
@@ -255,6 +293,8 @@ def sandbox_counts(url: str) -> dict:
 
 def measure_ceilings(env: dict, runs: int) -> dict:
     samples = {"push": 5000, "email": 50_000, "sms": 3000}
+    workdir = Path(env["STATUSPAGE_VAR_DIR"])
+    env = {**env, "DATABASE_URL": f"sqlite:///{workdir / 'ceiling.sqlite3'}"}  # renders the message, not timed
     results = {}
     for channel in CHANNELS:
         rates = [run_json(["ceiling", channel, str(samples[channel])], env)["per_second"] for _ in range(runs)]

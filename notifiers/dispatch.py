@@ -14,10 +14,11 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from itertools import islice
+from operator import attrgetter
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, QuerySet
 from django_q.tasks import async_task
 
 from notifiers.channels import get_channel
@@ -290,22 +291,10 @@ def send_batch_safely(channel, message, batch: list[ClaimedDelivery]) -> list[Se
         return [SendResult(delivery_id=d.id, error=error) for d in batch]
 
 
-OUTCOME_FIELDS = (
-    "state",
-    "provider_message_id",
-    "sent_at",
-    "last_error",
-    "claim_token",
-    "next_attempt_at",
-    "permanent_error",
-    "segments",
-)
-
-
 def record_results(
     announcement: Announcement, batch: list[ClaimedDelivery], results: list[SendResult], now: datetime
 ) -> int:
-    by_id = record_outcomes(batch, results, now)
+    by_id = record_outcomes(batch, results, now, scope=announcement.deliveries.all())
     errors = [by_id[d.id].error for d in batch if d.id in by_id and by_id[d.id].error]
     provider = get_channel(announcement.channel).provider or announcement.channel
     ProviderState.record_batch(
@@ -315,8 +304,12 @@ def record_results(
     return sum(1 for d in batch if d.state == DeliveryState.SENT)
 
 
-def record_outcomes(batch: list[ClaimedDelivery], results: list[SendResult], now: datetime) -> dict[int, SendResult]:
-    """Apply each result to its claimed row and store them; returns the results by row id."""
+def record_outcomes(
+    batch: list[ClaimedDelivery], results: list[SendResult], now: datetime, scope: QuerySet | None = None
+) -> dict[int, SendResult]:
+    """Apply each result to its claimed row and store them; returns the results by row id.
+    `scope`: the rows the batch was claimed from (an announcement's deliveries), through
+    whose index a batch with one shared outcome is saved by its claim token alone."""
     by_id = {result.delivery_id: result for result in results}
     token = batch[0].claim_token
     for delivery in batch:
@@ -327,41 +320,67 @@ def record_outcomes(batch: list[ClaimedDelivery], results: list[SendResult], now
             delivery.record_sent(result.provider_id, now)
         else:
             delivery.record_failure(result.error, now)
-    save_outcomes(batch, token)
+    save_outcomes(batch, token, scope)
     return by_id
 
 
-# Fields whose values differ from row to row within a batch: per-message provider ids, SMS
-# segments, and the send slots of paced rows and the jittered retry times of failed ones.
-PER_ROW_FIELDS = ("provider_message_id", "segments", "next_attempt_at")
+OUTCOME_FIELDS = (
+    "state",
+    "sent_at",
+    "last_error",
+    "claim_token",
+    "permanent_error",
+    # Fields whose values may differ from row to row within a batch: per-message provider
+    # ids, SMS segments, and the jittered retry times of failed rows.
+    "provider_message_id",
+    "segments",
+    "next_attempt_at",
+)
+PER_ROW_FIELDS = OUTCOME_FIELDS[-3:]
+SHARED_FIELDS = OUTCOME_FIELDS[:-3]
+outcome_of = attrgetter(*OUTCOME_FIELDS)
 
 
-def save_outcomes(batch: list[ClaimedDelivery], token) -> None:
+def save_outcomes(batch: list[ClaimedDelivery], token, scope: QuerySet | None = None) -> None:
     """Store a batch's outcomes in a few statements, only on rows this worker still holds
-    (a row whose lease ran out and was claimed again is left alone): one UPDATE per
-    distinct shared outcome (a whole email batch shares one), then the per-row values in
-    one executemany unless the whole batch shares them too."""
-    shared = [f for f in OUTCOME_FIELDS if f not in PER_ROW_FIELDS]
+    (a row whose lease ran out and was claimed again is left alone). A batch whose rows
+    share one outcome (a whole email batch does) is one UPDATE of the rows holding its
+    claim token; otherwise one UPDATE per distinct shared outcome, then the per-row values
+    in one executemany. A next_attempt_at of None leaves the row's own."""
+    outcomes = {outcome_of(delivery) for delivery in batch}
+    if len(outcomes) == 1 and scope is not None:
+        with transaction.atomic():
+            scope.filter(state=DeliveryState.SENDING, claim_token=token).update(**outcome_values(outcomes.pop()))
+        return
     groups: dict[tuple, list[int]] = {}
     for delivery in batch:
-        groups.setdefault(tuple(getattr(delivery, f) for f in shared), []).append(delivery.id)
+        groups.setdefault(tuple(getattr(delivery, f) for f in SHARED_FIELDS), []).append(delivery.id)
     distinct = {tuple(getattr(d, f) for f in PER_ROW_FIELDS) for d in batch}
     with transaction.atomic():
         if len(distinct) == 1:
-            values = dict(zip(PER_ROW_FIELDS, distinct.pop(), strict=True))
+            per_row = dict(zip(PER_ROW_FIELDS, distinct.pop(), strict=True))
         else:
-            values = {}
+            per_row = {}
             write_per_row(batch, token)
         for key, ids in groups.items():
             Delivery.objects.filter(id__in=ids, claim_token=token).update(
-                **dict(zip(shared, key, strict=True)), **values
+                **outcome_values((*key, *per_row.values()), SHARED_FIELDS + tuple(per_row))
             )
+
+
+def outcome_values(values: tuple, fields: tuple[str, ...] = OUTCOME_FIELDS) -> dict[str, object]:
+    """Field -> value for an UPDATE, without a next_attempt_at of None (left unchanged)."""
+    return {f: v for f, v in zip(fields, values, strict=True) if not (f == "next_attempt_at" and v is None)}
 
 
 def write_per_row(batch: list[ClaimedDelivery], token) -> None:
     table = connection.ops.quote_name(Delivery._meta.db_table)
     fields = [Delivery._meta.get_field(f) for f in PER_ROW_FIELDS]
-    assignments = ", ".join(f"{connection.ops.quote_name(f.column)} = %s" for f in fields)
+    assignments = ", ".join(
+        f"{column} = COALESCE(%s, {column})" if f.name == "next_attempt_at" else f"{column} = %s"
+        for f in fields
+        for column in [connection.ops.quote_name(f.column)]
+    )
     claim = connection.ops.quote_name("claim_token")
     token_value = Delivery._meta.get_field("claim_token").get_db_prep_value(token, connection)
     rows = [

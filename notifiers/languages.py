@@ -9,7 +9,6 @@ group in one provider call (one SendGrid request per language, and so on).
 from __future__ import annotations
 
 import logging
-from itertools import groupby
 from typing import Any
 
 from django.conf import settings
@@ -29,19 +28,17 @@ def supported_language(tag: str) -> str:
         return settings.LANGUAGE_CODE
 
 
-def language_of(delivery) -> str:
-    subscriber = delivery.subscriber
-    return supported_language(subscriber.locale) if subscriber else settings.LANGUAGE_CODE
-
-
 def by_language(batch: list) -> list[tuple[str, list]]:
-    """The batch in groups of one language each, the default language first."""
-    def key(delivery) -> tuple[bool, str]:
-        language = language_of(delivery)
-        return language != settings.LANGUAGE_CODE, language
-
-    ordered = sorted(batch, key=key)
-    return [(language, list(group)) for (_, language), group in groupby(ordered, key=key)]
+    """The batch in groups of one language each, the default language first, each group
+    in batch order. A language is looked up once per distinct locale, not per delivery."""
+    languages: dict[str, str] = {}
+    groups: dict[str, list] = {}
+    for delivery in batch:
+        locale = delivery.subscriber.locale if delivery.subscriber else ""
+        if locale not in languages:
+            languages[locale] = supported_language(locale) if locale else settings.LANGUAGE_CODE
+        groups.setdefault(languages[locale], []).append(delivery)
+    return sorted(groups.items(), key=lambda group: (group[0] != settings.LANGUAGE_CODE, group[0]))
 
 
 def render_in(channel, announcement, language: str) -> Any:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, models, transaction
+from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import IncidentUpdate
@@ -143,7 +144,7 @@ class ClaimedSubscriber:
     """What channels read of a claimed delivery's subscriber."""
 
     id: int
-    public_id: uuid.UUID
+    public_id: str
     channel: str
     address: str
     locale: str
@@ -155,7 +156,8 @@ class ClaimedSubscriber:
 @dataclass(slots=True, eq=False)
 class ClaimedDelivery(DeliveryOutcome):
     """A delivery this worker claimed, as plain values: a batch of a thousand loads in a
-    few milliseconds, where model instances (with their subscribers) took tens."""
+    few milliseconds, where model instances (with their subscribers) took tens.
+    `next_attempt_at` is None unless an outcome sets it (a retry): a sent row keeps its own."""
 
     id: int
     channel: str
@@ -163,8 +165,8 @@ class ClaimedDelivery(DeliveryOutcome):
     subscriber_id: int | None
     attempts: int
     claim_token: uuid.UUID
-    next_attempt_at: datetime
     subscriber: ClaimedSubscriber | None
+    next_attempt_at: datetime | None = None
     state: str = "sending"
     sent_at: datetime | None = None
     provider_message_id: str = ""
@@ -181,19 +183,30 @@ class DeliveryState(models.TextChoices):
     SUPERSEDED = "superseded", _("Superseded")
 
 
-DELIVERY_COLUMNS = ("id", "channel", "target", "subscriber_id", "attempts", "claim_token",
-                    "next_attempt_at")
-SUBSCRIBER_COLUMNS = tuple(f"subscriber__{f}" for f in (
-    "id", "public_id", "channel", "address", "locale", "signing_secret", "webhook_format",
-    "fallback_id"))
+DELIVERY_COLUMNS = ("id", "channel", "target", "subscriber_id", "attempts")
+# The public id is read as text (a UUID object per row was the claim's largest cost on SQLite).
+SUBSCRIBER_COLUMNS = (Cast("subscriber__public_id", models.CharField()), *(f"subscriber__{f}" for f in (
+    "channel", "address", "locale", "signing_secret", "webhook_format", "fallback_id")))
 
 
-def claimed_row(row: tuple) -> ClaimedDelivery:
-    """A values row (DELIVERY_COLUMNS then SUBSCRIBER_COLUMNS) as a claimed delivery; the
-    columns are in the dataclasses' field order, so they are passed positionally."""
+def uuid_text(value: str) -> str:
+    """A UUID read as text in its canonical form (SQLite stores 32 hex digits, no dashes)."""
+    if len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return value
+
+
+def claimed_row(row: tuple, token: uuid.UUID) -> ClaimedDelivery:
+    """A values row (DELIVERY_COLUMNS then SUBSCRIBER_COLUMNS) as a delivery claimed with
+    `token`; the columns are in the dataclasses' field order, so they are passed
+    positionally. Only columns that differ from row to row are read."""
     split = len(DELIVERY_COLUMNS)
-    subscriber = ClaimedSubscriber(*row[split:]) if row[split] is not None else None
-    return ClaimedDelivery(*row[:split], subscriber)
+    subscriber_id = row[3]
+    subscriber = (
+        ClaimedSubscriber(subscriber_id, uuid_text(row[split]), *row[split + 1:])
+        if subscriber_id is not None else None
+    )
+    return ClaimedDelivery(*row[:split], token, subscriber)
 
 
 class DeliveryQuerySet(models.QuerySet):
@@ -201,10 +214,18 @@ class DeliveryQuerySet(models.QuerySet):
         return self.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
 
     def claim(self, ids, now: datetime) -> list[ClaimedDelivery]:
-        """Take pending rows (`ids`: a list or a subquery) for this worker alone; a row
-        another worker claimed is skipped."""
+        """Take pending rows for this worker alone; a row another worker claimed is skipped.
+
+        `ids`: a list, or a subquery that itself picks pending rows (claim_due on SQLite).
+        A subquery runs in the UPDATE's own statement, so nothing claims its rows in
+        between, and it alone filters: given `state = pending` (or this queryset's
+        announcement) as well, SQLite walks every such row by that index, not the batch's ids."""
         token = uuid.uuid4()
-        self.filter(id__in=ids, state=DeliveryState.PENDING).update(
+        if isinstance(ids, models.QuerySet):
+            chosen = self.model._default_manager.filter(id__in=ids)
+        else:
+            chosen = self.filter(id__in=ids, state=DeliveryState.PENDING)
+        chosen.update(
             state=DeliveryState.SENDING,
             claim_token=token,
             attempts=models.F("attempts") + 1,
@@ -217,7 +238,7 @@ class DeliveryQuerySet(models.QuerySet):
             .order_by()
             .values_list(*DELIVERY_COLUMNS, *SUBSCRIBER_COLUMNS)
         )
-        return [claimed_row(row) for row in sorted(rows)]
+        return [claimed_row(row, token) for row in sorted(rows)]
 
     def claim_due(self, now: datetime, limit: int) -> list[ClaimedDelivery]:
         """Claim up to ``limit`` due rows, the longest due first. On PostgreSQL rows another

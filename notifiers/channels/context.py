@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
-import hmac
 from collections.abc import Callable, Iterator
 
 from django.conf import settings
@@ -46,15 +46,27 @@ def manage_token(subscriber_public_id) -> str:
     expire), with the derived key computed once: an email batch signs a thousand, and
     Signer derives its key on every call.
     """
-    value = str(subscriber_public_id)
-    mac = hmac.new(manage_key(settings.SECRET_KEY), value.encode(), hashlib.sha256).digest()
-    return f"{value}:{signing.b64_encode(mac).decode()}"
+    return token_signer(settings.SECRET_KEY)(subscriber_public_id)
 
 
 @functools.lru_cache(maxsize=4)
-def manage_key(secret: str) -> bytes:
-    """Django's salted_hmac key derivation for Signer(salt=MANAGE_SALT)."""
-    return hashlib.sha256(f"{MANAGE_SALT}signer{secret}".encode()).digest()
+def token_signer(secret: str) -> Callable[[object], str]:
+    """manage_token for one secret key. Django's salted_hmac key derivation for
+    Signer(salt=MANAGE_SALT) is done once, and so is the keyed half of HMAC-SHA256
+    (RFC 2104): each token then costs two hash copies, a third of hmac.digest's time."""
+    key = hashlib.sha256(f"{MANAGE_SALT}signer{secret}".encode()).digest().ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in key))
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in key))
+
+    def sign(subscriber_public_id) -> str:
+        value = str(subscriber_public_id)
+        digest = inner.copy()
+        digest.update(value.encode())
+        mac = outer.copy()
+        mac.update(digest.digest())
+        return f"{value}:{base64.urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
+
+    return sign
 
 
 def read_manage_token(token: str) -> str | None:
@@ -81,9 +93,10 @@ def link_maker() -> Callable[[object], tuple[str, str]]:
     routes reversed once: an email batch needs a thousand of each."""
     preferences = absolute(reverse("notifiers:preferences", args=[PLACEHOLDER]))
     unsubscribe = absolute(reverse("notifiers:unsubscribe", args=[PLACEHOLDER]))
+    sign = token_signer(settings.SECRET_KEY)
 
     def links(subscriber_public_id) -> tuple[str, str]:
-        token = manage_token(subscriber_public_id)
+        token = sign(subscriber_public_id)
         return preferences.replace(PLACEHOLDER, token), unsubscribe.replace(PLACEHOLDER, token)
 
     return links

@@ -4,6 +4,8 @@ people the announcement is for."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import time_machine
 from django.db import connection
@@ -11,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from notifiers import dispatch
 from notifiers.channels import get_channel
+from notifiers.channels.base import TransientError
 from notifiers.models import Delivery, DeliveryState, Recipients
 from tests.factories import make_component
 from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
@@ -104,3 +107,55 @@ def test_a_fan_out_chunk_reads_subscribers_in_index_order_without_sorting_them(c
         cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
         plan = " / ".join(row[-1] for row in cursor.fetchall())
     assert "TEMP B-TREE" not in plan, plan
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
+def test_claiming_a_batch_updates_the_batch_by_id_not_every_pending_row_by_state(component):
+    """Given `state = pending` beside the batch's subquery, SQLite walked every pending row
+    of the outbox through the state index to find the thousand it claims."""
+    for n in range(3):
+        subscribe("email", f"p{n}@example.org")
+    announcement = announce_email(component)
+    dispatch.fan_out(announcement.id)
+    with CaptureQueriesContext(connection) as queries:
+        assert len(announcement.deliveries.claim_due(T0, 2)) == 2
+    [update] = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {update}")
+        outer = cursor.fetchall()[0][-1]
+    assert "PRIMARY KEY" in outer, outer
+
+
+def test_a_batch_recorded_by_its_claim_token_leaves_rows_claimed_by_another_worker_alone(component):
+    for n in range(4):
+        subscribe("email", f"p{n}@example.org")
+    with time_machine.travel(T0, tick=False):
+        announcement = announce_email(component)
+        dispatch.fan_out(announcement.id)
+    mine = announcement.deliveries.claim_due(T0, 2)
+    theirs = announcement.deliveries.claim_due(T0, 2)
+    results = [dispatch.SendResult(d.id, provider_id="msg-1") for d in mine]
+    dispatch.record_results(announcement, mine, results, T0)
+    states = dict(Delivery.objects.values_list("id", "state"))
+    assert {states[d.id] for d in mine} == {DeliveryState.SENT}
+    assert {states[d.id] for d in theirs} == {DeliveryState.SENDING}
+    sent = Delivery.objects.get(id=mine[0].id)
+    assert (sent.provider_message_id, sent.sent_at, sent.claim_token, sent.next_attempt_at) == ("msg-1", T0, None, T0)
+
+
+def test_a_retry_time_is_saved_per_row_and_a_sent_row_keeps_its_send_slot(component):
+    """A claimed row does not read its next_attempt_at back: a row that was sent keeps the
+    value it had, a row that failed gets its own jittered retry time."""
+    for n in range(2):
+        subscribe("email", f"p{n}@example.org")
+    with time_machine.travel(T0, tick=False):
+        announcement = announce_email(component)
+        dispatch.fan_out(announcement.id)
+    ok, failed = announcement.deliveries.claim_due(T0, 2)
+    later = T0 + timedelta(minutes=1)
+    results = [dispatch.SendResult(ok.id, provider_id="m"),
+               dispatch.SendResult(failed.id, error=TransientError("SendGrid 503"))]
+    dispatch.record_results(announcement, [ok, failed], results, later)
+    rows = {d.id: d for d in Delivery.objects.all()}
+    assert rows[ok.id].state == DeliveryState.SENT and rows[ok.id].next_attempt_at == T0
+    assert rows[failed.id].state == DeliveryState.PENDING and rows[failed.id].next_attempt_at > later
