@@ -26,6 +26,7 @@ from notifiers.bulk import insert_deliveries_for
 from notifiers.channels.base import SendResult, Target, TransientError
 from notifiers.channels.context import SubscriberTargets
 from notifiers.languages import by_language, render_in
+from notifiers.transactions import outbox_transaction
 from notifiers.models import (
     SEND_QUEUE_LEASE,
     Announcement,
@@ -126,7 +127,7 @@ def write_chunks(announcement: Announcement, channel) -> Iterator[None]:
     targets = channel.targets(announcement)
     if isinstance(targets, SubscriberTargets) and not channel.rate():
         for after, last in targets.id_chunks(FAN_OUT_CHUNK):
-            with transaction.atomic():
+            with outbox_transaction():
                 insert_deliveries_for(announcement, targets.between(after, last), clock.now())
                 advance_cursor(announcement, last)
             yield
@@ -167,7 +168,7 @@ def write_chunk(announcement: Announcement, channel, chunk: list, now: datetime)
         for target, at in zip(targets, times, strict=True)
     ]
     cursor = max((t.subscriber_id or 0 for t in targets), default=0)
-    with transaction.atomic():
+    with outbox_transaction():
         Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=FAN_OUT_CHUNK)
         if cursor:
             advance_cursor(announcement, cursor)
@@ -349,14 +350,14 @@ def save_outcomes(batch: list[ClaimedDelivery], token, scope: QuerySet | None = 
     in one executemany. A next_attempt_at of None leaves the row's own."""
     outcomes = {outcome_of(delivery) for delivery in batch}
     if len(outcomes) == 1 and scope is not None:
-        with transaction.atomic():
+        with outbox_transaction():
             scope.filter(state=DeliveryState.SENDING, claim_token=token).update(**outcome_values(outcomes.pop()))
         return
     groups: dict[tuple, list[int]] = {}
     for delivery in batch:
         groups.setdefault(tuple(getattr(delivery, f) for f in SHARED_FIELDS), []).append(delivery.id)
     distinct = {tuple(getattr(d, f) for f in PER_ROW_FIELDS) for d in batch}
-    with transaction.atomic():
+    with outbox_transaction():
         if len(distinct) == 1:
             per_row = dict(zip(PER_ROW_FIELDS, distinct.pop(), strict=True))
         else:

@@ -13,13 +13,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, models, transaction
+from django.db import connection, models
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import IncidentUpdate
 from notifiers.channels import channel_choices
 from notifiers.channels.base import DeliveryError
+from notifiers.transactions import outbox_transaction
 from statuspage.models import Audience
 
 MAX_ATTEMPTS = 8
@@ -216,10 +217,11 @@ class DeliveryQuerySet(models.QuerySet):
     def claim(self, ids, now: datetime) -> list[ClaimedDelivery]:
         """Take pending rows for this worker alone; a row another worker claimed is skipped.
 
-        `ids`: a list, or a subquery that itself picks pending rows (claim_due on SQLite).
-        A subquery runs in the UPDATE's own statement, so nothing claims its rows in
-        between, and it alone filters: given `state = pending` (or this queryset's
-        announcement) as well, SQLite walks every such row by that index, not the batch's ids."""
+        `ids`: a list, or a subquery that itself picks (and on PostgreSQL locks) pending
+        rows (claim_due). A subquery runs in the UPDATE's own statement, so nothing claims
+        its rows in between, and it alone filters: given `state = pending` (or this
+        queryset's announcement) as well, the database walks every such row by that index
+        instead of looking up the batch's ids.""" 
         token = uuid.uuid4()
         if isinstance(ids, models.QuerySet):
             chosen = self.model._default_manager.filter(id__in=ids)
@@ -241,19 +243,17 @@ class DeliveryQuerySet(models.QuerySet):
         return [claimed_row(row, token) for row in sorted(rows)]
 
     def claim_due(self, now: datetime, limit: int) -> list[ClaimedDelivery]:
-        """Claim up to ``limit`` due rows, the longest due first. On PostgreSQL rows another
-        worker is claiming are skipped (SKIP LOCKED) instead of waited for; elsewhere the
-        conditional UPDATE in claim() alone keeps two workers from sending one row.
+        """Claim up to ``limit`` due rows, the longest due first, in one UPDATE whose
+        subquery picks them. On PostgreSQL rows another worker is claiming are skipped
+        (FOR UPDATE SKIP LOCKED) instead of waited for; on SQLite the statement runs alone.
 
         The order is the due-index's own (next_attempt_at, id), so taking a batch reads
-        `limit` index entries, not every pending row of a large announcement; on SQLite
-        the rows are chosen inside the UPDATE, not sent back and forth as a list of ids."""
+        `limit` index entries, not every pending row of a large announcement."""
         due = self.due(now).order_by("next_attempt_at", "id")
-        if not connection.features.has_select_for_update_skip_locked:
+        with outbox_transaction():
+            if connection.features.has_select_for_update_skip_locked:
+                due = due.select_for_update(skip_locked=True)
             return self.claim(due.values("id")[:limit], now)
-        with transaction.atomic():
-            ids = list(due.select_for_update(skip_locked=True).values_list("id", flat=True)[:limit])
-            return self.claim(ids, now)
 
     def requeue_stale(self, now: datetime) -> int:
         """Give back rows whose worker died mid-send; they are sent again (at most once more)."""
@@ -264,8 +264,12 @@ class DeliveryQuerySet(models.QuerySet):
 
 class Delivery(DeliveryOutcome, models.Model):
     # None for a confirmation (opt-in link, SMS code, webhook ping): see notifiers.confirmations.
+    # Neither foreign key has an index of its own: the unique constraints below begin
+    # with them. Every index costs each fan-out insert and, on PostgreSQL, each of the two
+    # updates (claimed, then sent) every delivery goes through.
     announcement = models.ForeignKey(
-        Announcement, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+        Announcement, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries",
+        db_index=False,
     )
     channel = models.CharField(max_length=32, choices=channel_choices)
     target = models.CharField(max_length=300)
@@ -275,6 +279,7 @@ class Delivery(DeliveryOutcome, models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="deliveries",
+        db_index=False,
     )
     state = models.CharField(
         max_length=12, choices=DeliveryState.choices, default=DeliveryState.PENDING
@@ -302,7 +307,7 @@ class Delivery(DeliveryOutcome, models.Model):
         constraints = [
             models.UniqueConstraint(fields=["announcement", "target"], name="deliver_once"),
             models.UniqueConstraint(
-                fields=["announcement", "subscriber"],
+                fields=["subscriber", "announcement"],
                 condition=models.Q(subscriber__isnull=False),
                 name="deliver_once_per_subscriber",
             ),
