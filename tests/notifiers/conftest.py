@@ -6,12 +6,22 @@ from datetime import datetime, timezone
 
 import pytest
 import requests
+import time_machine
 
 from incidents.models import AffectedComponent, Incident, IncidentUpdate
 from notifiers.subscribers import Subscriber
 from tests.factories import make_component
 
 T0 = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def starting_at_t0():
+    """Every notifier test starts at T0 (and the clock runs on from there), whatever
+    today's date: retries, backoff and coalescing are judged against the times tests name,
+    and rows written at "now" are due when a test moves to T0 plus a few minutes."""
+    with time_machine.travel(T0, tick=True):
+        yield
 
 
 @pytest.fixture(autouse=True)

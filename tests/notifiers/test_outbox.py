@@ -1,6 +1,6 @@
 """The delivery outbox through the real firebase-admin SDK and the sandbox."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -12,7 +12,7 @@ from notifiers.sandbox import FaultProfile
 from statuspage.models import ProbeState, Verdict
 from tests.factories import make_component, make_probe
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+from tests.notifiers.conftest import T0 as NOW
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -46,9 +46,9 @@ def test_send_records_the_provider_message_id(announcement, sandbox):
 
 
 def test_a_rate_limited_send_is_kept_and_retried_after_retry_after(announcement, sandbox):
-    sandbox.faults.set("fcm", FaultProfile(error_status=429, fail_next=1))
-    dispatch.fan_out(announcement.id)
     with time_machine.travel(NOW, tick=False):
+        sandbox.faults.set("fcm", FaultProfile(error_status=429, fail_next=1))
+        dispatch.fan_out(announcement.id)
         assert dispatch.send_due(announcement.id) == 0
     delivery = Delivery.objects.get()
     assert delivery.state == DeliveryState.PENDING
@@ -73,9 +73,9 @@ def test_a_rate_limited_send_is_kept_and_retried_after_retry_after(announcement,
     ids=["provider-says-invalid-argument", "malformed-topic"],
 )
 def test_a_permanent_error_is_final_and_never_retried(announcement, sandbox, break_it):
-    dispatch.fan_out(announcement.id)
-    break_it(sandbox)
     with time_machine.travel(NOW, tick=False):
+        dispatch.fan_out(announcement.id)
+        break_it(sandbox)
         dispatch.send_due(announcement.id)
     delivery = Delivery.objects.get()
     assert delivery.state == DeliveryState.FAILED
@@ -111,9 +111,9 @@ def test_a_delivery_lost_with_a_crashed_worker_is_sent_again(announcement, sandb
 
 
 def test_the_retry_sweep_queues_one_send_per_announcement(announcement, sandbox):
-    sandbox.faults.set("fcm", FaultProfile(error_status=429, fail_next=1))
-    dispatch.fan_out(announcement.id)
     with time_machine.travel(NOW, tick=False):
+        sandbox.faults.set("fcm", FaultProfile(error_status=429, fail_next=1))
+        dispatch.fan_out(announcement.id)
         dispatch.send_due(announcement.id)
     due = Delivery.objects.get().next_attempt_at
     assert dispatch.retry_due(due) == 1

@@ -34,6 +34,7 @@ from google.oauth2 import service_account as service_account_credentials
 from notifiers.sandbox import FaultProfile, SandboxServer
 from notifiers.sandbox.fcm import JWT_BEARER_GRANT
 from notifiers.sandbox.firebase import point_messaging_at, write_service_account
+from tests.notifiers.conftest import T0
 
 PROJECT = "sandbox-test"
 SEND_PATH = f"/v1/projects/{PROJECT}/messages:send"
@@ -260,7 +261,7 @@ def test_token_without_a_messaging_scope_gets_403(
     assert response.json()["error"]["status"] == "PERMISSION_DENIED"
 
 
-NOW = int(time.time())
+NOW = int(T0.timestamp())  # the notifier tests' clock (conftest: starting_at_t0)
 VALID_CLAIMS = {"iss": "a@b.c", "aud": "x", "scope": "s", "iat": NOW, "exp": NOW + 3600}
 
 
