@@ -184,10 +184,17 @@ class ProviderState(models.Model):
 
     @classmethod
     def record_batch(cls, provider: str, all_failed_transiently: bool, now: datetime) -> None:
-        state, _ = cls.objects.get_or_create(provider=provider)
+        """Count a batch towards the breaker. A batch that went through only reads the row
+        unless it has something to reset: every batch of every worker writing the one
+        shared row would queue them all on its lock."""
         if not all_failed_transiently:
-            cls.objects.filter(id=state.id).update(consecutive_failures=0, open_until=None)
+            unhealthy = cls.objects.filter(provider=provider).exclude(
+                consecutive_failures=0, open_until__isnull=True
+            )
+            if unhealthy.exists():
+                unhealthy.update(consecutive_failures=0, open_until=None)
             return
+        state, _ = cls.objects.get_or_create(provider=provider)
         cls.objects.filter(id=state.id).update(
             consecutive_failures=models.F("consecutive_failures") + 1
         )

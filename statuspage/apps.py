@@ -4,3 +4,10 @@ from django.apps import AppConfig
 class StatuspageConfig(AppConfig):
     name = "statuspage"
     verbose_name = "Status page"
+
+    def ready(self) -> None:
+        from django_q.signals import post_spawn
+
+        from statuspage.process import freeze_startup_heap
+
+        post_spawn.connect(freeze_startup_heap, dispatch_uid="statuspage.freeze_startup_heap")

@@ -67,9 +67,10 @@ class EmailChannel(Channel):
     provider = "sendgrid"
     priority = 2
     batch_size = 1000  # SendGrid's personalizations limit
-    # Building a 1000-recipient request and recording it cost about as much as SendGrid
-    # takes to answer it: with two in flight neither waits for the other.
-    concurrent_batches = 2
+    # Claiming, building and recording a 1000-recipient request cost about as much as
+    # SendGrid takes to answer it: with three in flight the next request is already
+    # queued when one is answered (docs/BENCHMARKS.md, session 4).
+    concurrent_batches = 3
 
     def targets(self, announcement):
         if announcement.recipients == "subscribers":
