@@ -31,21 +31,22 @@ def delivery_values(announcement: Announcement, now: datetime) -> dict[str, obje
 
 
 def insert_deliveries_for(announcement: Announcement, subscribers: QuerySet, now: datetime) -> int:
-    """One pending delivery per subscriber in `subscribers`; rows that exist are kept."""
+    """One pending delivery per subscriber in `subscribers`; rows that exist are kept.
+
+    The subscribers' own query is the INSERT's source (a derived table the database
+    flattens into one index range scan). As `id IN (that query)` instead, PostgreSQL
+    joined it back to the whole subscribers table, reading every subscriber per chunk.
+    `subscribers` must not repeat a row (following() is an EXISTS, not a join)."""
     quote = connection.ops.quote_name
     constant = delivery_values(announcement, now)
-    table = quote(Subscriber._meta.db_table)
-    from_subscriber = {
-        Delivery._meta.get_field(name).column: f"{table}.{quote(Subscriber._meta.get_field(source).column)}"
-        for name, source in FROM_SUBSCRIBER.items()
-    }
-    columns = ", ".join(quote(c) for c in [*constant, *from_subscriber])
-    selected = ", ".join(["%s"] * len(constant) + list(from_subscriber.values()))
-    ids_sql, ids_params = subscribers.order_by().values("id").query.sql_with_params()
+    columns = ", ".join(quote(c) for c in [*constant, *(Delivery._meta.get_field(n).column for n in FROM_SUBSCRIBER)])
+    sources = [Subscriber._meta.get_field(source).column for source in FROM_SUBSCRIBER.values()]
+    selected = ", ".join(["%s"] * len(constant) + [f"chunk.{quote(column)}" for column in sources])
+    rows_sql, rows_params = subscribers.order_by().values_list(*FROM_SUBSCRIBER.values()).query.sql_with_params()
     statement = connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)
     suffix = connection.ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], [])
     sql = (f"{statement} {quote(Delivery._meta.db_table)} ({columns}) SELECT {selected} "
-           f"FROM {table} WHERE {table}.{quote('id')} IN ({ids_sql}) {suffix}")
+           f"FROM ({rows_sql}) chunk {suffix}")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*constant.values(), *ids_params])
+        cursor.execute(sql, [*constant.values(), *rows_params])
         return cursor.rowcount

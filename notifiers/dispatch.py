@@ -185,17 +185,23 @@ def send_times(channel, count: int, now: datetime) -> list[datetime]:
 def supersede_older(announcement: Announcement, now: datetime) -> int:
     """Coalescing: unsent deliveries of older updates of the same incident, on the same
     channel to the same recipients, are superseded when this newer update reaches the
-    same address. Nobody gets a backlog of stale texts, only the latest word."""
+    same address. Nobody gets a backlog of stale texts, only the latest word.
+
+    The older announcements are found first (a handful of rows), so the UPDATE reads only
+    their pending deliveries: filtered through its joins instead, PostgreSQL walked every
+    pending delivery of the outbox, 0.85 s after a 33,000-row fan-out."""
+    older = list(Announcement.objects.filter(
+        update__incident_id=announcement.update.incident_id,
+        update_id__lt=announcement.update_id,
+        channel=announcement.channel,
+        recipients=announcement.recipients,
+        audience=announcement.audience,
+    ).values_list("id", flat=True))
+    if not older:
+        return 0
     newer = Delivery.objects.filter(announcement=announcement, target=OuterRef("target"))
     return (
-        Delivery.objects.filter(
-            state=DeliveryState.PENDING,
-            announcement__update__incident_id=announcement.update.incident_id,
-            announcement__update_id__lt=announcement.update_id,
-            announcement__channel=announcement.channel,
-            announcement__recipients=announcement.recipients,
-            announcement__audience=announcement.audience,
-        )
+        Delivery.objects.filter(announcement_id__in=older, state=DeliveryState.PENDING)
         .filter(Exists(newer))
         .update(
             state=DeliveryState.SUPERSEDED,

@@ -160,3 +160,15 @@ def test_a_retry_time_is_saved_per_row_and_a_sent_row_keeps_its_send_slot(compon
     rows = {d.id: d for d in Delivery.objects.all()}
     assert rows[ok.id].state == DeliveryState.SENT and rows[ok.id].next_attempt_at == T0
     assert rows[failed.id].state == DeliveryState.PENDING and rows[failed.id].next_attempt_at > later
+
+
+def test_the_first_update_of_an_incident_has_nothing_to_supersede_and_reads_no_outbox_for_it(component):
+    """Coalescing looks for older announcements of the incident first: with none, the
+    outbox (every pending delivery of every incident) is not searched at all."""
+    for n in range(3):
+        subscribe("email", f"p{n}@example.org")
+    announcement = announce_email(component)
+    with CaptureQueriesContext(connection) as queries:
+        dispatch.fan_out(announcement.id)
+    assert not [q["sql"] for q in queries if "superseded" in q["sql"]]
+    assert announcement.deliveries.filter(state=DeliveryState.PENDING).count() == 3
