@@ -262,6 +262,10 @@ class DeliveryQuerySet(models.QuerySet):
         ).update(state=DeliveryState.PENDING, next_attempt_at=now, claim_token=None)
 
 
+PENDING = models.Q(state=DeliveryState.PENDING)
+IN_FLIGHT = models.Q(state=DeliveryState.SENDING)
+
+
 class Delivery(DeliveryOutcome, models.Model):
     # None for a confirmation (opt-in link, SMS code, webhook ping): see notifiers.confirmations.
     # Neither foreign key has an index of its own: the unique constraints below begin
@@ -312,12 +316,17 @@ class Delivery(DeliveryOutcome, models.Model):
                 name="deliver_once_per_subscriber",
             ),
         ]
+        # Partial: the outbox keeps every delivery ever sent, but only the pending rows are
+        # looked for by due time and only those in flight by claim token. A row leaving
+        # those states is then written to three indexes instead of five (PostgreSQL
+        # writes a new entry in every index a changed row still belongs to), and these
+        # indexes stay the size of the backlog, not of the history.
         indexes = [
-            models.Index(fields=["state", "next_attempt_at"], name="delivery_due"),
+            models.Index(fields=["next_attempt_at"], name="delivery_due", condition=PENDING),
             models.Index(
-                fields=["announcement", "state", "next_attempt_at", "id"],
-                name="delivery_due_in_order",
+                fields=["announcement", "next_attempt_at", "id"], name="delivery_due_in_order", condition=PENDING
             ),
+            models.Index(fields=["claim_token"], name="delivery_in_flight", condition=IN_FLIGHT),
         ]
 
     def __str__(self) -> str:

@@ -172,3 +172,23 @@ def test_the_first_update_of_an_incident_has_nothing_to_supersede_and_reads_no_o
         dispatch.fan_out(announcement.id)
     assert not [q["sql"] for q in queries if "superseded" in q["sql"]]
     assert announcement.deliveries.filter(state=DeliveryState.PENDING).count() == 3
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
+def test_the_outbox_finds_due_and_in_flight_rows_through_indexes_that_hold_only_those(component):
+    """The due and in-flight indexes are partial (pending rows, sending rows): the outbox
+    keeps every delivery ever sent, and those indexes stay the size of the backlog. The
+    queries must still match the indexes' conditions, with Django's bound parameters."""
+    announcement = announce_email(component)
+    reads = {
+        "delivery_due_in_order": announcement.deliveries.due(T0).order_by("next_attempt_at", "id").values("id")[:10],
+        "delivery_due": Delivery.objects.due(T0).values("announcement_id"),
+        "delivery_in_flight": announcement.deliveries.filter(
+            state=DeliveryState.SENDING, claim_token="0" * 32).values("id"),
+    }
+    for index, query in reads.items():
+        sql, params = query.query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = " / ".join(row[-1] for row in cursor.fetchall())
+        assert f"USING INDEX {index} " in plan or f"USING COVERING INDEX {index} " in plan, plan
