@@ -39,10 +39,12 @@ def insert_deliveries_for(announcement: Announcement, subscribers: QuerySet, now
     `subscribers` must not repeat a row (following() is an EXISTS, not a join)."""
     quote = connection.ops.quote_name
     constant = delivery_values(announcement, now)
-    columns = ", ".join(quote(c) for c in [*constant, *(Delivery._meta.get_field(n).column for n in FROM_SUBSCRIBER)])
+    copied = [Delivery._meta.get_field(name).column for name in FROM_SUBSCRIBER]
     sources = [Subscriber._meta.get_field(source).column for source in FROM_SUBSCRIBER.values()]
+    columns = ", ".join(quote(column) for column in [*constant, *copied])
     selected = ", ".join(["%s"] * len(constant) + [f"chunk.{quote(column)}" for column in sources])
-    rows_sql, rows_params = subscribers.order_by().values_list(*FROM_SUBSCRIBER.values()).query.sql_with_params()
+    chunk = subscribers.order_by().values_list(*FROM_SUBSCRIBER.values())
+    rows_sql, rows_params = chunk.query.sql_with_params()
     statement = connection.ops.insert_statement(on_conflict=OnConflict.IGNORE)
     suffix = connection.ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], [])
     sql = (f"{statement} {quote(Delivery._meta.db_table)} ({columns}) SELECT {selected} "
