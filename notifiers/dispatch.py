@@ -18,7 +18,7 @@ from operator import attrgetter
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q
 from django_q.tasks import async_task
 
 from notifiers.channels import get_channel
@@ -185,7 +185,8 @@ def send_times(channel, count: int, now: datetime) -> list[datetime]:
 def supersede_older(announcement: Announcement, now: datetime) -> int:
     """Coalescing: unsent deliveries of older updates of the same incident, on the same
     channel to the same recipients, are superseded when this newer update reaches the
-    same address. Nobody gets a backlog of stale texts, only the latest word.
+    same address (the same subscriber; for a topic or on-call address, the same address).
+    Nobody gets a backlog of stale texts, only the latest word.
 
     The older announcements are found first (a handful of rows), so the UPDATE reads only
     their pending deliveries: filtered through its joins instead, PostgreSQL walked every
@@ -199,10 +200,13 @@ def supersede_older(announcement: Announcement, now: datetime) -> int:
     ).values_list("id", flat=True))
     if not older:
         return 0
-    newer = Delivery.objects.filter(announcement=announcement, target=OuterRef("target"))
+    newer = announcement.deliveries.all()
+    same_subscriber = Exists(newer.filter(subscriber_id=OuterRef("subscriber_id")))
+    same_address = Exists(newer.filter(subscriber__isnull=True, target=OuterRef("target")))
+    reached = Q(same_subscriber, subscriber__isnull=False) | Q(same_address, subscriber__isnull=True)
     return (
         Delivery.objects.filter(announcement_id__in=older, state=DeliveryState.PENDING)
-        .filter(Exists(newer))
+        .filter(reached)
         .update(
             state=DeliveryState.SUPERSEDED,
             claim_token=None,
@@ -301,7 +305,7 @@ def send_batch_safely(channel, message, batch: list[ClaimedDelivery]) -> list[Se
 def record_results(
     announcement: Announcement, batch: list[ClaimedDelivery], results: list[SendResult], now: datetime
 ) -> int:
-    by_id = record_outcomes(batch, results, now, scope=announcement.deliveries.all())
+    by_id = record_outcomes(batch, results, now)
     errors = [by_id[d.id].error for d in batch if d.id in by_id and by_id[d.id].error]
     provider = get_channel(announcement.channel).provider or announcement.channel
     ProviderState.record_batch(
@@ -312,11 +316,9 @@ def record_results(
 
 
 def record_outcomes(
-    batch: list[ClaimedDelivery], results: list[SendResult], now: datetime, scope: QuerySet | None = None
+    batch: list[ClaimedDelivery], results: list[SendResult], now: datetime
 ) -> dict[int, SendResult]:
-    """Apply each result to its claimed row and store them; returns the results by row id.
-    `scope`: the rows the batch was claimed from (an announcement's deliveries), through
-    whose index a batch with one shared outcome is saved by its claim token alone."""
+    """Apply each result to its claimed row and store them; returns the results by row id."""
     by_id = {result.delivery_id: result for result in results}
     token = batch[0].claim_token
     for delivery in batch:
@@ -327,7 +329,7 @@ def record_outcomes(
             delivery.record_sent(result.provider_id, now)
         else:
             delivery.record_failure(result.error, now)
-    save_outcomes(batch, token, scope)
+    save_outcomes(batch, token)
     return by_id
 
 
@@ -348,16 +350,16 @@ SHARED_FIELDS = OUTCOME_FIELDS[:-3]
 outcome_of = attrgetter(*OUTCOME_FIELDS)
 
 
-def save_outcomes(batch: list[ClaimedDelivery], token, scope: QuerySet | None = None) -> None:
+def save_outcomes(batch: list[ClaimedDelivery], token) -> None:
     """Store a batch's outcomes in a few statements, only on rows this worker still holds
     (a row whose lease ran out and was claimed again is left alone). A batch whose rows
     share one outcome (a whole email batch does) is one UPDATE of the rows holding its
     claim token; otherwise one UPDATE per distinct shared outcome, then the per-row values
     in one executemany. A next_attempt_at of None leaves the row's own."""
     outcomes = {outcome_of(delivery) for delivery in batch}
-    if len(outcomes) == 1 and scope is not None:
+    if len(outcomes) == 1:
         with outbox_transaction():
-            scope.filter(state=DeliveryState.SENDING, claim_token=token).update(**outcome_values(outcomes.pop()))
+            Delivery.objects.in_flight(token).update(**outcome_values(outcomes.pop()))
         return
     groups: dict[tuple, list[int]] = {}
     for delivery in batch:

@@ -214,6 +214,12 @@ class DeliveryQuerySet(models.QuerySet):
     def due(self, now: datetime) -> DeliveryQuerySet:
         return self.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
 
+    def in_flight(self, token: uuid.UUID) -> DeliveryQuerySet:
+        """The rows one claim took, by its token alone (the in-flight index): with the
+        announcement beside it, SQLite may walk the announcement's rows by its unique
+        index instead."""
+        return self.model._default_manager.filter(state=DeliveryState.SENDING, claim_token=token)
+
     def claim(self, ids, now: datetime) -> list[ClaimedDelivery]:
         """Take pending rows for this worker alone; a row another worker claimed is skipped.
 
@@ -236,7 +242,7 @@ class DeliveryQuerySet(models.QuerySet):
         # No ORDER BY: asked for id order, SQLite walks the whole table in rowid order
         # instead of the (announcement, state) index, a full scan per batch.
         rows = (
-            self.filter(claim_token=token, state=DeliveryState.SENDING)
+            self.in_flight(token)
             .order_by()
             .values_list(*DELIVERY_COLUMNS, *SUBSCRIBER_COLUMNS)
         )
@@ -268,9 +274,9 @@ IN_FLIGHT = models.Q(state=DeliveryState.SENDING)
 
 class Delivery(DeliveryOutcome, models.Model):
     # None for a confirmation (opt-in link, SMS code, webhook ping): see notifiers.confirmations.
-    # Neither foreign key has an index of its own: the unique constraints below begin
-    # with them. Every index costs each fan-out insert and, on PostgreSQL, each of the two
-    # updates (claimed, then sent) every delivery goes through.
+    # Neither foreign key has an index of its own (see Meta.constraints). Every index
+    # costs each fan-out insert and, on PostgreSQL, each of the two updates (claimed,
+    # then sent) every delivery goes through.
     announcement = models.ForeignKey(
         Announcement, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries",
         db_index=False,
@@ -308,12 +314,17 @@ class Delivery(DeliveryOutcome, models.Model):
     objects = DeliveryQuerySet.as_manager()
 
     class Meta:
+        # Once per subscriber (two integers), and once per address only for rows without
+        # a subscriber (topics, on-call staff): a subscriber's address is unique on its
+        # channel, so the text index need not hold (nor check, on every write of the row)
+        # the subscriber rows, nearly all of the outbox. The first also serves lookups by
+        # announcement; a subscriber (deleted only in the admin) has no index of its own.
         constraints = [
-            models.UniqueConstraint(fields=["announcement", "target"], name="deliver_once"),
+            models.UniqueConstraint(fields=["announcement", "subscriber"], name="deliver_once_per_subscriber"),
             models.UniqueConstraint(
-                fields=["subscriber", "announcement"],
-                condition=models.Q(subscriber__isnull=False),
-                name="deliver_once_per_subscriber",
+                fields=["announcement", "target"],
+                condition=models.Q(subscriber__isnull=True),
+                name="deliver_once_to_address",
             ),
         ]
         # Partial: the outbox keeps every delivery ever sent, but only the pending rows are

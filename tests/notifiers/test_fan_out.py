@@ -4,6 +4,7 @@ people the announcement is for."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -183,8 +184,7 @@ def test_the_outbox_finds_due_and_in_flight_rows_through_indexes_that_hold_only_
     reads = {
         "delivery_due_in_order": announcement.deliveries.due(T0).order_by("next_attempt_at", "id").values("id")[:10],
         "delivery_due": Delivery.objects.due(T0).values("announcement_id"),
-        "delivery_in_flight": announcement.deliveries.filter(
-            state=DeliveryState.SENDING, claim_token="0" * 32).values("id"),
+        "delivery_in_flight": announcement.deliveries.in_flight(uuid.uuid4()).values("id"),
     }
     for index, query in reads.items():
         sql, params = query.query.sql_with_params()
@@ -192,3 +192,18 @@ def test_the_outbox_finds_due_and_in_flight_rows_through_indexes_that_hold_only_
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
             plan = " / ".join(row[-1] for row in cursor.fetchall())
         assert f"USING INDEX {index} " in plan or f"USING COVERING INDEX {index} " in plan, plan
+
+
+def test_a_newer_update_supersedes_the_unsent_older_message_to_the_same_app_topic(component):
+    """Topic rows have no subscriber: coalescing matches them by address (the topic)."""
+    audience = component.audiences.get()
+    incident = make_incident(component)
+    opened, resolved = add_update(incident, "opened"), add_update(incident, "resolved", body="Fixed.")
+    older = dispatch.announce(opened, "push", Recipients.APP_USERS, audience, T0)
+    dispatch.fan_out(older.id)
+    newer = dispatch.announce(resolved, "push", Recipients.APP_USERS, audience, T0)
+    dispatch.fan_out(newer.id)
+    [old] = older.deliveries.all()
+    assert (old.target, old.subscriber_id, old.state) == (audience.push_topic, None, DeliveryState.SUPERSEDED)
+    assert newer.deliveries.get().state == DeliveryState.PENDING
+
