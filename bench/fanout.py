@@ -56,6 +56,29 @@ def django_setup() -> None:
     django.setup()
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU time a process has used so far (Linux /proc; 0 when unknown)."""
+    if not pid:
+        return 0.0
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_backend_pid() -> int | None:
+    """The PostgreSQL server process serving this process's connection (None on SQLite,
+    whose work runs in our own processes)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
 def peak_rss_mb() -> float:
     import resource
 
@@ -252,14 +275,21 @@ def worker(channel: str, update_id: int) -> dict:
 
     sender = subprocess.Popen([sys.executable, __file__, "sender", channel, str(update_id)], env=os.environ,
                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    if sender.stdout.readline().strip() != "ready":
+    ready = sender.stdout.readline().split()
+    if not ready or ready[0] != "ready":
         raise SystemExit("the sender process did not start")
     update = IncidentUpdate.objects.get(id=update_id)
+    backend, sender_backend = database_backend_pid(), int(ready[1]) or None
+    sandbox = int(os.environ.get("BENCH_SANDBOX_PID", 0))
+    cpu_before = {"ours": cpu_seconds(os.getpid()) + cpu_seconds(sender.pid),
+                  "database": cpu_seconds(backend) + cpu_seconds(sender_backend), "sandbox": cpu_seconds(sandbox)}
     start = time.perf_counter()
     announcement = dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, update.created_at)
     retried = run_task(dispatch.fan_out, announcement.id)
     fanned = time.perf_counter()
     sent_by = json.loads(sender.communicate()[0].strip().splitlines()[-1])
+    cpu_after = {"ours": cpu_seconds(os.getpid()) + sent_by["cpu_s"],
+                 "database": cpu_seconds(backend) + sent_by["database_cpu_s"], "sandbox": cpu_seconds(sandbox)}
     counts = announcement.progress()["counts"]
     return {
         "channel": channel,
@@ -270,6 +300,7 @@ def worker(channel: str, update_id: int) -> dict:
         "per_second": counts["sent"] / (sent_by["done"] - start),
         "rss_mb": max(peak_rss_mb(), sent_by["rss_mb"]),
         "task_retries": retried + sent_by["task_retries"],
+        "cpu_s": {part: cpu_after[part] - cpu_before[part] for part in cpu_before},
     }
 
 
@@ -281,7 +312,8 @@ def sender(channel: str, update_id: int) -> dict:
     from notifiers import dispatch
     from notifiers.models import Announcement, DeliveryState, Recipients
 
-    print("ready", flush=True)
+    backend = database_backend_pid()
+    print("ready", backend or 0, flush=True)
     announcements = Announcement.objects.filter(update_id=update_id, channel=channel,
                                                 recipients=Recipients.SUBSCRIBERS)
     while not (announcement := announcements.first()):
@@ -295,7 +327,8 @@ def sender(channel: str, update_id: int) -> dict:
         retried += run_task(dispatch.send_due, announcement.id)
         if not fanned_out:
             time.sleep(0.005)  # what polling the broker for the next queued send costs
-    return {"done": time.perf_counter(), "rss_mb": peak_rss_mb(), "task_retries": retried}
+    return {"done": time.perf_counter(), "rss_mb": peak_rss_mb(), "task_retries": retried,
+            "cpu_s": cpu_seconds(os.getpid()), "database_cpu_s": cpu_seconds(backend)}
 
 
 def run_task(task, *args) -> int:
@@ -402,8 +435,9 @@ def report(args, passes: list[dict]) -> str:
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"load average {os.getloadavg()[0]:.1f} at the end.",
         "",
-        "| database | channel | deliveries | fan-out s | total s | our deliveries/s | SDK ceiling/s | ratio | peak RSS MB |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| database | channel | deliveries | fan-out s | total s | our deliveries/s | SDK ceiling/s | ratio | peak RSS MB "
+        "| CPU µs per delivery: ours / database server / sandbox |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for result in passes:
         for channel in CHANNELS:
@@ -411,7 +445,8 @@ def report(args, passes: list[dict]) -> str:
             ratio = row["per_second"] / row["ceiling"]
             lines.append(
                 f"| {result['database']} | {channel} | {row['sent']:,} | {row['fan_out_s']:.1f} | {row['total_s']:.1f} "
-                f"| {row['per_second']:,.0f} | {row['ceiling']:,.0f} | {ratio:.0%} | {row['rss_mb']:.0f} |"
+                f"| {row['per_second']:,.0f} | {row['ceiling']:,.0f} | {ratio:.0%} | {row['rss_mb']:.0f} "
+                f"| {cpu_per_delivery(row)} |"
             )
     lines += ["", "| database | all three channels at once: wall time to the last delivery | received by the sandbox | worst worker peak RSS MB |",
               "|---|---:|---:|---:|"]
@@ -419,6 +454,13 @@ def report(args, passes: list[dict]) -> str:
         worst = max(r["rss_mb"] for r in result["together"])
         lines.append(f"| {result['database']} | {result['together_wall_s']:.1f} s | {result['together_received']:,} | {worst:.0f} |")
     return "\n".join(lines)
+
+
+def cpu_per_delivery(row: dict) -> str:
+    """CPU time over the pipeline run per delivery sent: our two worker processes, the
+    database server's processes serving them (none on SQLite), the sandbox."""
+    cpu = row["cpu_s"]
+    return " / ".join(f"{cpu[part] / max(row['sent'], 1) * 1e6:.0f}" for part in ("ours", "database", "sandbox"))
 
 
 def save(workdir: Path, passes: list[dict]) -> None:
@@ -451,7 +493,7 @@ def main() -> None:
                 "STATUSPAGE_URL": "http://127.0.0.1:9", "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
                 "REDIS_URL": ""}
     sandbox, sandbox_url = start_sandbox(base_env)
-    env = {**base_env, "SANDBOX_URL": sandbox_url}
+    env = {**base_env, "SANDBOX_URL": sandbox_url, "BENCH_SANDBOX_PID": str(sandbox.pid)}
     try:
         print(f"sandbox at {sandbox_url}", file=sys.stderr)
         passes = []

@@ -47,6 +47,10 @@ FAN_OUT_CHUNK = 2000
 FAN_OUT_SLICE_SECONDS = 20.0
 
 
+class AnnouncementGone(Exception):
+    """The announcement was deleted (with its incident) while its fan-out ran."""
+
+
 def enqueue(func: str, *args) -> None:
     """Queue a task once the current transaction commits, passing ids, never objects."""
     transaction.on_commit(lambda: async_task(func, *args, group=func.rsplit(".", 1)[-1]))
@@ -102,19 +106,31 @@ def fan_out(announcement_id: int) -> int:
         return 0
     channel = get_channel(announcement.channel)
     deadline = time.monotonic() + FAN_OUT_SLICE_SECONDS
-    for _ in write_chunks(announcement, channel):
-        now = clock.now()
-        queue_send(announcement.id, now)
-        if time.monotonic() > deadline:
-            Announcement.objects.filter(id=announcement.id).update(fan_out_queued_at=now)
-            enqueue("notifiers.dispatch.fan_out", announcement.id)
-            return announcement.deliveries.count()
+    try:
+        for _ in write_chunks(announcement, channel):
+            if send_or_continue(announcement, deadline):
+                return announcement.deliveries.count()
+    except AnnouncementGone:
+        log.warning("announcement %s was deleted during its fan-out; stopped", announcement.id)
+        return 0
     now = clock.now()
     supersede_older(announcement, now)
     with transaction.atomic():
         Announcement.objects.filter(id=announcement.id).update(fanned_out_at=now)
         queue_send(announcement.id, now)
     return announcement.deliveries.count()
+
+
+def send_or_continue(announcement: Announcement, deadline: float) -> bool:
+    """After a chunk: queue a send for it; past the deadline, queue the fan-out's
+    continuation and say so (True)."""
+    now = clock.now()
+    queue_send(announcement.id, now)
+    if time.monotonic() <= deadline:
+        return False
+    Announcement.objects.filter(id=announcement.id).update(fan_out_queued_at=now)
+    enqueue("notifiers.dispatch.fan_out", announcement.id)
+    return True
 
 
 def write_chunks(announcement: Announcement, channel) -> Iterator[None]:
@@ -128,8 +144,8 @@ def write_chunks(announcement: Announcement, channel) -> Iterator[None]:
     if isinstance(targets, SubscriberTargets) and not channel.rate():
         for after, last in targets.id_chunks(FAN_OUT_CHUNK):
             with outbox_transaction():
-                insert_deliveries_for(announcement, targets.between(after, last), clock.now())
                 advance_cursor(announcement, last)
+                insert_deliveries_for(announcement, targets.between(after, last), clock.now())
             yield
         return
     for chunk in chunked(targets, FAN_OUT_CHUNK):
@@ -138,7 +154,12 @@ def write_chunks(announcement: Announcement, channel) -> Iterator[None]:
 
 
 def advance_cursor(announcement: Announcement, cursor: int) -> None:
-    Announcement.objects.filter(id=announcement.id).update(fan_out_cursor=cursor)
+    """Move the fan-out cursor in the chunk's transaction, before its rows are written.
+    The deliveries' keys have no database constraint: this UPDATE is what refuses to
+    write rows for an announcement deleted meanwhile (rolling the chunk back), and the
+    row lock it takes makes a delete wait for the chunk."""
+    if not Announcement.objects.filter(id=announcement.id).update(fan_out_cursor=cursor):
+        raise AnnouncementGone(announcement.id)
     announcement.fan_out_cursor = cursor
 
 
@@ -167,11 +188,10 @@ def write_chunk(announcement: Announcement, channel, chunk: list, now: datetime)
         )
         for target, at in zip(targets, times, strict=True)
     ]
-    cursor = max((t.subscriber_id or 0 for t in targets), default=0)
+    cursor = max((t.subscriber_id or 0 for t in targets), default=announcement.fan_out_cursor)
     with outbox_transaction():
+        advance_cursor(announcement, cursor)
         Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=FAN_OUT_CHUNK)
-        if cursor:
-            advance_cursor(announcement, cursor)
 
 
 def send_times(channel, count: int, now: datetime) -> list[datetime]:
@@ -452,6 +472,19 @@ def fall_back(announcement: Announcement, subscriber_ids: list[int], now: dateti
     return created
 
 
+def remove_orphans(due: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
+    """(announcement id, channel) pairs of due rows whose announcement exists; rows of
+    one deleted while a fan-out chunk was being written (no database constraint refuses
+    them) are deleted, as the cascade would have."""
+    due = list(due)
+    ids = {announcement_id for announcement_id, _ in due}
+    gone = ids - set(Announcement.objects.filter(id__in=ids).values_list("id", flat=True))
+    if gone:
+        Delivery.objects.filter(announcement_id__in=gone).delete()
+        log.warning("deleted the deliveries of deleted announcements %s", sorted(gone))
+    return [row for row in due if row[0] not in gone]
+
+
 def retry_due(now: datetime) -> int:
     """Requeue deliveries lost with a dead worker, queue fan-outs the broker lost, and
     queue a send for each announcement with deliveries due (retries, paced SMS, sends
@@ -467,7 +500,7 @@ def retry_due(now: datetime) -> int:
         .distinct()
         .order_by()[:1000]
     )
-    ordered = sorted(due, key=lambda row: get_channel(row[1]).priority)
+    ordered = sorted(remove_orphans(due), key=lambda row: get_channel(row[1]).priority)
     with transaction.atomic():
         for announcement_id in list(stuck):
             if Announcement.mark_fan_out_queued(announcement_id, now):
