@@ -403,22 +403,35 @@ def outcome_values(values: tuple, fields: tuple[str, ...] = OUTCOME_FIELDS) -> d
 
 
 def write_per_row(batch: list[ClaimedDelivery], token) -> None:
+    """Each row's own values (provider id, segments, retry time), only where the row still
+    holds `token`. On PostgreSQL one UPDATE ... FROM (VALUES ...) for the whole batch: as
+    an executemany, each row was a statement the server parsed and planned (a third of
+    the database's time per text). SQLite, in our own process, takes the executemany."""
     table = connection.ops.quote_name(Delivery._meta.db_table)
     fields = [Delivery._meta.get_field(f) for f in PER_ROW_FIELDS]
-    assignments = ", ".join(
-        f"{column} = COALESCE(%s, {column})" if f.name == "next_attempt_at" else f"{column} = %s"
-        for f in fields
-        for column in [connection.ops.quote_name(f.column)]
-    )
+    columns = [connection.ops.quote_name(f.column) for f in fields]
     claim = connection.ops.quote_name("claim_token")
     token_value = Delivery._meta.get_field("claim_token").get_db_prep_value(token, connection)
-    rows = [
-        [f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.id, token_value]
-        for d in batch
-    ]
+    rows = [[f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.id] for d in batch]
+    if connection.vendor == "postgresql":
+        values = [f"CAST(%s AS {f.db_type(connection)})" for f in fields] + ["CAST(%s AS bigint)"]
+        assignments = ", ".join(
+            f"{column} = COALESCE(v.column{n}, {table}.{column})" if f.name == "next_attempt_at"
+            else f"{column} = v.column{n}"
+            for n, (f, column) in enumerate(zip(fields, columns, strict=True), start=1)
+        )
+        sql = (f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join(['(' + ', '.join(values) + ')'] * len(rows))}) v "
+               f"WHERE {table}.id = v.column{len(fields) + 1} AND {table}.{claim} = %s")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for row in rows for value in row] + [token_value])
+        return
+    assignments = ", ".join(
+        f"{column} = COALESCE(%s, {column})" if f.name == "next_attempt_at" else f"{column} = %s"
+        for f, column in zip(fields, columns, strict=True)
+    )
     with connection.cursor() as cursor:
-        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s AND {claim} = %s", rows)
-
+        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s AND {claim} = %s",
+                           [row + [token_value] for row in rows])
 
 def after_permanent_failures(
     announcement: Announcement, batch: list[ClaimedDelivery], by_id: dict[int, SendResult], now: datetime

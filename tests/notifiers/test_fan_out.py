@@ -145,6 +145,25 @@ def test_a_batch_recorded_by_its_claim_token_leaves_rows_claimed_by_another_work
     assert (sent.provider_message_id, sent.sent_at, sent.claim_token, sent.next_attempt_at) == ("msg-1", T0, None, T0)
 
 
+def test_each_row_of_a_batch_keeps_its_own_message_id_and_segments_unless_another_worker_holds_it(component):
+    """Per-row outcomes (one message id and segment count per text) are written in one
+    statement on PostgreSQL; a row whose lease ran out and was claimed again is skipped."""
+    for n in range(3):
+        subscribe("email", f"p{n}@example.org")
+    with time_machine.travel(T0, tick=False):
+        announcement = announce_email(component)
+        dispatch.fan_out(announcement.id)
+    batch = announcement.deliveries.claim_due(T0, 3)
+    Delivery.objects.filter(id=batch[2].id).update(claim_token=uuid.uuid4())  # re-claimed elsewhere
+    for n, delivery in enumerate(batch):
+        delivery.segments = n + 1
+    results = [dispatch.SendResult(d.id, provider_id=f"SM{n}") for n, d in enumerate(batch)]
+    dispatch.record_results(announcement, batch, results, T0)
+    rows = {d.id: d for d in Delivery.objects.all()}
+    assert [(rows[d.id].state, rows[d.id].provider_message_id, rows[d.id].segments) for d in batch] == [
+        (DeliveryState.SENT, "SM0", 1), (DeliveryState.SENT, "SM1", 2), (DeliveryState.SENDING, "", 0)]
+
+
 def test_a_retry_time_is_saved_per_row_and_a_sent_row_keeps_its_send_slot(component):
     """A claimed row does not read its next_attempt_at back: a row that was sent keeps the
     value it had, a row that failed gets its own jittered retry time."""
