@@ -17,7 +17,7 @@ from itertools import islice
 from operator import attrgetter
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django_q.tasks import async_task
 
@@ -47,8 +47,9 @@ FAN_OUT_CHUNK = 2000
 FAN_OUT_SLICE_SECONDS = 20.0
 
 
-class AnnouncementGone(Exception):
-    """The announcement was deleted (with its incident) while its fan-out ran."""
+class FanOutStopped(Exception):
+    """This fan-out task may not write its next chunk: the announcement was deleted (with
+    its incident), or another task for it (queued again by the sweep) wrote the chunk."""
 
 
 def enqueue(func: str, *args) -> None:
@@ -98,8 +99,9 @@ def fan_out(announcement_id: int) -> int:
     commits with the cursor and queues a send at once, so sending starts while the rest
     is written. After FAN_OUT_SLICE_SECONDS the task queues its own continuation, staying
     well inside the task timeout; a killed fan-out is queued again by the retry sweep and
-    resumes at the cursor (rows are unique per announcement and target, so a repeated
-    chunk writes nothing twice).
+    resumes at the cursor. Each chunk moves the cursor on only from where this task found
+    it, so two tasks of one announcement (a re-queued one beside a slow one) never write
+    the same chunk: the one that finds the cursor moved stops.
     """
     announcement = load_announcement(announcement_id)
     if announcement is None or announcement.fanned_out_at is not None:
@@ -110,8 +112,10 @@ def fan_out(announcement_id: int) -> int:
         for _ in write_chunks(announcement, channel):
             if send_or_continue(announcement, deadline):
                 return announcement.deliveries.count()
-    except AnnouncementGone:
-        log.warning("announcement %s was deleted during its fan-out; stopped", announcement.id)
+    except FanOutStopped:
+        gone = not Announcement.objects.filter(id=announcement.id).exists()
+        log.warning("fan-out of announcement %s stopped: %s", announcement.id,
+                    "it was deleted" if gone else "another task wrote its next chunk")
         return 0
     now = clock.now()
     supersede_older(announcement, now)
@@ -143,9 +147,7 @@ def write_chunks(announcement: Announcement, channel) -> Iterator[None]:
     targets = channel.targets(announcement)
     if isinstance(targets, SubscriberTargets) and not channel.rate():
         for after, last in targets.id_chunks(FAN_OUT_CHUNK):
-            with outbox_transaction():
-                advance_cursor(announcement, last)
-                insert_deliveries_for(announcement, targets.between(after, last), clock.now())
+            write_subscriber_chunk(announcement, targets, after, last)
             yield
         return
     for chunk in chunked(targets, FAN_OUT_CHUNK):
@@ -153,13 +155,34 @@ def write_chunks(announcement: Announcement, channel) -> Iterator[None]:
         yield
 
 
-def advance_cursor(announcement: Announcement, cursor: int) -> None:
-    """Move the fan-out cursor in the chunk's transaction, before its rows are written.
-    The deliveries' keys have no database constraint: this UPDATE is what refuses to
-    write rows for an announcement deleted meanwhile (rolling the chunk back), and the
-    row lock it takes makes a delete wait for the chunk."""
-    if not Announcement.objects.filter(id=announcement.id).update(fan_out_cursor=cursor):
-        raise AnnouncementGone(announcement.id)
+def write_subscriber_chunk(announcement: Announcement, targets: SubscriberTargets, after: int, last: int) -> None:
+    """The deliveries of the subscribers in (after, last], with the cursor moved from
+    `after` to `last` in the same transaction. That conditional move makes this task the
+    chunk's one writer, so its rows are inserted plainly; should one exist all the same,
+    the chunk is written again keeping the rows that exist."""
+    for skip_existing in (False, True):
+        try:
+            with outbox_transaction():
+                advance_cursor(announcement, last, expected=after)
+                insert_deliveries_for(announcement, targets.between(after, last), clock.now(), skip_existing)
+            return
+        except IntegrityError:
+            if skip_existing:
+                raise
+            log.warning("announcement %s: a delivery of chunk (%s, %s] existed; writing the rest", announcement.id,
+                        after, last)
+
+
+def advance_cursor(announcement: Announcement, cursor: int, expected: int | None = None) -> None:
+    """Move the fan-out cursor (from `expected`, if given) in the chunk's transaction,
+    before its rows are written. The deliveries' keys have no database constraint: this
+    UPDATE is what refuses to write rows for an announcement deleted meanwhile (rolling
+    the chunk back), and the row lock it takes makes a delete wait for the chunk."""
+    moved = Announcement.objects.filter(id=announcement.id)
+    if expected is not None:
+        moved = moved.filter(fan_out_cursor=expected)
+    if not moved.update(fan_out_cursor=cursor):
+        raise FanOutStopped(announcement.id)
     announcement.fan_out_cursor = cursor
 
 

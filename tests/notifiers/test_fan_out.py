@@ -27,6 +27,16 @@ def announce_email(component):
     return dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
 
 
+def email_fanned_out_at_t0(component, subscribers: int):
+    """An email announcement to `subscribers` people, its rows written at T0 exactly."""
+    for n in range(subscribers):
+        subscribe("email", f"p{n}@example.org")
+    with time_machine.travel(T0, tick=False):
+        announcement = announce_email(component)
+        dispatch.fan_out(announcement.id)
+    return announcement
+
+
 def queries_to_fan_out(announcement) -> int:
     with CaptureQueriesContext(connection) as queries:
         dispatch.fan_out(announcement.id)
@@ -129,11 +139,7 @@ def test_claiming_a_batch_updates_the_batch_by_id_not_every_pending_row_by_state
 
 
 def test_a_batch_recorded_by_its_claim_token_leaves_rows_claimed_by_another_worker_alone(component):
-    for n in range(4):
-        subscribe("email", f"p{n}@example.org")
-    with time_machine.travel(T0, tick=False):
-        announcement = announce_email(component)
-        dispatch.fan_out(announcement.id)
+    announcement = email_fanned_out_at_t0(component, 4)
     mine = announcement.deliveries.claim_due(T0, 2)
     theirs = announcement.deliveries.claim_due(T0, 2)
     results = [dispatch.SendResult(d.id, provider_id="msg-1") for d in mine]
@@ -148,11 +154,7 @@ def test_a_batch_recorded_by_its_claim_token_leaves_rows_claimed_by_another_work
 def test_each_row_of_a_batch_keeps_its_own_message_id_and_segments_unless_another_worker_holds_it(component):
     """Per-row outcomes (one message id and segment count per text) are written in one
     statement on PostgreSQL; a row whose lease ran out and was claimed again is skipped."""
-    for n in range(3):
-        subscribe("email", f"p{n}@example.org")
-    with time_machine.travel(T0, tick=False):
-        announcement = announce_email(component)
-        dispatch.fan_out(announcement.id)
+    announcement = email_fanned_out_at_t0(component, 3)
     batch = announcement.deliveries.claim_due(T0, 3)
     Delivery.objects.filter(id=batch[2].id).update(claim_token=uuid.uuid4())  # re-claimed elsewhere
     for n, delivery in enumerate(batch):
@@ -167,11 +169,7 @@ def test_each_row_of_a_batch_keeps_its_own_message_id_and_segments_unless_anothe
 def test_a_retry_time_is_saved_per_row_and_a_sent_row_keeps_its_send_slot(component):
     """A claimed row does not read its next_attempt_at back: a row that was sent keeps the
     value it had, a row that failed gets its own jittered retry time."""
-    for n in range(2):
-        subscribe("email", f"p{n}@example.org")
-    with time_machine.travel(T0, tick=False):
-        announcement = announce_email(component)
-        dispatch.fan_out(announcement.id)
+    announcement = email_fanned_out_at_t0(component, 2)
     ok, failed = announcement.deliveries.claim_due(T0, 2)
     later = T0 + timedelta(minutes=1)
     results = [dispatch.SendResult(ok.id, provider_id="m"),

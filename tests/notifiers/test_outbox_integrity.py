@@ -62,3 +62,31 @@ def test_a_row_whose_subscriber_vanished_is_claimed_as_one_without_a_subscriber(
 
     [claimed] = announcement.deliveries.claim_due(T0 + timedelta(minutes=1), 10)
     assert (claimed.target, claimed.subscriber_id, claimed.subscriber) == ("person@example.org", person.id, None)
+
+
+def test_a_fan_out_task_stops_where_another_task_of_the_announcement_moved_the_cursor_on(component, monkeypatch):
+    """A fan-out re-queued by the sweep beside a slow one: each chunk is written by the
+    task that moves the cursor on from where it found it; the other stops, writing nothing."""
+    people = [subscribe("email", f"p{n}@example.org") for n in range(4)]
+    announcement = announce_email(component)
+    monkeypatch.setattr(dispatch, "FAN_OUT_CHUNK", 2)
+    queue_send = dispatch.queue_send
+
+    def other_task_writes_the_second_chunk_meanwhile(announcement_id, now):
+        Announcement.objects.filter(id=announcement_id).update(fan_out_cursor=people[-1].id)
+        return queue_send(announcement_id, now)
+
+    monkeypatch.setattr(dispatch, "queue_send", other_task_writes_the_second_chunk_meanwhile)
+    assert dispatch.fan_out(announcement.id) == 0
+    assert sorted(announcement.deliveries.values_list("subscriber_id", flat=True)) == [p.id for p in people[:2]]
+    assert Announcement.objects.get(id=announcement.id).fanned_out_at is None, "the other task finishes it"
+
+
+def test_a_chunk_holding_a_row_already_is_written_again_keeping_that_row(component):
+    people = [subscribe("email", f"p{n}@example.org") for n in range(3)]
+    announcement = announce_email(component)
+    Delivery.objects.create(announcement=announcement, channel="email", target=people[1].address,
+                            subscriber=people[1], next_attempt_at=T0, created_at=T0, provider_status="kept")
+    assert dispatch.fan_out(announcement.id) == 3
+    rows = {d.subscriber_id: d.provider_status for d in announcement.deliveries.all()}
+    assert rows == {people[0].id: "", people[1].id: "kept", people[2].id: ""}
