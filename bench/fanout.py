@@ -22,6 +22,10 @@ fresh process so its peak RSS is its own:
   only carries task ids). SMS pacing is lifted (SMS_PER_SECOND=1e9) to measure our
   speed, not a sender's limit.
 
+Each channel's row also gives the CPU time per delivery over its pipeline run (from
+/proc, Linux only): our two worker processes, the PostgreSQL backends serving them (on
+SQLite that work is inside ours) and the sandbox: where the two cores went.
+
 Passes: each channel alone (its rate is compared with its SDK's ceiling), then the three
 channels at once in three worker processes (time until every delivery reached the
 sandbox). On SQLite, then on PostgreSQL when reachable. Figures go to stdout as a
