@@ -398,7 +398,7 @@ def save_outcomes(batch: list[ClaimedDelivery], token) -> None:
     (a row whose lease ran out and was claimed again is left alone). A batch whose rows
     share one outcome (a whole email batch does) is one UPDATE of the rows holding its
     claim token; otherwise one UPDATE per distinct shared outcome, then the per-row values
-    in one executemany. A next_attempt_at of None leaves the row's own."""
+    (write_per_row). A next_attempt_at of None leaves the row's own."""
     outcomes = {outcome_of(delivery) for delivery in batch}
     if len(outcomes) == 1:
         with outbox_transaction():
@@ -427,32 +427,33 @@ def outcome_values(values: tuple, fields: tuple[str, ...] = OUTCOME_FIELDS) -> d
 
 def write_per_row(batch: list[ClaimedDelivery], token) -> None:
     """Each row's own values (provider id, segments, retry time), only where the row still
-    holds `token`. On PostgreSQL one UPDATE ... FROM (VALUES ...) for the whole batch: as
-    an executemany, each row was a statement the server parsed and planned (a third of
-    the database's time per text). SQLite, in our own process, takes the executemany."""
-    table = connection.ops.quote_name(Delivery._meta.db_table)
+    holds `token`: on PostgreSQL one UPDATE ... FROM (VALUES ...) for the whole batch (as
+    an executemany, each row was a statement the server parsed and planned, a third of
+    the database's time per text); SQLite, in our own process, takes the executemany."""
     fields = [Delivery._meta.get_field(f) for f in PER_ROW_FIELDS]
-    columns = [connection.ops.quote_name(f.column) for f in fields]
-    claim = connection.ops.quote_name("claim_token")
     token_value = Delivery._meta.get_field("claim_token").get_db_prep_value(token, connection)
     rows = [[f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.id] for d in batch]
-    if connection.vendor == "postgresql":
-        values = [f"CAST(%s AS {f.db_type(connection)})" for f in fields] + ["CAST(%s AS bigint)"]
-        assignments = ", ".join(
-            f"{column} = COALESCE(v.column{n}, {table}.{column})" if f.name == "next_attempt_at"
-            else f"{column} = v.column{n}"
-            for n, (f, column) in enumerate(zip(fields, columns, strict=True), start=1)
-        )
-        sql = (f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join(['(' + ', '.join(values) + ')'] * len(rows))}) v "
-               f"WHERE {table}.id = v.column{len(fields) + 1} AND {table}.{claim} = %s")
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [value for row in rows for value in row] + [token_value])
-        return
-    assignments = ", ".join(
-        f"{column} = COALESCE(%s, {column})" if f.name == "next_attempt_at" else f"{column} = %s"
-        for f, column in zip(fields, columns, strict=True)
-    )
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    claim = connection.ops.quote_name("claim_token")
+    columns = [connection.ops.quote_name(f.column) for f in fields]
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            values = "(" + ", ".join([f"CAST(%s AS {f.db_type(connection)})" for f in fields] + ["%s::bigint"]) + ")"
+            assignments = ", ".join(
+                f"{column} = COALESCE(v.column{n}, {table}.{column})" if f.name == "next_attempt_at"
+                else f"{column} = v.column{n}"
+                for n, (f, column) in enumerate(zip(fields, columns, strict=True), start=1)
+            )
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([values] * len(rows))}) v "
+                f"WHERE {table}.id = v.column{len(fields) + 1} AND {table}.{claim} = %s",
+                [value for row in rows for value in row] + [token_value],
+            )
+            return
+        assignments = ", ".join(
+            f"{column} = COALESCE(%s, {column})" if f.name == "next_attempt_at" else f"{column} = %s"
+            for f, column in zip(fields, columns, strict=True)
+        )
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s AND {claim} = %s",
                            [row + [token_value] for row in rows])
 
