@@ -173,14 +173,13 @@ def write_subscriber_chunk(announcement: Announcement, targets: SubscriberTarget
                         after, last)
 
 
-def advance_cursor(announcement: Announcement, cursor: int, expected: int | None = None) -> None:
-    """Move the fan-out cursor (from `expected`, if given) in the chunk's transaction,
-    before its rows are written. The deliveries' keys have no database constraint: this
-    UPDATE is what refuses to write rows for an announcement deleted meanwhile (rolling
-    the chunk back), and the row lock it takes makes a delete wait for the chunk."""
-    moved = Announcement.objects.filter(id=announcement.id)
-    if expected is not None:
-        moved = moved.filter(fan_out_cursor=expected)
+def advance_cursor(announcement: Announcement, cursor: int, expected: int) -> None:
+    """Move the fan-out cursor from `expected` (where this task found it) to `cursor`, in
+    the chunk's transaction before its rows are written; FanOutStopped if it was moved
+    meanwhile or the announcement is gone. This conditional UPDATE makes a task the
+    chunk's one writer, and, the deliveries' keys having no database constraint, it is
+    what refuses rows for a deleted announcement; its row lock makes a delete wait."""
+    moved = Announcement.objects.filter(id=announcement.id, fan_out_cursor=expected)
     if not moved.update(fan_out_cursor=cursor):
         raise FanOutStopped(announcement.id)
     announcement.fan_out_cursor = cursor
@@ -213,7 +212,7 @@ def write_chunk(announcement: Announcement, channel, chunk: list, now: datetime)
     ]
     cursor = max((t.subscriber_id or 0 for t in targets), default=announcement.fan_out_cursor)
     with outbox_transaction():
-        advance_cursor(announcement, cursor)
+        advance_cursor(announcement, cursor, expected=announcement.fan_out_cursor)
         Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=FAN_OUT_CHUNK)
 
 

@@ -10,9 +10,10 @@ def freeze_startup_heap(**signal_kwargs) -> None:
 
     A worker's heap is mostly Django, the provider SDKs and the URLconf, loaded at start
     and never freed; every full collection walked all of it: 75 ms in a sending worker,
-    110-170 ms (about twenty times a benchmark run) in the sandbox. Frozen objects are still freed by reference
-    counting; only cycles among them would no longer be found (gc.freeze's documented
-    trade-off, which Instagram's and others' forking servers take for the same reason).
+    110-170 ms (about twenty times a benchmark run) in the sandbox. Frozen objects are
+    still freed by reference counting; only cycles among them would no longer be found
+    (gc.freeze's documented trade-off, which Instagram's and others' forking servers take
+    for the same reason).
     Usable as a django-q2 `post_spawn` receiver.
     """
     gc.collect()

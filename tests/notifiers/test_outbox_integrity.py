@@ -64,11 +64,16 @@ def test_a_row_whose_subscriber_vanished_is_claimed_as_one_without_a_subscriber(
     assert (claimed.target, claimed.subscriber_id, claimed.subscriber) == ("person@example.org", person.id, None)
 
 
-def test_a_fan_out_task_stops_where_another_task_of_the_announcement_moved_the_cursor_on(component, monkeypatch):
+@pytest.mark.parametrize("channel, address", [("email", "p{}@example.org"), ("sms", "+1415555020{}")],
+                         ids=["copied-by-the-database", "paced-written-from-python"])
+def test_a_fan_out_task_stops_where_another_task_of_the_announcement_moved_the_cursor_on(
+    component, monkeypatch, channel, address
+):
     """A fan-out re-queued by the sweep beside a slow one: each chunk is written by the
     task that moves the cursor on from where it found it; the other stops, writing nothing."""
-    people = [subscribe("email", f"p{n}@example.org") for n in range(4)]
-    announcement = announce_email(component)
+    people = [subscribe(channel, address.format(n)) for n in range(4)]
+    update = add_update(make_incident(component), "opened")
+    announcement = dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, T0)
     monkeypatch.setattr(dispatch, "FAN_OUT_CHUNK", 2)
     queue_send = dispatch.queue_send
 
