@@ -54,7 +54,7 @@ DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/statuspage_bench_fanout"
 
 def django_setup() -> None:
     sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
@@ -117,7 +117,7 @@ def sample_requests(channel_name: str, count: int) -> tuple[list, object]:
     thousand-recipient body per request would only measure memory)."""
     import uuid
 
-    from notifiers.channels import get_channel
+    from notifiers.registry import get_channel
     from notifiers.models import Announcement, ClaimedDelivery, ClaimedSubscriber, Recipients
 
     update = ceiling_update()
@@ -255,8 +255,8 @@ def prepare_worker(channel: str) -> None:
     from django.conf import settings
     from django_q.signals import post_spawn
 
-    from notifiers import dispatch
-    from notifiers.channels import get_channel
+    from notifiers.delivery import dispatch
+    from notifiers.registry import get_channel
 
     settings.TWILIO = {**settings.TWILIO, "SMS_PER_SECOND": 1e9}
     settings.NOTIFIERS = {**settings.NOTIFIERS, "SEND_SLICE_SECONDS": 1e9}
@@ -274,7 +274,7 @@ def worker(channel: str, update_id: int) -> dict:
     other cluster worker would) until every delivery has been sent."""
     prepare_worker(channel)
     from incidents.models import IncidentUpdate
-    from notifiers import dispatch
+    from notifiers.delivery import dispatch
     from notifiers.models import Recipients
 
     sender = subprocess.Popen([sys.executable, __file__, "sender", channel, str(update_id)], env=os.environ,
@@ -313,7 +313,7 @@ def sender(channel: str, update_id: int) -> dict:
     and nothing is pending. Returns when it finished (perf_counter, the same clock in
     every process) and its peak RSS."""
     prepare_worker(channel)
-    from notifiers import dispatch
+    from notifiers.delivery import dispatch
     from notifiers.models import Announcement, DeliveryState, Recipients
 
     backend = database_backend_pid()

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def setup_django(var_dir: str) -> None:
     os.environ["STATUSPAGE_VAR_DIR"] = var_dir
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     # Production settings, as an engine runs in production: DEBUG would log every query.
@@ -70,7 +70,7 @@ def make_probes(count: int, interval: int) -> None:
 def run_engine(seconds: float, concurrency: int) -> dict:
     from django.conf import settings
 
-    from statuspage.engine import Engine
+    from statuspage.probes.engine import Engine
     from statuspage.models import CheckResult
 
     settings.ENGINE = {**settings.ENGINE, "HOUSEKEEPING": []}

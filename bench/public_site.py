@@ -28,7 +28,7 @@ def setup_django(var_dir: str) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     os.environ["STATUSPAGE_VAR_DIR"] = var_dir
     os.environ["DATABASE_URL"] = f"sqlite:///{var_dir}/bench.sqlite3"
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
     import django
 
@@ -39,10 +39,10 @@ def setup_django(var_dir: str) -> None:
 
 
 def seed(components: int) -> None:
-    from incidents import workflow
+    from incidents.response import workflow
     from statuspage import clock
     from statuspage.models import CheckResult, Component, ComponentGroup, Probe
-    from statuspage.uptime import DAYS_SHOWN, local_day, rollup
+    from statuspage.picture.uptime import DAYS_SHOWN, local_day, rollup
 
     now = clock.now()
     group = ComponentGroup.objects.create(name="Cloud")
@@ -102,7 +102,7 @@ def main() -> None:
             ("/badges/<id>/uptime.svg", f"/badges/{public_id}/uptime.svg", {}),
         ]
         results = [(label, timed(client, path, **headers)) for label, path, headers in cases]
-        from statuspage.snapshot import publish
+        from statuspage.public.snapshot import publish
 
         snapshot = []
         for _ in range(3):

@@ -3,7 +3,7 @@ from django.contrib import admin, messages
 from django.template import Template, TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
 
-from incidents import workflow
+from incidents.response import workflow
 from incidents.models import (
     AffectedComponent,
     AuditEvent,

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.validators import RegexValidator
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from notifiers.recipients import Recipients
 from statuspage.models import Component, ComponentStatus, Probe, new_public_id
 
 
@@ -107,7 +109,7 @@ class Incident(models.Model):
     class Kind(models.TextChoices):
         INCIDENT = "incident", _("Incident")
         MAINTENANCE = "maintenance", _("Scheduled maintenance")
-        # Staff only: our own monitoring stopped (incidents.interruptions); never published,
+        # Staff only: our own monitoring stopped (incidents.response.interruptions); never published,
         # never escalated by the clock; it carries the page and the "restored" message.
         MONITORING = "monitoring", _("Monitoring interruption")
 
@@ -382,10 +384,6 @@ class EscalationStep(models.Model):
         return self.action in PUBLIC_ACTIONS
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
-        from notifiers.models import Recipients
-
         errors = {}
         if not isinstance(self.channels, list) or not all(isinstance(c, str) for c in self.channels):
             errors["channels"] = _('A list of channel names, e.g. ["email", "sms"].')

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from incidents import manage_api
+from incidents.console import api as manage_api
 from incidents.console import views
 from incidents.console.login import ThrottledLoginView
 

@@ -18,8 +18,9 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import IncidentUpdate
-from notifiers.channels import channel_choices
-from notifiers.channels.base import DeliveryError
+from notifiers.registry import channel_choices
+from notifiers.registry import DeliveryError
+from notifiers.recipients import Recipients
 from notifiers.transactions import outbox_transaction
 from statuspage.models import Audience
 
@@ -30,19 +31,6 @@ BACKOFF_CAP = timedelta(minutes=15)
 SENDING_LEASE = timedelta(minutes=5)
 # A queued send task not finished by then is taken to be lost (the Redis broker is at-most-once).
 SEND_QUEUE_LEASE = timedelta(minutes=2)
-
-
-class Recipients(models.TextChoices):
-    """Who an announcement is for; each channel knows how to list their addresses."""
-
-    APP_USERS = "app_users", _("Users and followers of one app (`audience`)")
-    # App installs subscribed to the push topic of an affected component (sent with app pushes).
-    COMPONENT_TOPICS = "component_topics", _("App users following the affected components")
-    SUBSCRIBERS = "subscribers", _("Subscribers of the affected components")
-    ONCALL = "oncall", _("On-call staff")
-    PUBLIC = "public", _("The public (social networks, public webhooks)")
-    # Subscribers whose first channel failed permanently; deliveries are added one by one.
-    FALLBACK = "fallback", _("Subscribers reached on their second channel")
 
 
 class Announcement(models.Model):
@@ -273,7 +261,7 @@ IN_FLIGHT = models.Q(state=DeliveryState.SENDING)
 
 
 class Delivery(DeliveryOutcome, models.Model):
-    # None for a confirmation (opt-in link, SMS code, webhook ping): see notifiers.confirmations.
+    # None for a confirmation (opt-in link, SMS code, webhook ping): see notifiers.delivery.confirmations.
     # Neither foreign key has an index of its own (see Meta.constraints). Every index
     # costs each fan-out insert and, on PostgreSQL, each of the two updates (claimed,
     # then sent) every delivery goes through.

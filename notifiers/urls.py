@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from notifiers import views, webhooks
+from notifiers.web import views
+from notifiers.web import webhooks
 
 app_name = "notifiers"
 

@@ -18,31 +18,19 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from statuspage import clock
-
-
-class ComponentStatus(models.TextChoices):
-    OPERATIONAL = "operational", _("Operational")
-    DEGRADED_PERFORMANCE = "degraded_performance", _("Degraded performance")
-    PARTIAL_OUTAGE = "partial_outage", _("Partial outage")
-    MAJOR_OUTAGE = "major_outage", _("Major outage")
-    UNDER_MAINTENANCE = "under_maintenance", _("Under maintenance")
+from statuspage.checks.dns import validate_expected_answer
+from statuspage.checks.expressions import (
+    ExpressionError,
+    parse_expected_codes,
+    parse_json_check,
+    parse_value_path,
+)
+from statuspage.checks.heartbeat import next_evaluation, validate_schedule
+from statuspage.checks.outcome import CheckOutcome
+from statuspage.statuses import ComponentStatus
 
 
 EVIDENCE_SAMPLES = 5
-
-# Worst first is highest: used to roll several statuses up into one.
-STATUS_SEVERITY = {
-    ComponentStatus.OPERATIONAL: 0,
-    ComponentStatus.UNDER_MAINTENANCE: 1,
-    ComponentStatus.DEGRADED_PERFORMANCE: 2,
-    ComponentStatus.PARTIAL_OUTAGE: 3,
-    ComponentStatus.MAJOR_OUTAGE: 4,
-}
-
-
-def worst_status(statuses) -> str:
-    return max(statuses, key=lambda s: STATUS_SEVERITY[s], default=ComponentStatus.OPERATIONAL)
-
 
 @functools.cache
 def time_zone_names() -> frozenset[str]:
@@ -156,18 +144,6 @@ class Verdict(models.TextChoices):
     NONE = "", _("No change")
     CONFIRMED_DOWN = "confirmed_down", _("Outage confirmed")
     CONFIRMED_UP = "confirmed_up", _("Recovery confirmed")
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    ok: bool
-    latency_ms: float
-    status_code: int | None = None
-    error: str = ""
-    # A passing check close to a limit (TLS expiry): shown to staff, not an outage.
-    warning: str = ""
-    # What a failure means for the component; empty: the probe's own outage_status.
-    status: str = ""
 
 
 class Probe(models.Model):
@@ -334,8 +310,6 @@ class Probe(models.Model):
     def next_run_after(self, now: datetime) -> datetime:
         """Keep the cadence anchored to the schedule, but never schedule into the past."""
         if self.kind == self.Kind.HEARTBEAT:
-            from statuspage.checks.heartbeat import next_evaluation
-
             return next_evaluation(self, now)
         if self.next_run_at is None:
             return now + self.interval
@@ -371,15 +345,6 @@ class Probe(models.Model):
             raise ValidationError(errors)
 
     def clean_expressions(self) -> dict[str, str]:
-        from statuspage.checks.expressions import (
-            ExpressionError,
-            parse_expected_codes,
-            parse_json_check,
-            parse_value_path,
-        )
-        from statuspage.checks.dns import validate_expected_answer
-        from statuspage.checks.heartbeat import validate_schedule
-
         errors = {}
         for field, parse in (
             ("expected_codes", parse_expected_codes),

@@ -55,7 +55,7 @@ def default_language():
 @pytest.fixture(autouse=True)
 def fresh_monitoring_state():
     """The web process caches the engine's state for a moment; each test starts without it."""
-    from statuspage.monitoring import forget
+    from statuspage.picture.monitoring import forget
 
     forget()
     yield

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from incidents import workflow
+from incidents.response import workflow
 from incidents.models import Incident, IncidentStatus
 from notifiers.channels.push import component_topic
 from statuspage import clock
-from statuspage.demo import load_demo
-from statuspage.demo_service import DemoServer
-from statuspage.engine import run_due_probes
+from statuspage.demo.setup import load_demo
+from statuspage.demo.service import DemoServer
+from statuspage.probes.engine import run_due_probes
 from statuspage.models import Component, Probe
 
 START = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)

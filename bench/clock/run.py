@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "statuspage.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("STATUSPAGE_VAR_DIR", tempfile.mkdtemp(prefix="bench-clock-"))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
@@ -33,7 +33,8 @@ from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_q.brokers import get_broker  # noqa: E402
 
-from incidents import clock, workflow  # noqa: E402
+from incidents.response import clock
+from incidents.response import workflow# noqa: E402
 from incidents.models import Incident  # noqa: E402
 from statuspage.models import Audience, Component, Probe, ProbeState, Verdict  # noqa: E402
 

@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import MAINTENANCE_STATUSES, Impact, IncidentStatus
-from incidents.workflow import MAX_HOLD
+from incidents.response.workflow import MAX_HOLD
 from statuspage.models import Component, ComponentStatus
 
 INCIDENT_STATUS_CHOICES = [

@@ -10,7 +10,7 @@ from django.conf import settings
 from incidents.limits import MessageTooLong
 from incidents.messages import render_message
 from incidents.models import Incident, IncidentStatus, IncidentUpdate
-from incidents.publishing import registered_channels, told
+from incidents.response.publishing import registered_channels, told
 from notifiers.models import Recipients
 from statuspage.models import Audience
 

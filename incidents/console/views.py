@@ -16,8 +16,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from incidents import audit, clock, maintenance, workflow
+from incidents.response import audit
+from incidents.response import clock
+from incidents.response import maintenance
+from incidents.response import workflow
 from incidents.console import preview
+from incidents.console.alerts import staff_alerts
 from incidents.console.forms import HoldForm, MaintenanceForm, UpdateForm
 from incidents.console.progress import progress
 from incidents.models import (
@@ -30,10 +34,9 @@ from incidents.models import (
     IncidentUpdate,
     InvalidTransition,
 )
-from incidents.policies import ensure_default_policy
+from incidents.response.policies import ensure_default_policy
 from statuspage import clock as wall
 from statuspage.models import CheckResult
-from statuspage.monitoring import staff_alerts
 
 VIEW = "incidents.view_incident"
 RESPOND = "incidents.respond_incident"

@@ -1,44 +1,17 @@
-"""The registry of channels: one module per channel, each a small class on one base.
+"""One module per channel, each a small class on `notifiers.registry.Channel`.
 
-Adding a channel means adding its module (and its templates under templates/messages/<name>/)
-and listing the module in CHANNEL_MODULES; the Delivery model takes its choices from here.
+Adding a channel means adding its module here, its sandbox module and its templates under
+templates/messages/<name>/: every module of this package is imported at startup and registers
+its class (docs/ARCHITECTURE-notifiers.md, "Adding a channel").
 """
 
 from __future__ import annotations
 
+import pkgutil
 from importlib import import_module
 
-from notifiers.channels.base import Channel
 
-CHANNEL_MODULES = [
-    "notifiers.channels.push",
-    "notifiers.channels.sms",
-    "notifiers.channels.email",
-    "notifiers.channels.webhook",
-    "notifiers.channels.voice",
-    "notifiers.channels.mastodon",
-    "notifiers.channels.bluesky",
-    "notifiers.channels.x",
-    "notifiers.channels.facebook",
-]
-
-_registry: dict[str, type[Channel]] = {}
-
-
-def register(cls: type[Channel]) -> type[Channel]:
-    _registry[cls.name] = cls
-    return cls
-
-
-def _load() -> dict[str, type[Channel]]:
-    for module in CHANNEL_MODULES:
-        import_module(module)
-    return _registry
-
-
-def get_channel(name: str) -> Channel:
-    return _load()[name]()
-
-
-def channel_choices() -> list[tuple[str, str]]:
-    return [(name, cls.label) for name, cls in sorted(_load().items())]
+def load_all() -> None:
+    """Import every module of this package, so each channel registers itself."""
+    for info in pkgutil.iter_modules(__path__):
+        import_module(f"{__name__}.{info.name}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 from atproto import Client, client_utils
 from atproto_client import exceptions
 
-from notifiers.channels import register
-from notifiers.channels.base import DeliveryError, PermanentError, TransientError
+from notifiers.registry import register
+from notifiers.registry import DeliveryError, PermanentError, TransientError
 from notifiers.channels.social import SocialChannel, sandbox_url
 
 DEFAULT_PDS = "https://bsky.social"

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-from notifiers.channels.base import Target
+from notifiers.registry import Target
 
 MANAGE_SALT = "notifiers.manage"
 CHUNK = 2000

@@ -17,8 +17,8 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
 from incidents.messages import render_message
-from notifiers.channels import register
-from notifiers.channels.base import Channel, DeliveryError, PermanentError, SendResult, TransientError
+from notifiers.registry import register
+from notifiers.registry import Channel, DeliveryError, PermanentError, SendResult, TransientError
 from notifiers.channels.context import link_maker, message_context, subscriber_targets
 
 SANDBOX_API_KEY = "SG.sandbox-key"
@@ -76,7 +76,7 @@ class EmailChannel(Channel):
         if announcement.recipients == "subscribers":
             return subscriber_targets(announcement, self.name)
         if announcement.recipients == "oncall":
-            from notifiers.oncall import oncall_targets
+            from notifiers.channels.oncall import oncall_targets
 
             return oncall_targets("email")
         return []

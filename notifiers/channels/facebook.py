@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from notifiers.channels import register
-from notifiers.channels.base import DeliveryError, PermanentError, TransientError
+from notifiers.registry import register
+from notifiers.registry import DeliveryError, PermanentError, TransientError
 from notifiers.channels.social import SocialChannel, sandbox_url
 
 GRAPH_URL = "https://graph.facebook.com"

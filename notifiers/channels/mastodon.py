@@ -12,8 +12,8 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
-from notifiers.channels import register
-from notifiers.channels.base import DeliveryError, PermanentError, TransientError
+from notifiers.registry import register
+from notifiers.registry import DeliveryError, PermanentError, TransientError
 from notifiers.channels.social import SocialChannel, sandbox_url
 
 

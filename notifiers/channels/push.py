@@ -12,9 +12,9 @@ from django.conf import settings
 from firebase_admin import credentials, exceptions, messaging
 
 from incidents.messages import render_message
-from notifiers.channels import register
+from notifiers.registry import register
 from statuspage import clock
-from notifiers.channels.base import (
+from notifiers.registry import (
     Channel,
     DeliveryError,
     PermanentError,

@@ -20,8 +20,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from incidents.messages import render_message
-from notifiers.channels import register
-from notifiers.channels.base import (
+from notifiers.registry import register
+from notifiers.registry import (
     Channel,
     DeliveryError,
     PermanentError,
@@ -135,7 +135,7 @@ class SmsChannel(Channel):
         if announcement.recipients == "subscribers" and self.carries(announcement):
             return subscriber_targets(announcement, self.name)
         if announcement.recipients == "oncall":
-            from notifiers.oncall import oncall_targets
+            from notifiers.channels.oncall import oncall_targets
 
             return oncall_targets("phone")
         return []

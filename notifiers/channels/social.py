@@ -12,7 +12,7 @@ import requests
 from django.conf import settings
 
 from incidents.messages import render_message
-from notifiers.channels.base import Channel, DeliveryError, SendResult, Target, TransientError
+from notifiers.registry import Channel, DeliveryError, SendResult, Target, TransientError
 from notifiers.channels.context import message_context
 
 ELLIPSIS = "…"

@@ -11,8 +11,8 @@ from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import VoiceResponse
 
 from incidents.messages import render_message
-from notifiers.channels import register
-from notifiers.channels.base import Channel, DeliveryError, SendResult
+from notifiers.registry import register
+from notifiers.registry import Channel, DeliveryError, SendResult
 from notifiers.channels.context import message_context
 from notifiers.channels.sms import classify, twilio_client
 
@@ -38,7 +38,7 @@ class VoiceChannel(Channel):
 
     def targets(self, announcement):
         if announcement.recipients == "oncall":
-            from notifiers.oncall import oncall_targets
+            from notifiers.channels.oncall import oncall_targets
 
             return oncall_targets("phone")
         return []

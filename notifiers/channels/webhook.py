@@ -18,13 +18,13 @@ import requests
 from django.conf import settings
 
 from incidents.messages import render_message
-from notifiers.channels import register
-from notifiers.channels.base import Channel, DeliveryError, PermanentError, SendResult, TransientError
+from notifiers.registry import register
+from notifiers.registry import Channel, DeliveryError, PermanentError, SendResult, TransientError
 from notifiers.channels.context import message_context, subscriber_targets, unsubscribe_url
 from notifiers.destinations import BlockedDestination, guarded_session
 from statuspage import clock
-from statuspage.api import incident_payload
-from statuspage.summary import build_snapshot
+from statuspage.picture.serializers import incident_payload
+from statuspage.picture.summary import build_snapshot
 
 SIGNATURE_HEADER = "X-Statuspage-Signature"
 TIMEOUT_S = 10

@@ -6,8 +6,8 @@ import requests
 import tweepy
 from django.conf import settings
 
-from notifiers.channels import register
-from notifiers.channels.base import DeliveryError, PermanentError, TransientError
+from notifiers.registry import register
+from notifiers.registry import DeliveryError, PermanentError, TransientError
 from notifiers.channels.social import RoutedAdapter, SocialChannel
 
 X_HOSTS = ("https://api.twitter.com/", "https://api.x.com/")

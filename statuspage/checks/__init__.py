@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from statuspage.checks.dns import DnsCheck
 from statuspage.checks.freshness import FreshnessCheck
 from statuspage.checks.heartbeat import HeartbeatCheck
 from statuspage.checks.http import HttpCheck
 from statuspage.checks.tcp import TcpCheck
 from statuspage.checks.upstream import UpstreamCheck
-from statuspage.models import Probe
+
+if TYPE_CHECKING:
+    from statuspage.models import Probe
 
 CHECKS = {
-    Probe.Kind.HTTP: HttpCheck,
-    Probe.Kind.TCP: TcpCheck,
-    Probe.Kind.DNS: DnsCheck,
-    Probe.Kind.HEARTBEAT: HeartbeatCheck,
-    Probe.Kind.FRESHNESS: FreshnessCheck,
-    Probe.Kind.UPSTREAM: UpstreamCheck,
+    "http": HttpCheck,
+    "tcp": TcpCheck,
+    "dns": DnsCheck,
+    "heartbeat": HeartbeatCheck,
+    "freshness": FreshnessCheck,
+    "upstream": UpstreamCheck,
 }
 
 Check = HttpCheck | TcpCheck | DnsCheck | HeartbeatCheck | FreshnessCheck | UpstreamCheck

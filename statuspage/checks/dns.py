@@ -17,7 +17,7 @@ import dns.name
 import dns.resolver
 
 from statuspage.checks.expressions import ExpressionError
-from statuspage.models import CheckOutcome
+from statuspage.checks.outcome import CheckOutcome
 
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT")
 HOST_TYPES = ("CNAME", "MX", "NS")

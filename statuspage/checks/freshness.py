@@ -1,7 +1,7 @@
 """Freshness and backlog: a number (data age, queue depth) against degraded/outage thresholds.
 
 The number comes from an endpoint's JSON (pulled here) or from a heartbeat ping's JSON body
-(pushed; see heartbeat.record_ping). A growing backlog is how the outage in CONTEXT.md began.
+(pushed; see statuspage.probes.ping.record_ping). A growing backlog is how the outage in CONTEXT.md began.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import aiohttp
 
 from statuspage.checks.expressions import ExpressionError, judge_number
 from statuspage.checks.http import fetch_text
-from statuspage.models import CheckOutcome, ComponentStatus
+from statuspage.checks.outcome import CheckOutcome
+from statuspage.statuses import ComponentStatus
 
 def number_outcome(path: str, body: str, degraded_above, outage_above,
                    latency_ms: float = 0, status_code: int | None = None) -> CheckOutcome:

@@ -8,14 +8,18 @@ inside the database step, against the probe row it has locked.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
-from django.db import transaction
 
 from statuspage.checks.expressions import ExpressionError
-from statuspage.models import CheckOutcome, Probe
+from statuspage.checks.freshness import number_outcome
+from statuspage.checks.outcome import CheckOutcome
+
+if TYPE_CHECKING:
+    from statuspage.models import Probe
 
 
 class PingKind:
@@ -115,8 +119,6 @@ def outcome_of_ping(probe: Probe, kind: str, body: str) -> CheckOutcome | None:
     if kind == PingKind.START:
         return None
     if kind == PingKind.SUCCESS and probe.value_path:
-        from statuspage.checks.freshness import number_outcome
-
         return number_outcome(probe.value_path, body, probe.degraded_above, probe.outage_above)
     if kind == PingKind.FAIL:
         detail = body.strip().splitlines()[0][:300] if body.strip() else ""
@@ -137,20 +139,3 @@ class HeartbeatCheck:
 
     async def run(self, session=None) -> None:
         return None
-
-
-def record_ping(probe_id: int, kind: str, body: str, now: datetime) -> str:
-    """Take a ping under the probe's row lock; success and fail are results, start is not."""
-    from statuspage.engine import apply_and_store
-
-    with transaction.atomic():
-        probe = Probe.objects.select_for_update().select_related("component").get(id=probe_id)
-        # A ping moves the deadline: the engine re-plans the next evaluation on its next tick.
-        probe.next_run_at = None
-        if kind == PingKind.START:
-            probe.last_start_at = now
-            probe.save(update_fields=["last_start_at", "next_run_at"])
-            return ""
-        probe.last_ping_at = now
-        probe.save(update_fields=["last_ping_at", "next_run_at"])
-        return apply_and_store(probe, outcome_of_ping(probe, kind, body), now)

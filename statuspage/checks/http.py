@@ -16,7 +16,8 @@ from django.conf import settings
 
 from statuspage import clock
 from statuspage.checks.expressions import ExpressionError, parse_expected_codes, parse_json_check
-from statuspage.models import CheckOutcome, ComponentStatus
+from statuspage.checks.outcome import CheckOutcome
+from statuspage.statuses import ComponentStatus
 
 DEGRADED = ComponentStatus.DEGRADED_PERFORMANCE
 

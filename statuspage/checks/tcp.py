@@ -7,7 +7,7 @@ import re
 import time
 from dataclasses import dataclass
 
-from statuspage.models import CheckOutcome
+from statuspage.checks.outcome import CheckOutcome
 
 MAX_BANNER_BYTES = 4096
 

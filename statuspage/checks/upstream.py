@@ -19,7 +19,8 @@ from django.utils.html import strip_tags
 
 from statuspage import clock
 from statuspage.checks.http import fetch_text
-from statuspage.models import CheckOutcome, ComponentStatus
+from statuspage.checks.outcome import CheckOutcome
+from statuspage.statuses import ComponentStatus
 
 # Words providers use in an entry that closes an incident or announces routine work.
 CLOSED = re.compile(r"\b(resolved|completed|restored|operational|scheduled)\b", re.IGNORECASE)

@@ -3,7 +3,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from incidents.models import Action, EscalationPolicy, EscalationStep
-from notifiers.channels import CHANNEL_MODULES
 from statuspage.models import ProbeState
 from tests.factories import make_component, make_probe
 
@@ -33,12 +32,10 @@ def quiet_policy(db):
 @pytest.fixture
 def only_push_registered(monkeypatch):
     """A registry with only push in it, whatever other channels are installed."""
-    from notifiers import channels
+    from notifiers import registry
 
-    push_only = {name: cls for name, cls in channels._load().items() if name == "push"}
-    monkeypatch.setattr(channels, "_registry", push_only)
-    monkeypatch.setattr(channels, "CHANNEL_MODULES", [m for m in CHANNEL_MODULES
-                                                      if m.endswith(".push")])
+    push_only = {name: cls for name, cls in registry.registered().items() if name == "push"}
+    monkeypatch.setattr(registry, "_registry", push_only)
 
 
 def user_in(role: str, username: str, is_staff: bool = False):

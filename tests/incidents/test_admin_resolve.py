@@ -1,7 +1,7 @@
 import pytest
 from django.contrib.auth.models import Permission, User
 
-from incidents import workflow
+from incidents.response import workflow
 from incidents.models import IncidentStatus
 from statuspage import clock
 from statuspage.models import ProbeState, Verdict

@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from incidents import clock, workflow
+from incidents.response import clock
+from incidents.response import workflow
 from incidents.models import FiredStep, Incident, IncidentUpdate
-from incidents.policies import DEFAULT_POLICY_NAME
+from incidents.response.policies import DEFAULT_POLICY_NAME
 from notifiers.models import Announcement
 from statuspage.models import Verdict
 from tests.incidents.conftest import NOW
@@ -275,7 +276,7 @@ def test_a_clock_that_jumps_back_fires_nothing_again(down_probe):
 
 
 def test_the_engine_housekeeping_ticks_the_clock(down_probe):
-    from statuspage.engine import housekeeping
+    from statuspage.probes.engine import housekeeping
 
     incident = open_incident(down_probe)
     housekeeping(NOW + 10 * MIN)

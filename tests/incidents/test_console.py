@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from incidents import workflow
+from incidents.response import workflow
 from incidents.models import AuditEvent, Incident, IncidentUpdate
 from notifiers.models import Announcement, Delivery
 from statuspage.models import Verdict
@@ -117,7 +117,7 @@ def test_dashboard_shows_the_staff_alerts_probes_raise_in_a_fixed_number_of_quer
 
 
 def test_the_dashboard_says_when_monitoring_is_interrupted(client, support_user, frozen):
-    from statuspage.monitoring import record_cycle
+    from statuspage.picture.monitoring import record_cycle
 
     client.force_login(support_user)
     probes_needing_staff(1)
@@ -254,7 +254,7 @@ def test_internal_updates_stay_out_of_public_json(client, down_probe, quiet_poli
 
 
 def test_staff_start_and_complete_a_maintenance_by_hand(client, support_user):
-    from incidents import maintenance
+    from incidents.response import maintenance
     component = make_component()
     window = maintenance.schedule("DB upgrade", "", [component], NOW + timedelta(hours=5),
                                   NOW + timedelta(hours=6), support_user, NOW)

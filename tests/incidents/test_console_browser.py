@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
 
-from incidents import workflow
+from incidents.response import workflow
 from incidents.roles import ensure_roles
 from incidents.models import Incident
 from statuspage import clock

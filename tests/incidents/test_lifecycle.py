@@ -4,9 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from incidents import clock, maintenance, workflow
+from incidents.response import clock
+from incidents.response import maintenance
+from incidents.response import workflow
 from incidents.models import Incident, IncidentUpdate, InvalidTransition
-from incidents.policies import PolicyError, choose_policy, load_policies
+from incidents.response.policies import PolicyError, choose_policy, load_policies
 from notifiers.models import Announcement
 from statuspage.models import Component, ComponentStatus, ProbeState, Verdict
 from tests.factories import make_component

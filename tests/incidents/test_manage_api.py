@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from incidents.api_auth import issue_token
+from incidents.console.api_auth import issue_token
 from incidents.models import ApiToken, Incident
 from statuspage.models import Component
 from tests.factories import make_component

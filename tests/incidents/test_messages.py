@@ -3,7 +3,8 @@
 import pytest
 from django.utils import translation
 
-from incidents import limits, workflow
+from incidents import limits
+from incidents.response import workflow
 from incidents.limits import MessageTooLong
 from incidents.messages import render_message
 from incidents.models import MessageTemplate

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from django.db import IntegrityError
 
-from incidents import workflow
+from incidents.response import workflow
 from incidents.models import Incident, IncidentStatus, IncidentUpdate, InvalidTransition
 from notifiers.models import Announcement
 from statuspage.models import ComponentStatus, ProbeState, Verdict

@@ -11,7 +11,7 @@ import time_machine
 from firebase_admin import exceptions, messaging
 
 from incidents.models import AffectedComponent
-from incidents.publishing import publish, publish_to_told
+from incidents.response.publishing import publish, publish_to_told
 from notifiers.channels.push import component_topic, firebase_app
 from notifiers.models import Announcement, Delivery, DeliveryState, Recipients
 from tests.factories import make_component

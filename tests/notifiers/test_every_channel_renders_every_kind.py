@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
-from incidents import workflow
-from notifiers.channels import channel_choices, get_channel
+from incidents.response import workflow
+from notifiers.registry import channel_choices, get_channel
 from notifiers.models import Announcement, Recipients
 from statuspage import clock
 from statuspage.models import ProbeState, Verdict

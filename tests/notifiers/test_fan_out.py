@@ -12,9 +12,9 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from notifiers import dispatch
-from notifiers.channels import get_channel
-from notifiers.channels.base import TransientError
+from notifiers.delivery import dispatch
+from notifiers.registry import get_channel
+from notifiers.registry import TransientError
 from notifiers.models import Delivery, DeliveryState, Recipients
 from tests.factories import make_component
 from tests.notifiers.conftest import T0, add_update, make_incident, subscribe

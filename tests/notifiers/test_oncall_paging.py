@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 import time_machine
 
-from notifiers import dispatch
+from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
 from tests.notifiers.conftest import T0, add_update, make_incident
 
@@ -55,6 +55,6 @@ def test_on_call_staff_are_called_texted_and_emailed(component, sandbox, task_qu
 
 
 def test_a_missing_roster_pages_nobody_and_does_not_crash(component, sandbox, task_queue, settings):
-    settings.NOTIFIERS_ONCALL_PROVIDER = "incidents.oncall.current_contacts_missing"
+    settings.NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.current_contacts_missing"
     page(component, task_queue, "voice", "email")
     assert Delivery.objects.count() == 0

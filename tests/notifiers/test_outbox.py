@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from incidents import workflow
-from notifiers import dispatch
+from incidents.response import workflow
+from notifiers.delivery import dispatch
 from notifiers.models import Announcement, Delivery, DeliveryState
 from notifiers.sandbox import FaultProfile
 from statuspage.models import ProbeState, Verdict

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 
 from incidents.models import Incident
-from notifiers import dispatch
+from notifiers.delivery import dispatch
 from notifiers.models import Announcement, Delivery, DeliveryState, Recipients, Subscriber
 from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 import time_machine
 
-from notifiers import dispatch
+from notifiers.delivery import dispatch
 from notifiers.models import Delivery, Recipients
 from notifiers.subscribers import Subscriber
 from tests.notifiers.conftest import T0, add_update, make_incident, subscribe

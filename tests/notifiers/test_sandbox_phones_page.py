@@ -6,7 +6,7 @@ import pytest
 import requests
 import time_machine
 
-from notifiers import dispatch
+from notifiers.delivery import dispatch
 from notifiers.models import Recipients
 from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
 

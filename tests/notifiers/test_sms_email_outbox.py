@@ -11,7 +11,7 @@ import pytest
 import requests
 import time_machine
 
-from notifiers import dispatch
+from notifiers.delivery import dispatch
 from notifiers.models import (
     SENDING_LEASE,
     Announcement,

@@ -12,7 +12,7 @@ import time_machine
 from django.conf import settings
 
 from incidents.models import MessageTemplate
-from notifiers import dispatch
+from notifiers.delivery import dispatch
 from notifiers.channels.context import manage_token
 from notifiers.models import Delivery, DeliveryState, Recipients
 from notifiers.subscribers import Subscriber

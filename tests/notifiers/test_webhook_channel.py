@@ -9,7 +9,7 @@ import pytest
 import requests
 import time_machine
 
-from notifiers import dispatch
+from notifiers.delivery import dispatch
 from notifiers.channels.webhook import SIGNATURE_HEADER, verify
 from notifiers.models import Delivery, DeliveryState, Recipients
 from notifiers.subscribers import Subscriber

@@ -11,7 +11,7 @@ import socket
 import pytest
 import time_machine
 
-from notifiers import dispatch
+from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
 from notifiers.subscribers import Subscriber
 from tests.notifiers.conftest import T0, add_update, make_incident, subscribe

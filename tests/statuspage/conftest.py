@@ -203,7 +203,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from incidents import workflow
+from incidents.response import workflow
 from statuspage.models import ProbeState, Verdict
 from tests.factories import make_component, make_probe
 

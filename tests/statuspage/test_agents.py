@@ -8,8 +8,10 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from incidents.models import Incident
-from statuspage import clock, monitoring
-from statuspage.agent_client import Agent
+from statuspage import clock
+from incidents.console import alerts
+from statuspage.picture import monitoring
+from statuspage.probes.agent_client import Agent
 from statuspage.models import CheckResult, Component, Probe, ProbeAgent, ProbeState
 from tests.factories import make_component
 from tests.statuspage.conftest import Answer
@@ -99,7 +101,7 @@ def test_one_region_failing_is_shown_to_staff_not_as_an_outage(live_server, web,
     assert probe.state == ProbeState.UP and Incident.objects.count() == 0
     assert probe.component.status == "operational"
     assert set(CheckResult.objects.values_list("region", flat=True)) == {"eu-west", "us-east"}
-    [alert] = [a for a in monitoring.staff_alerts() if a.kind == "region"]
+    [alert] = [a for a in alerts.staff_alerts() if a.kind == "region"]
     assert alert.message.startswith(
         "Region eu-west cannot reach Follow app alerts (follow api): HTTP 503, expected 200.")
 
@@ -128,7 +130,7 @@ def test_a_quorum_of_one_trusts_any_region(live_server, web, agents):
 
 
 def test_the_engine_leaves_regional_probes_to_their_agents(web):
-    from statuspage.engine import run_due_probes
+    from statuspage.probes.engine import run_due_probes
 
     regional_probe(f"{web.url}/health")
     assert run_due_probes() == []

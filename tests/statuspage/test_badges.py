@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from statuspage.models import Component
-from statuspage.uptime import rollup
+from statuspage.picture.uptime import rollup
 from tests.factories import make_component
 from tests.statuspage.conftest import T0, open_outage_at
 

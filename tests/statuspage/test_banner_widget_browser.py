@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from playwright.sync_api import expect
 
-from incidents import workflow
+from incidents.response import workflow
 from statuspage import clock
 from tests.statuspage.conftest import open_outage_at
 from tests.statuspage.servers import Proxy, host_page

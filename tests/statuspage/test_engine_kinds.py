@@ -5,10 +5,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from incidents import workflow
+from incidents.response import workflow
 from incidents.models import Incident
-from statuspage import monitoring
-from statuspage.engine import run_due_probes
+from incidents.console import alerts
+from statuspage.picture import monitoring
+from statuspage.probes.engine import run_due_probes
 from statuspage.models import CheckResult, Probe, ProbeState
 from tests.factories import make_component
 from tests.statuspage.conftest import Answer
@@ -75,7 +76,7 @@ def test_a_certificate_close_to_expiry_warns_staff_not_the_public(https_server):
     run_due_probes()
     probe.refresh_from_db()
     assert probe.last_warning.startswith("TLS certificate expires in 3 days")
-    [alert] = monitoring.staff_alerts()
+    [alert] = alerts.staff_alerts()
     assert alert.kind == "warning" and alert.probe_id == probe.id
     probe.component.refresh_from_db()
     assert probe.component.status == "operational"

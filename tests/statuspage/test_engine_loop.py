@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from statuspage.engine import Engine
+from statuspage.probes.engine import Engine
 from statuspage.models import CheckResult, EngineHeartbeat, Probe
 from tests.factories import make_component
 from tests.statuspage.conftest import Answer
@@ -45,7 +45,7 @@ def test_stopping_waits_for_checks_in_flight(web):
 
 def test_a_batch_with_a_confirmed_failure_opens_the_incident(web):
     from incidents.models import Incident
-    from statuspage.engine import record_batch
+    from statuspage.probes.engine import record_batch
     from statuspage.models import CheckOutcome
     from statuspage import clock
 

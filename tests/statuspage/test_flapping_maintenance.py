@@ -6,10 +6,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from incidents import maintenance
+from incidents.response import maintenance
 from incidents.models import Incident
-from statuspage import monitoring
-from statuspage.engine import record_outcome
+from incidents.console import alerts
+from statuspage.picture import monitoring
+from statuspage.probes.engine import record_outcome
 from statuspage.models import CheckOutcome, ComponentStatus, Probe, ProbeState, Verdict
 from tests.factories import make_component, make_probe
 
@@ -66,9 +67,9 @@ def test_a_flapping_probe_opens_one_incident_and_warns_staff():
             traveller.shift(timedelta(seconds=30))
         assert Incident.objects.count() == 1
         assert Incident.objects.get().status == "investigating", "held, not closed"
-        kinds = [a.kind for a in monitoring.staff_alerts()]
+        kinds = [a.kind for a in alerts.staff_alerts()]
     assert "flapping" in kinds
-    [alert] = [a for a in monitoring.staff_alerts() if a.kind == "flapping"]
+    [alert] = [a for a in alerts.staff_alerts() if a.kind == "flapping"]
     assert "is flapping: 4 changes of state in 10 minutes" in alert.message
 
 

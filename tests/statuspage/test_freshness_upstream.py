@@ -9,7 +9,7 @@ import time_machine
 from incidents.models import Incident
 from statuspage.checks.freshness import FreshnessCheck
 from statuspage.checks.upstream import UpstreamCheck
-from statuspage.engine import run_checks_blocking, run_due_probes
+from statuspage.probes.engine import run_checks_blocking, run_due_probes
 from statuspage.models import CheckResult, Probe, ProbeState
 from tests.factories import make_component
 from tests.statuspage.conftest import Answer

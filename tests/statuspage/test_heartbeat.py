@@ -8,7 +8,7 @@ import time_machine
 
 from incidents.models import Incident
 from statuspage.checks.heartbeat import expected_by
-from statuspage.engine import run_due_probes
+from statuspage.probes.engine import run_due_probes
 from statuspage.models import CheckResult, Probe, ProbeState
 from tests.factories import make_component
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from statuspage.engine import housekeeping
+from statuspage.probes.engine import housekeeping
 from statuspage.models import ComponentDay
 from tests.factories import make_component
 from tests.statuspage.conftest import T0
@@ -15,12 +15,12 @@ pytestmark = pytest.mark.django_db
 
 def test_uptime_and_snapshot_jobs_are_registered():
     jobs = settings.ENGINE["HOUSEKEEPING"]
-    assert "statuspage.uptime.refresh_uptime" in jobs
-    assert "statuspage.snapshot.publish_if_due" in jobs
+    assert "statuspage.picture.uptime.refresh_uptime" in jobs
+    assert "statuspage.public.snapshot.publish_if_due" in jobs
 
 
 def test_one_engine_housekeeping_pass_rolls_up_today(settings, monkeypatch):
-    from statuspage import uptime
+    from statuspage.picture import uptime
 
     monkeypatch.setattr(uptime.refresh_uptime, "last_run", None)
     settings.STATUS_SNAPSHOT_DIR = ""

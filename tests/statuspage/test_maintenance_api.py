@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from incidents import maintenance
+from incidents.response import maintenance
 from tests.factories import make_component
 
 NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)

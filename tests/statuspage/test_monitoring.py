@@ -6,9 +6,10 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from incidents import workflow
-from statuspage import monitoring
-from statuspage.engine import run_due_probes
+from incidents.response import workflow
+from incidents.console import alerts
+from statuspage.picture import monitoring
+from statuspage.probes.engine import run_due_probes
 from statuspage.models import EngineHeartbeat, ProbeState, Verdict
 from tests.factories import make_component, make_probe
 
@@ -186,5 +187,5 @@ def test_staff_alerts_include_the_interruption(traveller):
     make_probe(make_component(), "http://127.0.0.1:1/health")
     monitoring.record_cycle(NOW)
     traveller.shift(timedelta(seconds=25))
-    [alert] = monitoring.staff_alerts()
+    [alert] = alerts.staff_alerts()
     assert alert.kind == "monitoring_interrupted" and alert.since == NOW

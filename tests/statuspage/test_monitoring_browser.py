@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from statuspage import clock, monitoring
+from statuspage import clock
+from statuspage.picture import monitoring
 from tests.factories import make_component, make_probe
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

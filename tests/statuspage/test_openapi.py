@@ -9,7 +9,7 @@ from openapi_spec_validator import validate
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from statuspage.public_urls import public_urlpatterns
+from statuspage.public.urls import public_urlpatterns
 from tests.statuspage.conftest import T0, open_outage_at, resolve_at
 
 pytestmark = pytest.mark.django_db

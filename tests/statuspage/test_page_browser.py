@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from incidents import workflow
+from incidents.response import workflow
 from statuspage import clock
 from statuspage.models import ProbeState, Verdict
-from statuspage.uptime import rollup
+from statuspage.picture.uptime import rollup
 from tests.factories import make_component, make_probe
 from tests.statuspage.conftest import open_outage_at
 
@@ -209,7 +209,7 @@ def test_on_a_phone_the_page_fits_the_screen_and_shows_the_last_30_days(live_ser
 
 
 def test_the_page_shows_maintenance_in_progress(live_server, page):
-    from incidents import maintenance
+    from incidents.response import maintenance
 
     component = make_component()
     now = clock.now()

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from statuspage.engine import claim_due_checks
+from statuspage.probes.engine import claim_due_checks
 from statuspage.models import CheckOutcome, Probe, ProbeState, Verdict
 from tests.factories import make_component, make_probe
 
@@ -83,7 +83,7 @@ def test_interval_below_ten_seconds_is_refused():
 
 @pytest.mark.django_db
 def test_a_probe_another_worker_claimed_first_is_not_claimed_again():
-    from statuspage import bulk
+    from statuspage.probes import bulk
 
     first = make_probe(make_component(), "http://127.0.0.1:1/a", next_run_at=NOW)
     second = make_probe(make_component("Share upload"), "http://127.0.0.1:1/b", next_run_at=NOW)
@@ -97,7 +97,7 @@ def test_a_probe_another_worker_claimed_first_is_not_claimed_again():
 def test_a_verdict_asks_the_engine_loop_for_housekeeping_at_once():
     """The escalation clock's T+0 step runs in housekeeping: a confirmed outage must not wait
     up to HOUSEKEEPING_EVERY_SECONDS for it."""
-    from statuspage import engine
+    from statuspage.probes import engine
 
     probe = make_probe(make_component(), "http://127.0.0.1:1/health", failures_to_confirm=1)
     engine.verdict_acted.clear()

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import time_machine
 
-from statuspage.agent_client import Agent, new_api
+from statuspage.probes.agent_client import Agent, new_api
 from statuspage.models import Component, Probe, ProbeAgent
 from tests.factories import make_component
 from tests.test_project import ROOT, operator_env
@@ -111,7 +111,7 @@ def test_a_rate_limited_agent_keeps_its_results_and_waits_for_retry_after(live_s
 
 def test_the_budgets_come_from_the_environment():
     code = "from django.conf import settings; print(settings.RATE_LIMITS['ping'])"
-    env = operator_env(DJANGO_SETTINGS_MODULE="statuspage.settings",
+    env = operator_env(DJANGO_SETTINGS_MODULE="config.settings",
                        PING_PER_KEY_PER_MINUTE="7", PING_PER_IP_PER_MINUTE="70")
     out = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout

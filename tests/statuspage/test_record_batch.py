@@ -7,9 +7,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from incidents import maintenance
+from incidents.response import maintenance
 from incidents.models import Incident
-from statuspage.engine import record_batch
+from statuspage.probes.engine import record_batch
 from statuspage.models import CheckOutcome, CheckResult, Probe
 from tests.factories import make_component, make_probe
 

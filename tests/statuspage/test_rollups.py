@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from statuspage.models import CheckResult, ResultRollup
-from statuspage.rollups import daily_uptime, purge_expired, roll_up
+from statuspage.probes.rollups import daily_uptime, purge_expired, roll_up
 from tests.factories import make_component, make_probe
 
 DAY = datetime(2026, 11, 20, tzinfo=timezone.utc)

@@ -11,7 +11,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from statuspage.snapshot import Publisher, SnapshotError, publish
+from statuspage.public.snapshot import Publisher, SnapshotError, publish
 from tests.factories import make_component
 from tests.statuspage.conftest import T0, open_outage_at
 

@@ -8,7 +8,7 @@ from http.server import SimpleHTTPRequestHandler
 import pytest
 
 from statuspage import clock
-from statuspage.snapshot import publish
+from statuspage.public.snapshot import publish
 from tests.statuspage.conftest import open_outage_at
 from tests.statuspage.servers import Background
 

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from statuspage.models import ComponentDay, ComponentStatusChange
-from statuspage.uptime import DAYS_SHOWN, Refresher, rollup, uptime_views
+from statuspage.picture.uptime import DAYS_SHOWN, Refresher, rollup, uptime_views
 from tests.factories import make_component
 from tests.statuspage.conftest import open_outage_at, resolve_at
 

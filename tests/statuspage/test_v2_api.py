@@ -199,7 +199,7 @@ def test_v2_reads_take_a_fixed_number_of_queries(client, resolved_incident):
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
 
-        from statuspage import monitoring
+        from statuspage.picture import monitoring
 
         monitoring.forget()
         with CaptureQueriesContext(connection) as ctx:

@@ -7,13 +7,13 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
-from incidents import clock
-from incidents.api_auth import issue_token
+from incidents.response import clock
+from incidents.console.api_auth import issue_token
 from incidents.messages import render_message
 from incidents.models import Incident, IncidentStatus, OnCallContact
 from notifiers.channels.context import message_context
 from notifiers.models import Announcement, Recipients
-from statuspage import monitoring
+from statuspage.picture import monitoring
 from tests.factories import make_component, make_probe
 
 NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)

@@ -1,7 +1,7 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents.api_auth import issue_token
+from incidents.console.api_auth import issue_token
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from incidents.policies import PolicyError, load_policies
+from incidents.response.policies import PolicyError, load_policies
 
 
 class Command(BaseCommand):

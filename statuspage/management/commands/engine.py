@@ -5,7 +5,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from statuspage.engine import Engine
+from statuspage.probes.engine import Engine
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from statuspage.probe_config import ConfigError, load
+from statuspage.probes.loader import ConfigError, load
 
 
 class Command(BaseCommand):

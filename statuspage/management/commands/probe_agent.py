@@ -7,7 +7,7 @@ import signal
 
 from django.core.management.base import BaseCommand, CommandError
 
-from statuspage.agent_client import Agent, AgentError
+from statuspage.probes.agent_client import Agent, AgentError
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from statuspage.snapshot import SnapshotError, publish
+from statuspage.public.snapshot import SnapshotError, publish
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from statuspage.demo import DEMO_ADMIN
+from statuspage.demo.setup import DEMO_ADMIN
 
 STOP_GRACE_SECONDS = 10
 
@@ -34,7 +34,7 @@ class Command(BaseCommand):
         commands = {
             "web": [
                 sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}",
-                "--threads=8", "statuspage.wsgi:application",
+                "--threads=8", "config.wsgi:application",
             ],
             "engine": [*manage, "engine"],
             "tasks": [*manage, "qcluster"],

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand
 
 from statuspage import clock
 from statuspage.models import EngineHeartbeat
-from statuspage.monitoring import compute_state, raise_alarm
+from statuspage.picture.monitoring import compute_state, raise_alarm
 
 EXIT_INTERRUPTED = 2
 

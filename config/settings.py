@@ -1,0 +1,327 @@
+"""Settings, read from the environment with safe development defaults.
+
+Production is `DEBUG=0`: then SECRET_KEY and ALLOWED_HOSTS must be given, and the
+security settings that `manage.py check --deploy` asks for are on.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(os.environ.get("STATUSPAGE_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def development_secret_key() -> str:
+    """A key generated once into var/, so sessions survive restarts of the dev server."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+DEBUG = env_bool("DEBUG", True)
+
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (production).")
+    SECRET_KEY = development_secret_key()
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off (production).")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_q",
+    "statuspage",
+    "incidents",
+    "notifiers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "statuspage.public.context_processors.branding",
+            ],
+        },
+    },
+]
+
+
+def database_config() -> dict:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'statuspage.sqlite3'}"
+    config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # The web server, the engine and the django-q2 cluster share one file: WAL lets
+        # readers go on during a write, IMMEDIATE takes the write lock up front so two
+        # writers queue on the busy timeout instead of failing with "database is locked".
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+        # Tests use a file too: an in-memory database shares one cache between threads and
+        # fails concurrent writers at once ("table is locked") instead of queueing them.
+        config["TEST"] = {"NAME": str(VAR_DIR / "test-statuspage.sqlite3")}
+    return config
+
+
+DATABASES = {"default": database_config()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+# Readers get their browser's language (Accept-Language) or the one they pick on the page.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "statuspage" / "locale", BASE_DIR / "incidents" / "locale"]
+TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "statuspage" / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = DEBUG
+
+LOGIN_URL = "admin:login"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
+
+# --- Production security (what `check --deploy` asks for) -----------------------------
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env_bool("SECURE_PROXY_SSL_HEADER", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# --- Task queue (django-q2) ----------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+Q_CLUSTER = {
+    "name": os.environ.get("Q_CLUSTER_NAME", "statuspage"),
+    "workers": env_int("Q_WORKERS", 2),
+    # A task runs at most `timeout` seconds; an unacknowledged one is handed out again
+    # after `retry`, which must be longer, or a slow task would run twice at once.
+    "timeout": 60,
+    "retry": 90,
+    "max_attempts": 5,
+    "catch_up": False,
+    # Delivery rows, not the broker, are the truth for retries: a failed task is acked.
+    "ack_failures": True,
+    "save_limit": 1000,
+    "label": "Task queue",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+    Q_CLUSTER["poll"] = 0.5
+
+# --- The status page -----------------------------------------------------------------
+STATUSPAGE = {
+    "NAME": os.environ.get("STATUSPAGE_NAME", "Status"),
+    "URL": os.environ.get("STATUSPAGE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}"),
+    "PAGE_ID": os.environ.get("STATUSPAGE_PAGE_ID", "statuspage"),
+    "SUPPORT_URL": os.environ.get("STATUSPAGE_SUPPORT_URL", ""),
+    # Branding of the public page: logo image URL, the company's site, a #rrggbb accent.
+    "LOGO_URL": os.environ.get("STATUSPAGE_LOGO_URL", ""),
+    "HOME_URL": os.environ.get("STATUSPAGE_HOME_URL", ""),
+    "BRAND_COLOUR": os.environ.get("STATUSPAGE_BRAND_COLOUR", ""),
+    # How long a banner.json answer stays valid; apps say "status unknown" past it.
+    "BANNER_TTL_SECONDS": env_int("BANNER_TTL_SECONDS", 60),
+    # Resolve a recovered incident by itself after this many seconds of stability (0: never).
+    "AUTO_RESOLVE_AFTER_SECONDS": env_int("AUTO_RESOLVE_AFTER_SECONDS", 0),
+    "MIN_PROBE_INTERVAL_SECONDS": 10,
+}
+
+# A static copy of the public site, rewritten on every change and at least every minute,
+# for any web server or CDN to serve when the app is down (empty: off). It is a symlink the
+# publisher switches atomically between versions kept beside it.
+STATUS_SNAPSHOT_DIR = os.environ.get("STATUS_SNAPSHOT_DIR", "")
+
+# --- The engine (probes) -------------------------------------------------------------
+ENGINE = {
+    "TICK_SECONDS": float(os.environ.get("ENGINE_TICK_SECONDS", "0.5")),
+    "MAX_CONCURRENCY": env_int("ENGINE_MAX_CONCURRENCY", 200),
+    # The engine stamps its heartbeat this often; two missed => "status unknown" everywhere.
+    "HEARTBEAT_SECONDS": float(os.environ.get("ENGINE_HEARTBEAT_SECONDS", "10")),
+    # Extra CA certificates to trust for HTTPS probes (a private CA); empty: the system's.
+    "CA_FILE": os.environ.get("ENGINE_CA_FILE", ""),
+    # Called with (MonitoringState, now) once per interruption, by the web process or the
+    # watchdog, and once more (state.interrupted False) when the engine cycles again.
+    "ONCALL_PAGERS": env_list("ENGINE_ONCALL_PAGERS", [
+        "statuspage.picture.monitoring.log_page", "incidents.response.interruptions.page"]),
+    # The channels incidents.response.interruptions pages on-call staff on (through the outbox).
+    "INTERRUPTION_CHANNELS": env_list("ENGINE_INTERRUPTION_CHANNELS", ["sms", "email"]),
+    # Called with `now` every few seconds by the engine loop, each in its own try.
+    "HOUSEKEEPING": [
+        "incidents.response.workflow.auto_resolve_due",
+        "notifiers.delivery.dispatch.retry_due",
+        "notifiers.delivery.confirmations.retry_due",
+        "statuspage.probes.rollups.roll_up",
+        "statuspage.probes.rollups.purge_expired",
+        "statuspage.picture.uptime.refresh_uptime",
+        "statuspage.public.snapshot.publish_if_due",
+        "incidents.response.clock.tick",
+    ],
+    # This engine's region, if it is one of the vantage points of multi-region probes.
+    "REGION": os.environ.get("ENGINE_REGION", ""),
+    # Raw check results are kept this many days; daily roll-ups are kept forever.
+    "RAW_RETENTION_DAYS": env_int("RAW_RETENTION_DAYS", 14),
+}
+
+# --- Providers -----------------------------------------------------------------------
+# Every provider is reached through its official SDK. SANDBOX_URL points all of them at
+# our loopback provider sandbox (demo and tests); leave it empty in production.
+SANDBOX_PORT = env_int("SANDBOX_PORT", 8001)
+SANDBOX_URL = os.environ.get("SANDBOX_URL", "")
+
+FIREBASE = {
+    # Path to a service-account JSON file. In sandbox mode one is generated into var/.
+    "CREDENTIALS_FILE": os.environ.get("FIREBASE_CREDENTIALS_FILE", ""),
+    "PROJECT_ID": os.environ.get("FIREBASE_PROJECT_ID", ""),
+    "PUSH_TTL_SECONDS": env_int("PUSH_TTL_SECONDS", 3600),
+    # A component's push topic is this prefix and its public id (apps subscribe devices).
+    "COMPONENT_TOPIC_PREFIX": os.environ.get("PUSH_COMPONENT_TOPIC_PREFIX", "component-"),
+}
+
+DEMO_SERVICE_PORT = env_int("DEMO_SERVICE_PORT", 8002)
+
+# --- Notifiers (SMS, email, subscribers) ---------------------------------------------
+# In sandbox mode (SANDBOX_URL set) the sandbox's own test credentials are used instead.
+TWILIO = {
+    "ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
+    "AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
+    "MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+    # The caller id of on-call paging calls.
+    "VOICE_FROM": os.environ.get("TWILIO_VOICE_FROM", ""),
+    # A stale outage text is worse than none: the provider drops it after this long.
+    "SMS_VALIDITY_SECONDS": env_int("SMS_VALIDITY_SECONDS", 900),
+    # Messages per second the sender allows: 1 long code, 3 toll-free, 100 short code.
+    "SMS_PER_SECOND": float(os.environ.get("SMS_PER_SECOND", "1")),
+    # SMS is slow and costly: by default the opening, status changes and the resolution.
+    "SMS_KINDS": env_list("SMS_KINDS", ["opened", "recovering", "relapsed", "resolved"]),
+    # Countries a subscriber's phone may be in (SMS pumping fraud is real).
+    "SMS_COUNTRIES": env_list("SMS_COUNTRIES", ["US", "CA", "GB", "IE", "DE", "FR", "NL"]),
+    "DEFAULT_REGION": os.environ.get("SMS_DEFAULT_REGION", "US"),
+}
+SENDGRID = {
+    "API_KEY": os.environ.get("SENDGRID_API_KEY", ""),
+    "FROM_EMAIL": os.environ.get("EMAIL_FROM", "status@example.com"),
+    "FROM_NAME": os.environ.get("EMAIL_FROM_NAME", ""),
+    # The Event Webhook's verification key (base64 DER, as SendGrid's settings show it).
+    "EVENT_WEBHOOK_PUBLIC_KEY": os.environ.get("SENDGRID_EVENT_WEBHOOK_PUBLIC_KEY", ""),
+}
+NOTIFIERS = {
+    # Rate limits on the public subscribe forms: attempts per hour.
+    "SUBSCRIBE_PER_IP_PER_HOUR": env_int("SUBSCRIBE_PER_IP_PER_HOUR", 20),
+    "SUBSCRIBE_PER_DESTINATION_PER_HOUR": env_int("SUBSCRIBE_PER_DESTINATION_PER_HOUR", 3),
+    # How long a send task keeps a worker before yielding it to other channels' tasks.
+    "SEND_SLICE_SECONDS": float(os.environ.get("SEND_SLICE_SECONDS", "5")),
+    # Webhooks are never sent to private, loopback, link-local or reserved addresses
+    # (SSRF), except to these networks. Development allows loopback (the sandbox).
+    "WEBHOOK_ALLOWED_NETWORKS": env_list(
+        "WEBHOOK_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
+    ),
+}
+NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.current_contacts"
+
+# Rate limits of the other public endpoints, on the subscribe forms' mechanism
+# (notifiers.subscribers.SubscribeAttempt): attempts per client address and per destination
+# (a ping URL's key, an agent's token) within the window; past them, 429 with Retry-After.
+RATE_LIMITS = {
+    "ping": {
+        "PER_IP": env_int("PING_PER_IP_PER_MINUTE", 1200),
+        "PER_DESTINATION": env_int("PING_PER_KEY_PER_MINUTE", 60),
+        "WINDOW_SECONDS": 60,
+    },
+    "agent": {
+        "PER_IP": env_int("AGENT_API_PER_IP_PER_MINUTE", 600),
+        "PER_DESTINATION": env_int("AGENT_API_PER_TOKEN_PER_MINUTE", 120),
+        "WINDOW_SECONDS": 60,
+    },
+}

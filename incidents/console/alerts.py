@@ -1,0 +1,56 @@
+"""What staff should see but the public should not: the console's alerts about our own
+monitoring (interrupted, flapping probes, a region that alone sees an outage, warnings)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+
+from incidents.messages import overrides_for, render_message
+from statuspage.models import Probe, ProbeState, RegionState
+from statuspage.picture.monitoring import monitoring_state
+
+
+@dataclass(frozen=True)
+class StaffAlert:
+    kind: str
+    message: str
+    since: datetime | None = None
+    probe_id: int | None = None
+    component_id: int | None = None
+
+
+def staff_alerts() -> list[StaffAlert]:
+    """What staff should see but the public should not, for the console, in a fixed number
+    of queries: the engine's state, message overrides, probes, lonely regions."""
+    overrides = overrides_for("staff")
+
+    def render(kind: str, context: dict) -> str:
+        return render_message("staff", kind, context, overrides=overrides)
+
+    alerts = []
+    state = monitoring_state()
+    if state.interrupted:
+        alerts.append(StaffAlert("monitoring_interrupted",
+                                 render("monitoring_interrupted", {"state": state}), state.since))
+    probes = list(Probe.objects.filter(enabled=True).filter(
+        Q(flapping_since__isnull=False) | ~Q(last_warning="")).select_related("component"))
+    for probe in probes:
+        if probe.flapping_since is None:
+            continue
+        context = {"probe": probe, "changes": len(probe.transitions),
+                   "window_minutes": probe.flap_window_seconds // 60}
+        alerts.append(StaffAlert("flapping", render("flapping", context),
+                                 probe.flapping_since, probe.id, probe.component_id))
+    lonely = RegionState.objects.filter(state=ProbeState.DOWN, probe__enabled=True).exclude(
+        probe__state=ProbeState.DOWN).select_related("probe__component")
+    for region in lonely:
+        alerts.append(StaffAlert("region", render("region", {"state": region}),
+                                 region.since, region.probe_id, region.probe.component_id))
+    for probe in probes:
+        if probe.last_warning:
+            alerts.append(StaffAlert("warning", render("warning", {"probe": probe}),
+                                     probe.last_checked_at, probe.id, probe.component_id))
+    return alerts

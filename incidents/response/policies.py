@@ -1,0 +1,178 @@
+"""Escalation policies: the shipped default, loading from a YAML file, choosing one.
+
+The default policy answers "how soon is too soon": on-call staff are paged and the page,
+banner and app push go out at once; subscribers hear by email and SMS after 10 minutes
+unless it is already over; social networks and webhooks after 15; then every 30 minutes
+on-call staff are reminded if they have been quiet for 20, and a holding update keeps the
+promise of the last one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import yaml
+from django.db import transaction
+
+from incidents.models import Action, EscalationPolicy, EscalationStep, Incident, PAGE_CHANNEL
+from notifiers.models import Recipients
+from statuspage.models import Component
+
+DEFAULT_POLICY_NAME = "Default"
+MINUTE = 60
+
+DEFAULT_STEPS: list[dict] = [
+    {"delay": 0, "action": Action.PAGE, "channels": ["sms", "email"]},
+    {"delay": 0, "action": Action.PUBLISH, "recipients": Recipients.APP_USERS,
+     "channels": [PAGE_CHANNEL, "push"]},
+    {"delay": 5 * MINUTE, "action": Action.PAGE, "channels": ["voice"]},
+    {"delay": 10 * MINUTE, "action": Action.PUBLISH, "recipients": Recipients.SUBSCRIBERS,
+     "channels": ["email", "sms", "push"]},
+    {"delay": 15 * MINUTE, "action": Action.PUBLISH, "recipients": Recipients.PUBLIC,
+     "channels": ["mastodon", "bluesky", "x", "facebook", "webhook"]},
+    {"delay": 15 * MINUTE, "action": Action.PUBLISH, "recipients": Recipients.SUBSCRIBERS,
+     "channels": ["webhook"]},
+    {"delay": 30 * MINUTE, "action": Action.REMIND, "channels": ["sms", "email"],
+     "every": 30 * MINUTE, "if_quiet_for": 20 * MINUTE},
+    {"delay": 30 * MINUTE, "action": Action.HOLDING},
+]
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be loaded; the message names the policy and field."""
+
+
+def ensure_default_policy() -> EscalationPolicy:
+    """The shipped default, created once; an admin's edits to it are kept."""
+    policy, created = EscalationPolicy.objects.get_or_create(
+        name=DEFAULT_POLICY_NAME,
+        defaults={"priority": 1000, "description": "Shipped default: see incidents/response/policies.py"},
+    )
+    if created:
+        write_steps(policy, DEFAULT_STEPS)
+    return policy
+
+
+def write_steps(policy: EscalationPolicy, steps: Iterable[dict]) -> None:
+    policy.steps.all().delete()
+    EscalationStep.objects.bulk_create(
+        EscalationStep(
+            policy=policy,
+            position=index,
+            delay_seconds=step["delay"],
+            action=step["action"],
+            recipients=step.get("recipients", ""),
+            channels=list(step.get("channels", [])),
+            repeat_every_seconds=step.get("every", 0),
+            if_quiet_for_seconds=step.get("if_quiet_for", 0),
+        )
+        for index, step in enumerate(steps)
+    )
+
+
+def choose_policy(components: Iterable[Component], impact: str) -> EscalationPolicy:
+    ids = {c.id for c in components}
+    for policy in EscalationPolicy.objects.prefetch_related("components"):
+        if policy.applies_to(ids, impact):
+            return policy
+    return ensure_default_policy()
+
+
+def assign_policy(incident: Incident) -> EscalationPolicy:
+    incident.policy = choose_policy(incident.components.all(), incident.impact)
+    incident.save(update_fields=["policy"])
+    return incident.policy
+
+
+# --- The YAML file ----------------------------------------------------------------------
+
+ACTIONS = {a.value for a in Action}
+RECIPIENTS = {r.value for r in Recipients}
+
+
+def parse_duration(value, where: str) -> int:
+    """Seconds from 90, "90s", "10m", "1h" or "1h30m"."""
+    if isinstance(value, int) and value >= 0:
+        return value
+    text = str(value).strip().lower()
+    total, number = 0, ""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    for char in text:
+        if char.isdigit():
+            number += char
+        elif char in units and number:
+            total, number = total + int(number) * units[char], ""
+        else:
+            raise PolicyError(f"{where}: '{value}' is not a duration like 10m, 1h or 90s.")
+    if number:
+        total += int(number)
+    return total
+
+
+def parse_step(raw, where: str) -> dict:
+    if not isinstance(raw, dict):
+        raise PolicyError(f"{where}: a step is a mapping with after, do and channels.")
+    action = raw.get("do")
+    if action not in ACTIONS:
+        raise PolicyError(f"{where}.do: must be one of {', '.join(sorted(ACTIONS))}.")
+    step = {"delay": parse_duration(raw.get("after", 0), f"{where}.after"), "action": action}
+    channels = raw.get("channels", [])
+    if not isinstance(channels, list) or not all(isinstance(c, str) for c in channels):
+        raise PolicyError(f"{where}.channels: a list of channel names.")
+    step["channels"] = channels
+    if action == Action.PUBLISH:
+        if raw.get("to") not in RECIPIENTS:
+            raise PolicyError(f"{where}.to: must be one of {', '.join(sorted(RECIPIENTS))}.")
+        step["recipients"] = raw["to"]
+    if "every" in raw:
+        step["every"] = parse_duration(raw["every"], f"{where}.every")
+    if "if_quiet_for" in raw:
+        step["if_quiet_for"] = parse_duration(raw["if_quiet_for"], f"{where}.if_quiet_for")
+    return step
+
+
+def parse_policies(text: str) -> list[dict]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise PolicyError(f"not valid YAML: {error}") from error
+    items = data.get("policies") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise PolicyError("the file needs a top-level 'policies:' list.")
+    policies = []
+    for index, raw in enumerate(items):
+        where = f"policies[{index}]"
+        if not isinstance(raw, dict) or not raw.get("name"):
+            raise PolicyError(f"{where}.name: every policy needs a name.")
+        steps = raw.get("steps")
+        if not isinstance(steps, list) or not steps:
+            raise PolicyError(f"{where}.steps: a non-empty list of steps.")
+        policies.append({
+            "name": str(raw["name"]),
+            "components": list(raw.get("components", [])),
+            "impacts": list(raw.get("impacts", [])),
+            "priority": int(raw.get("priority", 100)),
+            "cadence_minutes": int(raw.get("cadence_minutes", 30)),
+            "steps": [parse_step(s, f"{where}.steps[{i}]") for i, s in enumerate(steps)],
+        })
+    return policies
+
+
+@transaction.atomic
+def load_policies(path: Path) -> list[EscalationPolicy]:
+    """Create or replace the policies a file names; nothing changes if any of it is wrong."""
+    loaded = []
+    for spec in parse_policies(path.read_text()):
+        components = list(Component.objects.filter(name__in=spec["components"]))
+        missing = set(spec["components"]) - {c.name for c in components}
+        if missing:
+            raise PolicyError(f"{spec['name']}: unknown component(s) {', '.join(sorted(missing))}.")
+        policy, _ = EscalationPolicy.objects.update_or_create(
+            name=spec["name"],
+            defaults={k: spec[k] for k in ("impacts", "priority", "cadence_minutes")},
+        )
+        policy.components.set(components)
+        write_steps(policy, spec["steps"])
+        loaded.append(policy)
+    return loaded

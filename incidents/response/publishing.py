@@ -1,0 +1,92 @@
+"""From an incident update to announcements: who to tell, on which channels, once.
+
+Only registered channels are announced on; an unregistered one is reported back (the
+clock records it as a visible note), never dropped in silence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from incidents.models import PAGE_CHANNEL, Incident, IncidentUpdate
+from notifiers.registry import channel_choices
+from notifiers.delivery.dispatch import announce
+from notifiers.models import Announcement, Recipients
+from statuspage.models import Audience
+
+PUBLIC_RECIPIENTS = (
+    Recipients.APP_USERS, Recipients.COMPONENT_TOPICS, Recipients.SUBSCRIBERS, Recipients.PUBLIC,
+)
+PUSH = "push"
+
+
+@dataclass
+class Outcome:
+    announced: list[Announcement] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def note(self) -> str:
+        notes = list(self.warnings)
+        if self.unavailable:
+            notes.insert(0, "channel not available: " + ", ".join(sorted(set(self.unavailable))))
+        return "; ".join(notes)
+
+
+def registered_channels() -> set[str]:
+    return {name for name, _ in channel_choices()}
+
+
+def incident_audiences(incident: Incident) -> list[Audience]:
+    return list(Audience.objects.filter(components__incidents=incident).distinct())
+
+
+def publish(
+    update: IncidentUpdate, recipients: str, channels: list[str], now: datetime
+) -> Outcome:
+    """Announce one update to one kind of recipients on each named channel."""
+    outcome = Outcome()
+    available = registered_channels()
+    audiences: list[Audience | None] = (
+        incident_audiences(update.incident) if recipients == Recipients.APP_USERS else [None]
+    )
+    for channel in channels:
+        if channel == PAGE_CHANNEL:
+            continue
+        if channel not in available:
+            outcome.unavailable.append(channel)
+            continue
+        for audience in audiences:
+            outcome.announced.append(announce(update, channel, recipients, audience, now))
+        if recipients == Recipients.APP_USERS and channel == PUSH:
+            # Pushes to the apps also reach installs that follow the affected components.
+            outcome.announced.append(announce(update, PUSH, Recipients.COMPONENT_TOPICS, None, now))
+    return outcome
+
+
+def told(incident: Incident, oncall: bool = False) -> list[tuple[str, str, int | None]]:
+    """Every (channel, recipients, audience id) the public (and, if asked, on-call staff)
+    was told about this incident on."""
+    recipients = [*PUBLIC_RECIPIENTS, Recipients.ONCALL] if oncall else PUBLIC_RECIPIENTS
+    return list(
+        Announcement.objects.filter(update__incident=incident, recipients__in=recipients)
+        .values_list("channel", "recipients", "audience_id")
+        .distinct()
+        .order_by("channel", "recipients", "audience_id")
+    )
+
+
+def publish_to_told(update: IncidentUpdate, now: datetime) -> list[Announcement]:
+    """A new update goes to everyone already told, on the channels they were told on;
+    the resolution also goes to the on-call staff who were paged."""
+    if not update.deliver_notifications:
+        return []
+    audiences = {a.id: a for a in Audience.objects.all()}
+    available = registered_channels()
+    oncall = update.kind == IncidentUpdate.Kind.RESOLVED
+    return [
+        announce(update, channel, recipients, audiences.get(audience_id), now)
+        for channel, recipients, audience_id in told(update.incident, oncall=oncall)
+        if channel in available
+    ]

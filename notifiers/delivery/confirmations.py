@@ -1,0 +1,188 @@
+"""Confirmations through the outbox: the email opt-in link, the SMS code, the webhook ping.
+
+A confirmation is a ``Delivery`` without an announcement. The subscribe view only writes it
+(pending) and queues its send; the task claims it (conditional UPDATE, attempt counted)
+before the provider is called and records the outcome like any delivery: sent, pending
+again with the outbox's backoff after a transient error, or failed for good after a
+permanent one. The engine's sweep (``retry_due``) queues confirmations that are due again,
+and those whose queued task was lost.
+
+What the pending request chose (components, language) is kept on the row, so an email
+link is signed when the message goes out and every message is in the language chosen.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+
+from incidents.messages import render_message
+from notifiers.registry import DeliveryError, PermanentError, SendResult, TransientError
+from notifiers.channels.context import absolute
+from notifiers.delivery.dispatch import enqueue, record_outcomes
+from notifiers.languages import supported_language
+from notifiers.models import SEND_QUEUE_LEASE, Delivery
+from notifiers.subscribers import Subscriber, SubscriberChannel
+from statuspage import clock
+
+log = logging.getLogger(__name__)
+
+PENDING_SALT = "notifiers.pending"
+PENDING_MAX_AGE = 60 * 60 * 48
+SWEEP_LIMIT = 100
+SMS_CODE_VALIDITY_SECONDS = 600
+
+
+def pending_token(subscriber: Subscriber, component_ids: list[int], language: str) -> str:
+    """The signed request (who, which components, which language) an opt-in confirms."""
+    return signing.dumps(
+        {"s": str(subscriber.public_id), "c": list(component_ids), "l": language},
+        salt=PENDING_SALT,
+        compress=True,
+    )
+
+
+def read_pending(token: str) -> dict | None:
+    try:
+        return signing.loads(token, salt=PENDING_SALT, max_age=PENDING_MAX_AGE)
+    except signing.BadSignature:
+        return None
+
+
+def request(subscriber: Subscriber, component_ids: list[int], language: str, now: datetime) -> Delivery:
+    """Record a confirmation to send and queue its task once the transaction commits.
+
+    The row waits a queue lease before it counts as due, so the sweep leaves it to the
+    task just queued; if that task is lost, the sweep sends it after the lease."""
+    delivery = Delivery.objects.create(
+        channel=subscriber.channel,
+        target=subscriber.address,
+        subscriber=subscriber,
+        context={"components": list(component_ids), "language": language},
+        next_attempt_at=now + SEND_QUEUE_LEASE,
+        created_at=now,
+    )
+    enqueue("notifiers.delivery.confirmations.send", delivery.id)
+    return delivery
+
+
+def retry_due(now: datetime) -> int:
+    """The engine's sweep: queue confirmations that are due (a retry after backoff, or a
+    send whose task was lost), each pushed a lease ahead so it is queued once."""
+    due = list(
+        Delivery.objects.due(now)
+        .filter(announcement__isnull=True)
+        .order_by("next_attempt_at")
+        .values_list("id", flat=True)[:SWEEP_LIMIT]
+    )
+    queued = 0
+    with transaction.atomic():
+        for delivery_id in due:
+            if Delivery.objects.due(now).filter(id=delivery_id).update(
+                next_attempt_at=now + SEND_QUEUE_LEASE
+            ):
+                enqueue("notifiers.delivery.confirmations.send", delivery_id)
+                queued += 1
+    return queued
+
+
+def send(delivery_id: int) -> bool:
+    """Claim one confirmation, send it, record the outcome; True when it went out."""
+    if not Delivery.objects.filter(announcement__isnull=True).claim([delivery_id], clock.now()):
+        return False  # already sent, given up, or another worker holds it
+    delivery = Delivery.objects.select_related("subscriber").get(id=delivery_id)  # with its context
+    result = attempt(delivery)
+    now = clock.now()
+    record_outcomes([delivery], [result], now)
+    if not result.ok:
+        log.warning("confirmation %s to %s: %s", delivery.id, delivery.target, result.error)
+    if result.ok and delivery.channel == SubscriberChannel.WEBHOOK:
+        delivery.subscriber.confirm(now)
+        delivery.subscriber.save(update_fields=["confirmed_at", "code_digest", "updated_at"])
+    return result.ok
+
+
+def attempt(delivery: Delivery) -> SendResult:
+    """One try, in the language the request chose; never raises for a provider's error."""
+    sender = SENDERS.get(delivery.channel)
+    if delivery.subscriber is None or sender is None:
+        return SendResult(delivery.id, error=PermanentError("nothing to confirm: the subscriber is gone"))
+    language = supported_language((delivery.context or {}).get("language") or delivery.subscriber.locale)
+    try:
+        with translation.override(language):
+            return SendResult(delivery.id, provider_id=sender(delivery))
+    except DeliveryError as error:
+        return SendResult(delivery.id, error=error)
+    except Exception as error:  # an SDK bug must not strand the claimed row
+        log.exception("confirmation %s failed", delivery.id)
+        return SendResult(delivery.id, error=TransientError(f"{type(error).__name__}: {error}"))
+
+
+def send_email(delivery: Delivery) -> str:
+    from notifiers.channels.email import classify, sendgrid_client
+
+    subscriber = delivery.subscriber
+    context = delivery.context or {}
+    token = pending_token(subscriber, context.get("components", []), translation.get_language())
+    link = absolute(reverse("notifiers:confirm-email", args=[token]))
+    page = {"page_name": settings.STATUSPAGE["NAME"], "link": link}
+    subject = render_message("email", "confirm", page, "subject")
+    text = render_message("email", "confirm", page, "body")
+    html = render_to_string("notifiers/email_confirm.html", {**page, "subject": subject})
+    body = {
+        "from": {"email": settings.SENDGRID["FROM_EMAIL"], "name": settings.STATUSPAGE["NAME"]},
+        "subject": subject,
+        "content": [{"type": "text/plain", "value": text}, {"type": "text/html", "value": html}],
+        "personalizations": [
+            {"to": [{"email": delivery.target}], "custom_args": {"delivery_id": str(delivery.id)}}
+        ],
+        "categories": ["subscribe-confirmation"],
+    }
+    client = sendgrid_client()
+    try:
+        response = client.send(body)
+    except Exception as error:  # classified: a provider error is retried or final, never lost
+        raise classify(error) from None
+    return (response.headers or {}).get("X-Message-Id", "")
+
+
+def send_sms_code(delivery: Delivery) -> str:
+    """A fresh code each attempt (only its digest is stored), texted with a short validity."""
+    from notifiers.channels.sms import classify, twilio_client, twilio_config
+
+    subscriber = delivery.subscriber
+    code = subscriber.new_code(clock.now())
+    subscriber.save(update_fields=["code_digest", "code_sent_at", "code_tries"])
+    text = render_message("sms", "confirm", {"page_name": settings.STATUSPAGE["NAME"], "code": code}, "body")
+    client, http = twilio_client()
+    try:
+        message = client.messages.create(
+            to=delivery.target,
+            body=text,
+            messaging_service_sid=twilio_config()["MESSAGING_SERVICE_SID"],
+            validity_period=SMS_CODE_VALIDITY_SECONDS,
+        )
+    except Exception as error:  # classified: a provider error is retried or final, never lost
+        raise classify(error, http) from None
+    return message.sid
+
+
+def send_webhook_ping(delivery: Delivery) -> str:
+    from notifiers.channels.webhook import ping
+
+    ping(delivery.subscriber)
+    return ""
+
+
+SENDERS = {
+    SubscriberChannel.EMAIL: send_email,
+    SubscriberChannel.SMS: send_sms_code,
+    SubscriberChannel.WEBHOOK: send_webhook_ping,
+}

@@ -1,0 +1,200 @@
+"""Public subscribe flows, preferences and unsubscribe by signed link (no login needed).
+
+What a subscriber asked for (address, components) travels inside a signed token until it
+is confirmed, so an unconfirmed request can never change someone's existing subscription.
+Confirmation messages are deliveries in the outbox (notifiers.delivery.confirmations), sent by
+tasks; the views only write rows and queue them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from notifiers.delivery import confirmations
+from notifiers.channels.context import manage_token, read_manage_token
+from notifiers.web.forms import CodeForm, DeviceForm, PreferencesForm, SubscribeForm
+from notifiers.subscribers import (
+    SubscribeAttempt,
+    Subscriber,
+    SubscriberChannel,
+    Suppression,
+    WebhookFormat,
+    client_ip,
+)
+from statuspage import clock
+from statuspage.models import Component
+
+
+
+@require_http_methods(["GET", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    """Validate, rate-limit, then only write rows: the confirmation (opt-in link, code,
+    webhook ping) is a delivery in the outbox, sent by a task, never in the request."""
+    form = SubscribeForm(request.POST or None, initial={"language": translation.get_language()})
+    if request.method == "POST" and form.is_valid():
+        channel, address = form.cleaned_data["channel"], form.cleaned_data["address"]
+        if not SubscribeAttempt.allowed(client_ip(request), f"{channel}:{address}", clock.now()):
+            return render(request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429)
+        subscriber = start_subscription(channel, address)
+        language = form.cleaned_data["language"]
+        component_ids = [c.id for c in form.cleaned_data["components"]]
+        if channel == SubscriberChannel.WEBHOOK:
+            return start_webhook(request, subscriber, form.cleaned_data, language)
+        confirmations.request(subscriber, component_ids, language, clock.now())
+        if channel == SubscriberChannel.EMAIL:
+            return render(request, "notifiers/check_inbox.html", {"address": address})
+        token = confirmations.pending_token(subscriber, component_ids, language)
+        return redirect("notifiers:confirm-sms", token=token)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "notifiers/subscribe.html", {"form": form}, status=status)
+
+
+def start_webhook(request: HttpRequest, subscriber: Subscriber, data: dict, language: str) -> HttpResponse:
+    """A fresh signing secret, shown once; the endpoint is confirmed by the verification ping.
+
+    Components and language apply at once: a webhook is sent nothing before its ping is answered.
+    """
+    subscriber.signing_secret = secrets.token_hex(32)
+    subscriber.webhook_format = data["webhook_format"] or WebhookFormat.STATUSPAGE
+    subscriber.confirmed_at = None
+    subscriber.all_components = not data["components"]
+    subscriber.locale = language
+    with transaction.atomic():
+        subscriber.save()
+        subscriber.components.set(data["components"])
+        confirmations.request(subscriber, [], language, clock.now())
+    context = {"subscriber": subscriber, "manage_url": reverse("notifiers:preferences", args=[manage_token(subscriber.public_id)])}
+    return render(request, "notifiers/webhook_added.html", context)
+
+
+def start_subscription(channel: str, address: str) -> Subscriber:
+    now = clock.now()
+    with transaction.atomic():
+        subscriber, _ = Subscriber.objects.get_or_create(
+            channel=channel, address=address, defaults={"created_at": now, "updated_at": now}
+        )
+    return subscriber
+
+
+def confirm(subscriber: Subscriber, component_ids: list[int], language: str = "") -> None:
+    """A proven opt-in: it also lifts any earlier suppression of this address."""
+    now = clock.now()
+    subscriber.confirm(now)
+    subscriber.locale = language or subscriber.locale
+    subscriber.suppressed_at = None
+    subscriber.suppression = ""
+    subscriber.all_components = not component_ids
+    with transaction.atomic():
+        subscriber.save()
+        subscriber.components.set(Component.objects.filter(id__in=component_ids))
+
+
+def pending_subscriber(token: str) -> tuple[Subscriber | None, list[int], str]:
+    data = confirmations.read_pending(token)
+    if data is None:
+        return None, [], ""
+    return Subscriber.objects.filter(public_id=data["s"]).first(), data["c"], data.get("l", "")
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button and POST confirms: mail scanners that open links confirm nothing."""
+    subscriber, component_ids, language = pending_subscriber(token)
+    if subscriber is None:
+        return render(request, "notifiers/link_invalid.html", status=400)
+    if request.method == "POST":
+        confirm(subscriber, component_ids, language)
+        return redirect("notifiers:preferences", token=manage_token(subscriber.public_id))
+    return render(request, "notifiers/confirm_email.html", {"subscriber": subscriber})
+
+
+@require_http_methods(["GET", "POST"])
+def confirm_sms(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber, component_ids, language = pending_subscriber(token)
+    if subscriber is None:
+        return render(request, "notifiers/link_invalid.html", status=400)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        right = subscriber.check_code(form.cleaned_data["code"], clock.now())
+        subscriber.save(update_fields=["code_tries"])
+        if right:
+            confirm(subscriber, component_ids, language)
+            return redirect("notifiers:preferences", token=manage_token(subscriber.public_id))
+        form.add_error("code", _("This code is wrong or has expired. Check the latest text we sent."))
+    status = 400 if request.method == "POST" else 200
+    return render(request, "notifiers/confirm_sms.html", {"form": form, "subscriber": subscriber}, status=status)
+
+
+def managed_subscriber(token: str) -> Subscriber | None:
+    public_id = read_manage_token(token)
+    return Subscriber.objects.filter(public_id=public_id).first() if public_id else None
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    subscriber = managed_subscriber(token)
+    if subscriber is None:
+        return render(request, "notifiers/link_invalid.html", status=400)
+    initial = {"components": [] if subscriber.all_components else list(subscriber.components.all()),
+               "language": subscriber.locale}
+    form = PreferencesForm(request.POST or None, initial=initial)
+    saved = False
+    if request.method == "POST" and form.is_valid():
+        chosen = list(form.cleaned_data["components"])
+        subscriber.all_components = not chosen
+        subscriber.locale = form.cleaned_data["language"]
+        subscriber.updated_at = clock.now()
+        with transaction.atomic():
+            subscriber.save(update_fields=["all_components", "locale", "updated_at"])
+            subscriber.components.set(chosen)
+        saved = True
+    context = {"form": form, "subscriber": subscriber, "token": token, "saved": saved}
+    return render(request, "notifiers/preferences.html", context, status=400 if form.errors else 200)
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks; POST unsubscribes. POST is CSRF-exempt for RFC 8058 one-click
+    unsubscribe, which mail providers send without any cookie; the signed token is the proof."""
+    subscriber = managed_subscriber(token)
+    if subscriber is None:
+        return render(request, "notifiers/link_invalid.html", status=400)
+    if request.method == "POST":
+        subscriber.suppress(Suppression.UNSUBSCRIBED, clock.now())
+        subscriber.save(update_fields=["suppressed_at", "suppression", "updated_at"])
+        return render(request, "notifiers/unsubscribed.html", {"subscriber": subscriber})
+    return render(request, "notifiers/unsubscribe.html", {"subscriber": subscriber, "token": token})
+
+
+@csrf_exempt
+@require_POST
+def register_device(request: HttpRequest) -> JsonResponse:
+    """An app registers its install for push (JSON or form body); 400 says what is wrong."""
+    data = request.POST
+    if request.content_type == "application/json":
+        try:
+            data = json.loads(request.body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            return JsonResponse({"errors": {"__all__": ["The body must be a JSON object."]}}, status=400)
+    form = DeviceForm(data)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors}, status=400)
+    if not SubscribeAttempt.allowed(client_ip(request), f"push:{form.cleaned_data['fid']}", clock.now()):
+        return JsonResponse({"errors": {"__all__": ["Too many registrations; retry later."]}}, status=429)
+    subscriber = start_subscription(SubscriberChannel.PUSH, form.cleaned_data["fid"])
+    subscriber.locale = form.cleaned_data["locale"] or subscriber.locale
+    confirm(subscriber, [c.id for c in form.cleaned_data["components"]])
+    return JsonResponse({"id": str(subscriber.public_id), "active": True, "locale": subscriber.locale}, status=201)

@@ -1,0 +1,160 @@
+"""Who watches the watcher: is the engine still checking?
+
+The engine stamps an `EngineHeartbeat` after each loop. When no loop completed for two
+intervals, nobody knows the state of the monitored systems any more, so every public
+surface says "status unknown" instead of showing the last (possibly stale) green, and
+on-call staff are paged by whichever process notices first: the web process on a public
+request, or `manage.py watchdog` from cron/systemd. Neither depends on the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F, Max, Min, Subquery
+from django.utils.module_loading import import_string
+
+from statuspage import clock
+from statuspage.models import EngineHeartbeat, Probe
+
+log = logging.getLogger(__name__)
+
+ENGINE_NAME = "engine"
+MISSED_INTERVALS = 2
+CACHE_SECONDS = 2.0
+INDICATOR_WHEN_UNKNOWN = "minor"
+
+
+@dataclass(frozen=True)
+class MonitoringState:
+    interrupted: bool
+    # The last moment monitoring is known to have worked (or been expected to start).
+    since: datetime | None = None
+    last_cycle_at: datetime | None = None
+
+
+_cache: dict[str, tuple[datetime, MonitoringState]] = {}
+
+
+def forget() -> None:
+    """Drop the cached answer (tests, and the engine after it writes a heartbeat)."""
+    _cache.clear()
+
+
+def heartbeat_interval() -> timedelta:
+    return timedelta(seconds=settings.ENGINE["HEARTBEAT_SECONDS"])
+
+
+def monitoring_state() -> MonitoringState:
+    """Cheap enough for every public request: a small query at most every CACHE_SECONDS."""
+    now = clock.now()
+    cached = _cache.get(ENGINE_NAME)
+    if cached and timedelta(0) <= now - cached[0] < timedelta(seconds=CACHE_SECONDS):
+        return cached[1]
+    state = compute_state(now)
+    if state.interrupted:
+        raise_alarm(state, now)
+    _cache[ENGINE_NAME] = (now, state)
+    return state
+
+
+def compute_state(now: datetime) -> MonitoringState:
+    """One query: the enabled probes' first creation time and the engine's last cycle.
+
+    No enabled probe means nothing to monitor. With no engine heartbeat ever, monitoring
+    was due since the first probe existed.
+    """
+    beat = EngineHeartbeat.objects.filter(name=ENGINE_NAME)
+    row = Probe.objects.filter(enabled=True).aggregate(
+        first=Min("created_at"),
+        last_cycle=Max(Subquery(beat.values("last_cycle_at")[:1])),
+        interval=Max(Subquery(beat.values("interval_seconds")[:1])),
+    )
+    if row["first"] is None:
+        return MonitoringState(interrupted=False)
+    last_cycle = row["last_cycle"]
+    interval = timedelta(seconds=row["interval"]) if row["interval"] else heartbeat_interval()
+    reference = last_cycle or row["first"]
+    silent = now - reference > MISSED_INTERVALS * interval
+    return MonitoringState(silent, reference if silent else None, last_cycle)
+
+
+def record_cycle(now: datetime, checks_completed: int = 0, slip_p99_ms: float | None = None) -> None:
+    """The engine's pulse: one UPDATE per loop (INSERT the first time). The first pulse
+    after an alarm clears it and tells the pagers that monitoring is restored, once."""
+    fields = {
+        "last_cycle_at": now,
+        "interval_seconds": settings.ENGINE["HEARTBEAT_SECONDS"],
+        "alarm_raised_at": None,
+    }
+    if slip_p99_ms is not None:
+        fields["slip_p99_ms"] = slip_p99_ms
+    beat = EngineHeartbeat.objects.filter(name=ENGINE_NAME)
+    counted = F("checks_completed") + checks_completed
+    updated = beat.filter(alarm_raised_at__isnull=True).update(checks_completed=counted, **fields)
+    if not updated and beat.filter(alarm_raised_at__isnull=False).update(
+        checks_completed=counted, **fields
+    ):
+        tell_pagers(MonitoringState(interrupted=False, last_cycle_at=now), now)
+    elif not updated:
+        EngineHeartbeat.objects.get_or_create(
+            name=ENGINE_NAME,
+            defaults={**fields, "started_at": now, "host": socket.gethostname(),
+                      "checks_completed": checks_completed},
+        )
+    forget()
+
+
+def record_start(now: datetime, pid: int) -> None:
+    record_cycle(now)
+    EngineHeartbeat.objects.filter(name=ENGINE_NAME).update(
+        started_at=now, pid=pid, host=socket.gethostname()
+    )
+
+
+def raise_alarm(state: MonitoringState, now: datetime) -> bool:
+    """Page on-call once per interruption: only the process whose UPDATE wins pages, and
+    only while no cycle completed since `state` was read (a late reader pages nobody)."""
+    EngineHeartbeat.objects.get_or_create(name=ENGINE_NAME)
+    won = EngineHeartbeat.objects.filter(
+        name=ENGINE_NAME, alarm_raised_at__isnull=True, last_cycle_at=state.last_cycle_at
+    ).update(alarm_raised_at=now)
+    if not won:
+        return False
+    tell_pagers(state, now)
+    return True
+
+
+def tell_pagers(state: MonitoringState, now: datetime) -> None:
+    """Each ENGINE["ONCALL_PAGERS"] hook, on its own: one failing does not stop the others."""
+    for path in settings.ENGINE["ONCALL_PAGERS"]:
+        try:
+            import_string(path)(state, now)
+        except Exception:
+            log.exception("on-call pager %s failed", path)
+
+
+def log_page(state: MonitoringState, now: datetime) -> None:
+    """The first pager: a CRITICAL log line, which log shippers and cron mail surface even
+    when the database-backed outbox is down too."""
+    if not state.interrupted:
+        log.warning("monitoring restored: the engine completed a probe cycle at %s",
+                    now.isoformat())
+        return
+    log.critical(
+        "monitoring interrupted: no probe cycle completed since %s; status is unknown",
+        state.since.isoformat() if state.since else "the engine was never started",
+    )
+
+
+def overall_when_unknown(indicator: str, description: str, state: MonitoringState,
+                         order: list[str], unknown_text: str) -> tuple[str, str]:
+    """Never a stale green: at least 'minor', and a description that says we do not know."""
+    if not state.interrupted:
+        return indicator, description
+    worse = max(indicator, INDICATOR_WHEN_UNKNOWN, key=order.index)
+    return worse, unknown_text

@@ -1,0 +1,148 @@
+"""The public picture of the page, read in a fixed number of queries.
+
+Both the HTML page and the Statuspage-compatible JSON are built from a `Snapshot`, so they
+can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import Max, Prefetch
+from django.utils.translation import gettext_lazy as _
+
+from incidents.models import Impact, Incident, IncidentUpdate
+from statuspage.picture.monitoring import MonitoringState, monitoring_state, overall_when_unknown
+from statuspage.models import (
+    Component,
+    ComponentGroup,
+)
+from statuspage.statuses import ComponentStatus, worst_status
+
+INDICATOR_ORDER = ["none", "minor", "major", "critical"]
+INDICATOR_FOR_STATUS = {
+    ComponentStatus.OPERATIONAL: "none",
+    ComponentStatus.UNDER_MAINTENANCE: "none",
+    ComponentStatus.DEGRADED_PERFORMANCE: "minor",
+    ComponentStatus.PARTIAL_OUTAGE: "major",
+    ComponentStatus.MAJOR_OUTAGE: "critical",
+}
+INDICATOR_FOR_IMPACT = {
+    Impact.NONE: "none",
+    Impact.MINOR: "minor",
+    Impact.MAJOR: "major",
+    Impact.CRITICAL: "critical",
+}
+
+
+@dataclass
+class GroupView:
+    group: ComponentGroup
+    components: list[Component]
+
+    @property
+    def status(self) -> str:
+        return worst_status(c.status for c in self.components)
+
+
+@dataclass
+class OverallStatus:
+    indicator: str
+    description: str
+
+
+@dataclass
+class Snapshot:
+    components: list[Component]
+    groups: list[GroupView]
+    ungrouped: list[Component]
+    incidents: list[Incident]
+    updated_at: datetime | None
+    overall: OverallStatus = field(init=False)
+    monitoring: MonitoringState = field(default_factory=monitoring_state)
+
+    def __post_init__(self) -> None:
+        overall = overall_status(self.components, self.incidents)
+        self.overall = OverallStatus(*overall_when_unknown(
+            overall.indicator, overall.description, self.monitoring, INDICATOR_ORDER,
+            str(_("Status unknown: monitoring interrupted")),
+        ))
+
+
+def describe(components: list[Component]) -> str:
+    statuses = [c.status for c in components]
+    worst = worst_status(statuses)
+    if worst == ComponentStatus.OPERATIONAL:
+        return str(_("All Systems Operational"))
+    if worst == ComponentStatus.UNDER_MAINTENANCE:
+        return str(_("Service Under Maintenance"))
+    if worst == ComponentStatus.DEGRADED_PERFORMANCE:
+        if all(s == worst for s in statuses):
+            return str(_("Degraded System Service"))
+        return str(_("Partially Degraded Service"))
+    if worst == ComponentStatus.PARTIAL_OUTAGE:
+        return str(_("Partial System Outage"))
+    return str(_("Major System Outage"))
+
+
+def overall_status(components: list[Component], incidents: list[Incident]) -> OverallStatus:
+    candidates = [INDICATOR_FOR_STATUS[c.status] for c in components]
+    candidates += [INDICATOR_FOR_IMPACT[i.impact] for i in incidents]
+    indicator = max(candidates, key=INDICATOR_ORDER.index, default="none")
+    description = describe(components)
+    if indicator != "none" and description == str(_("All Systems Operational")):
+        description = describe_impact(indicator)
+    return OverallStatus(indicator, description)
+
+
+def describe_impact(indicator: str) -> str:
+    """The words for an open incident's impact while every component is operational, so
+    the description never says less than the indicator does."""
+    if indicator == "critical":
+        return str(_("Major System Outage"))
+    if indicator == "major":
+        return str(_("Partial System Outage"))
+    return str(_("Minor Service Outage"))
+
+
+def with_timeline(incidents):
+    """Updates newest first and components with their group, in two extra queries."""
+    return incidents.prefetch_related(
+        Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
+        Prefetch("components", queryset=Component.objects.select_related("group")),
+    )
+
+
+def unresolved_incidents() -> list[Incident]:
+    return list(with_timeline(Incident.objects.public().unresolved().order_by("-detected_at")))
+
+
+def recent_incidents(limit: int = 50, component: Component | None = None) -> list[Incident]:
+    """The most recent incidents, resolved and postmortem included, as incidents.json lists."""
+    incidents = Incident.objects.public().order_by("-created_at", "-id")
+    if component is not None:
+        incidents = incidents.filter(components=component)
+    return list(with_timeline(incidents)[:limit])
+
+
+def last_incident_change() -> datetime | None:
+    return Incident.objects.public().aggregate(latest=Max("updated_at"))["latest"]
+
+
+def build_snapshot() -> Snapshot:
+    components = list(Component.objects.select_related("group"))
+    incidents = unresolved_incidents()
+    groups: dict[int, GroupView] = {}
+    ungrouped = []
+    for component in components:
+        if component.group is None:
+            ungrouped.append(component)
+        else:
+            groups.setdefault(component.group_id, GroupView(component.group, [])).components.append(
+                component
+            )
+    stamps = [c.updated_at for c in components] + [i.updated_at for i in incidents]
+    stamps += [s for s in [last_incident_change()] if s is not None]
+    ordered_groups = sorted(groups.values(), key=lambda g: (g.group.position, g.group.name))
+    return Snapshot(components, ordered_groups, ungrouped, incidents, max(stamps, default=None))

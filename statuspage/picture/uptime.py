@@ -1,0 +1,240 @@
+"""Per-component, per-day uptime: rolled up from the status-change log, read by the page.
+
+A day's bar is coloured by the worst status it saw; its uptime counts major outage as fully
+down and partial outage as PARTIAL_WEIGHT down (the convention Statuspage uses), and
+maintenance as up. Days are calendar days in the page's time zone (settings.TIME_ZONE).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import OuterRef, Q, Subquery
+from django.utils.formats import date_format
+
+from incidents.models import AffectedComponent
+from statuspage.models import (
+    Component,
+    ComponentDay,
+    ComponentStatusChange,
+)
+from statuspage.statuses import ComponentStatus, worst_status
+
+DAYS_SHOWN = 90
+DAY_FORMAT = "N j, Y"
+REFRESH_EVERY = timedelta(seconds=30)
+PARTIAL_WEIGHT = 0.3
+DOWN_WEIGHT = {ComponentStatus.MAJOR_OUTAGE: 1.0, ComponentStatus.PARTIAL_OUTAGE: PARTIAL_WEIGHT}
+
+
+def page_zone() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(page_zone()).date()
+
+
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=page_zone())
+
+
+@dataclass
+class Timeline:
+    """One component's statuses over a window: its status at the start, then each change."""
+
+    start_status: str
+    changes: list[tuple[datetime, str]] = field(default_factory=list)
+
+    def segments(self, start: datetime, end: datetime):
+        """(from, to, status) pieces covering [start, end)."""
+        status, cursor = self.start_status, start
+        for at, new in self.changes:
+            if at >= end:
+                break
+            if at > cursor:
+                yield cursor, at, status
+                cursor = at
+            status = new
+        if end > cursor:
+            yield cursor, end, status
+
+
+def timelines(components: list[Component], start: datetime, end: datetime) -> dict[int, Timeline]:
+    """Statuses of every component across [start, end) in two queries."""
+    before = dict(
+        Component.objects.annotate(
+            last=Subquery(
+                ComponentStatusChange.objects.filter(component=OuterRef("pk"), changed_at__lt=start)
+                .order_by("-changed_at", "-id")
+                .values("new_status")[:1]
+            )
+        ).values_list("id", "last")
+    )
+    inside: dict[int, list] = defaultdict(list)
+    first_old: dict[int, str] = {}
+    for change in ComponentStatusChange.objects.filter(changed_at__gte=start, changed_at__lt=end):
+        first_old.setdefault(change.component_id, change.old_status)
+        inside[change.component_id].append((change.changed_at, change.new_status))
+    return {
+        c.id: Timeline(before.get(c.id) or first_old.get(c.id) or c.status, inside[c.id])
+        for c in components
+    }
+
+
+def incidents_by_component_day(start: datetime, end: datetime) -> dict[tuple[int, date], list]:
+    touching = AffectedComponent.objects.select_related("incident").filter(
+        Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gte=start),
+        incident__started_at__lt=end,
+        incident__published_at__isnull=False,
+    )
+    found: dict[tuple[int, date], list] = defaultdict(list)
+    for link in touching.order_by("incident__started_at"):
+        incident = link.incident
+        first = local_day(max(incident.started_at, start))
+        last = local_day(min(incident.resolved_at or end, end) - timedelta(microseconds=1))
+        day = first
+        while day <= last:
+            found[(link.component_id, day)].append({"id": incident.public_id, "name": incident.name})
+            day += timedelta(days=1)
+    return found
+
+
+def rollup_day(component: Component, day: date, timeline: Timeline, now: datetime,
+               incidents: list) -> ComponentDay | None:
+    start = max(day_start(day), component.created_at)
+    end = min(day_start(day + timedelta(days=1)), now)
+    if end <= start:
+        return None
+    observed = down = 0.0
+    seen = []
+    for seg_start, seg_end, status in timeline.segments(start, end):
+        seconds = (seg_end - seg_start).total_seconds()
+        observed += seconds
+        down += seconds * DOWN_WEIGHT.get(status, 0.0)
+        seen.append(status)
+    return ComponentDay(
+        component=component, day=day, worst_status=worst_status(seen),
+        observed_seconds=observed, down_seconds=down, incidents=incidents, computed_at=now,
+    )
+
+
+def rollup(first: date, last: date, now: datetime) -> int:
+    """(Re)compute every component's rows for days first..last, in a handful of queries."""
+    start, end = day_start(first), min(day_start(last + timedelta(days=1)), now)
+    components = list(Component.objects.all())
+    lines = timelines(components, start, end)
+    incidents = incidents_by_component_day(start, end)
+    rows = []
+    for component in components:
+        day = first
+        while day <= last:
+            row = rollup_day(component, day, lines[component.id], now,
+                             incidents.get((component.id, day), []))
+            if row is not None:
+                rows.append(row)
+            day += timedelta(days=1)
+    ComponentDay.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["component", "day"],
+        update_fields=["worst_status", "observed_seconds", "down_seconds", "incidents",
+                       "computed_at"],
+    )
+    return len(rows)
+
+
+class Refresher:
+    """Housekeeping: backfill the window once, then keep today (and a just-ended yesterday)
+    fresh at most every REFRESH_EVERY, however often the engine calls."""
+
+    def __init__(self) -> None:
+        self.last_run: datetime | None = None
+
+    def __call__(self, now: datetime) -> int:
+        if self.last_run is not None and now - self.last_run < REFRESH_EVERY:
+            return 0
+        today = local_day(now)
+        if self.last_run is None:
+            first = today - timedelta(days=DAYS_SHOWN - 1)
+        else:
+            first = min(local_day(self.last_run), today)
+        self.last_run = now
+        return rollup(first, today, now)
+
+
+refresh_uptime = Refresher()
+
+
+@dataclass
+class DayBar:
+    day: date
+    label: str
+    status: str | None = None
+    uptime: float | None = None
+    incidents: list = field(default_factory=list)
+
+    @property
+    def has_news(self) -> bool:
+        return bool(self.incidents) or self.status not in (None, ComponentStatus.OPERATIONAL)
+
+
+@dataclass
+class UptimeView:
+    bars: list[DayBar]
+    uptime: float | None
+    # Changes whenever any bar but today's could have changed: a key for caching their HTML.
+    version: str = ""
+
+    @property
+    def past(self) -> list[DayBar]:
+        return self.bars[:-1]
+
+    @property
+    def today(self) -> DayBar:
+        return self.bars[-1]
+
+
+def uptime_percent(observed: float, down: float) -> float | None:
+    return 100.0 * max(0.0, 1.0 - down / observed) if observed > 0 else None
+
+
+def content_key(bars: list[DayBar]) -> str:
+    """Identical for identical bars, so cached HTML of past days can never be stale."""
+    content = repr([(b.day, b.status, b.uptime, b.incidents) for b in bars])
+    return hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
+def uptime_views(components: list[Component], now: datetime) -> dict[int, UptimeView]:
+    """DAYS_SHOWN bars per component, oldest first, from the rollup rows in one query.
+    Today's bar is never greener than the component is right now."""
+    today = local_day(now)
+    first = today - timedelta(days=DAYS_SHOWN - 1)
+    days = [first + timedelta(days=offset) for offset in range(DAYS_SHOWN)]
+    labels = [date_format(day, DAY_FORMAT) for day in days]
+    rows = {
+        (row[0], row[1]): row
+        for row in ComponentDay.objects.filter(
+            day__gte=first, day__lte=today, component__in=[c.id for c in components]
+        ).values_list("component_id", "day", "worst_status", "observed_seconds",
+                      "down_seconds", "incidents")
+    }
+    views = {}
+    for component in components:
+        bars, observed, down = [], 0.0, 0.0
+        for day, label in zip(days, labels):
+            row = rows.get((component.id, day))
+            bar = DayBar(day, label)
+            if row is not None:
+                _, _, status, seen, lost, incidents = row
+                bar = DayBar(day, label, status, uptime_percent(seen, lost), incidents)
+                observed += seen
+                down += lost
+            bars.append(bar)
+        bars[-1].status = worst_status([s for s in (bars[-1].status, component.status) if s])
+        total = uptime_percent(observed, down)
+        views[component.id] = UptimeView(bars, total, content_key(bars[:-1]))
+    return views

@@ -1,0 +1,349 @@
+"""The engine: a long-lived loop that runs due probes on their own intervals.
+
+django-q2's scheduler wakes about every 30 s, too coarse for 10 s probes, so probes run
+here (as Healthchecks runs `sendalerts`): claim due probes with a conditional UPDATE, run
+their checks concurrently on one aiohttp session, store each result and let the workflow
+act on confirmed verdicts. Network work never holds a database transaction; database work
+runs on one thread (sync_to_async), which suits SQLite's single writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+import threading
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections, connections, transaction
+from django.db.models import Q
+from django.utils.module_loading import import_string
+
+from incidents.response.maintenance import components_under_maintenance
+from incidents.response.workflow import handle_verdict
+from statuspage import clock
+from statuspage.probes import bulk
+from statuspage.picture import monitoring
+from statuspage.checks import Check, build_check, heartbeat
+from statuspage.checks.http import new_session
+from statuspage.models import CheckOutcome, Probe, ProbeState, RegionState, Verdict
+
+log = logging.getLogger(__name__)
+
+HOUSEKEEPING_EVERY_SECONDS = 5.0
+SLIP_WINDOW = 10_000
+
+
+# What judging a result reads and writes; the rest of a probe is how to run its check.
+# Loading only what each step reads spares the hot path decoding fields it never uses.
+VERDICT_FIELDS = [
+    "id", "component_id", "name", "kind", "regions", "outage_status", "failures_to_confirm",
+    "successes_to_confirm", "flap_threshold", "flap_window_seconds", "state",
+    "consecutive_failures", "consecutive_successes", "first_failure_at", "last_checked_at",
+    "last_warning", "failure_status", "evidence", "transitions", "flapping_since", "reported",
+]
+VERDICT_ONLY_FIELDS = [
+    "evidence", "transitions", "last_warning", "failure_status", "flapping_since", "reported",
+    "first_failure_at", "consecutive_failures", "consecutive_successes", "last_checked_at",
+    "state",
+]
+
+
+def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Check]:
+    """Move each due probe's next_run_at forward; only the worker whose UPDATE wins runs it.
+
+    `slips` collects how late each claimed probe is against its schedule, in seconds.
+    """
+    due = Probe.objects.filter(enabled=True).filter(
+        Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
+    ).defer(*VERDICT_ONLY_FIELDS)
+    claimed = []
+    region = settings.ENGINE["REGION"]
+    with transaction.atomic():  # one commit for the whole claim, not one per probe
+        probes = list(due)
+        won = bulk.claim(probes, [p.next_run_after(now) for p in probes])
+        for probe in probes:
+            if probe.id not in won or (probe.regions and region not in probe.regions):
+                continue  # another worker has it, or its regions' agents check it
+            claimed.append(build_check(probe))
+            if slips is not None and probe.next_run_at is not None:
+                slips.append((now - probe.next_run_at).total_seconds())
+    return claimed
+
+
+RECORDED_FIELDS = [
+    "state",
+    "consecutive_failures",
+    "consecutive_successes",
+    "first_failure_at",
+    "last_checked_at",
+    "last_warning",
+    "failure_status",
+    "evidence",
+    "transitions",
+    "flapping_since",
+    "reported",
+]
+
+
+def record_outcome(probe_id: int, outcome: CheckOutcome | None, checked_at: datetime) -> str:
+    """Store the result, update the probe's counts, and act on a confirmed verdict.
+
+    A None outcome means "judge the probe from its row": heartbeats, whose state is the
+    pings already received, evaluated under the same lock a concurrent ping would take.
+    """
+    with transaction.atomic():
+        probe = Probe.objects.select_for_update().select_related("component").get(id=probe_id)
+        if probe.regions and outcome is not None:
+            return apply_region_vote(probe, settings.ENGINE["REGION"], outcome, checked_at)
+        if outcome is None:
+            outcome = heartbeat.evaluate(probe, checked_at)
+        if outcome is None:
+            return Verdict.NONE
+        return apply_and_store(probe, outcome, checked_at)
+
+
+def under_maintenance(probe: Probe, now: datetime) -> bool:
+    """Maintenance windows suppress alarms."""
+    return probe.component_id in components_under_maintenance([probe.component_id], now)
+
+
+def record_region_outcome(probe_id: int, region: str, outcome: CheckOutcome,
+                          checked_at: datetime) -> str:
+    """A result from one region (an agent, or this engine if it has a region)."""
+    with transaction.atomic():
+        probe = Probe.objects.select_for_update().select_related("component").get(id=probe_id)
+        return apply_region_vote(probe, region, outcome, checked_at)
+
+
+def apply_region_vote(probe: Probe, region: str, outcome: CheckOutcome, checked_at: datetime) -> str:
+    """Update that region's confirmed view, then the probe's from all regions' views."""
+    state, _ = RegionState.objects.select_for_update().get_or_create(probe=probe, region=region)
+    state.probe = probe
+    state.count(outcome, checked_at)
+    state.save()
+    down = list(
+        RegionState.objects.filter(probe=probe, region__in=probe.regions, state=ProbeState.DOWN)
+        .values_list("region", flat=True)
+    )
+    store_result(probe, outcome, checked_at, region)
+    verdict = probe.apply_region_votes(outcome, checked_at, down,
+                                       under_maintenance(probe, checked_at))
+    return save_and_act(probe, verdict, checked_at)
+
+
+def store_result(probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = "") -> None:
+    bulk.insert_results([(probe.id, region, checked_at, outcome)])
+
+
+def save_and_act(probe: Probe, verdict: str, checked_at: datetime) -> str:
+    probe.save(update_fields=RECORDED_FIELDS)
+    if verdict:
+        act_on(probe, verdict, checked_at)
+    return verdict
+
+
+# Set when a verdict was acted on, so the loop runs housekeeping (the escalation clock's
+# T+0 publish) at once instead of up to HOUSEKEEPING_EVERY_SECONDS later.
+verdict_acted = threading.Event()
+
+
+def act_on(probe: Probe, verdict: str, checked_at: datetime) -> None:
+    """Hand a verdict to the workflow; a failure there must not lose the batch's results."""
+    log.info("%s: %s", probe, verdict)
+    verdict_acted.set()
+    try:
+        with transaction.atomic():
+            handle_verdict(probe, verdict, checked_at)
+    except Exception:
+        log.exception("acting on %s for %s failed", verdict, probe)
+
+
+def apply_and_store(probe: Probe, outcome: CheckOutcome, checked_at: datetime) -> str:
+    """The part of recording that needs the probe row locked by the caller."""
+    store_result(probe, outcome, checked_at)
+    verdict = probe.apply_outcome(outcome, checked_at, under_maintenance(probe, checked_at))
+    return save_and_act(probe, verdict, checked_at)
+
+
+def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
+    """Record many results in one transaction: one commit, one bulk insert. The engine
+    calls this a few times a second with whatever finished since the last call."""
+    plain = [(pid, outcome, at) for pid, outcome, at in batch if outcome is not None]
+    special = [(pid, outcome, at) for pid, outcome, at in batch if outcome is None]
+    with transaction.atomic():
+        # Lock in id order (no default ordering, whose joins PostgreSQL cannot lock).
+        probes = Probe.objects.select_for_update(of=("self",)).order_by("id").only(
+            *VERDICT_FIELDS).in_bulk(sorted({pid for pid, _, _ in plain}))
+        maintained = maintenance_by_time(probes.values(), {at for _, _, at in plain})
+        rows, acted = [], []
+        for probe_id, outcome, checked_at in sorted(plain, key=lambda r: r[2]):
+            probe = probes.get(probe_id)
+            if probe is None:
+                continue  # deleted while its check ran
+            if probe.regions:
+                special.append((probe_id, outcome, checked_at))
+                continue
+            rows.append((probe_id, "", checked_at, outcome))
+            before = recorded_values(probe)
+            suppressed = probe.component_id in maintained[checked_at]
+            verdict = probe.apply_outcome(outcome, checked_at, suppressed)
+            acted.append((probe, before, verdict, checked_at))
+        bulk.insert_results(rows)
+        bulk.save_changed([(probe, before) for probe, before, _, _ in acted], RECORDED_FIELDS)
+        for probe, _, verdict, checked_at in acted:
+            if verdict:
+                act_on(probe, verdict, checked_at)
+    for probe_id, outcome, checked_at in special:
+        record_outcome(probe_id, outcome, checked_at)
+    return len(batch)
+
+
+def recorded_values(probe: Probe) -> tuple:
+    """The probe's RECORDED_FIELDS as they are now, JSON values copied (judging may
+    change them in place), to save only what judging changed."""
+    return tuple(copy.deepcopy(v) if isinstance(v, (dict, list)) else v
+                 for v in (getattr(probe, f) for f in RECORDED_FIELDS))
+
+
+def maintenance_by_time(probes, times: set[datetime]) -> dict[datetime, set[int]]:
+    """The components under maintenance at each check time of a batch: one query per
+    distinct time (checks claimed in one tick share it), not one per result."""
+    component_ids = {p.component_id for p in probes}
+    if not component_ids:
+        return {at: set() for at in times}
+    return {at: components_under_maintenance(component_ids, at) for at in times}
+
+
+def housekeeping(now: datetime) -> None:
+    """Run each periodic job; one failing job must not stop the others or the probes."""
+    for path in settings.ENGINE["HOUSEKEEPING"]:
+        try:
+            import_string(path)(now)
+        except Exception:
+            log.exception("housekeeping job %s failed", path)
+
+
+async def run_checks(checks: list[Check], limit: int) -> list[CheckOutcome | None]:
+    async with new_session(limit) as session:
+        return await asyncio.gather(*(check.run(session) for check in checks))
+
+
+def run_checks_blocking(checks: list[Check]) -> list[CheckOutcome | None]:
+    """Run checks to completion from synchronous code, even if this thread has a loop running."""
+    limit = settings.ENGINE["MAX_CONCURRENCY"]
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run_checks(checks, limit))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run_checks(checks, limit)).result()
+
+
+def run_due_probes() -> list[tuple[int, CheckOutcome | None, str]]:
+    """One synchronous pass: claim, check, record, pulse. Tests drive the engine through this."""
+    now = clock.now()
+    checks = claim_due_checks(now)
+    outcomes = run_checks_blocking(checks) if checks else []
+    results = [
+        (check.probe_id, outcome, record_outcome(check.probe_id, outcome, now))
+        for check, outcome in zip(checks, outcomes, strict=True)
+    ]
+    monitoring.record_cycle(now, len(results))
+    return results
+
+
+class Engine:
+    def __init__(self, tick_seconds: float, max_concurrency: int) -> None:
+        self.tick_seconds = tick_seconds
+        self.max_concurrency = max_concurrency
+        self.stop = asyncio.Event()
+        self.in_flight: set[asyncio.Task] = set()
+        self.semaphore = asyncio.Semaphore(max_concurrency)
+        self.slips: deque[float] = deque(maxlen=SLIP_WINDOW)
+        self.completed = 0
+        self.finished: list[tuple[int, CheckOutcome | None, datetime]] = []
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_housekeeping = last_pulse = 0.0
+        await self.db(monitoring.record_start)(clock.now(), os.getpid())
+        async with new_session(self.max_concurrency) as session:
+            while not self.stop.is_set():
+                tick_started = loop.time()
+                await self.start_due_checks(session)
+                await self.flush()
+                if loop.time() - last_pulse >= settings.ENGINE["HEARTBEAT_SECONDS"] / 2:
+                    last_pulse = loop.time()
+                    await self.pulse()
+                due = loop.time() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS
+                if due or verdict_acted.is_set():
+                    verdict_acted.clear()
+                    last_housekeeping = loop.time()
+                    await self.db(housekeeping)(clock.now())
+                # Sleep out the rest of the tick only: a slow tick must not add a full one.
+                rest = self.tick_seconds - (loop.time() - tick_started)
+                try:
+                    await asyncio.wait_for(self.stop.wait(), timeout=max(rest, 0.01))
+                except asyncio.TimeoutError:
+                    pass
+            await self.drain()
+        await self.db(connections.close_all)()  # the database thread's session ends with us
+
+    async def pulse(self) -> None:
+        """Tell the web process and the watchdog that probe cycles still complete."""
+        completed, self.completed = self.completed, 0
+        try:
+            await self.db(monitoring.record_cycle)(clock.now(), completed, self.slip_p99_ms())
+        except Exception:
+            log.exception("writing the engine heartbeat failed")
+
+    def slip_p99_ms(self) -> float | None:
+        if not self.slips:
+            return None
+        ordered = sorted(self.slips)
+        return round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 1)
+
+    async def start_due_checks(self, session) -> None:
+        now = clock.now()
+        slips: list[float] = []
+        for check in await self.db(claim_due_checks)(now, slips):
+            task = asyncio.create_task(self.check_and_record(session, check, now))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+        self.slips.extend(slips)
+
+    async def check_and_record(self, session, check: Check, now: datetime) -> None:
+        async with self.semaphore:
+            outcome = await check.run(session)
+        self.finished.append((check.probe_id, outcome, now))
+
+    async def flush(self) -> None:
+        """Record what finished since the last tick, in one transaction."""
+        batch, self.finished = self.finished, []
+        if not batch:
+            return
+        try:
+            self.completed += await self.db(record_batch)(batch)
+        except Exception:
+            log.exception("recording %d results failed", len(batch))
+
+    async def drain(self) -> None:
+        """Let in-flight checks finish and be recorded, so a stop loses no result."""
+        if self.in_flight:
+            log.info("engine stopping: waiting for %d checks", len(self.in_flight))
+            await asyncio.gather(*self.in_flight, return_exceptions=True)
+        await self.flush()
+
+    @staticmethod
+    def db(func):
+        def wrapped(*args):
+            close_old_connections()
+            return func(*args)
+
+        return sync_to_async(wrapped, thread_sensitive=True)

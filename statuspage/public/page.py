@@ -1,0 +1,185 @@
+"""What the public page shows, gathered in a fixed number of queries whatever the number of
+components or incidents: the Snapshot (shared with the API), uptime bars, response times,
+when each component was last checked, and recent history."""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+
+from django.core.cache import cache
+from django.db.models import Max, Q, Sum
+from django.db.models.functions import TruncHour
+
+from incidents.models import Incident
+from statuspage.picture.maintenance import current_windows
+from statuspage.models import Component, ComponentStatus, Probe, ResultRollup, RollupPeriod
+from statuspage.picture.summary import Snapshot, build_snapshot, with_timeline
+from statuspage.picture.uptime import UptimeView, day_start, local_day, uptime_views
+
+CHART_HOURS = 24
+CHART_WIDTH, CHART_HEIGHT = 240, 40
+RECENT_DAYS = 7
+LATENCY_CACHE_SECONDS = 60
+
+
+@dataclass
+class LatencyChart:
+    points: str
+    average_ms: float
+    peak_ms: float
+
+
+def latency_charts(now: datetime) -> dict[int, LatencyChart]:
+    """Hourly charts change slowly: computed at most once a minute per process."""
+    key = f"latency-charts:{now:%Y%m%d%H%M}"
+    charts = cache.get(key)
+    if charts is None:
+        charts = compute_latency_charts(now)
+        cache.set(key, charts, LATENCY_CACHE_SECONDS)
+    return charts
+
+
+def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
+    """Mean response time per hour over the last day, per component, from rollups in one
+    query: hourly rollups, and for the last two hours (not rolled up into an hour yet, or
+    only just) the minute rollups, summed per hour in SQL. Results of the last couple of
+    minutes, not rolled up yet, wait for the next minute's chart."""
+    start = (now - timedelta(hours=CHART_HOURS - 1)).replace(minute=0, second=0, microsecond=0)
+    recent = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    rows = (
+        ResultRollup.objects.filter(
+            Q(period=RollupPeriod.HOUR, start__gte=start)
+            | Q(period=RollupPeriod.MINUTE, start__gte=recent),
+            start__lte=now, latency_sum__isnull=False,
+        )
+        .annotate(hour=TruncHour("start", tzinfo=timezone.utc))
+        .values("probe__component_id", "period", "hour")
+        .annotate(checks=Sum("checks"), total=Sum("latency_sum"))
+        .order_by()
+    )
+    means: dict[int, dict[datetime, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for row in rows:
+        if row["checks"]:
+            means[row["probe__component_id"]][row["hour"]][row["period"]] = (
+                row["total"] / row["checks"])
+    return {
+        cid: chart(start, {hour: by.get(RollupPeriod.HOUR, by.get(RollupPeriod.MINUTE))
+                           for hour, by in hours.items()})
+        for cid, hours in means.items()
+    }
+
+
+def chart(start: datetime, hours: dict[datetime, float]) -> LatencyChart:
+    peak = max(hours.values()) or 1.0
+    step = CHART_WIDTH / (CHART_HOURS - 1)
+    points = []
+    for n in range(CHART_HOURS):
+        value = hours.get(start + timedelta(hours=n))
+        if value is not None:
+            y = CHART_HEIGHT - 2 - (CHART_HEIGHT - 4) * value / peak
+            points.append(f"{n * step:.1f},{y:.1f}")
+    average = sum(hours.values()) / len(hours)
+    return LatencyChart(" ".join(points), average, peak)
+
+
+def last_checked() -> dict[int, datetime]:
+    rows = (
+        Probe.objects.filter(enabled=True, last_checked_at__isnull=False)
+        .values("component_id")
+        .annotate(last=Max("last_checked_at"))
+        .order_by()
+    )
+    return {row["component_id"]: row["last"] for row in rows}
+
+
+@dataclass
+class ComponentRow:
+    component: Component
+    uptime: UptimeView
+    latency: LatencyChart | None
+    last_checked_at: datetime | None
+
+
+@dataclass
+class GroupRows:
+    group: object
+    status: str
+    rows: list[ComponentRow]
+
+    @property
+    def status_label(self) -> str:
+        return ComponentStatus(self.status).label
+
+
+@dataclass
+class PageView:
+    snapshot: Snapshot
+    groups: list[GroupRows]
+    ungrouped: list[ComponentRow]
+    recent: list[Incident]
+    now: datetime
+    maintenance: list[Incident]
+
+
+def recent_resolved(now: datetime) -> list[Incident]:
+    since = now - timedelta(days=RECENT_DAYS)
+    return list(
+        with_timeline(
+            Incident.objects.public().filter(resolved_at__gte=since)
+            .order_by("-resolved_at")
+        )
+    )
+
+
+def build_page(now: datetime) -> PageView:
+    snapshot = build_snapshot()
+    visible = [c for c in snapshot.components if c.showcase]
+    uptimes = uptime_views(visible, now)
+    charts = latency_charts(now)
+    checked = last_checked()
+
+    def row(component: Component) -> ComponentRow:
+        return ComponentRow(component, uptimes[component.id], charts.get(component.id),
+                            checked.get(component.id))
+
+    def shown(component: Component) -> bool:
+        return component.showcase and (
+            not component.only_show_if_degraded or component.status != "operational"
+        )
+
+    groups = [
+        GroupRows(g.group, g.status, [row(c) for c in g.components if shown(c)])
+        for g in snapshot.groups
+    ]
+    return PageView(
+        snapshot,
+        [g for g in groups if g.rows],
+        [row(c) for c in snapshot.ungrouped if shown(c)],
+        recent_resolved(now),
+        now,
+        current_windows(),
+    )
+
+
+def history_months(now: datetime, months: int = 3, before: date | None = None):
+    """Incidents by calendar month, newest month first, every month listed even when quiet."""
+    end_month = (before or local_day(now)).replace(day=1)
+    firsts = [end_month]
+    while len(firsts) < months:
+        previous = firsts[-1] - timedelta(days=1)
+        firsts.append(previous.replace(day=1))
+    after_end = (end_month + timedelta(days=32)).replace(day=1)
+    incidents = with_timeline(
+        Incident.objects.public().filter(
+            started_at__gte=day_start(firsts[-1]), started_at__lt=day_start(after_end)
+        ).order_by("-started_at")
+    )
+    by_month: OrderedDict[date, list[Incident]] = OrderedDict((m, []) for m in firsts)
+    for incident in incidents:
+        month = local_day(incident.started_at).replace(day=1)
+        if month in by_month:
+            by_month[month].append(incident)
+    older = firsts[-1] - timedelta(days=1)
+    return list(by_month.items()), older.replace(day=1)
