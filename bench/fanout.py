@@ -107,7 +107,13 @@ def ceiling(channel: str, count: int) -> dict:
     start = time.perf_counter()
     sent = sum(send(payload) for payload in payloads)
     elapsed = time.perf_counter() - start
-    return {"channel": channel, "sent": sent, "seconds": elapsed, "per_second": sent / elapsed, "rss_mb": peak_rss_mb()}
+    return {
+        "channel": channel,
+        "sent": sent,
+        "seconds": elapsed,
+        "per_second": sent / elapsed,
+        "rss_mb": peak_rss_mb(),
+    }
 
 
 def sample_requests(channel_name: str, count: int) -> tuple[list, object]:
@@ -123,13 +129,28 @@ def sample_requests(channel_name: str, count: int) -> tuple[list, object]:
     update = ceiling_update()
     channel = get_channel(channel_name)
     warm_up(channel_name)
-    message = channel.render(Announcement(update=update, channel=channel_name, recipients=Recipients.SUBSCRIBERS))
-    address = {"push": "fid-ceiling-{}", "email": "c{}@bench.example", "sms": "+1556{:07d}"}[channel_name]
+    message = channel.render(
+        Announcement(update=update, channel=channel_name, recipients=Recipients.SUBSCRIBERS)
+    )
+    address = {"push": "fid-ceiling-{}", "email": "c{}@bench.example", "sms": "+1556{:07d}"}[
+        channel_name
+    ]
 
     def deliveries(first: int, size: int) -> list:
-        return [ClaimedDelivery(n, channel_name, address.format(n), n, 1, uuid.uuid4(),
-                                ClaimedSubscriber(n, uuid.uuid4(), channel_name, address.format(n), "", "", "", None))
-                for n in range(first, first + size)]
+        return [
+            ClaimedDelivery(
+                n,
+                channel_name,
+                address.format(n),
+                n,
+                1,
+                uuid.uuid4(),
+                ClaimedSubscriber(
+                    n, uuid.uuid4(), channel_name, address.format(n), "", "", "", None
+                ),
+            )
+            for n in range(first, first + size)
+        ]
 
     if channel_name == "email":
         from notifiers.channels.email import sendgrid_client
@@ -151,15 +172,24 @@ def sample_requests(channel_name: str, count: int) -> tuple[list, object]:
         app = firebase_app()
         batches = [[channel.build(message, d) for d in deliveries(i * 500, 500)] for i in range(5)]
         calls = max(count // 500, 1)
-        return [batches[i % len(batches)] for i in range(calls)], lambda batch: len(messaging.send_each(batch, app=app).responses)
+        return [batches[i % len(batches)] for i in range(calls)], lambda batch: len(
+            messaging.send_each(batch, app=app).responses
+        )
     from notifiers.channels.sms import status_callback_base, twilio_client, twilio_config
 
     client, _ = twilio_client()
     config = twilio_config()
     callback = status_callback_base()
-    calls = [dict(to=d.target, body=message.body, messaging_service_sid=config["MESSAGING_SERVICE_SID"],
-                  validity_period=config["SMS_VALIDITY_SECONDS"], status_callback=f"{callback}{d.id}")
-             for d in deliveries(0, count)]
+    calls = [
+        dict(
+            to=d.target,
+            body=message.body,
+            messaging_service_sid=config["MESSAGING_SERVICE_SID"],
+            validity_period=config["SMS_VALIDITY_SECONDS"],
+            status_callback=f"{callback}{d.id}",
+        )
+        for d in deliveries(0, count)
+    ]
 
     def send_sms(call: dict) -> int:
         client.messages.create(**call)
@@ -202,8 +232,15 @@ def seed(subscribers: int) -> dict:
     batch = []
     for i in range(subscribers):
         channel = CHANNELS[i % len(CHANNELS)]
-        batch.append(Subscriber(channel=channel, address=addresses[channel](i), confirmed_at=now,
-                                created_at=now, updated_at=now))
+        batch.append(
+            Subscriber(
+                channel=channel,
+                address=addresses[channel](i),
+                confirmed_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         if len(batch) == 10_000:
             Subscriber.objects.bulk_create(batch)
             batch = []
@@ -224,11 +261,26 @@ def new_update(label: str) -> int:
     from statuspage.models import Component
 
     now = datetime.now(timezone.utc)
-    incident = Incident.objects.create(name=f"Bench {label}", impact="critical", started_at=now,
-                                       detected_at=now, created_at=now, updated_at=now)
-    AffectedComponent.objects.create(incident=incident, component=Component.objects.get(), status="major_outage")
-    update = IncidentUpdate.objects.create(incident=incident, kind="opened", status="investigating",
-                                           body="Alerts are delayed.", display_at=now, created_at=now, updated_at=now)
+    incident = Incident.objects.create(
+        name=f"Bench {label}",
+        impact="critical",
+        started_at=now,
+        detected_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    AffectedComponent.objects.create(
+        incident=incident, component=Component.objects.get(), status="major_outage"
+    )
+    update = IncidentUpdate.objects.create(
+        incident=incident,
+        kind="opened",
+        status="investigating",
+        body="Alerts are delayed.",
+        display_at=now,
+        created_at=now,
+        updated_at=now,
+    )
     return update.id
 
 
@@ -277,23 +329,36 @@ def worker(channel: str, update_id: int) -> dict:
     from notifiers.delivery import dispatch
     from notifiers.models import Recipients
 
-    sender = subprocess.Popen([sys.executable, __file__, "sender", channel, str(update_id)], env=os.environ,
-                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    sender = subprocess.Popen(
+        [sys.executable, __file__, "sender", channel, str(update_id)],
+        env=os.environ,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     ready = sender.stdout.readline().split()
     if not ready or ready[0] != "ready":
         raise SystemExit("the sender process did not start")
     update = IncidentUpdate.objects.get(id=update_id)
     backend, sender_backend = database_backend_pid(), int(ready[1]) or None
     sandbox = int(os.environ.get("BENCH_SANDBOX_PID", 0))
-    cpu_before = {"ours": cpu_seconds(os.getpid()) + cpu_seconds(sender.pid),
-                  "database": cpu_seconds(backend) + cpu_seconds(sender_backend), "sandbox": cpu_seconds(sandbox)}
+    cpu_before = {
+        "ours": cpu_seconds(os.getpid()) + cpu_seconds(sender.pid),
+        "database": cpu_seconds(backend) + cpu_seconds(sender_backend),
+        "sandbox": cpu_seconds(sandbox),
+    }
     start = time.perf_counter()
-    announcement = dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, update.created_at)
+    announcement = dispatch.announce(
+        update, channel, Recipients.SUBSCRIBERS, None, update.created_at
+    )
     retried = run_task(dispatch.fan_out, announcement.id)
     fanned = time.perf_counter()
     sent_by = json.loads(sender.communicate()[0].strip().splitlines()[-1])
-    cpu_after = {"ours": cpu_seconds(os.getpid()) + sent_by["cpu_s"],
-                 "database": cpu_seconds(backend) + sent_by["database_cpu_s"], "sandbox": cpu_seconds(sandbox)}
+    cpu_after = {
+        "ours": cpu_seconds(os.getpid()) + sent_by["cpu_s"],
+        "database": cpu_seconds(backend) + sent_by["database_cpu_s"],
+        "sandbox": cpu_seconds(sandbox),
+    }
     counts = announcement.progress()["counts"]
     return {
         "channel": channel,
@@ -318,8 +383,9 @@ def sender(channel: str, update_id: int) -> dict:
 
     backend = database_backend_pid()
     print("ready", backend or 0, flush=True)
-    announcements = Announcement.objects.filter(update_id=update_id, channel=channel,
-                                                recipients=Recipients.SUBSCRIBERS)
+    announcements = Announcement.objects.filter(
+        update_id=update_id, channel=channel, recipients=Recipients.SUBSCRIBERS
+    )
     while not (announcement := announcements.first()):
         time.sleep(0.005)
     retried = 0
@@ -331,8 +397,13 @@ def sender(channel: str, update_id: int) -> dict:
         retried += run_task(dispatch.send_due, announcement.id)
         if not fanned_out:
             time.sleep(0.005)  # what polling the broker for the next queued send costs
-    return {"done": time.perf_counter(), "rss_mb": peak_rss_mb(), "task_retries": retried,
-            "cpu_s": cpu_seconds(os.getpid()), "database_cpu_s": cpu_seconds(backend)}
+    return {
+        "done": time.perf_counter(),
+        "rss_mb": peak_rss_mb(),
+        "task_retries": retried,
+        "cpu_s": cpu_seconds(os.getpid()),
+        "database_cpu_s": cpu_seconds(backend),
+    }
 
 
 def run_task(task, *args) -> int:
@@ -355,15 +426,33 @@ def run_task(task, *args) -> int:
 
 
 def run_json(args: list[str], env: dict) -> dict:
-    output = subprocess.run([sys.executable, __file__, *args], env=env, cwd=ROOT, check=True,
-                            capture_output=True, text=True).stdout
+    output = subprocess.run(
+        [sys.executable, __file__, *args],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
 def start_sandbox(env: dict) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "manage.py"), "sandbox", "--port", "0", "--record-limit", "1000"],
-        env={**env, "LOG_LEVEL": "WARNING"}, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            str(ROOT / "manage.py"),
+            "sandbox",
+            "--port",
+            "0",
+            "--record-limit",
+            "1000",
+        ],
+        env={**env, "LOG_LEVEL": "WARNING"},
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
     )
     line = process.stdout.readline()
     match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
@@ -384,12 +473,19 @@ CEILING_SAMPLES = {"push": 5000, "email": 50_000, "sms": 3000}
 
 
 def measure_ceiling(env: dict, channel: str, runs: int) -> list[float]:
-    env = {**env, "DATABASE_URL": f"sqlite:///{Path(env['STATUSPAGE_VAR_DIR']) / 'ceiling.sqlite3'}"}  # renders the message, not timed
-    return [run_json(["ceiling", channel, str(CEILING_SAMPLES[channel])], env)["per_second"] for _ in range(runs)]
+    env = {
+        **env,
+        "DATABASE_URL": f"sqlite:///{Path(env['STATUSPAGE_VAR_DIR']) / 'ceiling.sqlite3'}",
+    }  # renders the message, not timed
+    return [
+        run_json(["ceiling", channel, str(CEILING_SAMPLES[channel])], env)["per_second"]
+        for _ in range(runs)
+    ]
 
 
-def database_pass(name: str, env: dict, ceiling_env: dict, runs: int, subscribers: int, sandbox_url: str,
-                  progress) -> dict:
+def database_pass(
+    name: str, env: dict, ceiling_env: dict, runs: int, subscribers: int, sandbox_url: str, progress
+) -> dict:
     run_json(["seed", str(subscribers)], env)
     alone = {}
     for channel in CHANNELS:
@@ -405,14 +501,29 @@ def database_pass(name: str, env: dict, ceiling_env: dict, runs: int, subscriber
     update_id = int(run_json(["update", "together"], env)["update_id"])
     before = sandbox_counts(sandbox_url)
     start = time.time()
-    processes = [subprocess.Popen([sys.executable, __file__, "worker", c, str(update_id)], env=env, cwd=ROOT,
-                                  stdout=subprocess.PIPE, text=True) for c in CHANNELS]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, __file__, "worker", c, str(update_id)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for c in CHANNELS
+    ]
     together = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in processes]
     wall = time.time() - start
     after = sandbox_counts(sandbox_url)
-    received = sum(after.get(k, 0) - before.get(k, 0) for k in ("fcm/push", "sendgrid/email", "twilio/sms"))
-    return {"database": name, "alone": alone, "together": together, "together_wall_s": wall,
-            "together_received": received}
+    received = sum(
+        after.get(k, 0) - before.get(k, 0) for k in ("fcm/push", "sendgrid/email", "twilio/sms")
+    )
+    return {
+        "database": name,
+        "alone": alone,
+        "together": together,
+        "together_wall_s": wall,
+        "together_received": received,
+    }
 
 
 def postgres_reachable(url: str) -> bool:
@@ -422,7 +533,9 @@ def postgres_reachable(url: str) -> bool:
     database = url.rsplit("/", 1)[1]
     try:
         with psycopg.connect(admin_url, autocommit=True, connect_timeout=3) as connection:
-            exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+            exists = connection.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+            ).fetchone()
             if not exists:
                 connection.execute(f'CREATE DATABASE "{database}"')
         return True
@@ -452,11 +565,16 @@ def report(args, passes: list[dict]) -> str:
                 f"| {row['per_second']:,.0f} | {row['ceiling']:,.0f} | {ratio:.0%} | {row['rss_mb']:.0f} "
                 f"| {cpu_per_delivery(row)} |"
             )
-    lines += ["", "| database | all three channels at once: wall time to the last delivery | received by the sandbox | worst worker peak RSS MB |",
-              "|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "| database | all three channels at once: wall time to the last delivery | received by the sandbox | worst worker peak RSS MB |",
+        "|---|---:|---:|---:|",
+    ]
     for result in passes:
         worst = max(r["rss_mb"] for r in result["together"])
-        lines.append(f"| {result['database']} | {result['together_wall_s']:.1f} s | {result['together_received']:,} | {worst:.0f} |")
+        lines.append(
+            f"| {result['database']} | {result['together_wall_s']:.1f} s | {result['together_received']:,} | {worst:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -464,7 +582,9 @@ def cpu_per_delivery(row: dict) -> str:
     """CPU time over the pipeline run per delivery sent: our two worker processes, the
     database server's processes serving them (none on SQLite), the sandbox."""
     cpu = row["cpu_s"]
-    return " / ".join(f"{cpu[part] / max(row['sent'], 1) * 1e6:.0f}" for part in ("ours", "database", "sandbox"))
+    return " / ".join(
+        f"{cpu[part] / max(row['sent'], 1) * 1e6:.0f}" for part in ("ours", "database", "sandbox")
+    )
 
 
 def save(workdir: Path, passes: list[dict]) -> None:
@@ -480,35 +600,67 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--million", action="store_true", help="1,000,000 subscribers")
     parser.add_argument("--postgres", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG))
-    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"))
+    parser.add_argument(
+        "--redis", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
+    )
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
-    parser.add_argument("--runs", type=int, default=3, help="ceiling runs per SDK (the median is kept)")
-    parser.add_argument("--channels", default=",".join(CHANNELS),
-                        help="comma-separated subset of push,email,sms (subscribers are spread over them)")
+    parser.add_argument(
+        "--runs", type=int, default=3, help="ceiling runs per SDK (the median is kept)"
+    )
+    parser.add_argument(
+        "--channels",
+        default=",".join(CHANNELS),
+        help="comma-separated subset of push,email,sms (subscribers are spread over them)",
+    )
     args = parser.parse_args()
     os.environ["BENCH_CHANNELS"] = args.channels  # the worker processes read it
     CHANNELS = tuple(args.channels.split(","))
     if args.million:
         args.subscribers = 1_000_000
     workdir = Path(tempfile.mkdtemp(prefix="bench-fanout-"))
-    base_env = {**os.environ, "STATUSPAGE_VAR_DIR": str(workdir), "LOG_LEVEL": "WARNING", "DEBUG": "0",
-                "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "127.0.0.1",
-                "STATUSPAGE_URL": "http://127.0.0.1:9", "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
-                "REDIS_URL": ""}
+    base_env = {
+        **os.environ,
+        "STATUSPAGE_VAR_DIR": str(workdir),
+        "LOG_LEVEL": "WARNING",
+        "DEBUG": "0",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "STATUSPAGE_URL": "http://127.0.0.1:9",
+        "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "REDIS_URL": "",
+    }
     sandbox, sandbox_url = start_sandbox(base_env)
     env = {**base_env, "SANDBOX_URL": sandbox_url, "BENCH_SANDBOX_PID": str(sandbox.pid)}
     try:
         print(f"sandbox at {sandbox_url}", file=sys.stderr)
         passes = []
         if not args.no_sqlite:
-            passes.append(database_pass("SQLite", env, env, args.runs, args.subscribers, sandbox_url,
-                                        lambda partial: save(workdir, [*passes, partial])))
+            passes.append(
+                database_pass(
+                    "SQLite",
+                    env,
+                    env,
+                    args.runs,
+                    args.subscribers,
+                    sandbox_url,
+                    lambda partial: save(workdir, [*passes, partial]),
+                )
+            )
             save(workdir, passes)
         if not args.no_postgres and postgres_reachable(args.postgres):
             pg_env = {**env, "DATABASE_URL": args.postgres, "REDIS_URL": args.redis}
-            passes.append(database_pass("PostgreSQL", pg_env, env, args.runs, args.subscribers, sandbox_url,
-                                        lambda partial: save(workdir, [*passes, partial])))
+            passes.append(
+                database_pass(
+                    "PostgreSQL",
+                    pg_env,
+                    env,
+                    args.runs,
+                    args.subscribers,
+                    sandbox_url,
+                    lambda partial: save(workdir, [*passes, partial]),
+                )
+            )
     finally:
         sandbox.terminate()
         sandbox.wait()

@@ -9,8 +9,8 @@ import random
 
 from aiohttp import web
 
-SLOW_EVERY = 50     # 2% hang past the probe timeout
-FAIL_EVERY = 33     # about 3% answer 503
+SLOW_EVERY = 50  # 2% hang past the probe timeout
+FAIL_EVERY = 33  # about 3% answer 503
 SLOW_SECONDS = 8.0
 
 
@@ -34,5 +34,12 @@ async def target(request: web.Request) -> web.Response:
 def serve(port: int) -> None:
     app = web.Application()
     app.router.add_get("/t/{n}", target)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None,
-                backlog=4096, handle_signals=True)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=port,
+        print=None,
+        access_log=None,
+        backlog=4096,
+        handle_signals=True,
+    )

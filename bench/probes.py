@@ -56,13 +56,20 @@ def make_probes(count: int, interval: int) -> None:
     from statuspage.models import Component, Probe
 
     components = Component.objects.bulk_create(
-        Component(name=f"Service {i:03d}") for i in range(max(count // 100, 1)))
+        Component(name=f"Service {i:03d}") for i in range(max(count // 100, 1))
+    )
     start = clock.now() + timedelta(seconds=1)
     Probe.objects.bulk_create(
-        Probe(component=components[i % len(components)], name=f"target {i}",
-              url=f"http://127.0.0.1:{TARGET_PORT}/t/{i}", interval_seconds=interval,
-              timeout_seconds=5, failures_to_confirm=2, successes_to_confirm=2,
-              next_run_at=start + timedelta(seconds=interval * i / count))
+        Probe(
+            component=components[i % len(components)],
+            name=f"target {i}",
+            url=f"http://127.0.0.1:{TARGET_PORT}/t/{i}",
+            interval_seconds=interval,
+            timeout_seconds=5,
+            failures_to_confirm=2,
+            successes_to_confirm=2,
+            next_run_at=start + timedelta(seconds=interval * i / count),
+        )
         for i in range(count)
     )
 
@@ -96,10 +103,16 @@ def run_engine(seconds: float, concurrency: int) -> dict:
         "checks_per_min": round(stored / measured * 60),
         "stored_per_s": round(stored / measured, 1),
         "slip_p99_s": round(slips[int(0.99 * (len(slips) - 1))], 2) if slips else None,
-        "cpu_percent": round(100 * ((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)) / wall),
+        "cpu_percent": round(
+            100 * ((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)) / wall
+        ),
         # CPU time the process spent per stored check: capacity on a core of its own.
-        "cpu_ms_per_check": round(1000 * ((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime))
-                                  / max(CheckResult.objects.count(), 1), 2),
+        "cpu_ms_per_check": round(
+            1000
+            * ((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime))
+            / max(CheckResult.objects.count(), 1),
+            2,
+        ),
         "peak_rss_mb": round(cpu1.ru_maxrss / 1024),
         "wall_s": round(wall, 1),
     }
@@ -123,14 +136,20 @@ def run_naive(seconds: float, count: int) -> dict:
             ok = session.get(probe.url, timeout=probe.timeout_seconds).status_code == 200
         except requests.RequestException:
             ok = False
-        CheckResult.objects.create(probe=probe, checked_at=clock.now(), ok=ok,
-                                   latency_ms=(time.perf_counter() - started) * 1000)
+        CheckResult.objects.create(
+            probe=probe,
+            checked_at=clock.now(),
+            ok=ok,
+            latency_ms=(time.perf_counter() - started) * 1000,
+        )
         done += 1
     wall = time.monotonic() - wall0
     cpu1 = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "checks_per_min": round(done / wall * 60),
-        "cpu_percent": round(100 * ((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)) / wall),
+        "cpu_percent": round(
+            100 * ((cpu1.ru_utime - cpu0.ru_utime) + (cpu1.ru_stime - cpu0.ru_stime)) / wall
+        ),
     }
 
 
@@ -151,8 +170,14 @@ def median_of(runs: list[dict], side: str, key: str):
 
 def machine() -> str:
     cpus = os.cpu_count()
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor())
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     load = os.getloadavg()[0]
     return f"{cpus} cores, {model}, Linux {platform.release()}, load average {load:.1f} at start"
 
@@ -189,7 +214,7 @@ def write_section(text: str, probes: int, interval: int) -> None:
     title = f"### {probes:,} probes every {interval} s (demand {demand:,} checks/min)"
     block = f"{begin}\n{title}\n\n{text}\n{end}"
     if begin in current:
-        current = current[: current.index(begin)] + block + current[current.index(end) + len(end):]
+        current = current[: current.index(begin)] + block + current[current.index(end) + len(end) :]
     else:
         current = current.rstrip() + "\n\n" + block + "\n"
     path.write_text(current)
@@ -206,7 +231,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    args.database = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite (WAL), the embedded default"
+    args.database = (
+        "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite (WAL), the embedded default"
+    )
     if args.one_run:
         print(json.dumps(one_run(args)))
         return
@@ -214,14 +241,21 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so `finally` stops the target
     where = machine()
-    server = multiprocessing.get_context("spawn").Process(target=serve, args=(TARGET_PORT,), daemon=True)
+    server = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(TARGET_PORT,), daemon=True
+    )
     server.start()
     time.sleep(1.5)  # let the target server bind its port
     runs = []
     try:
         for n in range(args.runs):
-            out = subprocess.run([sys.executable, "-m", "bench.probes", "--one-run", *sys.argv[1:]],
-                                 cwd=ROOT, capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [sys.executable, "-m", "bench.probes", "--one-run", *sys.argv[1:]],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(f"run {n + 1}: {runs[-1]}", flush=True)
     finally:

@@ -52,8 +52,12 @@ def seed(components: int) -> None:
         Component.objects.filter(id=component.id).update(created_at=created)
         probe = Probe.objects.create(component=component, name="health", url="http://127.0.0.1:1/")
         CheckResult.objects.bulk_create(
-            CheckResult(probe=probe, checked_at=now - timedelta(minutes=10 * k), ok=True,
-                        latency_ms=50 + k % 7)
+            CheckResult(
+                probe=probe,
+                checked_at=now - timedelta(minutes=10 * k),
+                ok=True,
+                latency_ms=50 + k % 7,
+            )
             for k in range(144)
         )
     targets = list(Probe.objects.select_related("component"))
@@ -111,15 +115,19 @@ def main() -> None:
             snapshot.append(time.perf_counter() - start)
 
     base = results[0][1]
-    print(f"# public site, {components} components, 60 incidents; "
-          f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print(
+        f"# public site, {components} components, 60 incidents; "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
     print(f"# median of {ROUNDS} rounds x {REQUESTS} requests, in-process (Django test client)")
     print("| answer | ms per request | requests/s | x baseline |")
     print("|---|---:|---:|---:|")
     for label, seconds in results:
         print(f"| {label} | {seconds * 1000:.2f} | {1 / seconds:.0f} | {seconds / base:.1f} |")
-    print(f"| full static snapshot (publish_snapshot) | {statistics.median(snapshot) * 1000:.0f}"
-          " | - | - |")
+    print(
+        f"| full static snapshot (publish_snapshot) | {statistics.median(snapshot) * 1000:.0f}"
+        " | - | - |"
+    )
 
 
 if __name__ == "__main__":

@@ -233,8 +233,10 @@ ENGINE = {
     "CA_FILE": os.environ.get("ENGINE_CA_FILE", ""),
     # Called with (MonitoringState, now) once per interruption, by the web process or the
     # watchdog, and once more (state.interrupted False) when the engine cycles again.
-    "ONCALL_PAGERS": env_list("ENGINE_ONCALL_PAGERS", [
-        "statuspage.picture.monitoring.log_page", "incidents.response.interruptions.page"]),
+    "ONCALL_PAGERS": env_list(
+        "ENGINE_ONCALL_PAGERS",
+        ["statuspage.picture.monitoring.log_page", "incidents.response.interruptions.page"],
+    ),
     # The channels incidents.response.interruptions pages on-call staff on (through the outbox).
     "INTERRUPTION_CHANNELS": env_list("ENGINE_INTERRUPTION_CHANNELS", ["sms", "email"]),
     # Called with `now` every few seconds by the engine loop, each in its own try.

@@ -97,8 +97,10 @@ def problem(channel: str, part: str, text: str) -> str:
     if channel == "sms":
         count = sms_count(text)
         if count.segments > cap["SMS_MAX_SEGMENTS"]:
-            return (f"{count.segments} segments ({count.encoding}, {count.units} characters); "
-                    f"the limit is {cap['SMS_MAX_SEGMENTS']} segments")
+            return (
+                f"{count.segments} segments ({count.encoding}, {count.units} characters); "
+                f"the limit is {cap['SMS_MAX_SEGMENTS']} segments"
+            )
         return ""
     measures = {
         ("push", "title"): (len(text), cap["PUSH_TITLE"], "characters"),

@@ -37,8 +37,13 @@ def overrides_for(channel: str) -> dict[tuple[str, str], str]:
     return {(kind, part): body for kind, part, body in rows.values_list("kind", "part", "body")}
 
 
-def render_message(channel: str, kind: str, context: dict[str, Any], part: str = "",
-                   overrides: dict[tuple[str, str], str] | None = None) -> str:
+def render_message(
+    channel: str,
+    kind: str,
+    context: dict[str, Any],
+    part: str = "",
+    overrides: dict[tuple[str, str], str] | None = None,
+) -> str:
     """`overrides` (from overrides_for) saves the query that looks for this file's override."""
     if overrides is None:
         override = override_for(channel, kind, part)

@@ -385,11 +385,14 @@ class EscalationStep(models.Model):
 
     def clean(self) -> None:
         errors = {}
-        if not isinstance(self.channels, list) or not all(isinstance(c, str) for c in self.channels):
+        if not isinstance(self.channels, list) or not all(
+            isinstance(c, str) for c in self.channels
+        ):
             errors["channels"] = _('A list of channel names, e.g. ["email", "sms"].')
         if self.action == Action.PUBLISH and self.recipients not in Recipients.values:
             errors["recipients"] = _("Publish steps say to whom: %(choices)s.") % {
-                "choices": ", ".join(Recipients.values)}
+                "choices": ", ".join(Recipients.values)
+            }
         if self.action in (Action.PAGE, Action.REMIND, Action.PUBLISH) and not self.channels:
             errors.setdefault("channels", _("Name at least one channel."))
         if errors:

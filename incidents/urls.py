@@ -9,27 +9,49 @@ from incidents.console.login import ThrottledLoginView
 
 urlpatterns = [
     path("manage/login/", ThrottledLoginView.as_view(), name="console-login"),
-    path("manage/logout/", auth_views.LogoutView.as_view(next_page="console-login"),
-         name="console-logout"),
+    path(
+        "manage/logout/",
+        auth_views.LogoutView.as_view(next_page="console-login"),
+        name="console-logout",
+    ),
     path("manage/", views.dashboard, name="console-dashboard"),
     path("manage/incidents/new", views.new_incident, name="console-new-incident"),
     path("manage/maintenance/new", views.new_maintenance, name="console-new-maintenance"),
     path("manage/preview", views.live_preview, name="console-preview"),
     path("manage/incidents/<str:public_id>", views.incident_detail, name="console-incident"),
-    path("manage/incidents/<str:public_id>/acknowledge", views.acknowledge, name="console-acknowledge"),
+    path(
+        "manage/incidents/<str:public_id>/acknowledge",
+        views.acknowledge,
+        name="console-acknowledge",
+    ),
     path("manage/incidents/<str:public_id>/hold", views.hold, name="console-hold"),
     path("manage/incidents/<str:public_id>/release", views.release, name="console-release"),
     path("manage/incidents/<str:public_id>/updates", views.post_update, name="console-post-update"),
-    path("manage/incidents/<str:public_id>/progress", views.progress_fragment, name="console-progress"),
-    path("manage/incidents/<str:public_id>/steps/<int:step_id>/fire", views.fire_step,
-         name="console-fire-step"),
-    path("manage/incidents/<str:public_id>/postmortem", views.postmortem, name="console-postmortem"),
-    path("manage/incidents/<str:public_id>/maintenance/<str:status>", views.maintenance_status,
-         name="console-maintenance-status"),
+    path(
+        "manage/incidents/<str:public_id>/progress",
+        views.progress_fragment,
+        name="console-progress",
+    ),
+    path(
+        "manage/incidents/<str:public_id>/steps/<int:step_id>/fire",
+        views.fire_step,
+        name="console-fire-step",
+    ),
+    path(
+        "manage/incidents/<str:public_id>/postmortem", views.postmortem, name="console-postmortem"
+    ),
+    path(
+        "manage/incidents/<str:public_id>/maintenance/<str:status>",
+        views.maintenance_status,
+        name="console-maintenance-status",
+    ),
     path("api/manage/v1/incidents", manage_api.incidents, name="manage-incidents"),
     path("api/manage/v1/incidents/<str:public_id>", manage_api.incident, name="manage-incident"),
-    path("api/manage/v1/incidents/<str:public_id>/<str:action>", manage_api.incident_action,
-         name="manage-incident-action"),
+    path(
+        "api/manage/v1/incidents/<str:public_id>/<str:action>",
+        manage_api.incident_action,
+        name="manage-incident-action",
+    ),
     path("api/manage/v1/components", manage_api.components, name="manage-components"),
     path("api/manage/v1/components/<str:public_id>", manage_api.component, name="manage-component"),
 ]

@@ -19,7 +19,15 @@ class AnnouncementAdmin(ReadOnlyAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
-    list_display = ["channel", "target", "state", "attempts", "sent_at", "provider_status", "last_error"]
+    list_display = [
+        "channel",
+        "target",
+        "state",
+        "attempts",
+        "sent_at",
+        "provider_status",
+        "last_error",
+    ]
     list_filter = ["channel", "state"]
     search_fields = ["target", "provider_message_id"]
 
@@ -32,7 +40,14 @@ class SocialAccountAdmin(admin.ModelAdmin):
 
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ["address", "channel", "confirmed_at", "suppression", "all_components", "created_at"]
+    list_display = [
+        "address",
+        "channel",
+        "confirmed_at",
+        "suppression",
+        "all_components",
+        "created_at",
+    ]
     list_filter = ["channel", "suppression"]
     search_fields = ["address"]
     readonly_fields = ["public_id", "code_digest", "code_sent_at", "code_tries", "signing_secret"]

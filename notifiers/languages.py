@@ -50,6 +50,11 @@ def render_in(channel, announcement, language: str) -> Any:
     except MessageTooLong as error:
         if language == settings.LANGUAGE_CODE:
             raise
-        log.warning("%s in %s is too long (%s); sent in %s", channel.name, language, error,
-                    settings.LANGUAGE_CODE)
+        log.warning(
+            "%s in %s is too long (%s); sent in %s",
+            channel.name,
+            language,
+            error,
+            settings.LANGUAGE_CODE,
+        )
         return render_in(channel, announcement, settings.LANGUAGE_CODE)

@@ -36,7 +36,9 @@ SEND_QUEUE_LEASE = timedelta(minutes=2)
 class Announcement(models.Model):
     """One incident update to publish on one channel to one group of recipients."""
 
-    update = models.ForeignKey(IncidentUpdate, on_delete=models.CASCADE, related_name="announcements")
+    update = models.ForeignKey(
+        IncidentUpdate, on_delete=models.CASCADE, related_name="announcements"
+    )
     channel = models.CharField(max_length=32, choices=channel_choices)
     recipients = models.CharField(
         max_length=16, choices=Recipients.choices, default=Recipients.APP_USERS
@@ -93,7 +95,10 @@ class Announcement(models.Model):
         eta = self.deliveries.filter(state=DeliveryState.PENDING).aggregate(
             eta=models.Max("next_attempt_at")
         )["eta"]
-        return {"counts": {state: counts.get(state, 0) for state in DeliveryState.values}, "eta": eta}
+        return {
+            "counts": {state: counts.get(state, 0) for state in DeliveryState.values},
+            "eta": eta,
+        }
 
 
 class DeliveryOutcome:
@@ -174,8 +179,13 @@ class DeliveryState(models.TextChoices):
 
 DELIVERY_COLUMNS = ("id", "channel", "target", "subscriber_id", "attempts")
 # The public id is read as text (a UUID object per row was the claim's largest cost on SQLite).
-SUBSCRIBER_COLUMNS = (Cast("subscriber__public_id", models.CharField()), *(f"subscriber__{f}" for f in (
-    "channel", "address", "locale", "signing_secret", "webhook_format", "fallback_id")))
+SUBSCRIBER_COLUMNS = (
+    Cast("subscriber__public_id", models.CharField()),
+    *(
+        f"subscriber__{f}"
+        for f in ("channel", "address", "locale", "signing_secret", "webhook_format", "fallback_id")
+    ),
+)
 
 
 def uuid_text(value: str) -> str:
@@ -192,8 +202,9 @@ def claimed_row(row: tuple, token: uuid.UUID) -> ClaimedDelivery:
     split = len(DELIVERY_COLUMNS)
     subscriber_id = row[3]
     subscriber = (  # none, or deleted (by staff) while its row was being written
-        ClaimedSubscriber(subscriber_id, uuid_text(row[split]), *row[split + 1:])
-        if subscriber_id is not None and row[split] is not None else None
+        ClaimedSubscriber(subscriber_id, uuid_text(row[split]), *row[split + 1 :])
+        if subscriber_id is not None and row[split] is not None
+        else None
     )
     return ClaimedDelivery(*row[:split], token, subscriber)
 
@@ -215,7 +226,7 @@ class DeliveryQuerySet(models.QuerySet):
         rows (claim_due). A subquery runs in the UPDATE's own statement, so nothing claims
         its rows in between, and it alone filters: given `state = pending` (or this
         queryset's announcement) as well, the database walks every such row by that index
-        instead of looking up the batch's ids.""" 
+        instead of looking up the batch's ids."""
         token = uuid.uuid4()
         if isinstance(ids, models.QuerySet):
             chosen = self.model._default_manager.filter(id__in=ids)
@@ -229,11 +240,7 @@ class DeliveryQuerySet(models.QuerySet):
         )
         # No ORDER BY: asked for id order, SQLite walks the whole table in rowid order
         # instead of the (announcement, state) index, a full scan per batch.
-        rows = (
-            self.in_flight(token)
-            .order_by()
-            .values_list(*DELIVERY_COLUMNS, *SUBSCRIBER_COLUMNS)
-        )
+        rows = self.in_flight(token).order_by().values_list(*DELIVERY_COLUMNS, *SUBSCRIBER_COLUMNS)
         return [claimed_row(row, token) for row in sorted(rows)]
 
     def claim_due(self, now: datetime, limit: int) -> list[ClaimedDelivery]:
@@ -270,8 +277,13 @@ class Delivery(DeliveryOutcome, models.Model):
     # on delete; what a delete racing a fan-out can leave behind is handled where it is
     # read (dispatch.fan_out stops, dispatch.retry_due removes, claimed_row tolerates).
     announcement = models.ForeignKey(
-        Announcement, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries",
-        db_index=False, db_constraint=False,
+        Announcement,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
+        db_constraint=False,
     )
     channel = models.CharField(max_length=32, choices=channel_choices)
     target = models.CharField(max_length=300)
@@ -313,7 +325,9 @@ class Delivery(DeliveryOutcome, models.Model):
         # the subscriber rows, nearly all of the outbox. The first also serves lookups by
         # announcement; a subscriber (deleted only in the admin) has no index of its own.
         constraints = [
-            models.UniqueConstraint(fields=["announcement", "subscriber"], name="deliver_once_per_subscriber"),
+            models.UniqueConstraint(
+                fields=["announcement", "subscriber"], name="deliver_once_per_subscriber"
+            ),
             models.UniqueConstraint(
                 fields=["announcement", "target"],
                 condition=models.Q(subscriber__isnull=True),
@@ -328,14 +342,15 @@ class Delivery(DeliveryOutcome, models.Model):
         indexes = [
             models.Index(fields=["next_attempt_at"], name="delivery_due", condition=PENDING),
             models.Index(
-                fields=["announcement", "next_attempt_at", "id"], name="delivery_due_in_order", condition=PENDING
+                fields=["announcement", "next_attempt_at", "id"],
+                name="delivery_due_in_order",
+                condition=PENDING,
             ),
             models.Index(fields=["claim_token"], name="delivery_in_flight", condition=IN_FLIGHT),
         ]
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.target}: {self.state}"
-
 
 
 from notifiers.social import SocialAccount  # noqa: E402

@@ -27,16 +27,21 @@ env_prefix = RegexValidator(r"^[A-Z][A-Z0-9_]*$", _("Upper-case letters, digits 
 
 class SocialAccount(models.Model):
     network = models.CharField(max_length=16, choices=Network.choices)
-    name = models.CharField(max_length=120, help_text=_("For the console, e.g. '@acme on mastodon.social'."))
+    name = models.CharField(
+        max_length=120, help_text=_("For the console, e.g. '@acme on mastodon.social'.")
+    )
     enabled = models.BooleanField(default=True)
     # Mastodon: the instance (https://mastodon.social); Bluesky: the PDS (https://bsky.social).
     server_url = models.URLField(blank=True)
     # Bluesky: the handle; Facebook: the Page id.
     account = models.CharField(max_length=200, blank=True)
     secret_env_prefix = models.CharField(
-        max_length=60, validators=[env_prefix],
-        help_text=_("Secrets are read from <PREFIX>_ACCESS_TOKEN, <PREFIX>_APP_PASSWORD, "
-                    "<PREFIX>_CONSUMER_KEY... in the environment, never stored here."),
+        max_length=60,
+        validators=[env_prefix],
+        help_text=_(
+            "Secrets are read from <PREFIX>_ACCESS_TOKEN, <PREFIX>_APP_PASSWORD, "
+            "<PREFIX>_CONSUMER_KEY... in the environment, never stored here."
+        ),
     )
 
     class Meta:

@@ -233,11 +233,15 @@ class Budget:
 def budget(scope: str) -> Budget:
     if scope == SUBSCRIBE:
         limits = settings.NOTIFIERS
-        return Budget(limits["SUBSCRIBE_PER_IP_PER_HOUR"],
-                      limits["SUBSCRIBE_PER_DESTINATION_PER_HOUR"], timedelta(hours=1))
+        return Budget(
+            limits["SUBSCRIBE_PER_IP_PER_HOUR"],
+            limits["SUBSCRIBE_PER_DESTINATION_PER_HOUR"],
+            timedelta(hours=1),
+        )
     limits = settings.RATE_LIMITS[scope]
-    return Budget(limits["PER_IP"], limits["PER_DESTINATION"],
-                  timedelta(seconds=limits["WINDOW_SECONDS"]))
+    return Budget(
+        limits["PER_IP"], limits["PER_DESTINATION"], timedelta(seconds=limits["WINDOW_SECONDS"])
+    )
 
 
 class SubscribeAttempt(models.Model):
@@ -271,13 +275,18 @@ class SubscribeAttempt(models.Model):
             ip=models.Count("id", filter=models.Q(ip=ip)),
             destination=models.Count("id", filter=models.Q(destination=destination)),
         )
-        for field, value, allowed in (("ip", ip, limit.per_ip),
-                                      ("destination", destination, limit.per_destination)):
+        for field, value, allowed in (
+            ("ip", ip, limit.per_ip),
+            ("destination", destination, limit.per_destination),
+        ):
             if counts[field] >= allowed:
                 # The budget frees up when the attempt that put it over leaves the window.
                 over = counts[field] - allowed
-                oldest = recent.filter(**{field: value}).order_by("created_at").values_list(
-                    "created_at", flat=True)[over:over + 1]
+                oldest = (
+                    recent.filter(**{field: value})
+                    .order_by("created_at")
+                    .values_list("created_at", flat=True)[over : over + 1]
+                )
                 free_at = (oldest[0] if oldest else now) + limit.window
                 return max(1, math.ceil((free_at - now).total_seconds()))
         with transaction.atomic():

@@ -34,8 +34,15 @@ class ComponentAdmin(admin.ModelAdmin):
 @admin.register(Probe)
 class ProbeAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    list_display = ["name", "component", "kind", "interval_seconds", "state", "flapping_since",
-                    "last_checked_at"]
+    list_display = [
+        "name",
+        "component",
+        "kind",
+        "interval_seconds",
+        "state",
+        "flapping_since",
+        "last_checked_at",
+    ]
     list_filter = ["kind", "state", "enabled"]
     readonly_fields = [
         "state",
@@ -69,8 +76,15 @@ class CheckResultAdmin(admin.ModelAdmin):
 
 @admin.register(EngineHeartbeat)
 class EngineHeartbeatAdmin(admin.ModelAdmin):
-    list_display = ["name", "last_cycle_at", "slip_p99_ms", "checks_completed", "host", "pid",
-                    "alarm_raised_at"]
+    list_display = [
+        "name",
+        "last_cycle_at",
+        "slip_p99_ms",
+        "checks_completed",
+        "host",
+        "pid",
+        "alarm_raised_at",
+    ]
     readonly_fields = list_display + ["started_at", "interval_seconds"]
 
 

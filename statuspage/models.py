@@ -32,6 +32,7 @@ from statuspage.statuses import ComponentStatus
 
 EVIDENCE_SAMPLES = 5
 
+
 @functools.cache
 def time_zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
@@ -45,7 +46,8 @@ def validate_time_zone(name: str) -> None:
     hint = _(" Did you mean '%(name)s'?") % {"name": close[0]} if close else ""
     raise ValidationError(
         _("'%(name)s' is not an IANA time zone name (such as 'UTC' or 'Europe/Berlin').%(hint)s"),
-        params={"name": name, "hint": hint}, code="invalid_time_zone",
+        params={"name": name, "hint": hint},
+        code="invalid_time_zone",
     )
 
 
@@ -194,16 +196,29 @@ class Probe(models.Model):
         max_length=100, blank=True, help_text=_("DNS: resolver 'address' or 'address:port'.")
     )
     record_type = models.CharField(
-        max_length=5, blank=True,
-        choices=[("A", "A"), ("AAAA", "AAAA"), ("CNAME", "CNAME"), ("MX", "MX"), ("NS", "NS"),
-                 ("TXT", "TXT")],
-        help_text=_("DNS: the record type to ask for; empty: A, or AAAA when the expected "
-                    "answer is an IPv6 address."),
+        max_length=5,
+        blank=True,
+        choices=[
+            ("A", "A"),
+            ("AAAA", "AAAA"),
+            ("CNAME", "CNAME"),
+            ("MX", "MX"),
+            ("NS", "NS"),
+            ("TXT", "TXT"),
+        ],
+        help_text=_(
+            "DNS: the record type to ask for; empty: A, or AAAA when the expected "
+            "answer is an IPv6 address."
+        ),
     )
     expected_address = models.CharField(
-        "expected answer", max_length=500, blank=True,
-        help_text=_("DNS: one answer that must be among the records: an address (A, AAAA), "
-                    "a host name (CNAME, MX exchange, NS) or a record's whole text (TXT)."),
+        "expected answer",
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "DNS: one answer that must be among the records: an address (A, AAAA), "
+            "a host name (CNAME, MX exchange, NS) or a record's whole text (TXT)."
+        ),
     )
     ping_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     schedule = models.CharField(
@@ -212,17 +227,25 @@ class Probe(models.Model):
         help_text=_("Heartbeat: a cron expression; empty means every interval_seconds."),
     )
     tz = models.CharField(
-        "time zone", max_length=64, default="UTC", validators=[validate_time_zone],
-        help_text=_("Heartbeat: the IANA time zone the cron schedule is read in, e.g. "
-                    "'Europe/Berlin' (daylight saving time included)."),
+        "time zone",
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text=_(
+            "Heartbeat: the IANA time zone the cron schedule is read in, e.g. "
+            "'Europe/Berlin' (daylight saving time included)."
+        ),
     )
     grace_seconds = models.PositiveIntegerField(
         default=60, help_text=_("Heartbeat: how late a ping may be before it is a failure.")
     )
     value_path = models.CharField(
-        max_length=200, blank=True,
-        help_text=_("Freshness: where the number is, e.g. '$.data_age_seconds' (in the "
-                    "endpoint's JSON, or in a heartbeat ping's JSON body)."),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Freshness: where the number is, e.g. '$.data_age_seconds' (in the "
+            "endpoint's JSON, or in a heartbeat ping's JSON body)."
+        ),
     )
     degraded_above = models.FloatField(null=True, blank=True)
     outage_above = models.FloatField(null=True, blank=True)
@@ -233,28 +256,35 @@ class Probe(models.Model):
     last_start_at = models.DateTimeField(null=True, blank=True)
     last_warning = models.CharField(max_length=500, blank=True)
     flap_threshold = models.PositiveSmallIntegerField(
-        default=4, help_text=_("More confirmed changes than this within the window is "
-                               "flapping: staff are told, the public picture holds (0: off).")
+        default=4,
+        help_text=_(
+            "More confirmed changes than this within the window is "
+            "flapping: staff are told, the public picture holds (0: off)."
+        ),
     )
     flap_window_seconds = models.PositiveIntegerField(default=3600)
     transitions = models.JSONField(default=list, blank=True, editable=False)
     flapping_since = models.DateTimeField(null=True, blank=True)
     regions = models.JSONField(
-        default=list, blank=True,
+        default=list,
+        blank=True,
         help_text=_("Probe agent regions that check this probe; empty: the engine alone."),
     )
     quorum = models.PositiveSmallIntegerField(
         default=0, help_text=_("How many regions must confirm a failure (0: a majority).")
     )
     reported = models.CharField(
-        max_length=24, blank=True, editable=False,
+        max_length=24,
+        blank=True,
+        editable=False,
         help_text=_("The status the incident workflow was last told."),
     )
     failure_status = models.CharField(
         max_length=24, blank=True, help_text=_("The status the confirmed failure means.")
     )
     evidence = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text=_("The current or last failure: first failure time, error samples, latency."),
     )
     created_at = models.DateTimeField(default=clock.now, editable=False)
@@ -326,8 +356,11 @@ class Probe(models.Model):
             self.Kind.FRESHNESS: ["url", "value_path"],
             self.Kind.UPSTREAM: ["url"],
         }.get(self.kind, [])
-        errors = {f: _("Required for a %(kind)s probe.") % {"kind": self.kind}
-                  for f in required if getattr(self, f) in (None, "")}
+        errors = {
+            f: _("Required for a %(kind)s probe.") % {"kind": self.kind}
+            for f in required
+            if getattr(self, f) in (None, "")
+        }
         errors.update(self.clean_expressions())
         if not isinstance(self.regions, list) or not all(
             isinstance(r, str) and re.fullmatch(r"[-a-z0-9_]+", r) for r in self.regions
@@ -387,15 +420,24 @@ class Probe(models.Model):
         """Keep what staff need on the incident: when it began, what failed, how slow."""
         if self.consecutive_failures == 1 or not self.evidence:
             self.evidence = {"first_failure_at": now.isoformat(), "samples": [], "failures": 0}
-        samples = self.evidence["samples"][-(EVIDENCE_SAMPLES - 1):]
-        samples.append({"at": now.isoformat(), "error": outcome.error,
-                        "latency_ms": outcome.latency_ms, "status_code": outcome.status_code})
+        samples = self.evidence["samples"][-(EVIDENCE_SAMPLES - 1) :]
+        samples.append(
+            {
+                "at": now.isoformat(),
+                "error": outcome.error,
+                "latency_ms": outcome.latency_ms,
+                "status_code": outcome.status_code,
+            }
+        )
         latencies = [s["latency_ms"] for s in samples]
         self.evidence.update(
             samples=samples,
             failures=self.evidence["failures"] + 1,
-            latency_ms={"last": outcome.latency_ms, "max": max(latencies),
-                        "mean": round(sum(latencies) / len(latencies), 1)},
+            latency_ms={
+                "last": outcome.latency_ms,
+                "max": max(latencies),
+                "mean": round(sum(latencies) / len(latencies), 1),
+            },
         )
 
     def apply_outcome(
@@ -419,22 +461,29 @@ class Probe(models.Model):
     def quorum_needed(self) -> int:
         return min(self.quorum or len(self.regions) // 2 + 1, max(len(self.regions), 1))
 
-    def apply_region_votes(self, outcome: CheckOutcome, now: datetime, down: list[str],
-                           suppressed: bool = False) -> Verdict:
+    def apply_region_votes(
+        self, outcome: CheckOutcome, now: datetime, down: list[str], suppressed: bool = False
+    ) -> Verdict:
         """For probes checked from several regions: an outage needs `quorum` regions to
         confirm it (each by its own N failures), so one region's broken network is not an
         outage; it is shown to staff instead (RegionState)."""
         self.last_checked_at = now
         self.last_warning = outcome.warning[:500]
         if outcome.ok:
-            self.consecutive_failures, self.consecutive_successes = 0, self.consecutive_successes + 1
+            self.consecutive_failures, self.consecutive_successes = (
+                0,
+                self.consecutive_successes + 1,
+            )
         else:
             self.consecutive_failures, self.consecutive_successes = self.consecutive_failures + 1, 0
             self.collect_evidence(outcome, now)
         changed = False
         if len(down) >= self.quorum_needed:
-            status = self.confirmed_outage_status if outcome.ok else (
-                outcome.status or self.outage_status)
+            status = (
+                self.confirmed_outage_status
+                if outcome.ok
+                else (outcome.status or self.outage_status)
+            )
             if self.state != ProbeState.DOWN or status != self.confirmed_outage_status:
                 self.first_failure_at = self.first_failure_at or now
                 self.state, self.failure_status, changed = ProbeState.DOWN, status, True
@@ -487,12 +536,14 @@ class Probe(models.Model):
         was, self.reported = self.reported, desired
         if desired != ComponentStatus.OPERATIONAL:
             return Verdict.CONFIRMED_DOWN
-        return Verdict.CONFIRMED_UP if was not in ("", ComponentStatus.OPERATIONAL) else Verdict.NONE
+        return (
+            Verdict.CONFIRMED_UP if was not in ("", ComponentStatus.OPERATIONAL) else Verdict.NONE
+        )
 
     def note_transition(self, now: datetime) -> None:
         window = timedelta(seconds=self.flap_window_seconds)
         recent = [t for t in self.transitions if now - datetime.fromisoformat(t) <= window]
-        self.transitions = [*recent, now.isoformat()][-(self.flap_threshold + 1):]
+        self.transitions = [*recent, now.isoformat()][-(self.flap_threshold + 1) :]
 
     def update_flapping(self, now: datetime) -> bool:
         """Flapping: more than K confirmed changes within the window. It ends only after a
@@ -660,6 +711,8 @@ class ProbeAgent(models.Model):
         if not token:
             return None
         return cls.objects.filter(token_hash=cls.hash_token(token), enabled=True).first()
+
+
 class ComponentStatusChange(models.Model):
     """Every change of a component's status: the raw history behind the uptime bars."""
 

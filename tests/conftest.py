@@ -84,7 +84,10 @@ def sandbox(sandbox_server, settings, tmp_path):
     settings.SANDBOX_URL = sandbox_server.url
     settings.VAR_DIR = tmp_path
     # The sandbox's webhook receivers are on loopback, which webhooks are otherwise refused.
-    settings.NOTIFIERS = {**settings.NOTIFIERS, "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"]}
+    settings.NOTIFIERS = {
+        **settings.NOTIFIERS,
+        "WEBHOOK_ALLOWED_NETWORKS": ["127.0.0.0/8", "::1/128"],
+    }
     sandbox_server.recorder.clear()
     sandbox_server.faults.clear()
     requests.delete(f"{sandbox_server.url}/_sandbox/fcm/topics", timeout=5)

@@ -78,7 +78,10 @@ def test_confirmed_outage_opens_one_incident_turns_api_red_and_pushes_once(
         follow = Component.objects.get(name="Follow app alerts")
         pushes = sandbox.recorder.list(provider="fcm", target="/topics/follow-app-status")
         assert len(pushes) == 1
-        assert len(sandbox.recorder.list(provider="fcm", target=f"/topics/{component_topic(follow)}")) == 1
+        assert (
+            len(sandbox.recorder.list(provider="fcm", target=f"/topics/{component_topic(follow)}"))
+            == 1
+        )
         message = pushes[0]["payload"]["message"]
         assert message["topic"] == "follow-app-status"
         assert message["notification"]["title"] == "Service problem: Follow app alerts"

@@ -30,13 +30,22 @@ def operator_env(**env: str) -> dict[str, str]:
 def manage(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", *args],
-        cwd=ROOT, env=operator_env(**env), capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        env=operator_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
 def test_production_settings_pass_the_deploy_check(tmp_path):
-    result = manage("check", "--deploy", "--fail-level", "WARNING",
-                    env={**PRODUCTION, "STATUSPAGE_VAR_DIR": str(tmp_path)})
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        env={**PRODUCTION, "STATUSPAGE_VAR_DIR": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -82,14 +91,22 @@ def wait_for(url: str, deadline: float) -> bytes:
 
 def test_make_run_stack_starts_serves_and_stops_cleanly_on_sigterm(tmp_path):
     ports = {name: str(free_port()) for name in ("PORT", "SANDBOX_PORT", "DEMO_SERVICE_PORT")}
-    env = {**ports, "STATUSPAGE_VAR_DIR": str(tmp_path), "DATABASE_URL": "", "REDIS_URL": "",
-           "DEBUG": "1"}
+    env = {
+        **ports,
+        "STATUSPAGE_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": "",
+        "REDIS_URL": "",
+        "DEBUG": "1",
+    }
     for step in (("migrate", "--noinput"), ("demo", "setup"), ("demo", "setup")):
         result = manage(*step, env=env, timeout=120)
         assert result.returncode == 0, result.stderr
     stack = subprocess.Popen(
         [sys.executable, "manage.py", "runall", "--port", ports["PORT"]],
-        cwd=ROOT, env=operator_env(**env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=operator_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:

@@ -34,7 +34,7 @@ from django.utils import timezone  # noqa: E402
 from django_q.brokers import get_broker  # noqa: E402
 
 from incidents.response import clock
-from incidents.response import workflow# noqa: E402
+from incidents.response import workflow  # noqa: E402
 from incidents.models import Incident  # noqa: E402
 from statuspage.models import Audience, Component, Probe, ProbeState, Verdict  # noqa: E402
 
@@ -43,12 +43,19 @@ SIZES = [int(n) for n in os.environ.get("BENCH_INCIDENTS", "50,200").split(",")]
 
 
 def open_incidents(count: int, now) -> None:
-    audience, _ = Audience.objects.get_or_create(slug="app", defaults={"name": "App", "push_topic": "app"})
+    audience, _ = Audience.objects.get_or_create(
+        slug="app", defaults={"name": "App", "push_topic": "app"}
+    )
     for n in range(count):
         component = Component.objects.create(name=f"Component {count}-{n}", advice="Use a meter.")
         component.audiences.add(audience)
-        probe = Probe.objects.create(component=component, name="health", url="http://127.0.0.1:1/",
-                                     state=ProbeState.DOWN, first_failure_at=now)
+        probe = Probe.objects.create(
+            component=component,
+            name="health",
+            url="http://127.0.0.1:1/",
+            state=ProbeState.DOWN,
+            first_failure_at=now,
+        )
         workflow.handle_verdict(probe, Verdict.CONFIRMED_DOWN, now)
 
 
@@ -91,13 +98,17 @@ def measure(count: int) -> dict:
 def main() -> None:
     call_command("migrate", verbosity=0)
     print(f"database: {django.db.connection.vendor}; runs per figure: {RUNS} (median)")
-    print("| open incidents | baseline: list open incidents | quiet tick | ratio | busy tick (a step due for each) | ratio |")
+    print(
+        "| open incidents | baseline: list open incidents | quiet tick | ratio | busy tick (a step due for each) | ratio |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
     for count in SIZES:
         r = measure(count)
-        print(f"| {r['incidents']} | {r['baseline_ms']:.1f} ms | {r['quiet_ms']:.1f} ms | "
-              f"{r['quiet_ms'] / r['baseline_ms']:.0f}x | {r['busy_ms']:.0f} ms | "
-              f"{r['busy_ms'] / r['baseline_ms']:.0f}x |")
+        print(
+            f"| {r['incidents']} | {r['baseline_ms']:.1f} ms | {r['quiet_ms']:.1f} ms | "
+            f"{r['quiet_ms'] / r['baseline_ms']:.0f}x | {r['busy_ms']:.0f} ms | "
+            f"{r['busy_ms'] / r['baseline_ms']:.0f}x |"
+        )
 
 
 if __name__ == "__main__":

@@ -33,24 +33,59 @@ def staff_alerts() -> list[StaffAlert]:
     alerts = []
     state = monitoring_state()
     if state.interrupted:
-        alerts.append(StaffAlert("monitoring_interrupted",
-                                 render("monitoring_interrupted", {"state": state}), state.since))
-    probes = list(Probe.objects.filter(enabled=True).filter(
-        Q(flapping_since__isnull=False) | ~Q(last_warning="")).select_related("component"))
+        alerts.append(
+            StaffAlert(
+                "monitoring_interrupted",
+                render("monitoring_interrupted", {"state": state}),
+                state.since,
+            )
+        )
+    probes = list(
+        Probe.objects.filter(enabled=True)
+        .filter(Q(flapping_since__isnull=False) | ~Q(last_warning=""))
+        .select_related("component")
+    )
     for probe in probes:
         if probe.flapping_since is None:
             continue
-        context = {"probe": probe, "changes": len(probe.transitions),
-                   "window_minutes": probe.flap_window_seconds // 60}
-        alerts.append(StaffAlert("flapping", render("flapping", context),
-                                 probe.flapping_since, probe.id, probe.component_id))
-    lonely = RegionState.objects.filter(state=ProbeState.DOWN, probe__enabled=True).exclude(
-        probe__state=ProbeState.DOWN).select_related("probe__component")
+        context = {
+            "probe": probe,
+            "changes": len(probe.transitions),
+            "window_minutes": probe.flap_window_seconds // 60,
+        }
+        alerts.append(
+            StaffAlert(
+                "flapping",
+                render("flapping", context),
+                probe.flapping_since,
+                probe.id,
+                probe.component_id,
+            )
+        )
+    lonely = (
+        RegionState.objects.filter(state=ProbeState.DOWN, probe__enabled=True)
+        .exclude(probe__state=ProbeState.DOWN)
+        .select_related("probe__component")
+    )
     for region in lonely:
-        alerts.append(StaffAlert("region", render("region", {"state": region}),
-                                 region.since, region.probe_id, region.probe.component_id))
+        alerts.append(
+            StaffAlert(
+                "region",
+                render("region", {"state": region}),
+                region.since,
+                region.probe_id,
+                region.probe.component_id,
+            )
+        )
     for probe in probes:
         if probe.last_warning:
-            alerts.append(StaffAlert("warning", render("warning", {"probe": probe}),
-                                     probe.last_checked_at, probe.id, probe.component_id))
+            alerts.append(
+                StaffAlert(
+                    "warning",
+                    render("warning", {"probe": probe}),
+                    probe.last_checked_at,
+                    probe.id,
+                    probe.component_id,
+                )
+            )
     return alerts

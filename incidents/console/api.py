@@ -49,7 +49,9 @@ def body_of(request: HttpRequest, wrapper: str) -> dict:
     return data.get(wrapper, data if wrapper not in data else {})
 
 
-def text(data: dict, name: str, errors: dict, required: bool = False, limit: int = 5000) -> str | None:
+def text(
+    data: dict, name: str, errors: dict, required: bool = False, limit: int = 5000
+) -> str | None:
     value = data.get(name)
     if value is None:
         if required:
@@ -88,7 +90,9 @@ def components_from(data: dict, errors: dict, default_status: str) -> dict[Compo
     raw = data.get("components") or {}
     ids = data.get("component_ids") or []
     if not isinstance(raw, dict) or not all(v in COMPONENT_STATUSES for v in raw.values()):
-        errors["components"] = "An object of component id to status: " + ", ".join(sorted(COMPONENT_STATUSES))
+        errors["components"] = "An object of component id to status: " + ", ".join(
+            sorted(COMPONENT_STATUSES)
+        )
         return {}
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         errors["component_ids"] = "A list of component ids."
@@ -109,11 +113,17 @@ def reply(payload: dict, status: int = 200) -> JsonResponse:
 
 def full(incident: Incident) -> dict:
     payload = incident_payload(incident)
-    payload.update({
-        "scheduled_for": incident.scheduled_for.isoformat() if incident.scheduled_for else None,
-        "scheduled_until": incident.scheduled_until.isoformat() if incident.scheduled_until else None,
-        "acknowledged_at": incident.acknowledged_at.isoformat() if incident.acknowledged_at else None,
-    })
+    payload.update(
+        {
+            "scheduled_for": incident.scheduled_for.isoformat() if incident.scheduled_for else None,
+            "scheduled_until": incident.scheduled_until.isoformat()
+            if incident.scheduled_until
+            else None,
+            "acknowledged_at": incident.acknowledged_at.isoformat()
+            if incident.acknowledged_at
+            else None,
+        }
+    )
     return payload
 
 
@@ -145,8 +155,11 @@ def incidents(request: HttpRequest) -> JsonResponse:
         return create_incident(request)
     if request.method != "GET":
         return error(405, "Use GET or POST.")
-    items = Incident.objects.exclude(kind=Incident.Kind.MONITORING).prefetch_related(
-        "components", "updates").order_by("-created_at")[:100]
+    items = (
+        Incident.objects.exclude(kind=Incident.Kind.MONITORING)
+        .prefetch_related("components", "updates")
+        .order_by("-created_at")[:100]
+    )
     return reply({"incidents": [full(i) for i in items]})
 
 
@@ -156,7 +169,10 @@ def create_incident(request: HttpRequest) -> JsonResponse:
     data = body_of(request, "incident")
     errors: dict[str, str] = {}
     name = text(data, "name", errors, required=True, limit=200)
-    status = choice(data, "status", {*OPEN, IncidentStatus.SCHEDULED}, errors) or IncidentStatus.INVESTIGATING
+    status = (
+        choice(data, "status", {*OPEN, IncidentStatus.SCHEDULED}, errors)
+        or IncidentStatus.INVESTIGATING
+    )
     impact = choice(data, "impact_override", {i.value for i in Impact}, errors) or Impact.MINOR
     body = text(data, "body", errors, required=status != IncidentStatus.SCHEDULED)
     components = components_from(data, errors, ComponentStatus.PARTIAL_OUTAGE)
@@ -169,8 +185,9 @@ def create_incident(request: HttpRequest) -> JsonResponse:
     if errors:
         raise Invalid(errors)
     ensure_default_policy()
-    incident = workflow.open_by_staff(name, body, impact, components, request.user, now,
-                                      status=status, deliver=deliver)
+    incident = workflow.open_by_staff(
+        name, body, impact, components, request.user, now, status=status, deliver=deliver
+    )
     return reply(full(Incident.objects.get(id=incident.id)), status=201)
 
 
@@ -183,16 +200,25 @@ def create_maintenance(request, data, name, body, components, errors, now) -> Js
     if start and end and end <= start:
         errors["scheduled_until"] = "The maintenance must end after it starts."
     notices = data.get("announce_before_minutes")
-    if notices is not None and (not isinstance(notices, list)
-                                or not all(isinstance(n, int) and n > 0 for n in notices)):
+    if notices is not None and (
+        not isinstance(notices, list) or not all(isinstance(n, int) and n > 0 for n in notices)
+    ):
         errors["announce_before_minutes"] = "A list of positive whole minutes, e.g. [4320, 60]."
     if not components and "components" not in errors:
         errors["components"] = "Name the components the maintenance affects."
     if errors:
         raise Invalid(errors)
-    window = maintenance.schedule(name, body or "", list(components), start, end, request.user, now,
-                                  announce_before_minutes=notices,
-                                  auto_transition=data.get("auto_transition", True) is not False)
+    window = maintenance.schedule(
+        name,
+        body or "",
+        list(components),
+        start,
+        end,
+        request.user,
+        now,
+        announce_before_minutes=notices,
+        auto_transition=data.get("auto_transition", True) is not False,
+    )
     return reply(full(window), status=201)
 
 
@@ -228,9 +254,17 @@ def update_incident(request: HttpRequest, item: Incident) -> JsonResponse:
         raise Invalid(errors)
     now = clock.now()
     with transaction.atomic():
-        workflow.post_update(item, body, request.user, now, status=status, impact=impact,
-                             components=components, deliver=deliver,
-                             next_by=now + timedelta(minutes=minutes) if minutes else None)
+        workflow.post_update(
+            item,
+            body,
+            request.user,
+            now,
+            status=status,
+            impact=impact,
+            components=components,
+            deliver=deliver,
+            next_by=now + timedelta(minutes=minutes) if minutes else None,
+        )
     return reply(full(Incident.objects.get(id=item.id)))
 
 
@@ -255,7 +289,13 @@ def update_maintenance(request: HttpRequest, item: Incident) -> JsonResponse:
 @handle
 def components(request: HttpRequest) -> JsonResponse:
     if request.method == "GET":
-        return reply({"components": [component_payload(c) for c in Component.objects.select_related("group")]})
+        return reply(
+            {
+                "components": [
+                    component_payload(c) for c in Component.objects.select_related("group")
+                ]
+            }
+        )
     if request.method != "POST":
         return error(405, "Use GET or POST.")
     if not request.user.has_perm("statuspage.add_component"):
@@ -275,7 +315,9 @@ def component(request: HttpRequest, public_id: str) -> JsonResponse:
         return reply(component_payload(item))
     if request.method == "DELETE":
         if not request.user.has_perm("statuspage.delete_component"):
-            return error(403, "This key's user lacks the permission(s): statuspage.delete_component.")
+            return error(
+                403, "This key's user lacks the permission(s): statuspage.delete_component."
+            )
         item.delete()
         return JsonResponse({}, status=204)
     if request.method not in ("PATCH", "PUT"):
@@ -306,8 +348,13 @@ def apply_component(item: Component, data: dict, creating: bool) -> None:
             errors[field] = "true or false."
     if errors:
         raise Invalid(errors)
-    for field, value in (("name", name), ("description", description), ("advice", advice),
-                         ("status", status), ("group", group)):
+    for field, value in (
+        ("name", name),
+        ("description", description),
+        ("advice", advice),
+        ("status", status),
+        ("group", group),
+    ):
         if value is not None:
             setattr(item, field, value)
     for field in ("showcase", "only_show_if_degraded"):

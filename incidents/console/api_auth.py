@@ -51,7 +51,9 @@ def api_view(*permissions: str):
         def wrapped(request, *args, **kwargs):
             user = token_user(request)
             if user is None:
-                response = error(401, "Missing or invalid API key: send 'Authorization: OAuth <key>'.")
+                response = error(
+                    401, "Missing or invalid API key: send 'Authorization: OAuth <key>'."
+                )
                 response["WWW-Authenticate"] = 'Bearer realm="manage"'
                 return response
             missing = [p for p in permissions if not user.has_perm(p)]

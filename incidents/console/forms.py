@@ -10,8 +10,9 @@ from incidents.response.workflow import MAX_HOLD
 from statuspage.models import Component, ComponentStatus
 
 INCIDENT_STATUS_CHOICES = [
-    (s.value, s.label) for s in IncidentStatus if s not in MAINTENANCE_STATUSES
-    and s != IncidentStatus.POSTMORTEM
+    (s.value, s.label)
+    for s in IncidentStatus
+    if s not in MAINTENANCE_STATUSES and s != IncidentStatus.POSTMORTEM
 ]
 OUTAGE_CHOICES = [(s.value, s.label) for s in ComponentStatus]
 
@@ -22,17 +23,21 @@ class UpdateForm(forms.Form):
     name = forms.CharField(max_length=200, required=False, label=_("Title (new incidents)"))
     status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
     impact = forms.ChoiceField(choices=Impact.choices)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), max_length=5000,
-                           label=_("Message"))
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 5}), max_length=5000, label=_("Message")
+    )
     components = forms.ModelMultipleChoiceField(
         queryset=Component.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
     )
-    component_status = forms.ChoiceField(choices=OUTAGE_CHOICES, initial="partial_outage",
-                                         label=_("Status of the chosen components"))
-    notify = forms.BooleanField(required=False, initial=True,
-                                label=_("Notify everyone told so far"))
-    next_update_minutes = forms.IntegerField(min_value=5, max_value=24 * 60, initial=30,
-                                             label=_("Next update in (minutes)"))
+    component_status = forms.ChoiceField(
+        choices=OUTAGE_CHOICES, initial="partial_outage", label=_("Status of the chosen components")
+    )
+    notify = forms.BooleanField(
+        required=False, initial=True, label=_("Notify everyone told so far")
+    )
+    next_update_minutes = forms.IntegerField(
+        min_value=5, max_value=24 * 60, initial=30, label=_("Next update in (minutes)")
+    )
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, new: bool = False, **kwargs) -> None:
@@ -62,14 +67,23 @@ class HoldForm(forms.Form):
 
 class MaintenanceForm(forms.Form):
     name = forms.CharField(max_length=200)
-    body = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
-                           help_text=_("Leave empty for the template's wording."))
-    components = forms.ModelMultipleChoiceField(queryset=Component.objects.all(),
-                                                widget=forms.CheckboxSelectMultiple)
-    scheduled_for = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    scheduled_until = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    announce_before = forms.CharField(initial="4320,60", required=False,
-                                      help_text=_("Minutes before the start, comma separated."))
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+        help_text=_("Leave empty for the template's wording."),
+    )
+    components = forms.ModelMultipleChoiceField(
+        queryset=Component.objects.all(), widget=forms.CheckboxSelectMultiple
+    )
+    scheduled_for = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    scheduled_until = forms.DateTimeField(
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    announce_before = forms.CharField(
+        initial="4320,60", required=False, help_text=_("Minutes before the start, comma separated.")
+    )
 
     def clean_announce_before(self) -> list[int]:
         raw = self.cleaned_data["announce_before"]

@@ -46,33 +46,55 @@ class ChannelPreview:
         return any(p.error for p in self.parts)
 
 
-def draft_update(incident: Incident, body: str, status: str, now: datetime,
-                 next_minutes: int) -> IncidentUpdate:
-    kind = IncidentUpdate.Kind.RESOLVED if status == IncidentStatus.RESOLVED else IncidentUpdate.Kind.UPDATE
+def draft_update(
+    incident: Incident, body: str, status: str, now: datetime, next_minutes: int
+) -> IncidentUpdate:
+    kind = (
+        IncidentUpdate.Kind.RESOLVED
+        if status == IncidentStatus.RESOLVED
+        else IncidentUpdate.Kind.UPDATE
+    )
     next_by = None if status == IncidentStatus.RESOLVED else now + timedelta(minutes=next_minutes)
-    return IncidentUpdate(incident=incident, kind=kind, status=status, body=body,
-                          next_update_by=next_by, display_at=now, created_at=now, updated_at=now)
+    return IncidentUpdate(
+        incident=incident,
+        kind=kind,
+        status=status,
+        body=body,
+        next_update_by=next_by,
+        display_at=now,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def audiences_by_channel(incident: Incident | None) -> dict[str, list[str]]:
     """Who is told on each channel today; a new incident goes where its policy sends it."""
-    labels = {Recipients.SUBSCRIBERS: "subscribers of the affected components",
-              Recipients.COMPONENT_TOPICS: "app users following the affected components",
-              Recipients.PUBLIC: "the public", Recipients.ONCALL: "on-call staff"}
+    labels = {
+        Recipients.SUBSCRIBERS: "subscribers of the affected components",
+        Recipients.COMPONENT_TOPICS: "app users following the affected components",
+        Recipients.PUBLIC: "the public",
+        Recipients.ONCALL: "on-call staff",
+    }
     apps = dict(Audience.objects.values_list("id", "name"))
     result: dict[str, list[str]] = {}
     if incident is not None and incident.pk:
         for channel, recipients, audience_id in told(incident):
-            label = (f"users of {apps.get(audience_id, '?')}" if recipients == Recipients.APP_USERS
-                     else labels[recipients])
+            label = (
+                f"users of {apps.get(audience_id, '?')}"
+                if recipients == Recipients.APP_USERS
+                else labels[recipients]
+            )
             if label not in result.setdefault(channel, []):
                 result[channel].append(label)
     return result
 
 
 def build(update: IncidentUpdate) -> list[ChannelPreview]:
-    context = {"incident": update.incident, "update": update,
-               "page_name": settings.STATUSPAGE["NAME"]}
+    context = {
+        "incident": update.incident,
+        "update": update,
+        "page_name": settings.STATUSPAGE["NAME"],
+    }
     available = registered_channels()
     told_on = audiences_by_channel(update.incident)
     previews = [ChannelPreview("page", [PreviewPart("body", update.body)], ["Status page"], True)]
@@ -80,11 +102,14 @@ def build(update: IncidentUpdate) -> list[ChannelPreview]:
         rendered = []
         for part in parts:
             try:
-                rendered.append(PreviewPart(part, render_message(channel, update.kind, context, part)))
+                rendered.append(
+                    PreviewPart(part, render_message(channel, update.kind, context, part))
+                )
             except MessageTooLong as error:
                 rendered.append(PreviewPart(part, "", str(error)))
-        previews.append(ChannelPreview(channel, rendered, told_on.get(channel, []),
-                                       channel in available))
+        previews.append(
+            ChannelPreview(channel, rendered, told_on.get(channel, []), channel in available)
+        )
     return previews
 
 

@@ -25,8 +25,10 @@ class ChannelProgress:
 
     @property
     def done(self) -> int:
-        return sum(self.counts.get(s, 0) for s in (DeliveryState.SENT, DeliveryState.FAILED,
-                                                     DeliveryState.SUPERSEDED))
+        return sum(
+            self.counts.get(s, 0)
+            for s in (DeliveryState.SENT, DeliveryState.FAILED, DeliveryState.SUPERSEDED)
+        )
 
     @property
     def remaining(self) -> int:
@@ -55,13 +57,21 @@ def progress(incident: Incident, now: datetime) -> dict[int, list[ChannelProgres
     )
     recent = dict(
         Delivery.objects.filter(state=DeliveryState.SENT, sent_at__gte=now - THROUGHPUT_WINDOW)
-        .values("channel").annotate(n=Count("id")).values_list("channel", "n")
+        .values("channel")
+        .annotate(n=Count("id"))
+        .values_list("channel", "n")
     )
     result: dict[int, dict[str, ChannelProgress]] = {}
     for row in rows:
         channels = result.setdefault(row["announcement__update_id"], {})
-        item = channels.setdefault(row["channel"], ChannelProgress(
-            row["channel"], rate_per_second=recent.get(row["channel"], 0) / THROUGHPUT_WINDOW.total_seconds()
-        ))
+        item = channels.setdefault(
+            row["channel"],
+            ChannelProgress(
+                row["channel"],
+                rate_per_second=recent.get(row["channel"], 0) / THROUGHPUT_WINDOW.total_seconds(),
+            ),
+        )
         item.counts[row["state"]] = row["n"]
-    return {update_id: sorted(c.values(), key=lambda p: p.channel) for update_id, c in result.items()}
+    return {
+        update_id: sorted(c.values(), key=lambda p: p.channel) for update_id, c in result.items()
+    }

@@ -44,10 +44,17 @@ OPEN = "incidents.add_incident"
 
 
 def console_incidents():
-    return Incident.objects.select_related("policy", "origin_probe", "acknowledged_by").prefetch_related(
+    return Incident.objects.select_related(
+        "policy", "origin_probe", "acknowledged_by"
+    ).prefetch_related(
         "components",
-        Prefetch("policy__steps", queryset=EscalationStep.objects.order_by("delay_seconds", "position")),
-        Prefetch("fired_steps", queryset=FiredStep.objects.select_related("step").order_by("fired_at", "id")),
+        Prefetch(
+            "policy__steps", queryset=EscalationStep.objects.order_by("delay_seconds", "position")
+        ),
+        Prefetch(
+            "fired_steps",
+            queryset=FiredStep.objects.select_related("step").order_by("fired_at", "id"),
+        ),
         Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
     )
 
@@ -58,11 +65,23 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     now = wall.now()
     open_incidents = list(console_incidents().incidents().filter(status__in=OPEN_STATUSES))
     rows = [{"incident": i, "upcoming": clock.upcoming(i, now)[:3]} for i in open_incidents]
-    windows = Incident.objects.maintenance().filter(
-        status__in=[IncidentStatus.SCHEDULED, IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING]
-    ).prefetch_related("components").order_by("scheduled_for")
-    return render(request, "incidents/dashboard.html", {
-        "rows": rows, "windows": windows, "now": now, "alerts": staff_alerts()})
+    windows = (
+        Incident.objects.maintenance()
+        .filter(
+            status__in=[
+                IncidentStatus.SCHEDULED,
+                IncidentStatus.IN_PROGRESS,
+                IncidentStatus.VERIFYING,
+            ]
+        )
+        .prefetch_related("components")
+        .order_by("scheduled_for")
+    )
+    return render(
+        request,
+        "incidents/dashboard.html",
+        {"rows": rows, "windows": windows, "now": now, "alerts": staff_alerts()},
+    )
 
 
 @login_required(login_url="console-login")
@@ -70,19 +89,25 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     incident = get_object_or_404(console_incidents(), public_id=public_id)
     now = wall.now()
-    return render(request, "incidents/incident.html", {
-        **detail_context(incident, now),
-        "form": UpdateForm(initial=initial_for(incident)),
-        "hold_form": HoldForm(initial={"minutes": 15}),
-    })
+    return render(
+        request,
+        "incidents/incident.html",
+        {
+            **detail_context(incident, now),
+            "form": UpdateForm(initial=initial_for(incident)),
+            "hold_form": HoldForm(initial={"minutes": 15}),
+        },
+    )
 
 
 def detail_context(incident: Incident, now) -> dict:
     evidence = []
     if incident.origin_probe_id:
-        evidence = list(CheckResult.objects.filter(
-            probe_id=incident.origin_probe_id, checked_at__lte=incident.detected_at
-        ).order_by("-checked_at")[:5])
+        evidence = list(
+            CheckResult.objects.filter(
+                probe_id=incident.origin_probe_id, checked_at__lte=incident.detected_at
+            ).order_by("-checked_at")[:5]
+        )
     return {
         "incident": incident,
         "now": now,
@@ -127,8 +152,13 @@ def hold(request: HttpRequest, public_id: str) -> HttpResponse:
             messages.error(request, f"Hold {field}: {' '.join(errors)}")
         return redirect("console-incident", public_id)
     try:
-        workflow.hold(incident, request.user, form.cleaned_data["minutes"], form.cleaned_data["reason"],
-                      wall.now())
+        workflow.hold(
+            incident,
+            request.user,
+            form.cleaned_data["minutes"],
+            form.cleaned_data["reason"],
+            wall.now(),
+        )
     except InvalidTransition as error:
         messages.error(request, str(error))
     return redirect("console-incident", public_id)
@@ -138,7 +168,9 @@ def hold(request: HttpRequest, public_id: str) -> HttpResponse:
 @permission_required(RESPOND, raise_exception=True)
 @require_POST
 def release(request: HttpRequest, public_id: str) -> HttpResponse:
-    workflow.release_hold(get_object_or_404(Incident, public_id=public_id), request.user, wall.now())
+    workflow.release_hold(
+        get_object_or_404(Incident, public_id=public_id), request.user, wall.now()
+    )
     return redirect("console-incident", public_id)
 
 
@@ -180,25 +212,46 @@ def post_update(request: HttpRequest, public_id: str) -> HttpResponse:
                 messages.success(request, "Posted. Delivery progress is below.")
                 return redirect("console-incident", public_id)
         else:
-            return render(request, "incidents/confirm.html", {
-                "incident": incident, "form": confirmed(form), "previews": previews,
-                "action": request.path,
-            })
-    return render(request, "incidents/incident.html", {
-        **detail_context(incident, now), "form": form, "hold_form": HoldForm(),
-    }, status=400)
+            return render(
+                request,
+                "incidents/confirm.html",
+                {
+                    "incident": incident,
+                    "form": confirmed(form),
+                    "previews": previews,
+                    "action": request.path,
+                },
+            )
+    return render(
+        request,
+        "incidents/incident.html",
+        {
+            **detail_context(incident, now),
+            "form": form,
+            "hold_form": HoldForm(),
+        },
+        status=400,
+    )
 
 
 def draft_from(form: UpdateForm, incident: Incident, now) -> IncidentUpdate:
     data = form.cleaned_data
-    return preview.draft_update(incident, data["body"], data["status"], now, data["next_update_minutes"])
+    return preview.draft_update(
+        incident, data["body"], data["status"], now, data["next_update_minutes"]
+    )
 
 
 def save_update(form: UpdateForm, incident: Incident, user, now) -> IncidentUpdate:
     data = form.cleaned_data
     return workflow.post_update(
-        incident, data["body"], user, now, status=data["status"], impact=data["impact"],
-        components=form.component_statuses(), deliver=data["notify"],
+        incident,
+        data["body"],
+        user,
+        now,
+        status=data["status"],
+        impact=data["impact"],
+        components=form.component_statuses(),
+        deliver=data["notify"],
         next_by=now + timedelta(minutes=data["next_update_minutes"]),
     )
 
@@ -220,8 +273,11 @@ def live_preview(request: HttpRequest) -> HttpResponse:
         return render(request, "incidents/_preview.html", {"form_errors": form.errors}, status=400)
     now = wall.now()
     with transaction.atomic():
-        incident = (get_object_or_404(Incident, public_id=public_id) if public_id
-                    else draft_incident(form, now))
+        incident = (
+            get_object_or_404(Incident, public_id=public_id)
+            if public_id
+            else draft_incident(form, now)
+        )
         previews = preview.build(draft_from(form, incident, now))
         transaction.set_rollback(True)
     return render(request, "incidents/_preview.html", {"previews": previews})
@@ -230,8 +286,15 @@ def live_preview(request: HttpRequest) -> HttpResponse:
 def draft_incident(form: UpdateForm, now) -> Incident:
     """An incident that exists only inside the rolled-back preview transaction."""
     data = form.cleaned_data
-    incident = Incident.objects.create(name=data["name"], impact=data["impact"], status=data["status"],
-                                       started_at=now, detected_at=now, created_at=now, updated_at=now)
+    incident = Incident.objects.create(
+        name=data["name"],
+        impact=data["impact"],
+        status=data["status"],
+        started_at=now,
+        detected_at=now,
+        created_at=now,
+        updated_at=now,
+    )
     for component, status in form.component_statuses().items():
         AffectedComponent.objects.create(incident=incident, component=component, status=status)
     return incident
@@ -241,9 +304,16 @@ def draft_incident(form: UpdateForm, now) -> Incident:
 @permission_required(OPEN, raise_exception=True)
 def new_incident(request: HttpRequest) -> HttpResponse:
     ensure_default_policy()
-    form = UpdateForm(request.POST or None, new=True,
-                      initial={"status": "investigating", "impact": "major", "notify": True,
-                               "next_update_minutes": 30})
+    form = UpdateForm(
+        request.POST or None,
+        new=True,
+        initial={
+            "status": "investigating",
+            "impact": "major",
+            "notify": True,
+            "next_update_minutes": 30,
+        },
+    )
     if request.method == "POST" and form.is_valid():
         now = wall.now()
         with transaction.atomic():
@@ -255,15 +325,28 @@ def new_incident(request: HttpRequest) -> HttpResponse:
         if not problems and form.cleaned_data["confirm"]:
             data = form.cleaned_data
             incident = workflow.open_by_staff(
-                data["name"], data["body"], data["impact"], form.component_statuses(), request.user,
-                now, status=data["status"], deliver=data["notify"],
+                data["name"],
+                data["body"],
+                data["impact"],
+                form.component_statuses(),
+                request.user,
+                now,
+                status=data["status"],
+                deliver=data["notify"],
             )
             messages.success(request, "Incident opened and published.")
             return redirect("console-incident", incident.public_id)
         if not problems:
-            return render(request, "incidents/confirm.html", {
-                "incident": None, "form": confirmed(form), "previews": previews, "action": request.path,
-            })
+            return render(
+                request,
+                "incidents/confirm.html",
+                {
+                    "incident": None,
+                    "form": confirmed(form),
+                    "previews": previews,
+                    "action": request.path,
+                },
+            )
     status = 400 if request.method == "POST" else 200
     return render(request, "incidents/new.html", {"form": form}, status=status)
 
@@ -275,14 +358,25 @@ def new_maintenance(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         window = maintenance.schedule(
-            data["name"], data["body"], list(data["components"]), data["scheduled_for"],
-            data["scheduled_until"], request.user, wall.now(),
+            data["name"],
+            data["body"],
+            list(data["components"]),
+            data["scheduled_for"],
+            data["scheduled_until"],
+            request.user,
+            wall.now(),
             announce_before_minutes=data["announce_before"],
         )
-        messages.success(request, "Maintenance scheduled; it will be announced and run on its clock.")
+        messages.success(
+            request, "Maintenance scheduled; it will be announced and run on its clock."
+        )
         return redirect("console-incident", window.public_id)
-    return render(request, "incidents/maintenance_new.html", {"form": form},
-                  status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "incidents/maintenance_new.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @login_required(login_url="console-login")
@@ -290,10 +384,15 @@ def new_maintenance(request: HttpRequest) -> HttpResponse:
 def progress_fragment(request: HttpRequest, public_id: str) -> HttpResponse:
     incident = get_object_or_404(Incident, public_id=public_id)
     now = wall.now()
-    return render(request, "incidents/_progress.html", {
-        "incident": incident, "progress": progress(incident, now),
-        "timeline": IncidentUpdate.objects.filter(incident=incident),
-    })
+    return render(
+        request,
+        "incidents/_progress.html",
+        {
+            "incident": incident,
+            "progress": progress(incident, now),
+            "timeline": IncidentUpdate.objects.filter(incident=incident),
+        },
+    )
 
 
 @login_required(login_url="console-login")
@@ -317,8 +416,13 @@ def maintenance_status(request: HttpRequest, public_id: str, status: str) -> Htt
 def postmortem(request: HttpRequest, public_id: str) -> HttpResponse:
     incident = get_object_or_404(Incident.objects.incidents(), public_id=public_id)
     try:
-        workflow.publish_postmortem(incident, request.POST.get("body", ""), request.user, wall.now(),
-                                    deliver=request.POST.get("notify") == "on")
+        workflow.publish_postmortem(
+            incident,
+            request.POST.get("body", ""),
+            request.user,
+            wall.now(),
+            deliver=request.POST.get("notify") == "on",
+        )
     except InvalidTransition as error:
         messages.error(request, str(error))
     else:

@@ -29,7 +29,12 @@ from incidents.models import (
 )
 from incidents.response.policies import assign_policy
 from incidents.response.publishing import Outcome, publish, publish_to_told
-from incidents.response.timeline import add_update, apply_affected_statuses, context_for, next_update_by
+from incidents.response.timeline import (
+    add_update,
+    apply_affected_statuses,
+    context_for,
+    next_update_by,
+)
 from notifiers.models import Recipients
 
 log = logging.getLogger(__name__)
@@ -91,8 +96,12 @@ def due_occurrences(
     period = timedelta(seconds=step.repeat_every_seconds)
     latest = int((now - first) / period)
     missed = [
-        Due(step, grid_key(step, n), first + n * period,
-            "a later repetition was due at the same time (the engine was stopped or the clock jumped)")
+        Due(
+            step,
+            grid_key(step, n),
+            first + n * period,
+            "a later repetition was due at the same time (the engine was stopped or the clock jumped)",
+        )
         for n in range(latest)
         if grid_key(step, n) not in taken
     ]
@@ -124,7 +133,9 @@ def last_staff_update_at(incident: Incident) -> datetime | None:
     return latest.display_at if latest else None
 
 
-def holding_due(incident: Incident, step: EscalationStep, now: datetime, taken: set[str]) -> list[Due]:
+def holding_due(
+    incident: Incident, step: EscalationStep, now: datetime, taken: set[str]
+) -> list[Due]:
     """A holding update is due when the last public update's promise has come due."""
     if incident.published_at is None:
         return []
@@ -135,7 +146,9 @@ def holding_due(incident: Incident, step: EscalationStep, now: datetime, taken: 
     return [] if key in taken else [Due(step, key, latest.next_update_by)]
 
 
-def fire(incident: Incident, due: Due, now: datetime, actor=None, note: str = "") -> FiredStep | None:
+def fire(
+    incident: Incident, due: Due, now: datetime, actor=None, note: str = ""
+) -> FiredStep | None:
     """Record the occurrence and do it, in one transaction; None if it was already taken."""
     try:
         with transaction.atomic():
@@ -211,7 +224,9 @@ def publish_current(incident, step, now) -> tuple[IncidentUpdate | None, Outcome
 def publish_holding(incident, step, now) -> tuple[IncidentUpdate, Outcome]:
     """Keep the promise of the last update with a holding update to everyone told so far."""
     next_by = next_update_by(incident, now)
-    body = render_message("page", IncidentUpdate.Kind.HOLDING, context_for(incident, next_by=next_by))
+    body = render_message(
+        "page", IncidentUpdate.Kind.HOLDING, context_for(incident, next_by=next_by)
+    )
     update = add_update(incident, IncidentUpdate.Kind.HOLDING, body, now, next_by=next_by)
     publish_to_told(update, now)
     return update, Outcome()
@@ -235,8 +250,13 @@ def upcoming(incident: Incident, now: datetime) -> list[dict]:
     return sorted(rows, key=lambda r: r["at"])
 
 
-def next_time(incident: Incident, step: EscalationStep, now: datetime, taken: set[str],
-              latest: IncidentUpdate | None = None) -> datetime | None:
+def next_time(
+    incident: Incident,
+    step: EscalationStep,
+    now: datetime,
+    taken: set[str],
+    latest: IncidentUpdate | None = None,
+) -> datetime | None:
     """When the step fires next; `latest` is the newest public update (read once by callers)."""
     first = incident.detected_at + step.delay
     if step.action == Action.HOLDING:
@@ -268,9 +288,13 @@ def fire_now(incident: Incident, step: EscalationStep, now: datetime, actor) -> 
         key = f"step:{step.id}:after:{latest.public_id if latest else 'none'}"
     else:
         at = next_time(incident, step, now, taken, incident.latest_public_update()) or now
-        n = 0 if not step.repeat_every_seconds else int(
-            max(at - incident.detected_at - step.delay, timedelta(0))
-            / timedelta(seconds=step.repeat_every_seconds)
+        n = (
+            0
+            if not step.repeat_every_seconds
+            else int(
+                max(at - incident.detected_at - step.delay, timedelta(0))
+                / timedelta(seconds=step.repeat_every_seconds)
+            )
         )
         key = grid_key(step, n)
     due = Due(step, key, now)

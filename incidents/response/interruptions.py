@@ -37,8 +37,13 @@ def page(state, now: datetime) -> Incident | None:
 
 
 def context(incident: Incident, now: datetime, **extra) -> dict:
-    return {"incident": incident, "now": now, "page_name": settings.STATUSPAGE["NAME"],
-            "console_url": f"{settings.STATUSPAGE['URL']}/manage/", **extra}
+    return {
+        "incident": incident,
+        "now": now,
+        "page_name": settings.STATUSPAGE["NAME"],
+        "console_url": f"{settings.STATUSPAGE['URL']}/manage/",
+        **extra,
+    }
 
 
 def announce_to_oncall(incident: Incident, kind: str, now: datetime) -> IncidentUpdate:
@@ -54,10 +59,17 @@ def announce_to_oncall(incident: Incident, kind: str, now: datetime) -> Incident
 
 def interrupted(state, now: datetime) -> Incident:
     since = state.since or now
-    incident = Incident(kind=Incident.Kind.MONITORING, impact=Impact.NONE, started_at=since,
-                        detected_at=now, created_at=now, updated_at=now)
-    incident.name = render_message("page", "monitoring_interrupted", context(incident, now),
-                                   "name")[:200]
+    incident = Incident(
+        kind=Incident.Kind.MONITORING,
+        impact=Impact.NONE,
+        started_at=since,
+        detected_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+    incident.name = render_message(
+        "page", "monitoring_interrupted", context(incident, now), "name"
+    )[:200]
     incident.save()
     announce_to_oncall(incident, IncidentUpdate.Kind.MONITORING_INTERRUPTED, now)
     return incident

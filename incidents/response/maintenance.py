@@ -66,14 +66,23 @@ def schedule(
         raise ValueError("The maintenance must end after it starts.")
     with transaction.atomic():
         maintenance = Incident.objects.create(
-            kind=Incident.Kind.MAINTENANCE, name=name, status=IncidentStatus.SCHEDULED,
-            impact="none", started_at=scheduled_for, detected_at=now, published_at=now,
-            scheduled_for=scheduled_for, scheduled_until=scheduled_until,
+            kind=Incident.Kind.MAINTENANCE,
+            name=name,
+            status=IncidentStatus.SCHEDULED,
+            impact="none",
+            started_at=scheduled_for,
+            detected_at=now,
+            published_at=now,
+            scheduled_for=scheduled_for,
+            scheduled_until=scheduled_until,
             announce_before_minutes=(
-                DEFAULT_ANNOUNCE_BEFORE_MINUTES if announce_before_minutes is None
+                DEFAULT_ANNOUNCE_BEFORE_MINUTES
+                if announce_before_minutes is None
                 else announce_before_minutes
             ),
-            auto_transition=auto_transition, created_at=now, updated_at=now,
+            auto_transition=auto_transition,
+            created_at=now,
+            updated_at=now,
         )
         for component in components:
             AffectedComponent.objects.create(
@@ -82,10 +91,17 @@ def schedule(
         text = body or render_message(
             "page", IncidentUpdate.Kind.MAINTENANCE_SCHEDULED, context_for(maintenance)
         )
-        add_update(maintenance, IncidentUpdate.Kind.MAINTENANCE_SCHEDULED, text, now,
-                   author=author, deliver=False)
-        audit.record(maintenance, author, "scheduled maintenance", now,
-                     after=audit.snapshot(maintenance))
+        add_update(
+            maintenance,
+            IncidentUpdate.Kind.MAINTENANCE_SCHEDULED,
+            text,
+            now,
+            author=author,
+            deliver=False,
+        )
+        audit.record(
+            maintenance, author, "scheduled maintenance", now, after=audit.snapshot(maintenance)
+        )
     return maintenance
 
 
@@ -97,16 +113,26 @@ def set_status(maintenance: Incident, status: str, user, now: datetime) -> None:
 
     if status == IncidentStatus.IN_PROGRESS and maintenance.status == IncidentStatus.SCHEDULED:
         update = start(maintenance, now, author=user)
-        FiredStep.objects.get_or_create(incident=maintenance, key="start", defaults={
-            "due_at": now, "fired_at": now, "fired_by": user, "update": update,
-            "note": "started by hand"})
+        FiredStep.objects.get_or_create(
+            incident=maintenance,
+            key="start",
+            defaults={
+                "due_at": now,
+                "fired_at": now,
+                "fired_by": user,
+                "update": update,
+                "note": "started by hand",
+            },
+        )
     elif status == IncidentStatus.COMPLETED:
         complete(maintenance, now, author=user)
     else:
         before = audit.snapshot(maintenance)
         maintenance.transition_to(status, now)
         maintenance.save()
-        audit.record(maintenance, user, f"maintenance {status}", now, before, audit.snapshot(maintenance))
+        audit.record(
+            maintenance, user, f"maintenance {status}", now, before, audit.snapshot(maintenance)
+        )
 
 
 def upcoming_and_active():

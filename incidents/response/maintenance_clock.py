@@ -63,8 +63,11 @@ def advance(maintenance: Incident, now: datetime) -> int:
 def announce_ahead(maintenance: Incident, now: datetime) -> int:
     """Fire the latest notice that is due; older due ones are recorded as overtaken."""
     due = sorted(
-        (m for m in maintenance.announce_before_minutes
-         if now >= maintenance.scheduled_for - timedelta(minutes=m)),
+        (
+            m
+            for m in maintenance.announce_before_minutes
+            if now >= maintenance.scheduled_for - timedelta(minutes=m)
+        ),
         reverse=True,
     )
     taken = set(maintenance.fired_steps.values_list("key", flat=True))
@@ -87,7 +90,11 @@ def milestone(maintenance, key, due_at, now, action, skip: str = "") -> int:
     try:
         with transaction.atomic():
             record = FiredStep.objects.create(
-                incident=maintenance, key=key, due_at=due_at, fired_at=now, note=skip,
+                incident=maintenance,
+                key=key,
+                due_at=due_at,
+                fired_at=now,
+                note=skip,
                 outcome=FiredStep.Outcome.SKIPPED if skip else FiredStep.Outcome.FIRED,
             )
             if not skip:
@@ -113,8 +120,9 @@ def unavailable_note(update: IncidentUpdate | None) -> str:
 
 
 def notify_ahead(maintenance: Incident, now: datetime) -> IncidentUpdate:
-    body = render_message("page", IncidentUpdate.Kind.MAINTENANCE_SCHEDULED,
-                          context_for(maintenance, reminder=True))
+    body = render_message(
+        "page", IncidentUpdate.Kind.MAINTENANCE_SCHEDULED, context_for(maintenance, reminder=True)
+    )
     update = add_update(maintenance, IncidentUpdate.Kind.MAINTENANCE_SCHEDULED, body, now)
     announce_to_targets(update, now)
     return update
@@ -124,14 +132,28 @@ def start(maintenance: Incident, now: datetime, author=None) -> IncidentUpdate:
     before = audit.snapshot(maintenance)
     maintenance.transition_to(IncidentStatus.IN_PROGRESS, now)
     maintenance.save()
-    changes = [c for c in (change_component(x, ComponentStatus.UNDER_MAINTENANCE)
-                           for x in maintenance.components.all()) if c]
+    changes = [
+        c
+        for c in (
+            change_component(x, ComponentStatus.UNDER_MAINTENANCE)
+            for x in maintenance.components.all()
+        )
+        if c
+    ]
     body = render_message("page", IncidentUpdate.Kind.MAINTENANCE_STARTED, context_for(maintenance))
-    update = add_update(maintenance, IncidentUpdate.Kind.MAINTENANCE_STARTED, body, now,
-                        changes or None, author=author)
+    update = add_update(
+        maintenance,
+        IncidentUpdate.Kind.MAINTENANCE_STARTED,
+        body,
+        now,
+        changes or None,
+        author=author,
+    )
     announce_to_targets(update, now)
     publish_to_told(update, now)
-    audit.record(maintenance, author, "maintenance started", now, before, audit.snapshot(maintenance))
+    audit.record(
+        maintenance, author, "maintenance started", now, before, audit.snapshot(maintenance)
+    )
     return update
 
 
@@ -140,13 +162,26 @@ def complete(maintenance: Incident, now: datetime, author=None) -> IncidentUpdat
     maintenance.transition_to(IncidentStatus.COMPLETED, now)
     maintenance.save()
     changes = [
-        c for c in (change_component(x, ComponentStatus.OPERATIONAL)
-                    for x in maintenance.components.filter(status=ComponentStatus.UNDER_MAINTENANCE))
+        c
+        for c in (
+            change_component(x, ComponentStatus.OPERATIONAL)
+            for x in maintenance.components.filter(status=ComponentStatus.UNDER_MAINTENANCE)
+        )
         if c
     ]
-    body = render_message("page", IncidentUpdate.Kind.MAINTENANCE_COMPLETED, context_for(maintenance))
-    update = add_update(maintenance, IncidentUpdate.Kind.MAINTENANCE_COMPLETED, body, now,
-                        changes or None, author=author)
+    body = render_message(
+        "page", IncidentUpdate.Kind.MAINTENANCE_COMPLETED, context_for(maintenance)
+    )
+    update = add_update(
+        maintenance,
+        IncidentUpdate.Kind.MAINTENANCE_COMPLETED,
+        body,
+        now,
+        changes or None,
+        author=author,
+    )
     publish_to_told(update, now)
-    audit.record(maintenance, author, "maintenance completed", now, before, audit.snapshot(maintenance))
+    audit.record(
+        maintenance, author, "maintenance completed", now, before, audit.snapshot(maintenance)
+    )
     return update

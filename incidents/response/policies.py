@@ -24,17 +24,38 @@ MINUTE = 60
 
 DEFAULT_STEPS: list[dict] = [
     {"delay": 0, "action": Action.PAGE, "channels": ["sms", "email"]},
-    {"delay": 0, "action": Action.PUBLISH, "recipients": Recipients.APP_USERS,
-     "channels": [PAGE_CHANNEL, "push"]},
+    {
+        "delay": 0,
+        "action": Action.PUBLISH,
+        "recipients": Recipients.APP_USERS,
+        "channels": [PAGE_CHANNEL, "push"],
+    },
     {"delay": 5 * MINUTE, "action": Action.PAGE, "channels": ["voice"]},
-    {"delay": 10 * MINUTE, "action": Action.PUBLISH, "recipients": Recipients.SUBSCRIBERS,
-     "channels": ["email", "sms", "push"]},
-    {"delay": 15 * MINUTE, "action": Action.PUBLISH, "recipients": Recipients.PUBLIC,
-     "channels": ["mastodon", "bluesky", "x", "facebook", "webhook"]},
-    {"delay": 15 * MINUTE, "action": Action.PUBLISH, "recipients": Recipients.SUBSCRIBERS,
-     "channels": ["webhook"]},
-    {"delay": 30 * MINUTE, "action": Action.REMIND, "channels": ["sms", "email"],
-     "every": 30 * MINUTE, "if_quiet_for": 20 * MINUTE},
+    {
+        "delay": 10 * MINUTE,
+        "action": Action.PUBLISH,
+        "recipients": Recipients.SUBSCRIBERS,
+        "channels": ["email", "sms", "push"],
+    },
+    {
+        "delay": 15 * MINUTE,
+        "action": Action.PUBLISH,
+        "recipients": Recipients.PUBLIC,
+        "channels": ["mastodon", "bluesky", "x", "facebook", "webhook"],
+    },
+    {
+        "delay": 15 * MINUTE,
+        "action": Action.PUBLISH,
+        "recipients": Recipients.SUBSCRIBERS,
+        "channels": ["webhook"],
+    },
+    {
+        "delay": 30 * MINUTE,
+        "action": Action.REMIND,
+        "channels": ["sms", "email"],
+        "every": 30 * MINUTE,
+        "if_quiet_for": 20 * MINUTE,
+    },
     {"delay": 30 * MINUTE, "action": Action.HOLDING},
 ]
 
@@ -47,7 +68,10 @@ def ensure_default_policy() -> EscalationPolicy:
     """The shipped default, created once; an admin's edits to it are kept."""
     policy, created = EscalationPolicy.objects.get_or_create(
         name=DEFAULT_POLICY_NAME,
-        defaults={"priority": 1000, "description": "Shipped default: see incidents/response/policies.py"},
+        defaults={
+            "priority": 1000,
+            "description": "Shipped default: see incidents/response/policies.py",
+        },
     )
     if created:
         write_steps(policy, DEFAULT_STEPS)
@@ -148,14 +172,16 @@ def parse_policies(text: str) -> list[dict]:
         steps = raw.get("steps")
         if not isinstance(steps, list) or not steps:
             raise PolicyError(f"{where}.steps: a non-empty list of steps.")
-        policies.append({
-            "name": str(raw["name"]),
-            "components": list(raw.get("components", [])),
-            "impacts": list(raw.get("impacts", [])),
-            "priority": int(raw.get("priority", 100)),
-            "cadence_minutes": int(raw.get("cadence_minutes", 30)),
-            "steps": [parse_step(s, f"{where}.steps[{i}]") for i, s in enumerate(steps)],
-        })
+        policies.append(
+            {
+                "name": str(raw["name"]),
+                "components": list(raw.get("components", [])),
+                "impacts": list(raw.get("impacts", [])),
+                "priority": int(raw.get("priority", 100)),
+                "cadence_minutes": int(raw.get("cadence_minutes", 30)),
+                "steps": [parse_step(s, f"{where}.steps[{i}]") for i, s in enumerate(steps)],
+            }
+        )
     return policies
 
 

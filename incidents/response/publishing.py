@@ -16,7 +16,10 @@ from notifiers.models import Announcement, Recipients
 from statuspage.models import Audience
 
 PUBLIC_RECIPIENTS = (
-    Recipients.APP_USERS, Recipients.COMPONENT_TOPICS, Recipients.SUBSCRIBERS, Recipients.PUBLIC,
+    Recipients.APP_USERS,
+    Recipients.COMPONENT_TOPICS,
+    Recipients.SUBSCRIBERS,
+    Recipients.PUBLIC,
 )
 PUSH = "push"
 
@@ -42,9 +45,7 @@ def incident_audiences(incident: Incident) -> list[Audience]:
     return list(Audience.objects.filter(components__incidents=incident).distinct())
 
 
-def publish(
-    update: IncidentUpdate, recipients: str, channels: list[str], now: datetime
-) -> Outcome:
+def publish(update: IncidentUpdate, recipients: str, channels: list[str], now: datetime) -> Outcome:
     """Announce one update to one kind of recipients on each named channel."""
     outcome = Outcome()
     available = registered_channels()

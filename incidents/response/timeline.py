@@ -84,7 +84,12 @@ def change_component(component: Component, status: str) -> dict | None:
     old = component.status
     if not component.set_status(status):
         return None
-    return {"code": component.public_id, "name": component.name, "old_status": old, "new_status": status}
+    return {
+        "code": component.public_id,
+        "name": component.name,
+        "old_status": old,
+        "new_status": status,
+    }
 
 
 def apply_affected_statuses(incident: Incident) -> list[dict]:

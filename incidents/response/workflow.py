@@ -84,26 +84,47 @@ def create_probe_incident(probe: Probe, component: Component, now: datetime) -> 
     AffectedComponent.objects.create(incident=incident, component=component, status=status)
     assign_policy(incident)
     # The component's status changes on the page when the incident is published.
-    change = {"code": component.public_id, "name": component.name,
-              "old_status": component.status, "new_status": status}
+    change = {
+        "code": component.public_id,
+        "name": component.name,
+        "old_status": component.status,
+        "new_status": status,
+    }
     next_by = next_update_by(incident, now)
-    body = render_message("page", "opened",
-                          context_for(incident, component, probe=probe, next_by=next_by))
+    body = render_message(
+        "page", "opened", context_for(incident, component, probe=probe, next_by=next_by)
+    )
     add_update(incident, IncidentUpdate.Kind.OPENED, body, now, [change], next_by=next_by)
-    audit.record(incident, None, "opened by probe", now, after=audit.snapshot(incident),
-                 reason=f"{probe}: outage confirmed")
+    audit.record(
+        incident,
+        None,
+        "opened by probe",
+        now,
+        after=audit.snapshot(incident),
+        reason=f"{probe}: outage confirmed",
+    )
     return incident
 
 
 def relapse_if_recovering(incident: Incident, probe: Probe, now: datetime) -> Incident:
     component = probe.component
-    change = change_component(component, probe.confirmed_outage_status) if incident.published_at else None
+    change = (
+        change_component(component, probe.confirmed_outage_status)
+        if incident.published_at
+        else None
+    )
     if incident.status == IncidentStatus.MONITORING:
         incident.transition_to(IncidentStatus.INVESTIGATING, now)
         incident.save()
         body = render_message("page", "relapsed", context_for(incident, component))
-        update = add_update(incident, IncidentUpdate.Kind.RELAPSED, body, now,
-                            [change] if change else None, next_by=next_update_by(incident, now))
+        update = add_update(
+            incident,
+            IncidentUpdate.Kind.RELAPSED,
+            body,
+            now,
+            [change] if change else None,
+            next_by=next_update_by(incident, now),
+        )
         publish_to_told(update, now)
     return incident
 
@@ -131,8 +152,14 @@ def recover_for_probe(probe: Probe, now: datetime) -> Incident | None:
     incident.transition_to(IncidentStatus.MONITORING, now)
     incident.save()
     body = render_message("page", "recovering", context_for(incident, component))
-    update = add_update(incident, IncidentUpdate.Kind.RECOVERING, body, now,
-                        [change] if change else None, next_by=next_update_by(incident, now))
+    update = add_update(
+        incident,
+        IncidentUpdate.Kind.RECOVERING,
+        body,
+        now,
+        [change] if change else None,
+        next_by=next_update_by(incident, now),
+    )
     publish_to_told(update, now)
     return incident
 
@@ -145,15 +172,25 @@ def close_false_alarm(incident: Incident, now: datetime) -> Incident:
         incident.origin_component = None
         incident.false_alarm = True
         incident.save()
-        body = render_message("page", IncidentUpdate.Kind.NOTE, context_for(incident, false_alarm=True))
+        body = render_message(
+            "page", IncidentUpdate.Kind.NOTE, context_for(incident, false_alarm=True)
+        )
         add_update(incident, IncidentUpdate.Kind.NOTE, body, now, internal=True)
-        audit.record(incident, None, "closed quietly as a false alarm", now, before,
-                     audit.snapshot(incident), reason="the probe recovered before any public step")
+        audit.record(
+            incident,
+            None,
+            "closed quietly as a false alarm",
+            now,
+            before,
+            audit.snapshot(incident),
+            reason="the probe recovered before any public step",
+        )
     return incident
 
 
-def resolve(incident: Incident, now: datetime, author=None, body: str = "",
-            deliver: bool = True) -> IncidentUpdate:
+def resolve(
+    incident: Incident, now: datetime, author=None, body: str = "", deliver: bool = True
+) -> IncidentUpdate:
     """Close the incident, put its components back, and tell everyone who was told."""
     with transaction.atomic():
         before = audit.snapshot(incident)
@@ -161,10 +198,19 @@ def resolve(incident: Incident, now: datetime, author=None, body: str = "",
         incident.origin_component = None
         incident.save()
         components = list(incident.components.all())
-        changes = [c for c in (change_component(x, ComponentStatus.OPERATIONAL) for x in components) if c]
+        changes = [
+            c for c in (change_component(x, ComponentStatus.OPERATIONAL) for x in components) if c
+        ]
         text = body or render_message("page", "resolved", context_for(incident))
-        update = add_update(incident, IncidentUpdate.Kind.RESOLVED, text, now, changes or None,
-                            author=author, deliver=deliver)
+        update = add_update(
+            incident,
+            IncidentUpdate.Kind.RESOLVED,
+            text,
+            now,
+            changes or None,
+            author=author,
+            deliver=deliver,
+        )
         publish_to_told(update, now)
         audit.record(incident, author, "resolved", now, before, audit.snapshot(incident))
     return update
@@ -195,23 +241,42 @@ def open_by_staff(
     deliver: bool = True,
 ) -> Incident:
     """A person opened it: it is public at once, and its policy's clock starts now."""
-    if status not in (IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING):
+    if status not in (
+        IncidentStatus.INVESTIGATING,
+        IncidentStatus.IDENTIFIED,
+        IncidentStatus.MONITORING,
+    ):
         raise InvalidTransition(f"A new incident cannot start as {status}.")
     with transaction.atomic():
         incident = Incident.objects.create(
-            name=name, status=status, impact=impact, started_at=now, detected_at=now,
-            published_at=now, created_at=now, updated_at=now,
+            name=name,
+            status=status,
+            impact=impact,
+            started_at=now,
+            detected_at=now,
+            published_at=now,
+            created_at=now,
+            updated_at=now,
         )
         changes = []
         for component, component_status in components.items():
-            AffectedComponent.objects.create(incident=incident, component=component,
-                                             status=component_status)
+            AffectedComponent.objects.create(
+                incident=incident, component=component, status=component_status
+            )
             change = change_component(component, component_status)
             if change:
                 changes.append(change)
         assign_policy(incident)
-        add_update(incident, IncidentUpdate.Kind.OPENED, body, now, changes or None,
-                   author=author, deliver=deliver, next_by=next_update_by(incident, now))
+        add_update(
+            incident,
+            IncidentUpdate.Kind.OPENED,
+            body,
+            now,
+            changes or None,
+            author=author,
+            deliver=deliver,
+            next_by=next_update_by(incident, now),
+        )
         audit.record(incident, author, "opened", now, after=audit.snapshot(incident))
     clock.advance(incident, now)
     return incident
@@ -246,12 +311,26 @@ def post_update(
         if incident.published_at is None:
             incident.published_at = now
             incident.save(update_fields=["published_at"])
-        update = add_update(incident, IncidentUpdate.Kind.UPDATE, body, now, changes or None,
-                            author=author, deliver=deliver,
-                            next_by=next_by or next_update_by(incident, now))
+        update = add_update(
+            incident,
+            IncidentUpdate.Kind.UPDATE,
+            body,
+            now,
+            changes or None,
+            author=author,
+            deliver=deliver,
+            next_by=next_by or next_update_by(incident, now),
+        )
         publish_to_told(update, now)
-        audit.record(incident, author, "posted an update", now, before, audit.snapshot(incident),
-                     reason=body[:500])
+        audit.record(
+            incident,
+            author,
+            "posted an update",
+            now,
+            before,
+            audit.snapshot(incident),
+            reason=body[:500],
+        )
     return update
 
 
@@ -290,8 +369,9 @@ def hold(incident: Incident, user, minutes: int, reason: str, now: datetime) -> 
     before = audit.snapshot(incident)
     incident.held_until = now + timedelta(minutes=minutes)
     incident.save(update_fields=["held_until"])
-    audit.record(incident, user, "held public updates", now, before, audit.snapshot(incident),
-                 reason=reason)
+    audit.record(
+        incident, user, "held public updates", now, before, audit.snapshot(incident), reason=reason
+    )
 
 
 def release_hold(incident: Incident, user, now: datetime) -> None:
@@ -301,8 +381,9 @@ def release_hold(incident: Incident, user, now: datetime) -> None:
     audit.record(incident, user, "released the hold", now, before, audit.snapshot(incident))
 
 
-def publish_postmortem(incident: Incident, body: str, author, now: datetime,
-                       deliver: bool = False) -> IncidentUpdate:
+def publish_postmortem(
+    incident: Incident, body: str, author, now: datetime, deliver: bool = False
+) -> IncidentUpdate:
     """What happened and what will change: the last word on a resolved incident."""
     if len(body.strip()) < 20:
         raise InvalidTransition("A postmortem says what happened and what will change.")
@@ -310,9 +391,11 @@ def publish_postmortem(incident: Incident, body: str, author, now: datetime,
         before = audit.snapshot(incident)
         incident.transition_to(IncidentStatus.POSTMORTEM, now)
         incident.save()
-        update = add_update(incident, IncidentUpdate.Kind.UPDATE, body.strip(), now,
-                            author=author, deliver=deliver)
+        update = add_update(
+            incident, IncidentUpdate.Kind.UPDATE, body.strip(), now, author=author, deliver=deliver
+        )
         publish_to_told(update, now)
-        audit.record(incident, author, "published the postmortem", now, before,
-                     audit.snapshot(incident))
+        audit.record(
+            incident, author, "published the postmortem", now, before, audit.snapshot(incident)
+        )
     return update

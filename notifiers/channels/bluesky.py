@@ -14,7 +14,10 @@ DEFAULT_PDS = "https://bsky.social"
 
 def classify(error: Exception) -> DeliveryError:
     text = f"{type(error).__name__}: {error}"
-    if isinstance(error, (exceptions.NetworkError, exceptions.RateLimitExceededError, exceptions.UnauthorizedError)):
+    if isinstance(
+        error,
+        (exceptions.NetworkError, exceptions.RateLimitExceededError, exceptions.UnauthorizedError),
+    ):
         return TransientError(text)
     status = getattr(getattr(error, "response", None), "status_code", None)
     if status is not None and status >= 500:

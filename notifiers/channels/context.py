@@ -131,7 +131,10 @@ class SubscriberTargets:
         component_ids = list(announcement.update.incident.components.values_list("id", flat=True))
         self.announcement = announcement
         self.subscribers = (
-            Subscriber.objects.active().filter(channel=channel).following(component_ids).order_by("id")
+            Subscriber.objects.active()
+            .filter(channel=channel)
+            .following(component_ids)
+            .order_by("id")
         )
 
     def id_chunks(self, size: int = CHUNK) -> Iterator[tuple[int, int]]:

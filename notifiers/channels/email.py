@@ -86,14 +86,21 @@ class EmailChannel(Channel):
         context = message_context(announcement)
         text = render_message("email", kind, context, "text")
         subject = render_message("email", kind, context, "subject")
-        html = render_to_string("notifiers/email.html", {**context, "subject": subject, "body": text})
+        html = render_to_string(
+            "notifiers/email.html", {**context, "subject": subject, "body": text}
+        )
         footer = render_to_string("notifiers/email_footer.txt", context).strip()
-        return EmailMessage(subject, f"{text}\n\n{footer}", html, announcement.update.incident.public_id)
+        return EmailMessage(
+            subject, f"{text}\n\n{footer}", html, announcement.update.incident.public_id
+        )
 
     def request_body(self, message: EmailMessage, deliveries) -> dict:
         links = link_maker()
         return {
-            "from": {"email": settings.SENDGRID["FROM_EMAIL"], "name": settings.SENDGRID["FROM_NAME"] or settings.STATUSPAGE["NAME"]},
+            "from": {
+                "email": settings.SENDGRID["FROM_EMAIL"],
+                "name": settings.SENDGRID["FROM_NAME"] or settings.STATUSPAGE["NAME"],
+            },
             "subject": message.subject,
             "content": [
                 {"type": "text/plain", "value": message.text},

@@ -20,7 +20,11 @@ def classify(response: requests.Response) -> DeliveryError:
     except ValueError:
         error = {}
     text = f"Graph {response.status_code} code {error.get('code')}: {error.get('message', response.text[:200])}"
-    if response.status_code >= 500 or response.status_code == 429 or error.get("code") in RETRYABLE_CODES:
+    if (
+        response.status_code >= 500
+        or response.status_code == 429
+        or error.get("code") in RETRYABLE_CODES
+    ):
         return TransientError(text)
     if error.get("code") == 190:  # the token expired or was revoked: fix the config, then retry
         return TransientError(text)

@@ -19,7 +19,15 @@ from notifiers.channels.social import SocialChannel, sandbox_url
 
 def classify(error: MastodonError) -> DeliveryError:
     text = f"{type(error).__name__}: {error}"
-    if isinstance(error, (MastodonRatelimitError, MastodonServerError, MastodonNetworkError, MastodonUnauthorizedError)):
+    if isinstance(
+        error,
+        (
+            MastodonRatelimitError,
+            MastodonServerError,
+            MastodonNetworkError,
+            MastodonUnauthorizedError,
+        ),
+    ):
         return TransientError(text)
     if isinstance(error, MastodonAPIError):
         return PermanentError(text)
@@ -43,7 +51,9 @@ class MastodonChannel(SocialChannel):
         )
         try:
             # A retry after a lost answer must not post twice: Mastodon dedupes on this key.
-            status = client.status_post(text, visibility="public", idempotency_key=f"statuspage-delivery-{delivery.id}")
+            status = client.status_post(
+                text, visibility="public", idempotency_key=f"statuspage-delivery-{delivery.id}"
+            )
         except MastodonError as error:
             raise classify(error) from error
         return str(status["id"])

@@ -21,7 +21,9 @@ def current_contacts() -> list:
     try:
         provider = import_string(settings.NOTIFIERS_ONCALL_PROVIDER)
     except ImportError:
-        log.error("on-call provider %s not found: nobody is paged", settings.NOTIFIERS_ONCALL_PROVIDER)
+        log.error(
+            "on-call provider %s not found: nobody is paged", settings.NOTIFIERS_ONCALL_PROVIDER
+        )
         return []
     return list(provider())
 

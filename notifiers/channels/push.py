@@ -97,7 +97,9 @@ def topic_conditions(topics: list[str]) -> list[str]:
     (``'a' in topics || 'b' in topics``) per five topics, so a device subscribed to
     several of them gets one message, not one per topic (a device whose topics fall in two
     conditions, past five components, gets two). A lone topic is sent to as a topic."""
-    chunks = [topics[i:i + TOPICS_PER_CONDITION] for i in range(0, len(topics), TOPICS_PER_CONDITION)]
+    chunks = [
+        topics[i : i + TOPICS_PER_CONDITION] for i in range(0, len(topics), TOPICS_PER_CONDITION)
+    ]
     return [
         chunk[0] if len(chunk) == 1 else " || ".join(f"'{topic}' in topics" for topic in chunk)
         for chunk in chunks
@@ -184,7 +186,9 @@ class PushChannel(Channel):
             **target,
             notification=messaging.Notification(title=message.title, body=message.body),
             data=message.data,
-            android=messaging.AndroidConfig(priority="high" if message.urgent else "normal", ttl=ttl),
+            android=messaging.AndroidConfig(
+                priority="high" if message.urgent else "normal", ttl=ttl
+            ),
             apns=messaging.APNSConfig(
                 headers={
                     "apns-priority": "10" if message.urgent else "5",
@@ -199,7 +203,11 @@ class PushChannel(Channel):
             app = firebase_app()
         except DeliveryError as error:
             return [SendResult(d.id, error=error) for d in deliveries]
-        valid = [d for d in deliveries if d.subscriber_id or is_condition(d.target) or TOPIC.match(d.target)]
+        valid = [
+            d
+            for d in deliveries
+            if d.subscriber_id or is_condition(d.target) or TOPIC.match(d.target)
+        ]
         results = [
             SendResult(d.id, error=PermanentError(f"'{d.target}' is not a valid FCM topic"))
             for d in deliveries

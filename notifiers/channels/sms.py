@@ -82,12 +82,16 @@ def twilio_client() -> tuple[Client, RoutedHttpClient]:
     """A client per thread and configuration, so its connections are reused across batches."""
     config = twilio_config()
     if not config["ACCOUNT_SID"] or not config["AUTH_TOKEN"]:
-        raise TransientError("Twilio is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
+        raise TransientError(
+            "Twilio is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+        )
     key = (config["ACCOUNT_SID"], config["AUTH_TOKEN"], settings.SANDBOX_URL)
     cached = getattr(_clients, "by_key", {})
     if key not in cached:
         http = RoutedHttpClient(settings.SANDBOX_URL, timeout=15)
-        cached = {key: (Client(config["ACCOUNT_SID"], config["AUTH_TOKEN"], http_client=http), http)}
+        cached = {
+            key: (Client(config["ACCOUNT_SID"], config["AUTH_TOKEN"], http_client=http), http)
+        }
         _clients.by_key = cached
     return cached[key]
 
@@ -142,7 +146,9 @@ class SmsChannel(Channel):
 
     def render(self, announcement) -> TextMessage:
         update = announcement.update
-        return TextMessage(render_message("sms", update.kind, message_context(announcement), "body"))
+        return TextMessage(
+            render_message("sms", update.kind, message_context(announcement), "body")
+        )
 
     def send_batch(self, message: TextMessage, deliveries) -> list[SendResult]:
         try:
@@ -152,7 +158,9 @@ class SmsChannel(Channel):
         config = {**twilio_config(), "callback": status_callback_base()}
         return [self.send_one(client, http, config, message, d) for d in deliveries]
 
-    def send_one(self, client: Client, http, config: dict, message: TextMessage, delivery) -> SendResult:
+    def send_one(
+        self, client: Client, http, config: dict, message: TextMessage, delivery
+    ) -> SendResult:
         try:
             sent = client.messages.create(
                 to=delivery.target,

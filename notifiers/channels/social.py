@@ -75,7 +75,9 @@ class SocialChannel(Channel):
         for delivery in deliveries:
             account = accounts.get(ids[delivery.id])
             if account is None or not account.enabled:
-                results.append(SendResult(delivery.id, error=TransientError("the account is gone or disabled")))
+                results.append(
+                    SendResult(delivery.id, error=TransientError("the account is gone or disabled"))
+                )
                 continue
             try:
                 provider_id = self.post(account, message.within(self.limit), message, delivery)

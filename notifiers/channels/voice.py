@@ -44,7 +44,9 @@ class VoiceChannel(Channel):
         return []
 
     def render(self, announcement) -> Call:
-        text = render_message("voice", announcement.update.kind, message_context(announcement), "body")
+        text = render_message(
+            "voice", announcement.update.kind, message_context(announcement), "body"
+        )
         response = VoiceResponse()
         response.say(text)
         response.pause(length=1)
@@ -59,7 +61,9 @@ class VoiceChannel(Channel):
         results = []
         for delivery in deliveries:
             try:
-                call = client.calls.create(to=delivery.target, from_=voice_from(), twiml=message.twiml)
+                call = client.calls.create(
+                    to=delivery.target, from_=voice_from(), twiml=message.twiml
+                )
             except (TwilioException, requests.RequestException) as error:
                 results.append(SendResult(delivery.id, error=classify(error, http)))
                 continue

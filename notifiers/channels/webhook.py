@@ -63,7 +63,10 @@ def slack_body(message: WebhookMessage) -> dict:
         "text": f"{message.title}: {message.text}",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": message.title[:150]}},
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"{message.text}\n<{message.url}|Status page>"}},
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f"{message.text}\n<{message.url}|Status page>"},
+            },
         ],
     }
 
@@ -74,14 +77,22 @@ def teams_body(message: WebhookMessage) -> dict:
         "type": "AdaptiveCard",
         "version": "1.4",
         "body": [
-            {"type": "TextBlock", "text": message.title, "weight": "Bolder", "size": "Medium", "wrap": True},
+            {
+                "type": "TextBlock",
+                "text": message.title,
+                "weight": "Bolder",
+                "size": "Medium",
+                "wrap": True,
+            },
             {"type": "TextBlock", "text": message.text, "wrap": True},
         ],
         "actions": [{"type": "Action.OpenUrl", "title": "Status page", "url": message.url}],
     }
     return {
         "type": "message",
-        "attachments": [{"contentType": "application/vnd.microsoft.card.adaptive", "content": card}],
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+        ],
     }
 
 
@@ -116,7 +127,10 @@ class WebhookChannel(Channel):
         kind = announcement.update.kind
         snapshot = build_snapshot()
         payload = {
-            "meta": {"unsubscribe": "", "documentation": f"{settings.STATUSPAGE['URL']}/api/v2/summary.json"},
+            "meta": {
+                "unsubscribe": "",
+                "documentation": f"{settings.STATUSPAGE['URL']}/api/v2/summary.json",
+            },
             "page": {
                 "id": settings.STATUSPAGE["PAGE_ID"],
                 "status_indicator": snapshot.overall.indicator,
@@ -156,13 +170,21 @@ class WebhookChannel(Channel):
         if secret:
             headers[SIGNATURE_HEADER] = sign(secret, body, int(clock.now().timestamp()))
         try:
-            response = session.post(delivery.target, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
+            response = session.post(
+                delivery.target,
+                data=body,
+                headers=headers,
+                timeout=TIMEOUT_S,
+                allow_redirects=False,
+            )
         except BlockedDestination as error:
             return SendResult(delivery.id, error=PermanentError(str(error)))
         except requests.RequestException as error:
             return SendResult(delivery.id, error=classify(error, None))
         if 200 <= response.status_code < 300:
-            return SendResult(delivery.id, provider_id=response.headers.get("X-Request-Id", "")[:200])
+            return SendResult(
+                delivery.id, provider_id=response.headers.get("X-Request-Id", "")[:200]
+            )
         return SendResult(delivery.id, error=classify(None, response))
 
 
@@ -183,13 +205,26 @@ def ping(subscriber) -> None:
     elif style == "teams":
         data = teams_body(notice)
     else:
-        data = {"type": "ping", "challenge": challenge, "page": {"id": settings.STATUSPAGE["PAGE_ID"]}}
+        data = {
+            "type": "ping",
+            "challenge": challenge,
+            "page": {"id": settings.STATUSPAGE["PAGE_ID"]},
+        }
     body = json.dumps(data).encode()
-    headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT,
-               SIGNATURE_HEADER: sign(subscriber.signing_secret, body, int(clock.now().timestamp()))}
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        SIGNATURE_HEADER: sign(subscriber.signing_secret, body, int(clock.now().timestamp())),
+    }
     try:
         with guarded_session() as session:
-            response = session.post(subscriber.address, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False)
+            response = session.post(
+                subscriber.address,
+                data=body,
+                headers=headers,
+                timeout=TIMEOUT_S,
+                allow_redirects=False,
+            )
     except BlockedDestination as error:
         raise PermanentError(str(error)) from None
     except requests.RequestException as error:

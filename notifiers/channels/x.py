@@ -18,7 +18,9 @@ def classify(error: Exception) -> DeliveryError:
     if isinstance(error, tweepy.TooManyRequests):
         reset = getattr(error, "reset_time", None)
         return TransientError(text, retry_after=None if reset is None else max(reset - _now(), 0))
-    if isinstance(error, (tweepy.TwitterServerError, tweepy.Unauthorized, requests.RequestException)):
+    if isinstance(
+        error, (tweepy.TwitterServerError, tweepy.Unauthorized, requests.RequestException)
+    ):
         return TransientError(text)
     if isinstance(error, tweepy.HTTPException):
         return PermanentError(text)

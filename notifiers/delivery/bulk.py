@@ -18,8 +18,12 @@ FROM_SUBSCRIBER = {"target": "address", "subscriber": "id"}
 def delivery_values(announcement: Announcement, now: datetime) -> dict[str, object]:
     """The value of every delivery column that is the same for the whole announcement:
     the model's defaults, and what this announcement sets."""
-    given = {"announcement": announcement.id, "channel": announcement.channel,
-             "next_attempt_at": now, "created_at": now}
+    given = {
+        "announcement": announcement.id,
+        "channel": announcement.channel,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
     values = {}
     for field in Delivery._meta.concrete_fields:
         if field.primary_key or field.name in FROM_SUBSCRIBER:
@@ -53,8 +57,10 @@ def insert_deliveries_for(
     on_conflict = OnConflict.IGNORE if skip_existing else None
     statement = connection.ops.insert_statement(on_conflict=on_conflict)
     suffix = connection.ops.on_conflict_suffix_sql([], on_conflict, [], [])
-    sql = (f"{statement} {quote(Delivery._meta.db_table)} ({columns}) SELECT {selected} "
-           f"FROM ({rows_sql}) chunk {suffix}")
+    sql = (
+        f"{statement} {quote(Delivery._meta.db_table)} ({columns}) SELECT {selected} "
+        f"FROM ({rows_sql}) chunk {suffix}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*constant.values(), *rows_params])
         return cursor.rowcount

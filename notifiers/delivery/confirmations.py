@@ -56,7 +56,9 @@ def read_pending(token: str) -> dict | None:
         return None
 
 
-def request(subscriber: Subscriber, component_ids: list[int], language: str, now: datetime) -> Delivery:
+def request(
+    subscriber: Subscriber, component_ids: list[int], language: str, now: datetime
+) -> Delivery:
     """Record a confirmation to send and queue its task once the transaction commits.
 
     The row waits a queue lease before it counts as due, so the sweep leaves it to the
@@ -85,8 +87,10 @@ def retry_due(now: datetime) -> int:
     queued = 0
     with transaction.atomic():
         for delivery_id in due:
-            if Delivery.objects.due(now).filter(id=delivery_id).update(
-                next_attempt_at=now + SEND_QUEUE_LEASE
+            if (
+                Delivery.objects.due(now)
+                .filter(id=delivery_id)
+                .update(next_attempt_at=now + SEND_QUEUE_LEASE)
             ):
                 enqueue("notifiers.delivery.confirmations.send", delivery_id)
                 queued += 1
@@ -113,8 +117,12 @@ def attempt(delivery: Delivery) -> SendResult:
     """One try, in the language the request chose; never raises for a provider's error."""
     sender = SENDERS.get(delivery.channel)
     if delivery.subscriber is None or sender is None:
-        return SendResult(delivery.id, error=PermanentError("nothing to confirm: the subscriber is gone"))
-    language = supported_language((delivery.context or {}).get("language") or delivery.subscriber.locale)
+        return SendResult(
+            delivery.id, error=PermanentError("nothing to confirm: the subscriber is gone")
+        )
+    language = supported_language(
+        (delivery.context or {}).get("language") or delivery.subscriber.locale
+    )
     try:
         with translation.override(language):
             return SendResult(delivery.id, provider_id=sender(delivery))
@@ -160,7 +168,9 @@ def send_sms_code(delivery: Delivery) -> str:
     subscriber = delivery.subscriber
     code = subscriber.new_code(clock.now())
     subscriber.save(update_fields=["code_digest", "code_sent_at", "code_tries"])
-    text = render_message("sms", "confirm", {"page_name": settings.STATUSPAGE["NAME"], "code": code}, "body")
+    text = render_message(
+        "sms", "confirm", {"page_name": settings.STATUSPAGE["NAME"], "code": code}, "body"
+    )
     client, http = twilio_client()
     try:
         message = client.messages.create(

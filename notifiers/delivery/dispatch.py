@@ -114,8 +114,11 @@ def fan_out(announcement_id: int) -> int:
                 return announcement.deliveries.count()
     except FanOutStopped:
         gone = not Announcement.objects.filter(id=announcement.id).exists()
-        log.warning("fan-out of announcement %s stopped: %s", announcement.id,
-                    "it was deleted" if gone else "another task wrote its next chunk")
+        log.warning(
+            "fan-out of announcement %s stopped: %s",
+            announcement.id,
+            "it was deleted" if gone else "another task wrote its next chunk",
+        )
         return 0
     now = clock.now()
     supersede_older(announcement, now)
@@ -155,7 +158,9 @@ def write_chunks(announcement: Announcement, channel) -> Iterator[None]:
         yield
 
 
-def write_subscriber_chunk(announcement: Announcement, targets: SubscriberTargets, after: int, last: int) -> None:
+def write_subscriber_chunk(
+    announcement: Announcement, targets: SubscriberTargets, after: int, last: int
+) -> None:
     """The deliveries of the subscribers in (after, last], with the cursor moved from
     `after` to `last` in the same transaction. That conditional move makes this task the
     chunk's one writer, so its rows are inserted plainly; should one exist all the same,
@@ -164,13 +169,19 @@ def write_subscriber_chunk(announcement: Announcement, targets: SubscriberTarget
         try:
             with outbox_transaction():
                 advance_cursor(announcement, last, expected=after)
-                insert_deliveries_for(announcement, targets.between(after, last), clock.now(), skip_existing)
+                insert_deliveries_for(
+                    announcement, targets.between(after, last), clock.now(), skip_existing
+                )
             return
         except IntegrityError:
             if skip_existing:
                 raise
-            log.warning("announcement %s: a delivery of chunk (%s, %s] existed; writing the rest", announcement.id,
-                        after, last)
+            log.warning(
+                "announcement %s: a delivery of chunk (%s, %s] existed; writing the rest",
+                announcement.id,
+                after,
+                last,
+            )
 
 
 def advance_cursor(announcement: Announcement, cursor: int, expected: int) -> None:
@@ -233,19 +244,23 @@ def supersede_older(announcement: Announcement, now: datetime) -> int:
     The older announcements are found first (a handful of rows), so the UPDATE reads only
     their pending deliveries: filtered through its joins instead, PostgreSQL walked every
     pending delivery of the outbox, 0.85 s after a 33,000-row fan-out."""
-    older = list(Announcement.objects.filter(
-        update__incident_id=announcement.update.incident_id,
-        update_id__lt=announcement.update_id,
-        channel=announcement.channel,
-        recipients=announcement.recipients,
-        audience=announcement.audience,
-    ).values_list("id", flat=True))
+    older = list(
+        Announcement.objects.filter(
+            update__incident_id=announcement.update.incident_id,
+            update_id__lt=announcement.update_id,
+            channel=announcement.channel,
+            recipients=announcement.recipients,
+            audience=announcement.audience,
+        ).values_list("id", flat=True)
+    )
     if not older:
         return 0
     newer = announcement.deliveries.all()
     same_subscriber = Exists(newer.filter(subscriber_id=OuterRef("subscriber_id")))
     same_address = Exists(newer.filter(subscriber__isnull=True, target=OuterRef("target")))
-    reached = Q(same_subscriber, subscriber__isnull=False) | Q(same_address, subscriber__isnull=True)
+    reached = Q(same_subscriber, subscriber__isnull=False) | Q(
+        same_address, subscriber__isnull=True
+    )
     return (
         Delivery.objects.filter(announcement_id__in=older, state=DeliveryState.PENDING)
         .filter(reached)
@@ -298,8 +313,11 @@ def send_in_flight(announcement: Announcement, channel, pool, deadline: float) -
     while more or in_flight:
         if more and len(in_flight) < channel.concurrent_batches:
             now = clock.now()
-            batch = [] if postpone_if_circuit_open(announcement, channel, now) else (
-                announcement.deliveries.claim_due(now, channel.batch_size))
+            batch = (
+                []
+                if postpone_if_circuit_open(announcement, channel, now)
+                else (announcement.deliveries.claim_due(now, channel.batch_size))
+            )
             if batch:
                 groups = []
                 for language, group in by_language(batch):
@@ -322,8 +340,9 @@ def send_in_flight(announcement: Announcement, channel, pool, deadline: float) -
 
 def send_groups(channel, groups: list[tuple[object, list[ClaimedDelivery]]]) -> list[SendResult]:
     """Send each language's group of a batch with its message, one provider call each."""
-    return [result for message, group in groups
-            for result in send_batch_safely(channel, message, group)]
+    return [
+        result for message, group in groups for result in send_batch_safely(channel, message, group)
+    ]
 
 
 def postpone_if_circuit_open(announcement: Announcement, channel, now: datetime) -> bool:
@@ -345,13 +364,18 @@ def send_batch_safely(channel, message, batch: list[ClaimedDelivery]) -> list[Se
 
 
 def record_results(
-    announcement: Announcement, batch: list[ClaimedDelivery], results: list[SendResult], now: datetime
+    announcement: Announcement,
+    batch: list[ClaimedDelivery],
+    results: list[SendResult],
+    now: datetime,
 ) -> int:
     by_id = record_outcomes(batch, results, now)
     errors = [by_id[d.id].error for d in batch if d.id in by_id and by_id[d.id].error]
     provider = get_channel(announcement.channel).provider or announcement.channel
     ProviderState.record_batch(
-        provider, bool(errors) and len(errors) == len(batch) and not any(e.permanent for e in errors), now
+        provider,
+        bool(errors) and len(errors) == len(batch) and not any(e.permanent for e in errors),
+        now,
     )
     after_permanent_failures(announcement, batch, by_id, now)
     return sum(1 for d in batch if d.state == DeliveryState.SENT)
@@ -405,7 +429,9 @@ def save_outcomes(batch: list[ClaimedDelivery], token) -> None:
         return
     groups: dict[tuple, list[int]] = {}
     for delivery in batch:
-        groups.setdefault(tuple(getattr(delivery, f) for f in SHARED_FIELDS), []).append(delivery.id)
+        groups.setdefault(tuple(getattr(delivery, f) for f in SHARED_FIELDS), []).append(
+            delivery.id
+        )
     distinct = {tuple(getattr(d, f) for f in PER_ROW_FIELDS) for d in batch}
     with outbox_transaction():
         if len(distinct) == 1:
@@ -421,7 +447,11 @@ def save_outcomes(batch: list[ClaimedDelivery], token) -> None:
 
 def outcome_values(values: tuple, fields: tuple[str, ...] = OUTCOME_FIELDS) -> dict[str, object]:
     """Field -> value for an UPDATE, without a next_attempt_at of None (left unchanged)."""
-    return {f: v for f, v in zip(fields, values, strict=True) if not (f == "next_attempt_at" and v is None)}
+    return {
+        f: v
+        for f, v in zip(fields, values, strict=True)
+        if not (f == "next_attempt_at" and v is None)
+    }
 
 
 def write_per_row(batch: list[ClaimedDelivery], token) -> None:
@@ -431,15 +461,25 @@ def write_per_row(batch: list[ClaimedDelivery], token) -> None:
     the database's time per text); SQLite, in our own process, takes the executemany."""
     fields = [Delivery._meta.get_field(f) for f in PER_ROW_FIELDS]
     token_value = Delivery._meta.get_field("claim_token").get_db_prep_value(token, connection)
-    rows = [[f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.id] for d in batch]
+    rows = [
+        [f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.id]
+        for d in batch
+    ]
     table = connection.ops.quote_name(Delivery._meta.db_table)
     claim = connection.ops.quote_name("claim_token")
     columns = [connection.ops.quote_name(f.column) for f in fields]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            values = "(" + ", ".join([f"CAST(%s AS {f.db_type(connection)})" for f in fields] + ["%s::bigint"]) + ")"
+            values = (
+                "("
+                + ", ".join(
+                    [f"CAST(%s AS {f.db_type(connection)})" for f in fields] + ["%s::bigint"]
+                )
+                + ")"
+            )
             assignments = ", ".join(
-                f"{column} = COALESCE(v.column{n}, {table}.{column})" if f.name == "next_attempt_at"
+                f"{column} = COALESCE(v.column{n}, {table}.{column})"
+                if f.name == "next_attempt_at"
                 else f"{column} = v.column{n}"
                 for n, (f, column) in enumerate(zip(fields, columns, strict=True), start=1)
             )
@@ -450,14 +490,22 @@ def write_per_row(batch: list[ClaimedDelivery], token) -> None:
             )
             return
         assignments = ", ".join(
-            f"{column} = COALESCE(%s, {column})" if f.name == "next_attempt_at" else f"{column} = %s"
+            f"{column} = COALESCE(%s, {column})"
+            if f.name == "next_attempt_at"
+            else f"{column} = %s"
             for f, column in zip(fields, columns, strict=True)
         )
-        cursor.executemany(f"UPDATE {table} SET {assignments} WHERE id = %s AND {claim} = %s",
-                           [row + [token_value] for row in rows])
+        cursor.executemany(
+            f"UPDATE {table} SET {assignments} WHERE id = %s AND {claim} = %s",
+            [row + [token_value] for row in rows],
+        )
+
 
 def after_permanent_failures(
-    announcement: Announcement, batch: list[ClaimedDelivery], by_id: dict[int, SendResult], now: datetime
+    announcement: Announcement,
+    batch: list[ClaimedDelivery],
+    by_id: dict[int, SendResult],
+    now: datetime,
 ) -> None:
     """Suppress addresses that are gone for good and try the subscriber's second channel."""
     failed = [d for d in batch if d.state == DeliveryState.FAILED and d.subscriber_id]
@@ -531,7 +579,9 @@ def retry_due(now: datetime) -> int:
     ).values_list("id", flat=True)[:100]
     due = (
         Delivery.objects.due(now)
-        .filter(announcement__isnull=False)  # confirmations: notifiers.delivery.confirmations.retry_due
+        .filter(
+            announcement__isnull=False
+        )  # confirmations: notifiers.delivery.confirmations.retry_due
         .values_list("announcement_id", "channel")
         .distinct()
         .order_by()[:1000]

@@ -25,7 +25,9 @@ SESSIONS_KEY = web.AppKey("bluesky_sessions", dict)
 
 
 def xrpc_error(status: int, message: str, error: str | None = None) -> web.Response:
-    name = error or {401: "AuthenticationRequired", 429: "RateLimitExceeded"}.get(status, "InternalServerError" if status >= 500 else "InvalidRequest")
+    name = error or {401: "AuthenticationRequired", 429: "RateLimitExceeded"}.get(
+        status, "InternalServerError" if status >= 500 else "InvalidRequest"
+    )
     return web.json_response({"error": name, "message": message}, status=status)
 
 
@@ -50,7 +52,9 @@ async def create_session(request: web.Request) -> web.Response:
     access = _jwt({"scope": "com.atproto.appPass", "sub": did, "iat": now, "exp": now + 7200})
     refresh = _jwt({"scope": "com.atproto.refresh", "sub": did, "iat": now, "exp": now + 86400})
     request.app[SESSIONS_KEY][access] = (did, handle)
-    return web.json_response({"accessJwt": access, "refreshJwt": refresh, "handle": handle, "did": did, "active": True})
+    return web.json_response(
+        {"accessJwt": access, "refreshJwt": refresh, "handle": handle, "did": did, "active": True}
+    )
 
 
 @inject_faults(PROVIDER, xrpc_error)
@@ -67,15 +71,23 @@ async def create_record(request: web.Request) -> web.Response:
     if not text or len(text) > MAX_GRAPHEMES:
         return xrpc_error(400, "Invalid app.bsky.feed.post record: text too long or empty")
     rkey = secrets.token_hex(7)
-    request.app[RECORDER_KEY].add(PROVIDER, "post", handle, data, Preview(title="Bluesky post", body=text))
-    return web.json_response({
-        "uri": f"at://{did}/app.bsky.feed.post/{rkey}",
-        "cid": "bafyrei" + secrets.token_hex(26)[:52],
-        "validationStatus": "valid",
-    })
+    request.app[RECORDER_KEY].add(
+        PROVIDER, "post", handle, data, Preview(title="Bluesky post", body=text)
+    )
+    return web.json_response(
+        {
+            "uri": f"at://{did}/app.bsky.feed.post/{rkey}",
+            "cid": "bafyrei" + secrets.token_hex(26)[:52],
+            "validationStatus": "valid",
+        }
+    )
 
 
 def register(app: web.Application) -> None:
     app[SESSIONS_KEY] = {}
-    app.router.add_post("/xrpc/com.atproto.server.createSession", create_session, name="bluesky_session")
-    app.router.add_post("/xrpc/com.atproto.repo.createRecord", create_record, name="bluesky_create_record")
+    app.router.add_post(
+        "/xrpc/com.atproto.server.createSession", create_session, name="bluesky_session"
+    )
+    app.router.add_post(
+        "/xrpc/com.atproto.repo.createRecord", create_record, name="bluesky_create_record"
+    )

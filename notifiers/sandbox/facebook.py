@@ -21,7 +21,14 @@ def graph_error(status: int, message: str, code: int | None = None) -> web.Respo
     code = code or {400: 100, 401: 190, 403: 10, 429: 32}.get(status, 2)
     kind = "OAuthException" if code in (190, 10) else "GraphMethodException"
     return web.json_response(
-        {"error": {"message": message, "type": kind, "code": code, "fbtrace_id": secrets.token_hex(8)}},
+        {
+            "error": {
+                "message": message,
+                "type": kind,
+                "code": code,
+                "fbtrace_id": secrets.token_hex(8),
+            }
+        },
         status=status,
     )
 
@@ -36,8 +43,13 @@ async def page_feed(request: web.Request) -> web.Response:
     page_id = request.match_info["page_id"]
     post_id = f"{page_id}_{secrets.randbelow(10**15)}"
     public = {k: v for k, v in data.items() if k != "access_token"}
-    request.app[RECORDER_KEY].add(PROVIDER, "post", page_id, public,
-                                  Preview(title="Facebook Page post", body=str(data.get("message", ""))))
+    request.app[RECORDER_KEY].add(
+        PROVIDER,
+        "post",
+        page_id,
+        public,
+        Preview(title="Facebook Page post", body=str(data.get("message", ""))),
+    )
     return web.json_response({"id": post_id})
 
 

@@ -474,9 +474,15 @@ def register(app: web.Application) -> None:
     app[TOPICS_KEY] = TopicSubscriptions()
     app.router.add_post(TOKEN_PATH, token, name="google_oauth_token")
     app.router.add_post(SEND_PATH, send, name="fcm_send")
-    app.router.add_post(SUBSCRIPTIONS_PATH, inject_faults(PROVIDER, fcm_error)(subscribe_device),
-                        name="fcm_subscribe")
-    app.router.add_delete(SUBSCRIPTIONS_PATH + "/{topic}",
-                          inject_faults(PROVIDER, fcm_error)(unsubscribe_device), name="fcm_unsubscribe")
+    app.router.add_post(
+        SUBSCRIPTIONS_PATH,
+        inject_faults(PROVIDER, fcm_error)(subscribe_device),
+        name="fcm_subscribe",
+    )
+    app.router.add_delete(
+        SUBSCRIPTIONS_PATH + "/{topic}",
+        inject_faults(PROVIDER, fcm_error)(unsubscribe_device),
+        name="fcm_unsubscribe",
+    )
     app.router.add_delete("/_sandbox/fcm/topics", clear_topics, name="sandbox_fcm_topics")
     app.router.add_delete(TOKENS_CONTROL_PATH, clear_tokens, name="sandbox_google_tokens")

@@ -35,7 +35,11 @@ async def post_status(request: web.Request) -> web.Response:
         return mastodon_error(422, "Validation failed: Text character limit of 500 exceeded")
     key = request.headers.get("Idempotency-Key")
     recorder = request.app[RECORDER_KEY]
-    earlier = [r for r in recorder.list(provider=PROVIDER) if key and r["payload"]["idempotency_key"] == key]
+    earlier = [
+        r
+        for r in recorder.list(provider=PROVIDER)
+        if key and r["payload"]["idempotency_key"] == key
+    ]
     if earlier:
         return web.json_response(earlier[0]["payload"]["response"])
     status = _status(request, text, data)

@@ -34,7 +34,11 @@ async def receive(request: web.Request) -> web.Response:
         body = json.loads(raw)
     except ValueError:
         return receiver_error(400, "Expected a JSON body.")
-    headers = {k: v for k, v in request.headers.items() if k.lower().startswith(("x-", "content-type", "user-agent"))}
+    headers = {
+        k: v
+        for k, v in request.headers.items()
+        if k.lower().startswith(("x-", "content-type", "user-agent"))
+    }
     payload = {"body": body, "raw": raw.decode(), "headers": headers}
     request.app[RECORDER_KEY].add(PROVIDER, "webhook", name, payload, _preview(body))
     if name.startswith("mute-"):
@@ -49,7 +53,10 @@ def _preview(body) -> Preview:
         return Preview(title="(webhook)", body=str(body)[:300])
     if "incident" in body:
         incident = body["incident"]
-        return Preview(title=incident.get("name", ""), body=(incident.get("incident_updates") or [{}])[0].get("body", ""))
+        return Preview(
+            title=incident.get("name", ""),
+            body=(incident.get("incident_updates") or [{}])[0].get("body", ""),
+        )
     if "text" in body:
         return Preview(title="Slack", body=body["text"])
     if "attachments" in body:

@@ -75,9 +75,7 @@ class Recorder:
         with self._lock:
             return dict(self._counts)
 
-    def list(
-        self, provider: str | None = None, target: str | None = None
-    ) -> builtins.list[Record]:
+    def list(self, provider: str | None = None, target: str | None = None) -> builtins.list[Record]:
         """Records oldest first, optionally only one provider's and/or one target's."""
         with self._lock:
             matching = [

@@ -59,7 +59,9 @@ class Invalid(Exception):
 async def mail_send(request: web.Request) -> web.Response:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
     if scheme != "Bearer" or not key.startswith("SG."):
-        return sendgrid_error(401, "The provided authorization grant is invalid, expired, or revoked")
+        return sendgrid_error(
+            401, "The provided authorization grant is invalid, expired, or revoked"
+        )
     try:
         mail = await request.json()
         recipients = _validate(mail)
@@ -80,7 +82,9 @@ def _validate(mail) -> list[tuple[dict, str]]:
     if not isinstance(personalizations, list) or not personalizations:
         raise Invalid("The personalizations field is required.", "personalizations")
     if len(personalizations) > MAX_PERSONALIZATIONS:
-        raise Invalid("The personalizations field must have 1000 or fewer items.", "personalizations")
+        raise Invalid(
+            "The personalizations field must have 1000 or fewer items.", "personalizations"
+        )
     if not (mail.get("from") or {}).get("email"):
         raise Invalid("The from object must be provided for every email send.", "from.email")
     if not mail.get("content"):
@@ -94,17 +98,23 @@ def _validate(mail) -> list[tuple[dict, str]]:
             if "@" not in address:
                 raise Invalid("Does not contain a valid address.", f"personalizations.{index}.to")
             if address in seen:
-                raise Invalid("Each email address in the personalization block should be unique.",
-                              f"personalizations.{index}.to")
+                raise Invalid(
+                    "Each email address in the personalization block should be unique.",
+                    f"personalizations.{index}.to",
+                )
             seen.add(address)
             recipients.append((personalization, address))
         if not personalization.get("to"):
-            raise Invalid("The to array is required for all personalization objects.",
-                          f"personalizations.{index}.to")
+            raise Invalid(
+                "The to array is required for all personalization objects.",
+                f"personalizations.{index}.to",
+            )
     return recipients
 
 
-def _deliver(app: web.Application, mail: dict, personalization: dict, address: str, message_id: str) -> None:
+def _deliver(
+    app: web.Application, mail: dict, personalization: dict, address: str, message_id: str
+) -> None:
     substitutions = personalization.get("substitutions") or {}
     contents = {c["type"]: _substitute(c["value"], substitutions) for c in mail["content"]}
     subject = _substitute(personalization.get("subject") or mail["subject"], substitutions)
@@ -114,10 +124,15 @@ def _deliver(app: web.Application, mail: dict, personalization: dict, address: s
         "text": contents.get("text/plain", ""),
         "html": contents.get("text/html", ""),
         "headers": {**(mail.get("headers") or {}), **(personalization.get("headers") or {})},
-        "custom_args": {**(mail.get("custom_args") or {}), **(personalization.get("custom_args") or {})},
+        "custom_args": {
+            **(mail.get("custom_args") or {}),
+            **(personalization.get("custom_args") or {}),
+        },
         "message_id": message_id,
     }
-    app[RECORDER_KEY].add(PROVIDER, "email", address, copy, Preview(title=subject, body=copy["text"]))
+    app[RECORDER_KEY].add(
+        PROVIDER, "email", address, copy, Preview(title=subject, body=copy["text"])
+    )
 
 
 def _substitute(text: str, substitutions: dict[str, str]) -> str:

@@ -142,7 +142,9 @@ async def create_call(request: web.Request) -> web.Response:
     form = await request.post()
     to = str(form.get("To", ""))
     if not E164.match(to) or to == INVALID_NUMBER:
-        return twilio_error(400, f"The phone number you are attempting to call, {to}, is not valid.", 21217)
+        return twilio_error(
+            400, f"The phone number you are attempting to call, {to}, is not valid.", 21217
+        )
     if not (form.get("Twiml") or form.get("Url")) or not form.get("From"):
         return twilio_error(400, "Twiml or Url, and From, are required.", 21205)
     spoken = _spoken_text(str(form.get("Twiml", "")))
@@ -151,7 +153,13 @@ async def create_call(request: web.Request) -> web.Response:
     )
     sid = "CA" + secrets.token_hex(16)
     return web.json_response(
-        {"sid": sid, "account_sid": ACCOUNT_SID, "to": to, "from": form["From"], "status": "queued"},
+        {
+            "sid": sid,
+            "account_sid": ACCOUNT_SID,
+            "to": to,
+            "from": form["From"],
+            "status": "queued",
+        },
         status=201,
     )
 
@@ -167,7 +175,9 @@ def sign(url: str, params: dict[str, str]) -> str:
     return RequestValidator(AUTH_TOKEN).compute_signature(url, params)
 
 
-async def _post_signed(url: str, params: dict[str, str], signature: str | None = None) -> tuple[int, str]:
+async def _post_signed(
+    url: str, params: dict[str, str], signature: str | None = None
+) -> tuple[int, str]:
     headers = {"X-Twilio-Signature": signature or sign(url, params)}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         async with session.post(url, data=params, headers=headers) as response:
@@ -266,4 +276,6 @@ def register(app: web.Application) -> None:
     app.router.add_post(f"{base}/Messages.json", create_message, name="twilio_messages")
     app.router.add_post(f"{base}/Calls.json", create_call, name="twilio_calls")
     app.router.add_post("/_sandbox/twilio/inbound", inbound, name="sandbox_twilio_inbound")
-    app.router.add_delete("/_sandbox/twilio/opt-outs", clear_opt_outs, name="sandbox_twilio_optouts")
+    app.router.add_delete(
+        "/_sandbox/twilio/opt-outs", clear_opt_outs, name="sandbox_twilio_optouts"
+    )

@@ -130,7 +130,14 @@ def _render_faults(profiles: dict[str, dict]) -> str:
 def _describe_fault(profile: dict) -> str:
     parts = []
     if profile["outage"]:
-        parts.append("outage" + (" (connections dropped)" if profile["disconnect"] else f" ({profile['error_status']})"))
+        parts.append(
+            "outage"
+            + (
+                " (connections dropped)"
+                if profile["disconnect"]
+                else f" ({profile['error_status']})"
+            )
+        )
     if profile["fail_next"]:
         parts.append(f"next {profile['fail_next']} request(s) fail ({profile['error_status']})")
     if profile["error_rate"]:

@@ -21,7 +21,12 @@ MAX_CHARACTERS = 280
 def x_error(status: int, message: str) -> web.Response:
     titles = {401: "Unauthorized", 403: "Forbidden", 429: "Too Many Requests"}
     return web.json_response(
-        {"title": titles.get(status, "Error"), "detail": message, "type": "about:blank", "status": status},
+        {
+            "title": titles.get(status, "Error"),
+            "detail": message,
+            "type": "about:blank",
+            "status": status,
+        },
         status=status,
     )
 
@@ -34,11 +39,15 @@ async def create_tweet(request: web.Request) -> web.Response:
     text = str(data.get("text", ""))
     if not text or len(text) > MAX_CHARACTERS:
         return x_error(400, "Your Tweet text is empty or too long.")
-    if any(r["payload"].get("text") == text for r in request.app[RECORDER_KEY].list(provider=PROVIDER)):
+    if any(
+        r["payload"].get("text") == text for r in request.app[RECORDER_KEY].list(provider=PROVIDER)
+    ):
         return x_error(403, "You are not allowed to create a Tweet with duplicate content.")
     tweet_id = str(secrets.randbelow(10**18))
     request.app[RECORDER_KEY].add(PROVIDER, "post", "x", data, Preview(title="X post", body=text))
-    return web.json_response({"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}, status=201)
+    return web.json_response(
+        {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}, status=201
+    )
 
 
 def register(app: web.Application) -> None:

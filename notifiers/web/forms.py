@@ -77,14 +77,19 @@ class SubscribeForm(forms.Form):
     phone = forms.CharField(required=False, max_length=32, label=_("Mobile number"))
     url = forms.CharField(required=False, max_length=500, label=_("Webhook URL"))
     webhook_format = forms.ChoiceField(
-        choices=WebhookFormat.choices, initial=WebhookFormat.STATUSPAGE, required=False,
+        choices=WebhookFormat.choices,
+        initial=WebhookFormat.STATUSPAGE,
+        required=False,
         label=_("Payload format"),
     )
     components = ComponentsField(
-        label=_("Only these components"), help_text=_("Leave all unticked to hear about everything.")
+        label=_("Only these components"),
+        help_text=_("Leave all unticked to hear about everything."),
     )
     language = forms.ChoiceField(
-        choices=settings.LANGUAGES, required=False, label=_("Language of the messages"),
+        choices=settings.LANGUAGES,
+        required=False,
+        label=_("Language of the messages"),
         help_text=_("Left out: the language of this page."),
     )
 
@@ -137,12 +142,17 @@ class DeviceForm(forms.Form):
     # The device's language tag (BCP 47, e.g. "es-MX"); stored as the closest language we
     # write in, the default one when we have none closer.
     locale = forms.RegexField(
-        regex=r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$", max_length=35, required=False,
+        regex=r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$",
+        max_length=35,
+        required=False,
         error_messages={"invalid": _("Give a language tag such as en, es or es-MX.")},
     )
 
     def clean_locale(self) -> str:
-        return supported_language(self.cleaned_data["locale"]) if self.cleaned_data["locale"] else ""
+        return (
+            supported_language(self.cleaned_data["locale"]) if self.cleaned_data["locale"] else ""
+        )
+
     components = forms.ModelMultipleChoiceField(
         queryset=Component.objects.all(), required=False, to_field_name="public_id"
     )

@@ -35,7 +35,6 @@ from statuspage import clock
 from statuspage.models import Component
 
 
-
 @require_http_methods(["GET", "POST"])
 def subscribe(request: HttpRequest) -> HttpResponse:
     """Validate, rate-limit, then only write rows: the confirmation (opt-in link, code,
@@ -44,7 +43,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         channel, address = form.cleaned_data["channel"], form.cleaned_data["address"]
         if not SubscribeAttempt.allowed(client_ip(request), f"{channel}:{address}", clock.now()):
-            return render(request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429)
+            return render(
+                request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429
+            )
         subscriber = start_subscription(channel, address)
         language = form.cleaned_data["language"]
         component_ids = [c.id for c in form.cleaned_data["components"]]
@@ -59,7 +60,9 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     return render(request, "notifiers/subscribe.html", {"form": form}, status=status)
 
 
-def start_webhook(request: HttpRequest, subscriber: Subscriber, data: dict, language: str) -> HttpResponse:
+def start_webhook(
+    request: HttpRequest, subscriber: Subscriber, data: dict, language: str
+) -> HttpResponse:
     """A fresh signing secret, shown once; the endpoint is confirmed by the verification ping.
 
     Components and language apply at once: a webhook is sent nothing before its ping is answered.
@@ -73,7 +76,10 @@ def start_webhook(request: HttpRequest, subscriber: Subscriber, data: dict, lang
         subscriber.save()
         subscriber.components.set(data["components"])
         confirmations.request(subscriber, [], language, clock.now())
-    context = {"subscriber": subscriber, "manage_url": reverse("notifiers:preferences", args=[manage_token(subscriber.public_id)])}
+    context = {
+        "subscriber": subscriber,
+        "manage_url": reverse("notifiers:preferences", args=[manage_token(subscriber.public_id)]),
+    }
     return render(request, "notifiers/webhook_added.html", context)
 
 
@@ -130,9 +136,16 @@ def confirm_sms(request: HttpRequest, token: str) -> HttpResponse:
         if right:
             confirm(subscriber, component_ids, language)
             return redirect("notifiers:preferences", token=manage_token(subscriber.public_id))
-        form.add_error("code", _("This code is wrong or has expired. Check the latest text we sent."))
+        form.add_error(
+            "code", _("This code is wrong or has expired. Check the latest text we sent.")
+        )
     status = 400 if request.method == "POST" else 200
-    return render(request, "notifiers/confirm_sms.html", {"form": form, "subscriber": subscriber}, status=status)
+    return render(
+        request,
+        "notifiers/confirm_sms.html",
+        {"form": form, "subscriber": subscriber},
+        status=status,
+    )
 
 
 def managed_subscriber(token: str) -> Subscriber | None:
@@ -145,8 +158,10 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = managed_subscriber(token)
     if subscriber is None:
         return render(request, "notifiers/link_invalid.html", status=400)
-    initial = {"components": [] if subscriber.all_components else list(subscriber.components.all()),
-               "language": subscriber.locale}
+    initial = {
+        "components": [] if subscriber.all_components else list(subscriber.components.all()),
+        "language": subscriber.locale,
+    }
     form = PreferencesForm(request.POST or None, initial=initial)
     saved = False
     if request.method == "POST" and form.is_valid():
@@ -159,7 +174,9 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
             subscriber.components.set(chosen)
         saved = True
     context = {"form": form, "subscriber": subscriber, "token": token, "saved": saved}
-    return render(request, "notifiers/preferences.html", context, status=400 if form.errors else 200)
+    return render(
+        request, "notifiers/preferences.html", context, status=400 if form.errors else 200
+    )
 
 
 @csrf_exempt
@@ -188,13 +205,21 @@ def register_device(request: HttpRequest) -> JsonResponse:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            return JsonResponse({"errors": {"__all__": ["The body must be a JSON object."]}}, status=400)
+            return JsonResponse(
+                {"errors": {"__all__": ["The body must be a JSON object."]}}, status=400
+            )
     form = DeviceForm(data)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors}, status=400)
-    if not SubscribeAttempt.allowed(client_ip(request), f"push:{form.cleaned_data['fid']}", clock.now()):
-        return JsonResponse({"errors": {"__all__": ["Too many registrations; retry later."]}}, status=429)
+    if not SubscribeAttempt.allowed(
+        client_ip(request), f"push:{form.cleaned_data['fid']}", clock.now()
+    ):
+        return JsonResponse(
+            {"errors": {"__all__": ["Too many registrations; retry later."]}}, status=429
+        )
     subscriber = start_subscription(SubscriberChannel.PUSH, form.cleaned_data["fid"])
     subscriber.locale = form.cleaned_data["locale"] or subscriber.locale
     confirm(subscriber, [c.id for c in form.cleaned_data["components"]])
-    return JsonResponse({"id": str(subscriber.public_id), "active": True, "locale": subscriber.locale}, status=201)
+    return JsonResponse(
+        {"id": str(subscriber.public_id), "active": True, "locale": subscriber.locale}, status=201
+    )

@@ -46,20 +46,26 @@ def validate_expected_answer(record_type: str, expected: str) -> None:
         try:
             version = ipaddress.ip_address(expected).version
         except ValueError:
-            raise ExpressionError(f"'{expected}' is not an IP address (expected for "
-                                  f"{record_type or 'an address'} record).") from None
+            raise ExpressionError(
+                f"'{expected}' is not an IP address (expected for "
+                f"{record_type or 'an address'} record)."
+            ) from None
         if record_type and version != IP_VERSION[record_type]:
-            raise ExpressionError(f"An {record_type} record holds an IPv{IP_VERSION[record_type]} "
-                                  f"address, not '{expected}'.")
+            raise ExpressionError(
+                f"An {record_type} record holds an IPv{IP_VERSION[record_type]} "
+                f"address, not '{expected}'."
+            )
     elif record_type in HOST_TYPES:
         try:
             dns.name.from_text(expected)
         except dns.exception.DNSException:
-            raise ExpressionError(f"'{expected}' is not a host name (expected for a "
-                                  f"{record_type} record).") from None
+            raise ExpressionError(
+                f"'{expected}' is not a host name (expected for a {record_type} record)."
+            ) from None
         if " " in expected.strip():
-            raise ExpressionError(f"Give the host name alone, e.g. 'mail.example.com', "
-                                  f"not '{expected}'.")
+            raise ExpressionError(
+                f"Give the host name alone, e.g. 'mail.example.com', not '{expected}'."
+            )
 
 
 @dataclass(frozen=True)
@@ -73,8 +79,14 @@ class DnsCheck:
 
     @classmethod
     def from_probe(cls, probe) -> DnsCheck:
-        return cls(probe.id, probe.host, probe.resolver, probe.expected_address,
-                   probe.timeout_seconds, probe.record_type)
+        return cls(
+            probe.id,
+            probe.host,
+            probe.resolver,
+            probe.expected_address,
+            probe.timeout_seconds,
+            probe.record_type,
+        )
 
     @property
     def rdtype(self) -> str:

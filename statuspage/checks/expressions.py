@@ -30,8 +30,12 @@ def parse_expected_codes(text: str) -> frozenset[int]:
 
 
 OPERATORS = {
-    "<=": operator.le, ">=": operator.ge, "==": operator.eq, "!=": operator.ne,
-    "<": operator.lt, ">": operator.gt,
+    "<=": operator.le,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    ">": operator.gt,
 }
 JSON_CHECK = re.compile(r"^\s*(\$(?:\.[A-Za-z_][\w-]*|\[\d+\])*)\s*(<=|>=|==|!=|<|>)\s*(.+?)\s*$")
 STEP = re.compile(r"\.([A-Za-z_][\w-]*)|\[(\d+)\]")
@@ -59,7 +63,11 @@ class JsonCheck:
             passed = OPERATORS[self.op](value, self.expected)
         except TypeError:
             passed = False
-        return "" if passed else f"{self.path} is {json.dumps(value)}, expected {self.op} {json.dumps(self.expected)}"
+        return (
+            ""
+            if passed
+            else f"{self.path} is {json.dumps(value)}, expected {self.op} {json.dumps(self.expected)}"
+        )
 
 
 def parse_json_check(text: str) -> JsonCheck:
@@ -72,9 +80,7 @@ def parse_json_check(text: str) -> JsonCheck:
     try:
         expected = json.loads(match[3])
     except json.JSONDecodeError:
-        raise ExpressionError(
-            f"{match[3]!r} is not a JSON value (quote strings: \"ok\")."
-        ) from None
+        raise ExpressionError(f'{match[3]!r} is not a JSON value (quote strings: "ok").') from None
     return JsonCheck(match[1], match[2], expected)
 
 
@@ -88,8 +94,9 @@ def parse_value_path(text: str) -> JsonCheck:
     return JsonCheck(text.strip(), "<", None)
 
 
-def judge_number(path: str, document: Any, degraded_above: float | None,
-                 outage_above: float | None) -> tuple[str, str]:
+def judge_number(
+    path: str, document: Any, degraded_above: float | None, outage_above: float | None
+) -> tuple[str, str]:
     """(error, severity) for a number against its thresholds; ('', '') when within them."""
     value = parse_value_path(path).read(document)
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -16,8 +16,15 @@ from statuspage.checks.http import fetch_text
 from statuspage.checks.outcome import CheckOutcome
 from statuspage.statuses import ComponentStatus
 
-def number_outcome(path: str, body: str, degraded_above, outage_above,
-                   latency_ms: float = 0, status_code: int | None = None) -> CheckOutcome:
+
+def number_outcome(
+    path: str,
+    body: str,
+    degraded_above,
+    outage_above,
+    latency_ms: float = 0,
+    status_code: int | None = None,
+) -> CheckOutcome:
     try:
         error, severity = judge_number(path, json.loads(body), degraded_above, outage_above)
     except json.JSONDecodeError:
@@ -41,12 +48,25 @@ class FreshnessCheck:
     @classmethod
     def from_probe(cls, probe) -> FreshnessCheck:
         headers = tuple((str(k), str(v)) for k, v in (probe.headers or {}).items())
-        return cls(probe.id, probe.url, probe.value_path, probe.degraded_above,
-                   probe.outage_above, probe.timeout_seconds, headers)
+        return cls(
+            probe.id,
+            probe.url,
+            probe.value_path,
+            probe.degraded_above,
+            probe.outage_above,
+            probe.timeout_seconds,
+            headers,
+        )
 
     async def run(self, session: aiohttp.ClientSession) -> CheckOutcome:
         fetched = await fetch_text(session, self.url, self.timeout_seconds, self.headers)
         if isinstance(fetched, CheckOutcome):
             return fetched
-        return number_outcome(self.value_path, fetched.text, self.degraded_above,
-                              self.outage_above, fetched.latency_ms, fetched.status)
+        return number_outcome(
+            self.value_path,
+            fetched.text,
+            self.degraded_above,
+            self.outage_above,
+            fetched.latency_ms,
+            fetched.status,
+        )

@@ -94,7 +94,9 @@ def evaluate(probe: Probe, now: datetime) -> CheckOutcome | None:
     if started and (probe.last_ping_at is None or started > probe.last_ping_at):
         if now > started + grace:
             return CheckOutcome(
-                False, 0, None,
+                False,
+                0,
+                None,
                 f"run started at {wall_time(probe, started)} did not finish "
                 f"within the {probe.grace_seconds} s grace period",
             )
@@ -104,7 +106,9 @@ def evaluate(probe: Probe, now: datetime) -> CheckOutcome | None:
         return None
     last = wall_time(probe, probe.last_ping_at) if probe.last_ping_at else "never"
     return CheckOutcome(
-        False, 0, None,
+        False,
+        0,
+        None,
         f"no ping: last at {last}, expected by {wall_time(probe, deadline - grace)} "
         f"(+{probe.grace_seconds} s grace)",
     )
@@ -122,7 +126,9 @@ def outcome_of_ping(probe: Probe, kind: str, body: str) -> CheckOutcome | None:
         return number_outcome(probe.value_path, body, probe.degraded_above, probe.outage_above)
     if kind == PingKind.FAIL:
         detail = body.strip().splitlines()[0][:300] if body.strip() else ""
-        return CheckOutcome(False, 0, None, f"the job reported failure{': ' + detail if detail else ''}")
+        return CheckOutcome(
+            False, 0, None, f"the job reported failure{': ' + detail if detail else ''}"
+        )
     return CheckOutcome(True, 0)
 
 

@@ -46,10 +46,20 @@ class HttpCheck:
     @classmethod
     def from_probe(cls, probe) -> HttpCheck:
         return cls(
-            probe.id, probe.url, probe.method, probe.timeout_seconds, probe.expected_codes,
-            tuple((str(k), str(v)) for k, v in (probe.headers or {}).items()), probe.body,
-            probe.body_contains, probe.body_regex, probe.json_check, probe.degraded_latency_ms,
-            probe.down_latency_ms, probe.follow_redirects, probe.tls_expiry_warning_days,
+            probe.id,
+            probe.url,
+            probe.method,
+            probe.timeout_seconds,
+            probe.expected_codes,
+            tuple((str(k), str(v)) for k, v in (probe.headers or {}).items()),
+            probe.body,
+            probe.body_contains,
+            probe.body_regex,
+            probe.json_check,
+            probe.degraded_latency_ms,
+            probe.down_latency_ms,
+            probe.follow_redirects,
+            probe.tls_expiry_warning_days,
         )
 
     async def run(self, session: aiohttp.ClientSession) -> CheckOutcome:
@@ -76,7 +86,9 @@ async def run_http_check(session: aiohttp.ClientSession, check: HttpCheck) -> Ch
         expiry = await certificate_expiry(check.url, check.timeout_seconds)
         return judge(check, response, body, latency, expiry)
     except asyncio.TimeoutError:
-        return CheckOutcome(False, elapsed_ms(), None, f"timed out after {check.timeout_seconds:g} s")
+        return CheckOutcome(
+            False, elapsed_ms(), None, f"timed out after {check.timeout_seconds:g} s"
+        )
     except aiohttp.ClientSSLError as exc:
         return CheckOutcome(False, elapsed_ms(), None, f"TLS error: {exc}"[:500])
     except aiohttp.ClientError as exc:
@@ -105,15 +117,18 @@ async def certificate_expiry(url: str, timeout: float) -> datetime | None:
         cert = writer.get_extra_info("peercert")
         writer.close()
         if cert and "notAfter" in cert:
-            expiry = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), timezone.utc)
+            expiry = datetime.fromtimestamp(
+                ssl.cert_time_to_seconds(cert["notAfter"]), timezone.utc
+            )
     except (OSError, TimeoutError, ssl.SSLError):
         return None
     _expiry_cache[key] = (time.monotonic(), expiry)
     return expiry
 
 
-def judge(check: HttpCheck, response, body: bytes, latency_ms: float,
-          expiry: datetime | None) -> CheckOutcome:
+def judge(
+    check: HttpCheck, response, body: bytes, latency_ms: float, expiry: datetime | None
+) -> CheckOutcome:
     """The first reason the response fails, else a pass with any warning for staff."""
     status = response.status
     error = (
@@ -197,8 +212,12 @@ class Fetched:
     latency_ms: float
 
 
-async def fetch_text(session: aiohttp.ClientSession, url: str, timeout: float,
-                     headers: tuple[tuple[str, str], ...] = ()) -> Fetched | CheckOutcome:
+async def fetch_text(
+    session: aiohttp.ClientSession,
+    url: str,
+    timeout: float,
+    headers: tuple[tuple[str, str], ...] = (),
+) -> Fetched | CheckOutcome:
     """GET a document for a check that reads it (freshness, upstream): the text, or the
     failed outcome that says why there is none."""
     started = time.perf_counter()

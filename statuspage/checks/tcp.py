@@ -34,7 +34,9 @@ class TcpCheck:
         except TimeoutError:
             return self.outcome(started, f"timed out after {self.timeout_seconds:g} s")
         except OSError as exc:
-            return self.outcome(started, f"cannot connect to {self.host}:{self.port}: {exc.strerror or exc}")
+            return self.outcome(
+                started, f"cannot connect to {self.host}:{self.port}: {exc.strerror or exc}"
+            )
         if self.expect and not re.search(self.expect, banner):
             return self.outcome(started, f"answer {banner[:80]!r} does not match /{self.expect}/")
         return self.outcome(started, "")

@@ -36,8 +36,11 @@ def statuspage_report(document: dict) -> str:
     status = document.get("status") or {}
     if status.get("indicator", "none") == "none":
         return ""
-    names = [i.get("name", "") for i in document.get("incidents") or []
-             if i.get("status") not in ("resolved", "postmortem")]
+    names = [
+        i.get("name", "")
+        for i in document.get("incidents") or []
+        if i.get("status") not in ("resolved", "postmortem")
+    ]
     description = status.get("description") or status.get("indicator")
     return plain(f"{description}: {names[0]}" if names and names[0] else description)
 
@@ -68,20 +71,31 @@ class UpstreamCheck:
 
     @classmethod
     def from_probe(cls, probe) -> UpstreamCheck:
-        return cls(probe.id, probe.name, probe.url, probe.feed_window_minutes, probe.timeout_seconds)
+        return cls(
+            probe.id, probe.name, probe.url, probe.feed_window_minutes, probe.timeout_seconds
+        )
 
     async def run(self, session: aiohttp.ClientSession) -> CheckOutcome:
         fetched = await fetch_text(session, self.url, self.timeout_seconds)
         if isinstance(fetched, CheckOutcome):
             # Their status page being unreachable is not their outage: say so to staff only.
-            return CheckOutcome(True, fetched.latency_ms, fetched.status_code, "",
-                                warning=f"cannot read {self.provider}'s status: {fetched.error}")
+            return CheckOutcome(
+                True,
+                fetched.latency_ms,
+                fetched.status_code,
+                "",
+                warning=f"cannot read {self.provider}'s status: {fetched.error}",
+            )
         report = self.report(fetched.text)
         if not report:
             return CheckOutcome(True, fetched.latency_ms, fetched.status)
-        return CheckOutcome(False, fetched.latency_ms, fetched.status,
-                            f"upstream: {self.provider} reports {report}",
-                            status=ComponentStatus.DEGRADED_PERFORMANCE)
+        return CheckOutcome(
+            False,
+            fetched.latency_ms,
+            fetched.status,
+            f"upstream: {self.provider} reports {report}",
+            status=ComponentStatus.DEGRADED_PERFORMANCE,
+        )
 
     def report(self, text: str) -> str:
         if text.lstrip().startswith("{"):

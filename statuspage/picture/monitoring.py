@@ -83,7 +83,9 @@ def compute_state(now: datetime) -> MonitoringState:
     return MonitoringState(silent, reference if silent else None, last_cycle)
 
 
-def record_cycle(now: datetime, checks_completed: int = 0, slip_p99_ms: float | None = None) -> None:
+def record_cycle(
+    now: datetime, checks_completed: int = 0, slip_p99_ms: float | None = None
+) -> None:
     """The engine's pulse: one UPDATE per loop (INSERT the first time). The first pulse
     after an alarm clears it and tells the pagers that monitoring is restored, once."""
     fields = {
@@ -103,8 +105,12 @@ def record_cycle(now: datetime, checks_completed: int = 0, slip_p99_ms: float | 
     elif not updated:
         EngineHeartbeat.objects.get_or_create(
             name=ENGINE_NAME,
-            defaults={**fields, "started_at": now, "host": socket.gethostname(),
-                      "checks_completed": checks_completed},
+            defaults={
+                **fields,
+                "started_at": now,
+                "host": socket.gethostname(),
+                "checks_completed": checks_completed,
+            },
         )
     forget()
 
@@ -142,8 +148,9 @@ def log_page(state: MonitoringState, now: datetime) -> None:
     """The first pager: a CRITICAL log line, which log shippers and cron mail surface even
     when the database-backed outbox is down too."""
     if not state.interrupted:
-        log.warning("monitoring restored: the engine completed a probe cycle at %s",
-                    now.isoformat())
+        log.warning(
+            "monitoring restored: the engine completed a probe cycle at %s", now.isoformat()
+        )
         return
     log.critical(
         "monitoring interrupted: no probe cycle completed since %s; status is unknown",
@@ -151,8 +158,9 @@ def log_page(state: MonitoringState, now: datetime) -> None:
     )
 
 
-def overall_when_unknown(indicator: str, description: str, state: MonitoringState,
-                         order: list[str], unknown_text: str) -> tuple[str, str]:
+def overall_when_unknown(
+    indicator: str, description: str, state: MonitoringState, order: list[str], unknown_text: str
+) -> tuple[str, str]:
     """Never a stale green: at least 'minor', and a description that says we do not know."""
     if not state.interrupted:
         return indicator, description

@@ -64,10 +64,15 @@ class Snapshot:
 
     def __post_init__(self) -> None:
         overall = overall_status(self.components, self.incidents)
-        self.overall = OverallStatus(*overall_when_unknown(
-            overall.indicator, overall.description, self.monitoring, INDICATOR_ORDER,
-            str(_("Status unknown: monitoring interrupted")),
-        ))
+        self.overall = OverallStatus(
+            *overall_when_unknown(
+                overall.indicator,
+                overall.description,
+                self.monitoring,
+                INDICATOR_ORDER,
+                str(_("Status unknown: monitoring interrupted")),
+            )
+        )
 
 
 def describe(components: list[Component]) -> str:

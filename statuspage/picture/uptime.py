@@ -100,13 +100,16 @@ def incidents_by_component_day(start: datetime, end: datetime) -> dict[tuple[int
         last = local_day(min(incident.resolved_at or end, end) - timedelta(microseconds=1))
         day = first
         while day <= last:
-            found[(link.component_id, day)].append({"id": incident.public_id, "name": incident.name})
+            found[(link.component_id, day)].append(
+                {"id": incident.public_id, "name": incident.name}
+            )
             day += timedelta(days=1)
     return found
 
 
-def rollup_day(component: Component, day: date, timeline: Timeline, now: datetime,
-               incidents: list) -> ComponentDay | None:
+def rollup_day(
+    component: Component, day: date, timeline: Timeline, now: datetime, incidents: list
+) -> ComponentDay | None:
     start = max(day_start(day), component.created_at)
     end = min(day_start(day + timedelta(days=1)), now)
     if end <= start:
@@ -119,8 +122,13 @@ def rollup_day(component: Component, day: date, timeline: Timeline, now: datetim
         down += seconds * DOWN_WEIGHT.get(status, 0.0)
         seen.append(status)
     return ComponentDay(
-        component=component, day=day, worst_status=worst_status(seen),
-        observed_seconds=observed, down_seconds=down, incidents=incidents, computed_at=now,
+        component=component,
+        day=day,
+        worst_status=worst_status(seen),
+        observed_seconds=observed,
+        down_seconds=down,
+        incidents=incidents,
+        computed_at=now,
     )
 
 
@@ -134,15 +142,23 @@ def rollup(first: date, last: date, now: datetime) -> int:
     for component in components:
         day = first
         while day <= last:
-            row = rollup_day(component, day, lines[component.id], now,
-                             incidents.get((component.id, day), []))
+            row = rollup_day(
+                component, day, lines[component.id], now, incidents.get((component.id, day), [])
+            )
             if row is not None:
                 rows.append(row)
             day += timedelta(days=1)
     ComponentDay.objects.bulk_create(
-        rows, update_conflicts=True, unique_fields=["component", "day"],
-        update_fields=["worst_status", "observed_seconds", "down_seconds", "incidents",
-                       "computed_at"],
+        rows,
+        update_conflicts=True,
+        unique_fields=["component", "day"],
+        update_fields=[
+            "worst_status",
+            "observed_seconds",
+            "down_seconds",
+            "incidents",
+            "computed_at",
+        ],
     )
     return len(rows)
 
@@ -219,8 +235,9 @@ def uptime_views(components: list[Component], now: datetime) -> dict[int, Uptime
         (row[0], row[1]): row
         for row in ComponentDay.objects.filter(
             day__gte=first, day__lte=today, component__in=[c.id for c in components]
-        ).values_list("component_id", "day", "worst_status", "observed_seconds",
-                      "down_seconds", "incidents")
+        ).values_list(
+            "component_id", "day", "worst_status", "observed_seconds", "down_seconds", "incidents"
+        )
     }
     views = {}
     for component in components:

@@ -61,22 +61,33 @@ class Agent:
             r.raise_for_status()
             body = await r.json()
         if body["region"] != self.region:
-            raise AgentError(f"this token belongs to region {body['region']!r}, not {self.region!r}")
+            raise AgentError(
+                f"this token belongs to region {body['region']!r}, not {self.region!r}"
+            )
         fresh = {}
         for spec in body["probes"]:
             old = self.assignments.get(spec["id"])
             check = build_check(Probe(**spec))
-            fresh[spec["id"]] = Assignment(check, spec["interval_seconds"], old.next_run if old else 0)
+            fresh[spec["id"]] = Assignment(
+                check, spec["interval_seconds"], old.next_run if old else 0
+            )
         self.assignments = fresh
 
     async def run_check(self, session, assignment: Assignment) -> None:
         checked_at = clock.now()
         outcome: CheckOutcome = await assignment.check.run(session)
-        self.buffer.append({
-            "probe_id": assignment.check.probe_id, "checked_at": checked_at.isoformat(),
-            "ok": outcome.ok, "latency_ms": outcome.latency_ms, "status_code": outcome.status_code,
-            "error": outcome.error, "warning": outcome.warning, "status": outcome.status,
-        })
+        self.buffer.append(
+            {
+                "probe_id": assignment.check.probe_id,
+                "checked_at": checked_at.isoformat(),
+                "ok": outcome.ok,
+                "latency_ms": outcome.latency_ms,
+                "status_code": outcome.status_code,
+                "error": outcome.error,
+                "warning": outcome.warning,
+                "status": outcome.status,
+            }
+        )
 
     async def run_due(self, session, force: bool = False) -> list[asyncio.Task]:
         now = time.monotonic()
@@ -93,8 +104,9 @@ class Agent:
             return 0
         batch = [self.buffer.popleft() for _ in range(min(len(self.buffer), 5000))]
         try:
-            async with api.post(f"{self.server}/api/agent/v1/results", json={"results": batch},
-                                headers=self.headers) as r:
+            async with api.post(
+                f"{self.server}/api/agent/v1/results", json={"results": batch}, headers=self.headers
+            ) as r:
                 if r.status == 400:
                     log.error("server refused %d results: %s", len(batch), await r.text())
                     return 0

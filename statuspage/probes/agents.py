@@ -24,11 +24,32 @@ from statuspage.probes.engine import record_region_outcome
 from statuspage.models import CheckOutcome, ComponentStatus, Probe, ProbeAgent
 
 ASSIGNED_FIELDS = [
-    "id", "name", "kind", "interval_seconds", "timeout_seconds", "url", "method", "headers",
-    "body", "expected_codes", "body_contains", "body_regex", "json_check",
-    "degraded_latency_ms", "down_latency_ms", "follow_redirects", "tls_expiry_warning_days",
-    "host", "port", "resolver", "record_type", "expected_address", "value_path",
-    "degraded_above", "outage_above", "feed_window_minutes",
+    "id",
+    "name",
+    "kind",
+    "interval_seconds",
+    "timeout_seconds",
+    "url",
+    "method",
+    "headers",
+    "body",
+    "expected_codes",
+    "body_contains",
+    "body_regex",
+    "json_check",
+    "degraded_latency_ms",
+    "down_latency_ms",
+    "follow_redirects",
+    "tls_expiry_warning_days",
+    "host",
+    "port",
+    "resolver",
+    "record_type",
+    "expected_address",
+    "value_path",
+    "degraded_above",
+    "outage_above",
+    "feed_window_minutes",
 ]
 MAX_RESULTS_PER_POST = 5000
 MAX_FUTURE = timedelta(seconds=60)
@@ -55,8 +76,13 @@ def rate_limited(view):
         wait = SubscribeAttempt.wait_seconds(RATE_SCOPE, client_ip(request), token, clock.now())
         if not wait:
             return view(request)
-        response = JsonResponse({"error": f"Too many requests from this agent or address: "
-                                          f"retry in {wait} s.", "retry_after": wait}, status=429)
+        response = JsonResponse(
+            {
+                "error": f"Too many requests from this agent or address: retry in {wait} s.",
+                "retry_after": wait,
+            },
+            status=429,
+        )
         response["Retry-After"] = str(wait)
         return response
 
@@ -64,8 +90,9 @@ def rate_limited(view):
 
 
 def unauthorized() -> JsonResponse:
-    response = JsonResponse({"error": "A valid agent token is required (Authorization: Bearer ...)."},
-                            status=401)
+    response = JsonResponse(
+        {"error": "A valid agent token is required (Authorization: Bearer ...)."}, status=401
+    )
     response["WWW-Authenticate"] = "Bearer"
     return response
 
@@ -111,9 +138,14 @@ def parse_result(item, index: int, allowed: set[int], now: datetime, errors: dic
     if len(errors) > before:
         return None
     code = item.get("status_code")
-    outcome = CheckOutcome(item["ok"], float(latency), code if isinstance(code, int) else None,
-                           str(item.get("error", ""))[:500], str(item.get("warning", ""))[:500],
-                           status)
+    outcome = CheckOutcome(
+        item["ok"],
+        float(latency),
+        code if isinstance(code, int) else None,
+        str(item.get("error", ""))[:500],
+        str(item.get("warning", ""))[:500],
+        status,
+    )
     return item["probe_id"], outcome, checked_at
 
 
@@ -127,10 +159,12 @@ def results(request: HttpRequest) -> JsonResponse:
     try:
         items = json.loads(request.body).get("results")
     except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
-        return JsonResponse({"errors": {"body": "must be JSON: {\"results\": [...]}"}}, status=400)
+        return JsonResponse({"errors": {"body": 'must be JSON: {"results": [...]}'}}, status=400)
     if not isinstance(items, list) or len(items) > MAX_RESULTS_PER_POST:
-        return JsonResponse({"errors": {"results": f"must be a list of at most "
-                                                   f"{MAX_RESULTS_PER_POST} results"}}, status=400)
+        return JsonResponse(
+            {"errors": {"results": f"must be a list of at most {MAX_RESULTS_PER_POST} results"}},
+            status=400,
+        )
     now, errors = clock.now(), {}
     allowed = {p.id for p in assigned_to(agent.region)}
     parsed = [parse_result(item, i, allowed, now, errors) for i, item in enumerate(items)]

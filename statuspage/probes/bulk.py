@@ -31,16 +31,25 @@ def claim(probes: Sequence[Probe], new_times: Sequence[datetime]) -> set[int]:
     hold our values (a competing worker computes its own, different, times)."""
     table = connection.ops.quote_name(Probe._meta.db_table)
     when, pk = column("next_run_at"), column("id")
-    unset = [(prep("next_run_at", t), p.id) for p, t in zip(probes, new_times) if p.next_run_at is None]
-    due = [(prep("next_run_at", t), p.id, prep("next_run_at", p.next_run_at))
-           for p, t in zip(probes, new_times) if p.next_run_at is not None]
+    unset = [
+        (prep("next_run_at", t), p.id) for p, t in zip(probes, new_times) if p.next_run_at is None
+    ]
+    due = [
+        (prep("next_run_at", t), p.id, prep("next_run_at", p.next_run_at))
+        for p, t in zip(probes, new_times)
+        if p.next_run_at is not None
+    ]
     won = 0
     with connection.cursor() as cursor:
         if unset:
-            cursor.executemany(f"UPDATE {table} SET {when} = %s WHERE {pk} = %s AND {when} IS NULL", unset)
+            cursor.executemany(
+                f"UPDATE {table} SET {when} = %s WHERE {pk} = %s AND {when} IS NULL", unset
+            )
             won += cursor.rowcount
         if due:
-            cursor.executemany(f"UPDATE {table} SET {when} = %s WHERE {pk} = %s AND {when} = %s", due)
+            cursor.executemany(
+                f"UPDATE {table} SET {when} = %s WHERE {pk} = %s AND {when} = %s", due
+            )
             won += cursor.rowcount
     ids = {p.id for p in probes}
     if won == len(ids):
@@ -57,8 +66,10 @@ def save_fields(probes: Sequence[Probe], fields: Sequence[str]) -> None:
     table = connection.ops.quote_name(Probe._meta.db_table)
     assignments = ", ".join(f"{column(f)} = %s" for f in fields)
     savers = [Probe._meta.get_field(f).get_db_prep_save for f in fields]
-    rows = [[save(getattr(p, f), connection) for f, save in zip(fields, savers)] + [p.id]
-            for p in probes]
+    rows = [
+        [save(getattr(p, f), connection) for f, save in zip(fields, savers)] + [p.id]
+        for p in probes
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(f"UPDATE {table} SET {assignments} WHERE {column('id')} = %s", rows)
 
@@ -89,7 +100,9 @@ def insert_results(rows: Sequence[tuple[int, str, datetime, CheckOutcome]]) -> N
     columns = ", ".join(column(f, CheckResult) for f in RESULT_FIELDS)
     placeholders = ", ".join(["%s"] * len(RESULT_FIELDS))
     when = CheckResult._meta.get_field("checked_at").get_db_prep_save
-    values = [(probe_id, region, when(at, connection), o.ok, o.latency_ms, o.status_code,
-               o.error[:500]) for probe_id, region, at, o in rows]
+    values = [
+        (probe_id, region, when(at, connection), o.ok, o.latency_ms, o.status_code, o.error[:500])
+        for probe_id, region, at, o in rows
+    ]
     with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", values)

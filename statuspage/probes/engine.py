@@ -42,14 +42,39 @@ SLIP_WINDOW = 10_000
 # What judging a result reads and writes; the rest of a probe is how to run its check.
 # Loading only what each step reads spares the hot path decoding fields it never uses.
 VERDICT_FIELDS = [
-    "id", "component_id", "name", "kind", "regions", "outage_status", "failures_to_confirm",
-    "successes_to_confirm", "flap_threshold", "flap_window_seconds", "state",
-    "consecutive_failures", "consecutive_successes", "first_failure_at", "last_checked_at",
-    "last_warning", "failure_status", "evidence", "transitions", "flapping_since", "reported",
+    "id",
+    "component_id",
+    "name",
+    "kind",
+    "regions",
+    "outage_status",
+    "failures_to_confirm",
+    "successes_to_confirm",
+    "flap_threshold",
+    "flap_window_seconds",
+    "state",
+    "consecutive_failures",
+    "consecutive_successes",
+    "first_failure_at",
+    "last_checked_at",
+    "last_warning",
+    "failure_status",
+    "evidence",
+    "transitions",
+    "flapping_since",
+    "reported",
 ]
 VERDICT_ONLY_FIELDS = [
-    "evidence", "transitions", "last_warning", "failure_status", "flapping_since", "reported",
-    "first_failure_at", "consecutive_failures", "consecutive_successes", "last_checked_at",
+    "evidence",
+    "transitions",
+    "last_warning",
+    "failure_status",
+    "flapping_since",
+    "reported",
+    "first_failure_at",
+    "consecutive_failures",
+    "consecutive_successes",
+    "last_checked_at",
     "state",
 ]
 
@@ -59,9 +84,11 @@ def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Ch
 
     `slips` collects how late each claimed probe is against its schedule, in seconds.
     """
-    due = Probe.objects.filter(enabled=True).filter(
-        Q(next_run_at__isnull=True) | Q(next_run_at__lte=now)
-    ).defer(*VERDICT_ONLY_FIELDS)
+    due = (
+        Probe.objects.filter(enabled=True)
+        .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
+        .defer(*VERDICT_ONLY_FIELDS)
+    )
     claimed = []
     region = settings.ENGINE["REGION"]
     with transaction.atomic():  # one commit for the whole claim, not one per probe
@@ -113,31 +140,38 @@ def under_maintenance(probe: Probe, now: datetime) -> bool:
     return probe.component_id in components_under_maintenance([probe.component_id], now)
 
 
-def record_region_outcome(probe_id: int, region: str, outcome: CheckOutcome,
-                          checked_at: datetime) -> str:
+def record_region_outcome(
+    probe_id: int, region: str, outcome: CheckOutcome, checked_at: datetime
+) -> str:
     """A result from one region (an agent, or this engine if it has a region)."""
     with transaction.atomic():
         probe = Probe.objects.select_for_update().select_related("component").get(id=probe_id)
         return apply_region_vote(probe, region, outcome, checked_at)
 
 
-def apply_region_vote(probe: Probe, region: str, outcome: CheckOutcome, checked_at: datetime) -> str:
+def apply_region_vote(
+    probe: Probe, region: str, outcome: CheckOutcome, checked_at: datetime
+) -> str:
     """Update that region's confirmed view, then the probe's from all regions' views."""
     state, _ = RegionState.objects.select_for_update().get_or_create(probe=probe, region=region)
     state.probe = probe
     state.count(outcome, checked_at)
     state.save()
     down = list(
-        RegionState.objects.filter(probe=probe, region__in=probe.regions, state=ProbeState.DOWN)
-        .values_list("region", flat=True)
+        RegionState.objects.filter(
+            probe=probe, region__in=probe.regions, state=ProbeState.DOWN
+        ).values_list("region", flat=True)
     )
     store_result(probe, outcome, checked_at, region)
-    verdict = probe.apply_region_votes(outcome, checked_at, down,
-                                       under_maintenance(probe, checked_at))
+    verdict = probe.apply_region_votes(
+        outcome, checked_at, down, under_maintenance(probe, checked_at)
+    )
     return save_and_act(probe, verdict, checked_at)
 
 
-def store_result(probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = "") -> None:
+def store_result(
+    probe: Probe, outcome: CheckOutcome, checked_at: datetime, region: str = ""
+) -> None:
     bulk.insert_results([(probe.id, region, checked_at, outcome)])
 
 
@@ -178,8 +212,12 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
     special = [(pid, outcome, at) for pid, outcome, at in batch if outcome is None]
     with transaction.atomic():
         # Lock in id order (no default ordering, whose joins PostgreSQL cannot lock).
-        probes = Probe.objects.select_for_update(of=("self",)).order_by("id").only(
-            *VERDICT_FIELDS).in_bulk(sorted({pid for pid, _, _ in plain}))
+        probes = (
+            Probe.objects.select_for_update(of=("self",))
+            .order_by("id")
+            .only(*VERDICT_FIELDS)
+            .in_bulk(sorted({pid for pid, _, _ in plain}))
+        )
         maintained = maintenance_by_time(probes.values(), {at for _, _, at in plain})
         rows, acted = [], []
         for probe_id, outcome, checked_at in sorted(plain, key=lambda r: r[2]):
@@ -207,8 +245,10 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
 def recorded_values(probe: Probe) -> tuple:
     """The probe's RECORDED_FIELDS as they are now, JSON values copied (judging may
     change them in place), to save only what judging changed."""
-    return tuple(copy.deepcopy(v) if isinstance(v, (dict, list)) else v
-                 for v in (getattr(probe, f) for f in RECORDED_FIELDS))
+    return tuple(
+        copy.deepcopy(v) if isinstance(v, (dict, list)) else v
+        for v in (getattr(probe, f) for f in RECORDED_FIELDS)
+    )
 
 
 def maintenance_by_time(probes, times: set[datetime]) -> dict[datetime, set[int]]:

@@ -15,16 +15,54 @@ from django.db import transaction
 
 from statuspage.models import Audience, Component, ComponentGroup, Probe
 
-COMPONENT_FIELDS = {"name", "group", "description", "advice", "position", "showcase",
-                    "only_show_if_degraded", "audiences", "probes"}
+COMPONENT_FIELDS = {
+    "name",
+    "group",
+    "description",
+    "advice",
+    "position",
+    "showcase",
+    "only_show_if_degraded",
+    "audiences",
+    "probes",
+}
 PROBE_FIELDS = {
-    "name", "kind", "url", "method", "headers", "body", "expected_codes", "body_contains",
-    "body_regex", "json_check", "degraded_latency_ms", "down_latency_ms", "follow_redirects",
-    "tls_expiry_warning_days", "host", "port", "resolver", "record_type", "expected_address",
-    "schedule", "tz", "grace_seconds", "value_path", "degraded_above", "outage_above",
-    "feed_window_minutes", "interval_seconds", "timeout_seconds", "failures_to_confirm",
-    "successes_to_confirm", "outage_status", "enabled", "flap_threshold", "flap_window_seconds",
-    "regions", "quorum",
+    "name",
+    "kind",
+    "url",
+    "method",
+    "headers",
+    "body",
+    "expected_codes",
+    "body_contains",
+    "body_regex",
+    "json_check",
+    "degraded_latency_ms",
+    "down_latency_ms",
+    "follow_redirects",
+    "tls_expiry_warning_days",
+    "host",
+    "port",
+    "resolver",
+    "record_type",
+    "expected_address",
+    "schedule",
+    "tz",
+    "grace_seconds",
+    "value_path",
+    "degraded_above",
+    "outage_above",
+    "feed_window_minutes",
+    "interval_seconds",
+    "timeout_seconds",
+    "failures_to_confirm",
+    "successes_to_confirm",
+    "outage_status",
+    "enabled",
+    "flap_threshold",
+    "flap_window_seconds",
+    "regions",
+    "quorum",
 }
 
 
@@ -39,13 +77,15 @@ class LineLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
         mapping = Mapping(super().construct_mapping(node, deep=True))
         mapping.line = node.start_mark.line + 1
-        mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value
-                             if isinstance(k, yaml.ScalarNode)}
+        mapping.key_lines = {
+            k.value: k.start_mark.line + 1 for k, _ in node.value if isinstance(k, yaml.ScalarNode)
+        }
         return mapping
 
 
-LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-                           LineLoader.construct_mapping)
+LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, LineLoader.construct_mapping
+)
 
 
 @dataclass
@@ -77,23 +117,41 @@ def parse(text: str) -> list[Mapping]:
         document = yaml.load(text, Loader=LineLoader)  # noqa: S506 (SafeLoader subclass)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        raise ConfigError([Problem(mark.line + 1 if mark else 1, "file",
-                                   f"not valid YAML: {getattr(error, 'problem', error)}")]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    mark.line + 1 if mark else 1,
+                    "file",
+                    f"not valid YAML: {getattr(error, 'problem', error)}",
+                )
+            ]
+        ) from None
     if not isinstance(document, Mapping) or not isinstance(document.get("components"), list):
         raise ConfigError([Problem(1, "file", "expected a top-level 'components:' list")])
     return document["components"]
 
 
 def unknown_keys(mapping: Mapping, allowed: set[str], where: str) -> list[Problem]:
-    return [Problem(mapping.key_lines.get(k, mapping.line), f"{where}.{k}",
-                    f"unknown field (allowed: {', '.join(sorted(allowed))})")
-            for k in mapping if k not in allowed]
+    return [
+        Problem(
+            mapping.key_lines.get(k, mapping.line),
+            f"{where}.{k}",
+            f"unknown field (allowed: {', '.join(sorted(allowed))})",
+        )
+        for k in mapping
+        if k not in allowed
+    ]
 
 
 def field_problems(error: ValidationError, mapping: Mapping, where: str) -> list[Problem]:
-    return [Problem(mapping.key_lines.get(name, mapping.line),
-                    f"{where}.{name}" if name != "__all__" else where, " ".join(messages))
-            for name, messages in error.message_dict.items()]
+    return [
+        Problem(
+            mapping.key_lines.get(name, mapping.line),
+            f"{where}.{name}" if name != "__all__" else where,
+            " ".join(messages),
+        )
+        for name, messages in error.message_dict.items()
+    ]
 
 
 def load(text: str) -> LoadReport:
@@ -135,8 +193,13 @@ def set_audiences(component: Component, spec: Mapping, where: str) -> list[Probl
     found = list(Audience.objects.filter(slug__in=slugs))
     missing = sorted(set(slugs) - {a.slug for a in found})
     if missing:
-        return [Problem(spec.key_lines["audiences"], f"{where}.audiences",
-                        f"unknown audience(s): {', '.join(missing)}")]
+        return [
+            Problem(
+                spec.key_lines["audiences"],
+                f"{where}.audiences",
+                f"unknown audience(s): {', '.join(missing)}",
+            )
+        ]
     component.audiences.set(found)
     return []
 
@@ -147,8 +210,9 @@ def apply_probe(component: Component, spec, where: str, report: LoadReport) -> l
     problems = unknown_keys(spec, PROBE_FIELDS, where)
     if not spec.get("name"):
         return problems + [Problem(spec.line, f"{where}.name", "This field is required.")]
-    probe = (Probe.objects.filter(component=component, name=spec["name"]).first()
-             or Probe(component=component, name=spec["name"]))
+    probe = Probe.objects.filter(component=component, name=spec["name"]).first() or Probe(
+        component=component, name=spec["name"]
+    )
     label = f"{component.name}: {spec['name']}"
     problems += save_if_valid(probe, dict(spec), spec, where, report, label)
     if not problems and probe.kind == Probe.Kind.HEARTBEAT:
@@ -156,8 +220,9 @@ def apply_probe(component: Component, spec, where: str, report: LoadReport) -> l
     return problems
 
 
-def save_if_valid(obj, values: dict, spec: Mapping, where: str, report: LoadReport,
-                  label: str) -> list[Problem]:
+def save_if_valid(
+    obj, values: dict, spec: Mapping, where: str, report: LoadReport, label: str
+) -> list[Problem]:
     """Set the values, validate the whole object, save only if something changed."""
     before = {k: getattr(obj, k, None) for k in values}
     for key, value in values.items():

@@ -33,13 +33,20 @@ def ping(request: HttpRequest, key, kind: str = PingKind.SUCCESS) -> HttpRespons
     if wait:
         response = HttpResponse(
             f"Too many pings for this URL or from this address: retry in {wait} s.\n",
-            status=429, content_type="text/plain")
+            status=429,
+            content_type="text/plain",
+        )
         response["Retry-After"] = str(wait)
         return response
-    probe = Probe.objects.filter(ping_key=key, kind=Probe.Kind.HEARTBEAT).only("id", "enabled").first()
+    probe = (
+        Probe.objects.filter(ping_key=key, kind=Probe.Kind.HEARTBEAT).only("id", "enabled").first()
+    )
     if probe is None:
-        return HttpResponse("Unknown ping URL: no heartbeat probe has this key.\n",
-                            status=404, content_type="text/plain")
+        return HttpResponse(
+            "Unknown ping URL: no heartbeat probe has this key.\n",
+            status=404,
+            content_type="text/plain",
+        )
     if not probe.enabled:
         return HttpResponse("OK (probe disabled: ping ignored)\n", content_type="text/plain")
     body = request.body[:MAX_PING_BODY].decode("utf-8", errors="replace")

@@ -75,17 +75,24 @@ class Tally:
         self.checks += rollup.checks
         self.failures += rollup.failures
         if self.latency_sum is not None:
-            self.latency_sum = (None if rollup.latency_sum is None
-                                else self.latency_sum + rollup.latency_sum)
+            self.latency_sum = (
+                None if rollup.latency_sum is None else self.latency_sum + rollup.latency_sum
+            )
         for index, count in rollup.histogram.items():
             self.histogram[index] += count
 
     def rollup(self, probe_id: int, period: str, start: datetime) -> ResultRollup:
         histogram = dict(self.histogram)
         return ResultRollup(
-            probe_id=probe_id, period=period, start=start, checks=self.checks,
-            failures=self.failures, histogram=histogram, latency_sum=self.latency_sum,
-            latency_p50=percentile(histogram, 0.50), latency_p95=percentile(histogram, 0.95),
+            probe_id=probe_id,
+            period=period,
+            start=start,
+            checks=self.checks,
+            failures=self.failures,
+            histogram=histogram,
+            latency_sum=self.latency_sum,
+            latency_p50=percentile(histogram, 0.50),
+            latency_p95=percentile(histogram, 0.95),
             latency_p99=percentile(histogram, 0.99),
         )
 
@@ -109,8 +116,12 @@ def tally_bucket(period: str, start: datetime, end: datetime) -> dict[int, Tally
 def first_pending(period: str, after: datetime | None = None) -> datetime | None:
     """The start of the first bucket with source data that has not been rolled up."""
     if after is None:
-        done = ResultRollup.objects.filter(period=period).order_by("-start").values_list(
-            "start", flat=True).first()
+        done = (
+            ResultRollup.objects.filter(period=period)
+            .order_by("-start")
+            .values_list("start", flat=True)
+            .first()
+        )
         after = done + LENGTH[period] if done else None
     if period == RollupPeriod.MINUTE:
         source = CheckResult.objects.all()
@@ -145,8 +156,9 @@ def roll_up_period(period: str, now: datetime) -> int:
 
 def roll_up(now: datetime) -> int:
     """Housekeeping job: minutes from raw results, hours from minutes, days from hours."""
-    return sum(roll_up_period(p, now) for p in (RollupPeriod.MINUTE, RollupPeriod.HOUR,
-                                                 RollupPeriod.DAY))
+    return sum(
+        roll_up_period(p, now) for p in (RollupPeriod.MINUTE, RollupPeriod.HOUR, RollupPeriod.DAY)
+    )
 
 
 def delete_in_batches(queryset) -> int:
@@ -159,14 +171,19 @@ def purge_expired(now: datetime) -> int:
     minute/hour rollups past theirs. Daily rollups are kept forever."""
     raw_days = settings.ENGINE["RAW_RETENTION_DAYS"]
     cutoff = now - timedelta(days=raw_days)
-    rolled = ResultRollup.objects.filter(period=RollupPeriod.MINUTE).order_by("-start").values_list(
-        "start", flat=True).first()
+    rolled = (
+        ResultRollup.objects.filter(period=RollupPeriod.MINUTE)
+        .order_by("-start")
+        .values_list("start", flat=True)
+        .first()
+    )
     if rolled is not None:
         cutoff = min(cutoff, rolled)
     deleted = delete_in_batches(CheckResult.objects.filter(checked_at__lt=cutoff))
     for period, keep in KEEP.items():
         deleted += delete_in_batches(
-            ResultRollup.objects.filter(period=period, start__lt=now - keep))
+            ResultRollup.objects.filter(period=period, start__lt=now - keep)
+        )
     return deleted
 
 
@@ -177,5 +194,7 @@ def daily_uptime(probe_ids: Iterable[int], since: datetime) -> dict[datetime, fl
         period=RollupPeriod.DAY, probe_id__in=list(probe_ids), start__gte=since
     ).only("start", *TALLIED):
         days[rollup.start].add_rollup(rollup)
-    return {day: round(100 * (t.checks - t.failures) / t.checks, 3) if t.checks else None
-            for day, t in sorted(days.items())}
+    return {
+        day: round(100 * (t.checks - t.failures) / t.checks, 3) if t.checks else None
+        for day, t in sorted(days.items())
+    }

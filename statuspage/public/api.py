@@ -106,9 +106,7 @@ def components_for_banner(request: HttpRequest) -> list[int] | None:
             raise BannerQueryError(f"Unknown audience '{slug}'.")
         ids.update(audience.components.values_list("id", flat=True))
     if wanted:
-        found = dict(
-            Component.objects.filter(public_id__in=wanted).values_list("public_id", "id")
-        )
+        found = dict(Component.objects.filter(public_id__in=wanted).values_list("public_id", "id"))
         missing = sorted(set(wanted) - set(found))
         if missing:
             raise BannerQueryError(f"Unknown component id(s): {', '.join(missing)}.")

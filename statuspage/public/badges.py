@@ -17,8 +17,12 @@ from statuspage.picture.summary import build_snapshot
 from statuspage.picture.uptime import uptime_views
 
 BADGE_MAX_AGE = 60
-COLOUR_FOR_INDICATOR = {"none": "#1a7f37", "minor": "#9a6700", "major": "#bc4c00",
-                        "critical": "#cf222e"}
+COLOUR_FOR_INDICATOR = {
+    "none": "#1a7f37",
+    "minor": "#9a6700",
+    "major": "#bc4c00",
+    "critical": "#cf222e",
+}
 COLOUR_FOR_STATUS = {
     ComponentStatus.OPERATIONAL: "#1a7f37",
     ComponentStatus.UNDER_MAINTENANCE: "#0969da",
@@ -75,13 +79,17 @@ def uptime_colour(uptime: float | None) -> str:
 
 def overall_badge() -> Badge:
     snapshot = build_snapshot()
-    return Badge(gettext("status"), snapshot.overall.description,
-                 COLOUR_FOR_INDICATOR[snapshot.overall.indicator])
+    return Badge(
+        gettext("status"),
+        snapshot.overall.description,
+        COLOUR_FOR_INDICATOR[snapshot.overall.indicator],
+    )
 
 
 def status_badge(component: Component) -> Badge:
-    return Badge(component.name, component.get_status_display(),
-                 COLOUR_FOR_STATUS[component.status])
+    return Badge(
+        component.name, component.get_status_display(), COLOUR_FOR_STATUS[component.status]
+    )
 
 
 def uptime_badge(component: Component) -> Badge:

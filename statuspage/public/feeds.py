@@ -37,8 +37,10 @@ class HistoryRss(Feed):
 
     def title(self, component: Component | None = None) -> str:
         if component is not None:
-            return str(_("%(component)s · %(name)s status history")
-                       % {"component": component.name, "name": settings.STATUSPAGE["NAME"]})
+            return str(
+                _("%(component)s · %(name)s status history")
+                % {"component": component.name, "name": settings.STATUSPAGE["NAME"]}
+            )
         return str(_("%(name)s status history") % {"name": settings.STATUSPAGE["NAME"]})
 
     def description(self) -> str:

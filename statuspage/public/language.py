@@ -23,7 +23,10 @@ def choose_language(request: HttpRequest, code: str) -> HttpResponseRedirect:
         target = "/"
     response = HttpResponseRedirect(target)
     response.set_cookie(
-        settings.LANGUAGE_COOKIE_NAME, code, max_age=ONE_YEAR, samesite="Lax",
+        settings.LANGUAGE_COOKIE_NAME,
+        code,
+        max_age=ONE_YEAR,
+        samesite="Lax",
         secure=request.is_secure(),
     )
     return response

@@ -52,7 +52,8 @@ def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
         ResultRollup.objects.filter(
             Q(period=RollupPeriod.HOUR, start__gte=start)
             | Q(period=RollupPeriod.MINUTE, start__gte=recent),
-            start__lte=now, latency_sum__isnull=False,
+            start__lte=now,
+            latency_sum__isnull=False,
         )
         .annotate(hour=TruncHour("start", tzinfo=timezone.utc))
         .values("probe__component_id", "period", "hour")
@@ -63,10 +64,16 @@ def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
     for row in rows:
         if row["checks"]:
             means[row["probe__component_id"]][row["hour"]][row["period"]] = (
-                row["total"] / row["checks"])
+                row["total"] / row["checks"]
+            )
     return {
-        cid: chart(start, {hour: by.get(RollupPeriod.HOUR, by.get(RollupPeriod.MINUTE))
-                           for hour, by in hours.items()})
+        cid: chart(
+            start,
+            {
+                hour: by.get(RollupPeriod.HOUR, by.get(RollupPeriod.MINUTE))
+                for hour, by in hours.items()
+            },
+        )
         for cid, hours in means.items()
     }
 
@@ -127,8 +134,7 @@ def recent_resolved(now: datetime) -> list[Incident]:
     since = now - timedelta(days=RECENT_DAYS)
     return list(
         with_timeline(
-            Incident.objects.public().filter(resolved_at__gte=since)
-            .order_by("-resolved_at")
+            Incident.objects.public().filter(resolved_at__gte=since).order_by("-resolved_at")
         )
     )
 
@@ -141,8 +147,9 @@ def build_page(now: datetime) -> PageView:
     checked = last_checked()
 
     def row(component: Component) -> ComponentRow:
-        return ComponentRow(component, uptimes[component.id], charts.get(component.id),
-                            checked.get(component.id))
+        return ComponentRow(
+            component, uptimes[component.id], charts.get(component.id), checked.get(component.id)
+        )
 
     def shown(component: Component) -> bool:
         return component.showcase and (
@@ -172,9 +179,9 @@ def history_months(now: datetime, months: int = 3, before: date | None = None):
         firsts.append(previous.replace(day=1))
     after_end = (end_month + timedelta(days=32)).replace(day=1)
     incidents = with_timeline(
-        Incident.objects.public().filter(
-            started_at__gte=day_start(firsts[-1]), started_at__lt=day_start(after_end)
-        ).order_by("-started_at")
+        Incident.objects.public()
+        .filter(started_at__gte=day_start(firsts[-1]), started_at__lt=day_start(after_end))
+        .order_by("-started_at")
     )
     by_month: OrderedDict[date, list[Incident]] = OrderedDict((m, []) for m in firsts)
     for incident in incidents:

@@ -51,7 +51,9 @@ def public_paths() -> Iterator[str]:
     from statuspage.public.api import V2_BODIES
 
     yield from (f"/api/v2/{name}.json" for name in V2_BODIES)
-    for public_id in Incident.objects.public().order_by("-created_at").values_list("public_id", flat=True)[:50]:
+    for public_id in (
+        Incident.objects.public().order_by("-created_at").values_list("public_id", flat=True)[:50]
+    ):
         yield f"/incidents/{public_id}"
     from statuspage.public.badges import badge_paths
     from statuspage.public.feeds import component_feed_paths

@@ -18,10 +18,16 @@ public_urlpatterns = [
 public_urlpatterns += [
     path("history.rss", feeds.public_feed(feeds.HistoryRss()), name="history-rss"),
     path("history.atom", feeds.public_feed(feeds.HistoryAtom()), name="history-atom"),
-    path("components/<str:public_id>/history.rss", feeds.public_feed(feeds.HistoryRss()),
-         name="component-history-rss"),
-    path("components/<str:public_id>/history.atom", feeds.public_feed(feeds.HistoryAtom()),
-         name="component-history-atom"),
+    path(
+        "components/<str:public_id>/history.rss",
+        feeds.public_feed(feeds.HistoryRss()),
+        name="component-history-rss",
+    ),
+    path(
+        "components/<str:public_id>/history.atom",
+        feeds.public_feed(feeds.HistoryAtom()),
+        name="component-history-atom",
+    ),
 ]
 
 public_urlpatterns += [

@@ -22,10 +22,16 @@ def down_probe(db):
 def quiet_policy(db):
     """A policy that waits 5 minutes before anything public: room for a false alarm."""
     policy = EscalationPolicy.objects.create(name="Wait 5 min", priority=1)
-    EscalationStep.objects.create(policy=policy, delay_seconds=0, action=Action.PAGE,
-                                  channels=["sms"])
-    EscalationStep.objects.create(policy=policy, delay_seconds=300, action=Action.PUBLISH,
-                                  recipients="app_users", channels=["page", "push"])
+    EscalationStep.objects.create(
+        policy=policy, delay_seconds=0, action=Action.PAGE, channels=["sms"]
+    )
+    EscalationStep.objects.create(
+        policy=policy,
+        delay_seconds=300,
+        action=Action.PUBLISH,
+        recipients="app_users",
+        channels=["page", "push"],
+    )
     return policy
 
 

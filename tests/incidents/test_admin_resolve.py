@@ -27,7 +27,9 @@ def staff(*perms: str) -> User:
 
 
 def resolve_via_admin(client, incident):
-    return client.post(CHANGELIST, {"action": "resolve_incidents", "_selected_action": [incident.pk]})
+    return client.post(
+        CHANGELIST, {"action": "resolve_incidents", "_selected_action": [incident.pk]}
+    )
 
 
 def test_resolving_needs_a_login(client, incident):

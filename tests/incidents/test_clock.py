@@ -42,13 +42,18 @@ def test_subscribers_hear_after_10_minutes_and_social_after_15(down_probe):
     clock.tick(NOW + 9 * MIN)
     assert not incident.fired_steps.filter(step__recipients="subscribers").exists()
     clock.tick(NOW + 10 * MIN)
-    assert incident.fired_steps.filter(step__recipients="subscribers", step__delay_seconds=600).count() == 1
+    assert (
+        incident.fired_steps.filter(step__recipients="subscribers", step__delay_seconds=600).count()
+        == 1
+    )
     assert not incident.fired_steps.filter(step__recipients="public").exists()
     clock.tick(NOW + 15 * MIN)
     assert incident.fired_steps.filter(step__recipients="public").count() == 1
 
 
-def test_a_step_naming_an_unregistered_channel_fires_with_a_visible_note(down_probe, only_push_registered):
+def test_a_step_naming_an_unregistered_channel_fires_with_a_visible_note(
+    down_probe, only_push_registered
+):
     incident = open_incident(down_probe)
     clock.tick(NOW + 15 * MIN)
     social = incident.fired_steps.get(step__recipients="public")
@@ -69,7 +74,10 @@ def test_each_step_fires_once_however_often_the_clock_ticks(down_probe):
         clock.tick(NOW + timedelta(seconds=seconds))
     keys = list(incident.fired_steps.values_list("key", flat=True))
     assert len(keys) == len(set(keys))
-    assert incident.fired_steps.filter(step__recipients="subscribers", step__delay_seconds=600).count() == 1
+    assert (
+        incident.fired_steps.filter(step__recipients="subscribers", step__delay_seconds=600).count()
+        == 1
+    )
 
 
 def test_a_restarted_engine_fires_what_was_due_while_it_was_down_and_nothing_twice(down_probe):
@@ -94,8 +102,11 @@ def test_a_step_another_engine_already_took_is_not_fired_again(down_probe):
     assert taken_elsewhere
     fired, announced = FiredStep.objects.count(), Announcement.objects.count()
     # This engine computed its due list from state read before the other engine fired.
-    due = [d for step in stale.policy.steps.all()
-           for d in clock.due_occurrences(stale, step, NOW + 10 * MIN, set())]
+    due = [
+        d
+        for step in stale.policy.steps.all()
+        for d in clock.due_occurrences(stale, step, NOW + 10 * MIN, set())
+    ]
     results = [clock.fire(stale, d, NOW + 10 * MIN) for d in due]
     assert due and all(r is None for r in results)
     assert (FiredStep.objects.count(), Announcement.objects.count()) == (fired, announced)
@@ -124,7 +135,10 @@ def test_two_engines_ticking_at_once_fire_each_step_exactly_once(down_probe):
     assert not errors, errors
     keys = list(incident.fired_steps.values_list("key", flat=True))
     assert len(keys) == len(set(keys))
-    assert incident.fired_steps.filter(step__recipients="subscribers", step__delay_seconds=600).count() == 1
+    assert (
+        incident.fired_steps.filter(step__recipients="subscribers", step__delay_seconds=600).count()
+        == 1
+    )
     subscriber_updates = Announcement.objects.filter(recipients="subscribers", channel="push")
     assert subscriber_updates.count() <= 1
 
@@ -135,7 +149,9 @@ def test_a_clock_jump_fires_each_once_step_and_only_the_latest_reminder(down_pro
     reminders = incident.fired_steps.filter(step__action="remind").order_by("due_at")
     assert [r.outcome for r in reminders] == ["skipped", "skipped", "skipped", "fired"]
     assert "a later repetition was due" in reminders[0].note
-    assert incident.fired_steps.filter(step__recipients="subscribers").count() == 2  # email+sms, webhook steps
+    assert (
+        incident.fired_steps.filter(step__recipients="subscribers").count() == 2
+    )  # email+sms, webhook steps
     holding = IncidentUpdate.objects.filter(incident=incident, kind="holding")
     assert holding.count() == 1
 
@@ -156,8 +172,9 @@ def test_holding_update_keeps_the_promise_of_the_last_update(down_probe):
 
 def test_a_staff_update_moves_the_promise_and_the_holding_update_with_it(down_probe, admin_user):
     incident = open_incident(down_probe)
-    workflow.post_update(incident, "We found the cause.", admin_user, NOW + 20 * MIN,
-                         status="identified")
+    workflow.post_update(
+        incident, "We found the cause.", admin_user, NOW + 20 * MIN, status="identified"
+    )
     clock.tick(NOW + 30 * MIN)
     assert not incident.updates.filter(kind="holding").exists()
     clock.tick(NOW + 50 * MIN)
@@ -229,6 +246,7 @@ def test_paging_with_an_empty_roster_says_so(down_probe):
 
 def test_paging_with_someone_on_call_has_no_roster_warning(down_probe):
     from incidents.models import OnCallContact
+
     OnCallContact.objects.create(name="Ana", phone="+14155550100", email="ana@example.com")
     incident = open_incident(down_probe)
     page = incident.fired_steps.get(step__action="page", step__delay_seconds=0)
@@ -237,17 +255,32 @@ def test_paging_with_someone_on_call_has_no_roster_warning(down_probe):
 
 def test_the_resolution_also_reaches_the_on_call_staff_who_were_paged(down_probe):
     from incidents.models import Action, EscalationPolicy, EscalationStep
+
     policy = EscalationPolicy.objects.create(name="Page by push", priority=1)
     EscalationStep.objects.create(policy=policy, action=Action.PAGE, channels=["push"])
-    EscalationStep.objects.create(policy=policy, action=Action.PUBLISH, recipients="app_users",
-                                  channels=["page", "push"])
+    EscalationStep.objects.create(
+        policy=policy, action=Action.PUBLISH, recipients="app_users", channels=["page", "push"]
+    )
     incident = open_incident(down_probe)
     resolution = workflow.resolve(incident, NOW + 5 * MIN)
     assert set(resolution.announcements.values_list("recipients", flat=True)) == {
-        "app_users", "component_topics", "oncall"}
-    staff_update = workflow.post_update(Incident.objects.create(
-        name="other", started_at=NOW, detected_at=NOW, created_at=NOW, updated_at=NOW, published_at=NOW),
-        "Looking into it now.", None, NOW)
+        "app_users",
+        "component_topics",
+        "oncall",
+    }
+    staff_update = workflow.post_update(
+        Incident.objects.create(
+            name="other",
+            started_at=NOW,
+            detected_at=NOW,
+            created_at=NOW,
+            updated_at=NOW,
+            published_at=NOW,
+        ),
+        "Looking into it now.",
+        None,
+        NOW,
+    )
     assert not staff_update.announcements.exists()
 
 

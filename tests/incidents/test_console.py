@@ -28,10 +28,17 @@ def incident(down_probe):
 
 
 def update_data(incident, **extra):
-    return {"incident": incident.public_id, "status": "identified", "impact": "critical",
-            "body": "We found the cause: an overloaded queue. Alerts are delayed by about 20 minutes.",
-            "components": [c.id for c in incident.components.all()],
-            "component_status": "partial_outage", "notify": "on", "next_update_minutes": 30, **extra}
+    return {
+        "incident": incident.public_id,
+        "status": "identified",
+        "impact": "critical",
+        "body": "We found the cause: an overloaded queue. Alerts are delayed by about 20 minutes.",
+        "components": [c.id for c in incident.components.all()],
+        "component_status": "partial_outage",
+        "notify": "on",
+        "next_update_minutes": 30,
+        **extra,
+    }
 
 
 def test_console_needs_login(client):
@@ -61,21 +68,32 @@ def test_support_staff_run_incidents_but_cannot_configure(client, support_user, 
 
 def test_admins_configure_components_policies_and_templates(client, admin_role_user):
     client.force_login(admin_role_user)
-    for name in ["incidents_escalationpolicy", "statuspage_component", "statuspage_probe",
-                 "incidents_messagetemplate", "incidents_oncallcontact"]:
+    for name in [
+        "incidents_escalationpolicy",
+        "statuspage_component",
+        "statuspage_probe",
+        "incidents_messagetemplate",
+        "incidents_oncallcontact",
+    ]:
         assert client.get(reverse(f"admin:{name}_changelist")).status_code == 200, name
 
 
 def test_dashboard_shows_clock_and_acknowledge_in_a_fixed_number_of_queries(
-        client, support_user, down_probe, django_assert_max_num_queries):
+    client, support_user, down_probe, django_assert_max_num_queries
+):
     client.force_login(support_user)
     workflow.handle_verdict(down_probe, Verdict.CONFIRMED_DOWN, NOW)
     with django_assert_max_num_queries(20) as one:
         response = client.get(reverse("console-dashboard"))
     for n in range(3):
-        workflow.open_by_staff(f"Other {n}", "Something else is slow today.", "minor",
-                               {make_component(f"Part {n}", None): "degraded_performance"},
-                               support_user, NOW)
+        workflow.open_by_staff(
+            f"Other {n}",
+            "Something else is slow today.",
+            "minor",
+            {make_component(f"Part {n}", None): "degraded_performance"},
+            support_user,
+            NOW,
+        )
     with django_assert_max_num_queries(len(one.captured_queries)):
         response = client.get(reverse("console-dashboard"))
     text = response.content.decode()
@@ -91,16 +109,33 @@ def probes_needing_staff(n: int) -> None:
 
     for i in range(n):
         component = make_component(f"Service {n}-{i}", None)
-        make_probe(component, "http://127.0.0.1:1/", name="api", flapping_since=NOW,
-                   transitions=[NOW.isoformat()] * 5, flap_window_seconds=600)
-        regional = make_probe(component, "http://127.0.0.1:1/", name="edge", state=ProbeState.UP,
-                              regions=["eu-west", "us-east"])
-        RegionState.objects.create(probe=regional, region="eu-west", state=ProbeState.DOWN,
-                                   since=NOW, last_error="connection refused")
+        make_probe(
+            component,
+            "http://127.0.0.1:1/",
+            name="api",
+            flapping_since=NOW,
+            transitions=[NOW.isoformat()] * 5,
+            flap_window_seconds=600,
+        )
+        regional = make_probe(
+            component,
+            "http://127.0.0.1:1/",
+            name="edge",
+            state=ProbeState.UP,
+            regions=["eu-west", "us-east"],
+        )
+        RegionState.objects.create(
+            probe=regional,
+            region="eu-west",
+            state=ProbeState.DOWN,
+            since=NOW,
+            last_error="connection refused",
+        )
 
 
 def test_dashboard_shows_the_staff_alerts_probes_raise_in_a_fixed_number_of_queries(
-        client, support_user, django_assert_max_num_queries):
+    client, support_user, django_assert_max_num_queries
+):
     client.force_login(support_user)
     probes_needing_staff(1)
     with django_assert_max_num_queries(20) as one:
@@ -111,8 +146,10 @@ def test_dashboard_shows_the_staff_alerts_probes_raise_in_a_fixed_number_of_quer
     text = response.content.decode()
     assert "Staff alerts" in text
     assert text.count("cannot reach") == 4 and text.count("is flapping") == 4
-    assert ("Region eu-west cannot reach Service 3-2 (edge): connection refused. Other regions "
-            "can, so this is not shown as an outage.") in text
+    assert (
+        "Region eu-west cannot reach Service 3-2 (edge): connection refused. Other regions "
+        "can, so this is not shown as an outage."
+    ) in text
     assert "Service 3-0 (api) is flapping: 5 changes of state in 10 minutes." in text
 
 
@@ -129,7 +166,9 @@ def test_the_dashboard_says_when_monitoring_is_interrupted(client, support_user,
     assert "No open incidents" in text, "the interruption's record is not an incident"
 
 
-def test_post_once_shows_a_per_channel_preview_then_publishes_on_confirmation(client, support_user, incident):
+def test_post_once_shows_a_per_channel_preview_then_publishes_on_confirmation(
+    client, support_user, incident
+):
     client.force_login(support_user)
     url = reverse("console-post-update", args=[incident.public_id])
     first = client.post(url, update_data(incident))
@@ -145,14 +184,20 @@ def test_post_once_shows_a_per_channel_preview_then_publishes_on_confirmation(cl
     assert update.author == support_user and update.status == "identified"
     assert update.next_update_by == NOW + timedelta(minutes=30)
     assert set(update.announcements.values_list("channel", "recipients")) == {
-        ("push", "app_users"), ("push", "component_topics")}
-    assert AuditEvent.objects.filter(incident=incident, action="posted an update", actor=support_user).exists()
+        ("push", "app_users"),
+        ("push", "component_topics"),
+    }
+    assert AuditEvent.objects.filter(
+        incident=incident, action="posted an update", actor=support_user
+    ).exists()
 
 
 def test_an_invalid_update_gets_field_errors_not_a_500(client, support_user, incident):
     client.force_login(support_user)
-    response = client.post(reverse("console-post-update", args=[incident.public_id]),
-                           update_data(incident, body="short", status="nonsense", confirm="on"))
+    response = client.post(
+        reverse("console-post-update", args=[incident.public_id]),
+        update_data(incident, body="short", status="nonsense", confirm="on"),
+    )
     assert response.status_code == 400
     text = response.content.decode()
     assert "Say what is happening in at least a short sentence." in text
@@ -161,8 +206,10 @@ def test_an_invalid_update_gets_field_errors_not_a_500(client, support_user, inc
 
 def test_live_preview_shows_a_limit_error_per_channel(client, support_user, incident):
     from incidents.models import MessageTemplate
-    MessageTemplate.objects.create(channel="sms", kind="update", part="body", locale="en",
-                                   body="{{ update.body }}")
+
+    MessageTemplate.objects.create(
+        channel="sms", kind="update", part="body", locale="en", body="{{ update.body }}"
+    )
     client.force_login(support_user)
     response = client.post(reverse("console-preview"), update_data(incident, body="á " * 400))
     text = response.content.decode()
@@ -171,11 +218,15 @@ def test_live_preview_shows_a_limit_error_per_channel(client, support_user, inci
 
 def test_a_message_over_a_limit_cannot_be_posted(client, support_user, incident):
     from incidents.models import MessageTemplate
-    MessageTemplate.objects.create(channel="push", kind="update", part="body", locale="en",
-                                   body="{{ update.body }}")
+
+    MessageTemplate.objects.create(
+        channel="push", kind="update", part="body", locale="en", body="{{ update.body }}"
+    )
     client.force_login(support_user)
-    response = client.post(reverse("console-post-update", args=[incident.public_id]),
-                           update_data(incident, body="x" * 300, confirm="on"))
+    response = client.post(
+        reverse("console-post-update", args=[incident.public_id]),
+        update_data(incident, body="x" * 300, confirm="on"),
+    )
     assert response.status_code == 400
     assert "push body: 300 characters; the limit is 240" in response.content.decode()
     assert not incident.updates.filter(kind="update").exists()
@@ -186,8 +237,10 @@ def test_hold_with_reason_and_publish_now_from_the_console(client, support_user,
     client.post(reverse("console-hold", args=[incident.public_id]), {"minutes": 10, "reason": ""})
     incident.refresh_from_db()
     assert incident.held_until is None
-    client.post(reverse("console-hold", args=[incident.public_id]),
-                {"minutes": 10, "reason": "Confirming the scope first"})
+    client.post(
+        reverse("console-hold", args=[incident.public_id]),
+        {"minutes": 10, "reason": "Confirming the scope first"},
+    )
     incident.refresh_from_db()
     assert incident.held_until == NOW + timedelta(minutes=10)
     step = incident.policy.steps.get(recipients="subscribers", delay_seconds=600)
@@ -202,10 +255,16 @@ def test_hold_with_reason_and_publish_now_from_the_console(client, support_user,
 def test_staff_open_an_incident_with_preview_and_confirmation(client, support_user):
     component = make_component()
     client.force_login(support_user)
-    data = {"name": "Alarms delayed for some followers", "status": "investigating", "impact": "major",
-            "body": "Some followers receive alarms late. We are investigating.",
-            "components": [component.id], "component_status": "partial_outage", "notify": "on",
-            "next_update_minutes": 20}
+    data = {
+        "name": "Alarms delayed for some followers",
+        "status": "investigating",
+        "impact": "major",
+        "body": "Some followers receive alarms late. We are investigating.",
+        "components": [component.id],
+        "component_status": "partial_outage",
+        "notify": "on",
+        "next_update_minutes": 20,
+    }
     preview = client.post(reverse("console-new-incident"), data)
     assert preview.status_code == 200 and not Incident.objects.exists()
     created = client.post(reverse("console-new-incident"), {**data, "confirm": "on"})
@@ -217,14 +276,28 @@ def test_staff_open_an_incident_with_preview_and_confirmation(client, support_us
 def test_schedule_maintenance_validates_its_window(client, support_user):
     component = make_component()
     client.force_login(support_user)
-    bad = client.post(reverse("console-new-maintenance"), {
-        "name": "DB upgrade", "components": [component.id], "scheduled_for": "2026-11-28T02:00",
-        "scheduled_until": "2026-11-28T01:00", "announce_before": "60"})
+    bad = client.post(
+        reverse("console-new-maintenance"),
+        {
+            "name": "DB upgrade",
+            "components": [component.id],
+            "scheduled_for": "2026-11-28T02:00",
+            "scheduled_until": "2026-11-28T01:00",
+            "announce_before": "60",
+        },
+    )
     assert bad.status_code == 400
     assert "The maintenance must end after it starts." in bad.content.decode()
-    good = client.post(reverse("console-new-maintenance"), {
-        "name": "DB upgrade", "components": [component.id], "scheduled_for": "2026-11-28T02:00",
-        "scheduled_until": "2026-11-28T03:00", "announce_before": "1440, 60"})
+    good = client.post(
+        reverse("console-new-maintenance"),
+        {
+            "name": "DB upgrade",
+            "components": [component.id],
+            "scheduled_for": "2026-11-28T02:00",
+            "scheduled_until": "2026-11-28T03:00",
+            "announce_before": "1440, 60",
+        },
+    )
     assert good.status_code == 302
     window = Incident.objects.maintenance().get()
     assert window.announce_before_minutes == [1440, 60]
@@ -233,9 +306,15 @@ def test_schedule_maintenance_validates_its_window(client, support_user):
 def test_delivery_progress_counts_the_outbox_per_update_and_channel(client, support_user, incident):
     announcement = Announcement.objects.get(channel="push", recipients="app_users")
     for n, state in enumerate(["sent", "sent", "failed", "pending"]):
-        Delivery.objects.create(announcement=announcement, channel="push", target=f"t{n}", state=state,
-                                next_attempt_at=NOW, created_at=NOW,
-                                sent_at=NOW - timedelta(seconds=10) if state == "sent" else None)
+        Delivery.objects.create(
+            announcement=announcement,
+            channel="push",
+            target=f"t{n}",
+            state=state,
+            next_attempt_at=NOW,
+            created_at=NOW,
+            sent_at=NOW - timedelta(seconds=10) if state == "sent" else None,
+        )
     client.force_login(support_user)
     fragment = client.get(reverse("console-progress", args=[incident.public_id])).content.decode()
     assert '<progress max="4" value="3">' in fragment
@@ -255,9 +334,17 @@ def test_internal_updates_stay_out_of_public_json(client, down_probe, quiet_poli
 
 def test_staff_start_and_complete_a_maintenance_by_hand(client, support_user):
     from incidents.response import maintenance
+
     component = make_component()
-    window = maintenance.schedule("DB upgrade", "", [component], NOW + timedelta(hours=5),
-                                  NOW + timedelta(hours=6), support_user, NOW)
+    window = maintenance.schedule(
+        "DB upgrade",
+        "",
+        [component],
+        NOW + timedelta(hours=5),
+        NOW + timedelta(hours=6),
+        support_user,
+        NOW,
+    )
     client.force_login(support_user)
     page = client.get(reverse("console-incident", args=[window.public_id])).content.decode()
     assert "Start now" in page and "starts and completes by itself" in page
@@ -269,25 +356,40 @@ def test_staff_start_and_complete_a_maintenance_by_hand(client, support_user):
     component.refresh_from_db()
     assert window.status == "completed" and component.status == "operational"
     assert list(window.audit_events.values_list("action", flat=True).order_by("at", "id")) == [
-        "scheduled maintenance", "maintenance started", "maintenance completed"]
+        "scheduled maintenance",
+        "maintenance started",
+        "maintenance completed",
+    ]
 
 
 def test_a_template_override_that_does_not_compile_is_refused_in_the_admin(client, admin_role_user):
     client.force_login(admin_role_user)
     url = reverse("admin:incidents_messagetemplate_add")
-    bad = client.post(url, {"channel": "sms", "kind": "opened", "part": "body", "locale": "en",
-                            "body": "{% if %}"})
+    bad = client.post(
+        url,
+        {"channel": "sms", "kind": "opened", "part": "body", "locale": "en", "body": "{% if %}"},
+    )
     assert bad.status_code == 200 and "Template error" in bad.content.decode()
-    missing = client.post(url, {"channel": "pager", "kind": "opened", "part": "body", "locale": "en",
-                                "body": "hi"})
+    missing = client.post(
+        url, {"channel": "pager", "kind": "opened", "part": "body", "locale": "en", "body": "hi"}
+    )
     assert "There is no messages/pager/opened_body.txt to override" in missing.content.decode()
-    good = client.post(url, {"channel": "sms", "kind": "opened", "part": "body", "locale": "es",
-                             "body": "{{ incident.name }}"})
+    good = client.post(
+        url,
+        {
+            "channel": "sms",
+            "kind": "opened",
+            "part": "body",
+            "locale": "es",
+            "body": "{{ incident.name }}",
+        },
+    )
     assert good.status_code == 302
 
 
 def test_login_is_rate_limited_after_repeated_failures(client, support_user):
     from django.core.cache import cache
+
     cache.clear()
     url = reverse("console-login")
     for _ in range(5):
@@ -296,7 +398,9 @@ def test_login_is_rate_limited_after_repeated_failures(client, support_user):
     assert refused.status_code == 429
     assert "Too many failed attempts. Try again in 15 minutes." in refused.content.decode()
     cache.clear()
-    assert client.post(url, {"username": "sam", "password": "a-long-test-password"}).status_code == 302
+    assert (
+        client.post(url, {"username": "sam", "password": "a-long-test-password"}).status_code == 302
+    )
 
 
 def test_a_postmortem_is_published_on_a_resolved_incident(client, support_user, incident, frozen):
@@ -309,7 +413,9 @@ def test_a_postmortem_is_published_on_a_resolved_incident(client, support_user, 
     client.post(url, {"body": "too short"})
     incident.refresh_from_db()
     assert incident.status == "resolved"
-    client.post(url, {"body": "A queue was undersized after the move; we doubled it and added an alarm."})
+    client.post(
+        url, {"body": "A queue was undersized after the move; we doubled it and added an alarm."}
+    )
     incident.refresh_from_db()
     assert incident.status == "postmortem"
     latest = incident.updates.first()

@@ -35,7 +35,8 @@ def support_person() -> User:
 
 
 def test_staff_logs_in_acknowledges_posts_an_update_and_sees_preview_and_progress(
-        live_server, page, task_queue, sandbox):
+    live_server, page, task_queue, sandbox
+):
     incident = open_outage()
     task_queue()  # the opening push is sent
     support_person()
@@ -52,7 +53,10 @@ def test_staff_logs_in_acknowledges_posts_an_update_and_sees_preview_and_progres
     expect(page.locator("#ack-state")).to_contain_text("Acknowledged by sam")
 
     page.select_option("#id_status", "identified")
-    page.fill("#id_body", "We found the cause: an overloaded queue. Alarms are delayed by about 20 minutes.")
+    page.fill(
+        "#id_body",
+        "We found the cause: an overloaded queue. Alarms are delayed by about 20 minutes.",
+    )
     sms = page.locator("#preview [data-channel='sms']")
     expect(sms).to_contain_text("We found the cause: an overloaded queue.")
     expect(sms).to_contain_text("Next update by")
@@ -72,8 +76,10 @@ def test_staff_logs_in_acknowledges_posts_an_update_and_sees_preview_and_progres
     # the app's topic and the component's topic; the page refreshes its progress by itself
     expect(row).to_contain_text("sent 2")
     expect(row.locator("progress")).to_have_attribute("value", "2")
-    titles = [p["payload"]["message"]["notification"]["title"]
-              for p in sandbox.recorder.list(provider="fcm")]
+    titles = [
+        p["payload"]["message"]["notification"]["title"]
+        for p in sandbox.recorder.list(provider="fcm")
+    ]
     assert titles[-1].startswith("Update: ")
     audit = page.locator("table.audit")
     page.reload()

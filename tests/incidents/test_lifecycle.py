@@ -39,7 +39,9 @@ def test_probe_that_recovers_before_any_public_step_is_closed_quietly(down_probe
     assert incident.fired_steps.filter(step__action="publish").count() == 0
 
 
-def test_quiet_policy_publishes_and_shows_status_when_its_public_step_comes(down_probe, quiet_policy):
+def test_quiet_policy_publishes_and_shows_status_when_its_public_step_comes(
+    down_probe, quiet_policy
+):
     incident = workflow.handle_verdict(down_probe, Verdict.CONFIRMED_DOWN, NOW)
     clock.tick(NOW + 5 * MIN)
     incident.refresh_from_db()
@@ -51,8 +53,12 @@ def test_quiet_policy_publishes_and_shows_status_when_its_public_step_comes(down
 def test_staff_opened_incident_is_public_at_once_and_runs_the_clock(admin_user):
     component = make_component()
     incident = workflow.open_by_staff(
-        "Delayed alerts", "Some followers get alarms late.", "major",
-        {component: ComponentStatus.PARTIAL_OUTAGE}, admin_user, NOW,
+        "Delayed alerts",
+        "Some followers get alarms late.",
+        "major",
+        {component: ComponentStatus.PARTIAL_OUTAGE},
+        admin_user,
+        NOW,
     )
     component.refresh_from_db()
     assert component.status == ComponentStatus.PARTIAL_OUTAGE
@@ -64,7 +70,9 @@ def test_staff_opened_incident_is_public_at_once_and_runs_the_clock(admin_user):
 def test_invalid_transitions_are_refused_with_a_clear_message(admin_user):
     incident = workflow.open_by_staff("X", "y", "minor", {}, admin_user, NOW)
     workflow.resolve(incident, NOW + MIN)
-    with pytest.raises(InvalidTransition, match="An incident that is Resolved cannot become Identified"):
+    with pytest.raises(
+        InvalidTransition, match="An incident that is Resolved cannot become Identified"
+    ):
         workflow.post_update(incident, "again", admin_user, NOW + 2 * MIN, status="identified")
 
 
@@ -79,7 +87,14 @@ def test_resolution_goes_to_everyone_told_on_the_channels_they_were_told_on(down
 
 def maintenance_window(component, start_in=timedelta(hours=80), length=timedelta(hours=2), **kw):
     return maintenance.schedule(
-        "Database upgrade", "", [component], NOW + start_in, NOW + start_in + length, None, NOW, **kw
+        "Database upgrade",
+        "",
+        [component],
+        NOW + start_in,
+        NOW + start_in + length,
+        None,
+        NOW,
+        **kw,
     )
 
 
@@ -106,8 +121,13 @@ def test_maintenance_is_announced_ahead_starts_and_completes_by_itself():
     assert window.status == "completed"
     assert component.status == ComponentStatus.OPERATIONAL
     kinds = list(window.updates.order_by("display_at", "id").values_list("kind", flat=True))
-    assert kinds == ["maintenance_scheduled", "maintenance_scheduled", "maintenance_scheduled",
-                     "maintenance_started", "maintenance_completed"]
+    assert kinds == [
+        "maintenance_scheduled",
+        "maintenance_scheduled",
+        "maintenance_scheduled",
+        "maintenance_started",
+        "maintenance_completed",
+    ]
 
 
 def test_a_maintenance_scheduled_at_short_notice_sends_one_notice_not_two():
@@ -163,14 +183,18 @@ def test_policies_load_from_yaml_and_are_chosen_by_component_and_impact(tmp_path
 def test_a_wrong_policy_file_names_the_field_and_changes_nothing(tmp_path):
     path = tmp_path / "policies.yaml"
     path.write_text("policies:\n  - name: Bad\n    steps:\n      - {after: soon, do: publish}\n")
-    with pytest.raises(PolicyError, match=r"policies\[0\]\.steps\[0\]\.after: 'soon' is not a duration"):
+    with pytest.raises(
+        PolicyError, match=r"policies\[0\]\.steps\[0\]\.after: 'soon' is not a duration"
+    ):
         load_policies(path)
     from incidents.models import EscalationPolicy
+
     assert not EscalationPolicy.objects.filter(name="Bad").exists()
 
 
 def test_the_public_page_shows_when_the_next_update_comes(client, down_probe):
     import time_machine
+
     with time_machine.travel(NOW, tick=False):
         workflow.handle_verdict(down_probe, Verdict.CONFIRMED_DOWN, NOW)
         page = client.get("/").content.decode()
@@ -190,8 +214,10 @@ def test_a_publish_step_without_recipients_or_channels_is_refused():
     from django.core.exceptions import ValidationError
 
     from incidents.models import EscalationPolicy, EscalationStep
-    step = EscalationStep(policy=EscalationPolicy.objects.create(name="p"), action="publish",
-                          channels="email")
+
+    step = EscalationStep(
+        policy=EscalationPolicy.objects.create(name="p"), action="publish", channels="email"
+    )
     with pytest.raises(ValidationError) as refused:
         step.full_clean()
     assert set(refused.value.message_dict) == {"channels", "recipients"}

@@ -13,11 +13,31 @@ from tests.incidents.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 
-KINDS = ["opened", "update", "holding", "recovering", "relapsed", "resolved",
-         "maintenance_scheduled", "maintenance_started", "maintenance_completed"]
-PARTS = [("push", "title"), ("push", "body"), ("sms", "body"), ("voice", "body"),
-         ("email", "subject"), ("email", "text"), ("email", "html"), ("mastodon", "body"),
-         ("bluesky", "body"), ("x", "body"), ("facebook", "body"), ("webhook", "text")]
+KINDS = [
+    "opened",
+    "update",
+    "holding",
+    "recovering",
+    "relapsed",
+    "resolved",
+    "maintenance_scheduled",
+    "maintenance_started",
+    "maintenance_completed",
+]
+PARTS = [
+    ("push", "title"),
+    ("push", "body"),
+    ("sms", "body"),
+    ("voice", "body"),
+    ("email", "subject"),
+    ("email", "text"),
+    ("email", "html"),
+    ("mastodon", "body"),
+    ("bluesky", "body"),
+    ("x", "body"),
+    ("facebook", "body"),
+    ("webhook", "text"),
+]
 
 
 @pytest.fixture
@@ -48,23 +68,36 @@ def test_opened_sms_says_what_who_what_to_do_when_next_and_where(update):
 def test_spanish_wording(update):
     with translation.override("es"):
         title = render_message("push", "opened", context(update, "opened"), "title")
-        body = render_message("page", "holding", {"incident": update.incident, "advice": [],
-                                                  "next_by": NOW, "app_names": []})
+        body = render_message(
+            "page",
+            "holding",
+            {"incident": update.incident, "advice": [], "next_by": NOW, "app_names": []},
+        )
     assert title == "Problema del servicio: Follow app alerts"
     assert "Seguimos trabajando" in body
 
 
 def test_an_admin_override_replaces_the_file_for_its_locale(update):
-    MessageTemplate.objects.create(channel="push", kind="opened", part="title", locale="en",
-                                   body="Heads up: {{ incident.name }}")
-    assert render_message("push", "opened", context(update, "opened"), "title").startswith("Heads up:")
+    MessageTemplate.objects.create(
+        channel="push",
+        kind="opened",
+        part="title",
+        locale="en",
+        body="Heads up: {{ incident.name }}",
+    )
+    assert render_message("push", "opened", context(update, "opened"), "title").startswith(
+        "Heads up:"
+    )
     with translation.override("es"):
-        assert render_message("push", "opened", context(update, "opened"), "title").startswith("Problema")
+        assert render_message("push", "opened", context(update, "opened"), "title").startswith(
+            "Problema"
+        )
 
 
 def test_an_override_over_the_limit_is_a_clear_error(update):
-    MessageTemplate.objects.create(channel="x", kind="update", part="body", locale="en",
-                                   body="{{ update.body }}")
+    MessageTemplate.objects.create(
+        channel="x", kind="update", part="body", locale="en", body="{{ update.body }}"
+    )
     update.body = "word " * 80
     with pytest.raises(MessageTooLong, match=r"x body: 399 weighted characters; the limit is 280"):
         render_message("x", "update", context(update, "update"), "body")
@@ -83,7 +116,9 @@ def test_sms_segments_gsm7_and_ucs2():
 
 
 def test_sms_over_the_segment_limit_names_segments_and_encoding():
-    with pytest.raises(MessageTooLong, match=r"4 segments \(UCS-2, 202 characters\); the limit is 3"):
+    with pytest.raises(
+        MessageTooLong, match=r"4 segments \(UCS-2, 202 characters\); the limit is 3"
+    ):
         limits.check("sms", "body", "á" * 202)
 
 

@@ -36,8 +36,12 @@ def test_confirmed_failure_opens_incident_sets_status_and_writes_first_update(pr
     assert "Who is affected: people using Follow App." in update.body
     assert "What to do now: Check glucose with a meter." in update.body
     assert update.affected_components == [
-        {"code": probe.component.public_id, "name": "Follow app alerts",
-         "old_status": "operational", "new_status": "major_outage"}
+        {
+            "code": probe.component.public_id,
+            "name": "Follow app alerts",
+            "old_status": "operational",
+            "new_status": "major_outage",
+        }
     ]
 
 
@@ -60,8 +64,14 @@ def test_a_second_failure_never_opens_a_second_incident(probe):
 def test_the_database_refuses_a_second_open_probe_incident(probe):
     workflow.handle_verdict(probe, Verdict.CONFIRMED_DOWN, NOW)
     with pytest.raises(IntegrityError):
-        Incident.objects.create(name="dup", origin_component=probe.component, started_at=NOW,
-                                detected_at=NOW, created_at=NOW, updated_at=NOW)
+        Incident.objects.create(
+            name="dup",
+            origin_component=probe.component,
+            started_at=NOW,
+            detected_at=NOW,
+            created_at=NOW,
+            updated_at=NOW,
+        )
 
 
 def test_recovery_moves_to_monitoring_and_restores_the_component(probe):
@@ -107,7 +117,9 @@ def test_resolve_closes_incident_and_frees_the_component_for_a_new_one(probe):
 def test_resolving_twice_is_refused_with_a_clear_message(probe):
     incident = workflow.handle_verdict(probe, Verdict.CONFIRMED_DOWN, NOW)
     workflow.resolve(incident, NOW)
-    with pytest.raises(InvalidTransition, match="An incident that is Resolved cannot become Resolved"):
+    with pytest.raises(
+        InvalidTransition, match="An incident that is Resolved cannot become Resolved"
+    ):
         workflow.resolve(incident, NOW)
 
 

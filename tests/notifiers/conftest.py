@@ -27,7 +27,11 @@ def starting_at_t0():
 @pytest.fixture(autouse=True)
 def notifier_settings(settings, sandbox):
     """Callbacks go nowhere (the discard port) unless a test serves the site; SMS fast."""
-    settings.STATUSPAGE = {**settings.STATUSPAGE, "URL": "http://127.0.0.1:9", "NAME": "Acme Status"}
+    settings.STATUSPAGE = {
+        **settings.STATUSPAGE,
+        "URL": "http://127.0.0.1:9",
+        "NAME": "Acme Status",
+    }
     settings.TWILIO = {**settings.TWILIO, "SMS_PER_SECOND": 1000.0}
     settings.NOTIFIERS = {**settings.NOTIFIERS, "SEND_SLICE_SECONDS": 30.0}
     requests.delete(f"{sandbox.url}/_sandbox/twilio/opt-outs", timeout=5)
@@ -41,8 +45,12 @@ def component(db):
 
 def make_incident(component, now=T0) -> Incident:
     incident = Incident.objects.create(
-        name="Follow app alerts down", impact="critical", started_at=now, detected_at=now,
-        created_at=now, updated_at=now,
+        name="Follow app alerts down",
+        impact="critical",
+        started_at=now,
+        detected_at=now,
+        created_at=now,
+        updated_at=now,
     )
     AffectedComponent.objects.create(incident=incident, component=component, status="major_outage")
     return incident
@@ -50,15 +58,27 @@ def make_incident(component, now=T0) -> Incident:
 
 def add_update(incident, kind: str, now=T0, body: str = "We are investigating.") -> IncidentUpdate:
     return IncidentUpdate.objects.create(
-        incident=incident, kind=kind, status=incident.status, body=body,
-        display_at=now, created_at=now, updated_at=now,
+        incident=incident,
+        kind=kind,
+        status=incident.status,
+        body=body,
+        display_at=now,
+        created_at=now,
+        updated_at=now,
     )
 
 
-def subscribe(channel: str, address: str, components=(), confirmed=True, now=T0, **fields) -> Subscriber:
+def subscribe(
+    channel: str, address: str, components=(), confirmed=True, now=T0, **fields
+) -> Subscriber:
     subscriber = Subscriber.objects.create(
-        channel=channel, address=address, all_components=not components,
-        confirmed_at=now if confirmed else None, created_at=now, updated_at=now, **fields,
+        channel=channel,
+        address=address,
+        all_components=not components,
+        confirmed_at=now if confirmed else None,
+        created_at=now,
+        updated_at=now,
+        **fields,
     )
     subscriber.components.set(components)
     return subscriber

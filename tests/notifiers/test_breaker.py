@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_batch_that_went_through_closes_the_breaker_and_clears_the_count():
-    ProviderState.objects.create(provider="sendgrid", consecutive_failures=7, open_until=T0 + timedelta(seconds=60))
+    ProviderState.objects.create(
+        provider="sendgrid", consecutive_failures=7, open_until=T0 + timedelta(seconds=60)
+    )
     ProviderState.record_batch("sendgrid", all_failed_transiently=False, now=T0)
     state = ProviderState.objects.get(provider="sendgrid")
     assert (state.consecutive_failures, state.open_until) == (0, None)

@@ -22,13 +22,20 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def affected(incident, *components):
     for component in components:
-        AffectedComponent.objects.create(incident=incident, component=component, status="major_outage")
+        AffectedComponent.objects.create(
+            incident=incident, component=component, status="major_outage"
+        )
 
 
 def follow(device: str, *components) -> None:
     """What the app does on the device: subscribe it to each component's topic."""
     for component in components:
-        assert messaging.subscribe_to_topic([device], component_topic(component), app=firebase_app()).success_count == 1
+        assert (
+            messaging.subscribe_to_topic(
+                [device], component_topic(component), app=firebase_app()
+            ).success_count
+            == 1
+        )
 
 
 def received(sandbox, device):
@@ -67,7 +74,11 @@ def test_a_device_following_both_affected_components_gets_one_message(sandbox, t
     topics = sorted([component_topic(alerts), component_topic(share)])
     assert condition.target == f"'{topics[0]}' in topics || '{topics[1]}' in topics"
     assert condition.state == DeliveryState.SENT
-    [sent] = [r for r in sandbox.recorder.list(provider="fcm") if r["kind"] == "push" and "in topics" in r["target"]]
+    [sent] = [
+        r
+        for r in sandbox.recorder.list(provider="fcm")
+        if r["kind"] == "push" and "in topics" in r["target"]
+    ]
     assert sent["payload"]["message"]["condition"] == condition.target
     # The app's own topic is still told, as before.
     assert len(received(sandbox, "/topics/follow-app-status")) == 1
@@ -82,12 +93,17 @@ def test_more_than_five_affected_components_are_split_into_conditions_of_five(sa
 
     publish_to_apps(add_update(incident, "opened"), task_queue)
 
-    targets = list(Delivery.objects.filter(announcement__recipients=Recipients.COMPONENT_TOPICS)
-                   .order_by("id").values_list("target", flat=True))
+    targets = list(
+        Delivery.objects.filter(announcement__recipients=Recipients.COMPONENT_TOPICS)
+        .order_by("id")
+        .values_list("target", flat=True)
+    )
     assert [t.count(" in topics") for t in targets] == [5, 2]
     every_topic = sorted(component_topic(c) for c in components)
     assert all(f"'{topic}' in topics" in " ".join(targets) for topic in every_topic)
-    assert len(received(sandbox, "device-first")) == 1 and len(received(sandbox, "device-last")) == 1
+    assert (
+        len(received(sandbox, "device-first")) == 1 and len(received(sandbox, "device-last")) == 1
+    )
 
 
 def test_one_affected_component_is_sent_to_its_topic(component, sandbox, task_queue):
@@ -106,9 +122,14 @@ def test_component_topics_are_told_again_with_every_later_update(component, sand
     with time_machine.travel(T0, tick=True):
         publish_to_told(resolved, T0)
         task_queue()
-    assert Announcement.objects.filter(update=resolved, recipients=Recipients.COMPONENT_TOPICS).count() == 1
+    assert (
+        Announcement.objects.filter(update=resolved, recipients=Recipients.COMPONENT_TOPICS).count()
+        == 1
+    )
     assert [r["preview"]["title"] for r in received(sandbox, "device")] == [
-        "Service problem: Follow app alerts", "Resolved: Follow app alerts"]
+        "Service problem: Follow app alerts",
+        "Resolved: Follow app alerts",
+    ]
 
 
 def test_a_device_that_unsubscribes_from_a_topic_gets_nothing_more(component, sandbox, task_queue):
@@ -118,12 +139,15 @@ def test_a_device_that_unsubscribes_from_a_topic_gets_nothing_more(component, sa
     assert received(sandbox, "device") == []
 
 
-@pytest.mark.parametrize("condition", [
-    " || ".join(f"'t{n}' in topics" for n in range(6)),
-    "'a' in topics ||",
-    "'a' in topics or 'b' in topics",
-    "('a' in topics || 'b' in topics",
-])
+@pytest.mark.parametrize(
+    "condition",
+    [
+        " || ".join(f"'t{n}' in topics" for n in range(6)),
+        "'a' in topics ||",
+        "'a' in topics or 'b' in topics",
+        "('a' in topics || 'b' in topics",
+    ],
+)
 def test_the_sandbox_refuses_conditions_fcm_refuses(sandbox, condition):
     with pytest.raises(exceptions.InvalidArgumentError):
         messaging.send(messaging.Message(condition=condition, data={"x": "y"}), app=firebase_app())
@@ -141,5 +165,7 @@ def test_the_sandbox_evaluates_conditions_left_to_right_after_parentheses(sandbo
     ]:
         sandbox.recorder.clear()
         messaging.send(messaging.Message(condition=condition, data={"x": "y"}), app=firebase_app())
-        devices = sorted(r["target"] for r in sandbox.recorder.list(provider="fcm") if r["kind"] == "device")
+        devices = sorted(
+            r["target"] for r in sandbox.recorder.list(provider="fcm") if r["kind"] == "device"
+        )
         assert devices == reached, condition

@@ -38,16 +38,26 @@ def sweep(clock, at):
 
 
 def fail_next(sandbox, provider, status=503):
-    requests.post(f"{sandbox.url}/_sandbox/faults",
-                  json={"provider": provider, "fail_next": 1, "error_status": status}, timeout=5)
+    requests.post(
+        f"{sandbox.url}/_sandbox/faults",
+        json={"provider": provider, "fail_next": 1, "error_status": status},
+        timeout=5,
+    )
 
 
-def test_subscribing_records_a_pending_confirmation_and_calls_no_provider(client, sandbox, task_queue, clock):
+def test_subscribing_records_a_pending_confirmation_and_calls_no_provider(
+    client, sandbox, task_queue, clock
+):
     response = client.post("/subscribe/", {"channel": "email", "email": "parent@example.org"})
     assert response.status_code == 200
     [row] = Delivery.objects.all()
     assert (row.announcement, row.channel, row.target, row.state, row.attempts) == (
-        None, "email", "parent@example.org", DeliveryState.PENDING, 0)
+        None,
+        "email",
+        "parent@example.org",
+        DeliveryState.PENDING,
+        0,
+    )
     assert row.subscriber == Subscriber.objects.get() and row.context["components"] == []
     assert sandbox.recorder.list() == []
 
@@ -59,7 +69,9 @@ def test_subscribing_records_a_pending_confirmation_and_calls_no_provider(client
     assert mail["payload"]["custom_args"] == {"delivery_id": str(row.id)}
 
 
-def test_a_confirmation_text_that_fails_transiently_is_retried_with_backoff(client, sandbox, task_queue, clock):
+def test_a_confirmation_text_that_fails_transiently_is_retried_with_backoff(
+    client, sandbox, task_queue, clock
+):
     fail_next(sandbox, "twilio")
     page = client.post("/subscribe/", {"channel": "sms", "phone": "415-555-0123"})
     task_queue()
@@ -92,7 +104,9 @@ def test_a_permanent_error_is_final_and_visible_on_the_delivery(client, sandbox,
     assert task_queue() == 0
 
 
-def test_a_webhook_ping_is_retried_after_a_5xx_and_confirms_once_answered(client, sandbox, task_queue, clock):
+def test_a_webhook_ping_is_retried_after_a_5xx_and_confirms_once_answered(
+    client, sandbox, task_queue, clock
+):
     fail_next(sandbox, "webhook", 502)
     client.post("/subscribe/", {"channel": "webhook", "url": f"{sandbox.url}/_sandbox/hooks/ops"})
     task_queue()
@@ -106,9 +120,17 @@ def test_a_webhook_ping_is_retried_after_a_5xx_and_confirms_once_answered(client
     assert Delivery.objects.get().state == DeliveryState.SENT
 
 
-def test_a_webhook_that_does_not_echo_the_challenge_fails_for_good(client, sandbox, task_queue, clock):
-    client.post("/subscribe/", {"channel": "webhook", "url": f"{sandbox.url}/_sandbox/hooks/mute-ops",
-                                "webhook_format": "statuspage"})
+def test_a_webhook_that_does_not_echo_the_challenge_fails_for_good(
+    client, sandbox, task_queue, clock
+):
+    client.post(
+        "/subscribe/",
+        {
+            "channel": "webhook",
+            "url": f"{sandbox.url}/_sandbox/hooks/mute-ops",
+            "webhook_format": "statuspage",
+        },
+    )
     task_queue()
     [ping] = sandbox.recorder.list(provider="webhook", target="mute-ops")
     assert ping["payload"]["body"]["challenge"]
@@ -119,7 +141,9 @@ def test_a_webhook_that_does_not_echo_the_challenge_fails_for_good(client, sandb
     assert sweep(clock, T0 + timedelta(hours=1)) == 0
 
 
-def test_a_confirmation_whose_task_was_lost_is_sent_by_the_sweep_after_the_lease(client, sandbox, task_queue, clock):
+def test_a_confirmation_whose_task_was_lost_is_sent_by_the_sweep_after_the_lease(
+    client, sandbox, task_queue, clock
+):
     client.post("/subscribe/", {"channel": "email", "email": "parent@example.org"})
     purge_queued_tasks()  # the broker lost it (Redis is at-most-once)
     assert sweep(clock, T0 + timedelta(seconds=30)) == 0  # the queued task still has its lease
@@ -129,7 +153,9 @@ def test_a_confirmation_whose_task_was_lost_is_sent_by_the_sweep_after_the_lease
     assert len(sandbox.recorder.list(provider="sendgrid")) == 1
 
 
-def test_a_confirmation_left_sending_by_a_killed_worker_is_sent_again(client, sandbox, task_queue, clock):
+def test_a_confirmation_left_sending_by_a_killed_worker_is_sent_again(
+    client, sandbox, task_queue, clock
+):
     client.post("/subscribe/", {"channel": "email", "email": "parent@example.org"})
     purge_queued_tasks()
     [claimed] = Delivery.objects.claim([Delivery.objects.get().id], T0)  # then the worker dies
@@ -142,9 +168,14 @@ def test_a_confirmation_left_sending_by_a_killed_worker_is_sent_again(client, sa
 
 def test_the_subscribe_request_itself_never_reaches_a_provider(client, sandbox):
     """Even with every provider down, subscribing answers at once: nothing is sent in it."""
-    requests.post(f"{sandbox.url}/_sandbox/faults", json={"provider": "*", "outage": True}, timeout=5)
-    for data in ({"channel": "email", "email": "a@example.org"}, {"channel": "sms", "phone": "415-555-0199"},
-                 {"channel": "webhook", "url": f"{sandbox.url}/_sandbox/hooks/x"}):
+    requests.post(
+        f"{sandbox.url}/_sandbox/faults", json={"provider": "*", "outage": True}, timeout=5
+    )
+    for data in (
+        {"channel": "email", "email": "a@example.org"},
+        {"channel": "sms", "phone": "415-555-0199"},
+        {"channel": "webhook", "url": f"{sandbox.url}/_sandbox/hooks/x"},
+    ):
         assert client.post("/subscribe/", data).status_code in (200, 302)
     assert sandbox.faults.snapshot()["stats"] == {}
     assert Delivery.objects.filter(state=DeliveryState.PENDING).count() == 3

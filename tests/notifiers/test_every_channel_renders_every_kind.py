@@ -13,8 +13,17 @@ from statuspage import clock
 from statuspage.models import ProbeState, Verdict
 from tests.factories import make_component, make_probe
 
-PUBLIC_KINDS = ["opened", "update", "recovering", "relapsed", "resolved", "holding",
-                "maintenance_scheduled", "maintenance_started", "maintenance_completed"]
+PUBLIC_KINDS = [
+    "opened",
+    "update",
+    "recovering",
+    "relapsed",
+    "resolved",
+    "holding",
+    "maintenance_scheduled",
+    "maintenance_started",
+    "maintenance_completed",
+]
 
 
 @pytest.fixture
@@ -30,9 +39,13 @@ def incident(db):
 @pytest.mark.parametrize("channel", [name for name, _ in channel_choices()])
 def test_channel_renders_kind(incident, channel, kind, language):
     update = workflow.add_update(incident, kind, "Alerts are delayed.", clock.now())
-    recipients = Recipients.PUBLIC if channel in {"mastodon", "bluesky", "x", "facebook"} \
+    recipients = (
+        Recipients.PUBLIC
+        if channel in {"mastodon", "bluesky", "x", "facebook"}
         else Recipients.SUBSCRIBERS
-    announcement = Announcement(update=update, channel=channel, recipients=recipients,
-                                created_at=clock.now())
+    )
+    announcement = Announcement(
+        update=update, channel=channel, recipients=recipients, created_at=clock.now()
+    )
     with translation.override(language):
         assert get_channel(channel).render(announcement)

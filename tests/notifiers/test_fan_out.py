@@ -66,9 +66,12 @@ def test_fan_out_reaches_confirmed_unsuppressed_followers_of_the_incident_only(c
         dispatch.fan_out(announcement.id)
     rows = Delivery.objects.filter(announcement=announcement).order_by("subscriber_id")
     assert [(d.target, d.subscriber_id) for d in rows] == [
-        ("all@example.org", everything.id), ("follows@example.org", follower.id)]
+        ("all@example.org", everything.id),
+        ("follows@example.org", follower.id),
+    ]
     assert {(d.state, d.channel, d.attempts, d.next_attempt_at) for d in rows} == {
-        (DeliveryState.PENDING, "email", 0, T0)}
+        (DeliveryState.PENDING, "email", 0, T0)
+    }
 
 
 ADDRESSES = {
@@ -94,14 +97,26 @@ def test_sending_a_full_batch_costs_the_queries_of_a_batch_of_five(channel, comp
     for n in range(5):
         subscribe(channel, ADDRESSES[channel](n))
     with time_machine.travel(T0, tick=False) as traveller:
-        first = dispatch.announce(add_update(make_incident(component), "opened"), channel,
-                                  Recipients.SUBSCRIBERS, None, T0)
+        first = dispatch.announce(
+            add_update(make_incident(component), "opened"),
+            channel,
+            Recipients.SUBSCRIBERS,
+            None,
+            T0,
+        )
         five = queries_to_send(first, traveller)
         for n in range(5, full):
             subscribe(channel, ADDRESSES[channel](n))
-        second = dispatch.announce(add_update(make_incident(component), "opened"), channel,
-                                   Recipients.SUBSCRIBERS, None, T0)
-        assert queries_to_send(second, traveller) <= five  # the first also creates the provider's state row
+        second = dispatch.announce(
+            add_update(make_incident(component), "opened"),
+            channel,
+            Recipients.SUBSCRIBERS,
+            None,
+            T0,
+        )
+        assert (
+            queries_to_send(second, traveller) <= five
+        )  # the first also creates the provider's state row
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="reads SQLite's query plan")
@@ -148,10 +163,17 @@ def test_a_batch_recorded_by_its_claim_token_leaves_rows_claimed_by_another_work
     assert {states[d.id] for d in mine} == {DeliveryState.SENT}
     assert {states[d.id] for d in theirs} == {DeliveryState.SENDING}
     sent = Delivery.objects.get(id=mine[0].id)
-    assert (sent.provider_message_id, sent.sent_at, sent.claim_token, sent.next_attempt_at) == ("msg-1", T0, None, T0)
+    assert (sent.provider_message_id, sent.sent_at, sent.claim_token, sent.next_attempt_at) == (
+        "msg-1",
+        T0,
+        None,
+        T0,
+    )
 
 
-def test_each_row_of_a_batch_keeps_its_own_message_id_and_segments_unless_another_worker_holds_it(component):
+def test_each_row_of_a_batch_keeps_its_own_message_id_and_segments_unless_another_worker_holds_it(
+    component,
+):
     """Per-row outcomes (one message id and segment count per text) are written in one
     statement on PostgreSQL; a row whose lease ran out and was claimed again is skipped."""
     announcement = email_fanned_out_at_t0(component, 3)
@@ -162,8 +184,13 @@ def test_each_row_of_a_batch_keeps_its_own_message_id_and_segments_unless_anothe
     results = [dispatch.SendResult(d.id, provider_id=f"SM{n}") for n, d in enumerate(batch)]
     dispatch.record_results(announcement, batch, results, T0)
     rows = {d.id: d for d in Delivery.objects.all()}
-    assert [(rows[d.id].state, rows[d.id].provider_message_id, rows[d.id].segments) for d in batch] == [
-        (DeliveryState.SENT, "SM0", 1), (DeliveryState.SENT, "SM1", 2), (DeliveryState.SENDING, "", 0)]
+    assert [
+        (rows[d.id].state, rows[d.id].provider_message_id, rows[d.id].segments) for d in batch
+    ] == [
+        (DeliveryState.SENT, "SM0", 1),
+        (DeliveryState.SENT, "SM1", 2),
+        (DeliveryState.SENDING, "", 0),
+    ]
 
 
 def test_a_retry_time_is_saved_per_row_and_a_sent_row_keeps_its_send_slot(component):
@@ -172,15 +199,21 @@ def test_a_retry_time_is_saved_per_row_and_a_sent_row_keeps_its_send_slot(compon
     announcement = email_fanned_out_at_t0(component, 2)
     ok, failed = announcement.deliveries.claim_due(T0, 2)
     later = T0 + timedelta(minutes=1)
-    results = [dispatch.SendResult(ok.id, provider_id="m"),
-               dispatch.SendResult(failed.id, error=TransientError("SendGrid 503"))]
+    results = [
+        dispatch.SendResult(ok.id, provider_id="m"),
+        dispatch.SendResult(failed.id, error=TransientError("SendGrid 503")),
+    ]
     dispatch.record_results(announcement, [ok, failed], results, later)
     rows = {d.id: d for d in Delivery.objects.all()}
     assert rows[ok.id].state == DeliveryState.SENT and rows[ok.id].next_attempt_at == T0
-    assert rows[failed.id].state == DeliveryState.PENDING and rows[failed.id].next_attempt_at > later
+    assert (
+        rows[failed.id].state == DeliveryState.PENDING and rows[failed.id].next_attempt_at > later
+    )
 
 
-def test_the_first_update_of_an_incident_has_nothing_to_supersede_and_reads_no_outbox_for_it(component):
+def test_the_first_update_of_an_incident_has_nothing_to_supersede_and_reads_no_outbox_for_it(
+    component,
+):
     """Coalescing looks for older announcements of the incident first: with none, the
     outbox (every pending delivery of every incident) is not searched at all."""
     for n in range(3):
@@ -199,7 +232,9 @@ def test_the_outbox_finds_due_and_in_flight_rows_through_indexes_that_hold_only_
     queries must still match the indexes' conditions, with Django's bound parameters."""
     announcement = announce_email(component)
     reads = {
-        "delivery_due_in_order": announcement.deliveries.due(T0).order_by("next_attempt_at", "id").values("id")[:10],
+        "delivery_due_in_order": announcement.deliveries.due(T0)
+        .order_by("next_attempt_at", "id")
+        .values("id")[:10],
         "delivery_due": Delivery.objects.due(T0).values("announcement_id"),
         "delivery_in_flight": announcement.deliveries.in_flight(uuid.uuid4()).values("id"),
     }
@@ -215,12 +250,18 @@ def test_a_newer_update_supersedes_the_unsent_older_message_to_the_same_app_topi
     """Topic rows have no subscriber: coalescing matches them by address (the topic)."""
     audience = component.audiences.get()
     incident = make_incident(component)
-    opened, resolved = add_update(incident, "opened"), add_update(incident, "resolved", body="Fixed.")
+    opened, resolved = (
+        add_update(incident, "opened"),
+        add_update(incident, "resolved", body="Fixed."),
+    )
     older = dispatch.announce(opened, "push", Recipients.APP_USERS, audience, T0)
     dispatch.fan_out(older.id)
     newer = dispatch.announce(resolved, "push", Recipients.APP_USERS, audience, T0)
     dispatch.fan_out(newer.id)
     [old] = older.deliveries.all()
-    assert (old.target, old.subscriber_id, old.state) == (audience.push_topic, None, DeliveryState.SUPERSEDED)
+    assert (old.target, old.subscriber_id, old.state) == (
+        audience.push_topic,
+        None,
+        DeliveryState.SUPERSEDED,
+    )
     assert newer.deliveries.get().state == DeliveryState.PENDING
-

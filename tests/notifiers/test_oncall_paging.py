@@ -45,7 +45,10 @@ def test_on_call_staff_are_called_texted_and_emailed(component, sandbox, task_qu
     page(component, task_queue, "voice", "sms", "email")
     [call] = [r for r in sandbox.recorder.list(provider="twilio") if r["kind"] == "call"]
     assert call["target"] == "+14155550199"
-    assert "<Say>" in call["payload"]["Twiml"] and "Service problem: Follow app alerts" in call["payload"]["Twiml"]
+    assert (
+        "<Say>" in call["payload"]["Twiml"]
+        and "Service problem: Follow app alerts" in call["payload"]["Twiml"]
+    )
     [text] = [r for r in sandbox.recorder.list(provider="twilio") if r["kind"] == "sms"]
     assert text["target"] == "+14155550199"
     mails = {r["target"]: r["payload"] for r in sandbox.recorder.list(provider="sendgrid")}

@@ -40,13 +40,17 @@ def test_a_fan_out_stops_without_writing_rows_once_its_incident_is_deleted(compo
     assert not Delivery.objects.exists()
 
 
-def test_the_sweep_deletes_rows_left_by_a_deleted_announcement_and_queues_nothing_for_them(component):
+def test_the_sweep_deletes_rows_left_by_a_deleted_announcement_and_queues_nothing_for_them(
+    component,
+):
     subscribe("email", "person@example.org")
     kept = announce_email(component)
     dispatch.fan_out(kept.id)
     gone = announce_email(component)
     dispatch.fan_out(gone.id)
-    Announcement.objects.filter(id=gone.id)._raw_delete(Announcement.objects.db)  # what a racing delete leaves
+    Announcement.objects.filter(id=gone.id)._raw_delete(
+        Announcement.objects.db
+    )  # what a racing delete leaves
     Announcement.objects.filter(id=kept.id).update(send_queued_at=None)
 
     assert dispatch.retry_due(T0 + timedelta(minutes=1)) == 1
@@ -61,11 +65,18 @@ def test_a_row_whose_subscriber_vanished_is_claimed_as_one_without_a_subscriber(
     Subscriber.objects.filter(id=person.id)._raw_delete(Subscriber.objects.db)
 
     [claimed] = announcement.deliveries.claim_due(T0 + timedelta(minutes=1), 10)
-    assert (claimed.target, claimed.subscriber_id, claimed.subscriber) == ("person@example.org", person.id, None)
+    assert (claimed.target, claimed.subscriber_id, claimed.subscriber) == (
+        "person@example.org",
+        person.id,
+        None,
+    )
 
 
-@pytest.mark.parametrize("channel, address", [("email", "p{}@example.org"), ("sms", "+1415555020{}")],
-                         ids=["copied-by-the-database", "paced-written-from-python"])
+@pytest.mark.parametrize(
+    "channel, address",
+    [("email", "p{}@example.org"), ("sms", "+1415555020{}")],
+    ids=["copied-by-the-database", "paced-written-from-python"],
+)
 def test_a_fan_out_task_stops_where_another_task_of_the_announcement_moved_the_cursor_on(
     component, monkeypatch, channel, address
 ):
@@ -83,15 +94,26 @@ def test_a_fan_out_task_stops_where_another_task_of_the_announcement_moved_the_c
 
     monkeypatch.setattr(dispatch, "queue_send", other_task_writes_the_second_chunk_meanwhile)
     assert dispatch.fan_out(announcement.id) == 0
-    assert sorted(announcement.deliveries.values_list("subscriber_id", flat=True)) == [p.id for p in people[:2]]
-    assert Announcement.objects.get(id=announcement.id).fanned_out_at is None, "the other task finishes it"
+    assert sorted(announcement.deliveries.values_list("subscriber_id", flat=True)) == [
+        p.id for p in people[:2]
+    ]
+    assert Announcement.objects.get(id=announcement.id).fanned_out_at is None, (
+        "the other task finishes it"
+    )
 
 
 def test_a_chunk_holding_a_row_already_is_written_again_keeping_that_row(component):
     people = [subscribe("email", f"p{n}@example.org") for n in range(3)]
     announcement = announce_email(component)
-    Delivery.objects.create(announcement=announcement, channel="email", target=people[1].address,
-                            subscriber=people[1], next_attempt_at=T0, created_at=T0, provider_status="kept")
+    Delivery.objects.create(
+        announcement=announcement,
+        channel="email",
+        target=people[1].address,
+        subscriber=people[1],
+        next_attempt_at=T0,
+        created_at=T0,
+        provider_status="kept",
+    )
     assert dispatch.fan_out(announcement.id) == 3
     rows = {d.subscriber_id: d.provider_status for d in announcement.deliveries.all()}
     assert rows == {people[0].id: "", people[1].id: "kept", people[2].id: ""}

@@ -30,8 +30,13 @@ def site(live_server, settings):
 def text_us(sandbox, site, phone: str, body: str, signature: str = "good") -> dict:
     response = requests.post(
         f"{sandbox.url}/_sandbox/twilio/inbound",
-        json={"url": f"{site}/hooks/twilio/inbound", "from": phone, "to": OUR_NUMBER,
-              "body": body, "signature": signature},
+        json={
+            "url": f"{site}/hooks/twilio/inbound",
+            "from": phone,
+            "to": OUR_NUMBER,
+            "body": body,
+            "signature": signature,
+        },
         timeout=10,
     )
     response.raise_for_status()
@@ -113,11 +118,15 @@ def test_signed_bounce_and_spam_report_suppress_addresses(sandbox, site):
     bounced = subscribe("email", "gone@example.org")
     spam = subscribe("email", "angry@example.org")
     blocked = subscribe("email", "busy@example.org")
-    answer = send_events(sandbox, site, [
-        {"email": bounced.address, "event": "bounce", "type": "bounce", "timestamp": 1},
-        {"email": spam.address, "event": "spamreport", "timestamp": 1},
-        {"email": blocked.address, "event": "bounce", "type": "blocked", "timestamp": 1},
-    ])
+    answer = send_events(
+        sandbox,
+        site,
+        [
+            {"email": bounced.address, "event": "bounce", "type": "bounce", "timestamp": 1},
+            {"email": spam.address, "event": "spamreport", "timestamp": 1},
+            {"email": blocked.address, "event": "bounce", "type": "blocked", "timestamp": 1},
+        ],
+    )
     assert answer["status"] == 204
     states = {s.address: s.suppression for s in Subscriber.objects.all()}
     assert states == {bounced.address: "bounce", spam.address: "spam", blocked.address: ""}
@@ -126,7 +135,9 @@ def test_signed_bounce_and_spam_report_suppress_addresses(sandbox, site):
 def test_event_with_a_bad_signature_is_refused_and_changes_nothing(sandbox, site):
     bounced = subscribe("email", "gone@example.org")
     answer = send_events(
-        sandbox, site, [{"email": bounced.address, "event": "bounce", "type": "bounce"}],
+        sandbox,
+        site,
+        [{"email": bounced.address, "event": "bounce", "type": "bounce"}],
         signature="bad",
     )
     assert answer["status"] == 403
@@ -135,8 +146,17 @@ def test_event_with_a_bad_signature_is_refused_and_changes_nothing(sandbox, site
 
 
 def test_unsigned_webhooks_are_forbidden(client):
-    assert client.post("/hooks/twilio/inbound", {"From": "+14155550101", "Body": "STOP"}).status_code == 403
-    assert client.post("/hooks/twilio/status?delivery=1", {"MessageStatus": "delivered"}).status_code == 403
-    assert client.post(
-        "/hooks/sendgrid/events", json.dumps([]), content_type="application/json"
-    ).status_code == 403
+    assert (
+        client.post("/hooks/twilio/inbound", {"From": "+14155550101", "Body": "STOP"}).status_code
+        == 403
+    )
+    assert (
+        client.post("/hooks/twilio/status?delivery=1", {"MessageStatus": "delivered"}).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            "/hooks/sendgrid/events", json.dumps([]), content_type="application/json"
+        ).status_code
+        == 403
+    )

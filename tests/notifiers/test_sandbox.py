@@ -436,9 +436,7 @@ def test_injected_429_carries_retry_after(server: SandboxServer) -> None:
     assert response.json()["error"]["details"][0]["errorCode"] == "QUOTA_EXCEEDED"
 
 
-def test_error_rate_one_fails_every_request(
-    server: SandboxServer, app: firebase_admin.App
-) -> None:
+def test_error_rate_one_fails_every_request(server: SandboxServer, app: firebase_admin.App) -> None:
     server.faults.set("fcm", FaultProfile(error_rate=1.0, error_status=400))
 
     response = messaging.send_each([alert("a"), alert("b")], app=app)

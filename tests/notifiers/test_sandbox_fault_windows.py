@@ -42,7 +42,9 @@ def test_an_outage_set_for_30_seconds_ends_by_itself(sandbox):
 
 def test_an_outage_window_can_start_later(sandbox):
     with time_machine.travel(T0, tick=False) as traveller:
-        set_fault(sandbox, provider="twilio", outage=True, error_status=500, delay_s=60, duration_s=30)
+        set_fault(
+            sandbox, provider="twilio", outage=True, error_status=500, delay_s=60, duration_s=30
+        )
         assert text("before")
         traveller.shift(60)
         assert refused() == 500
@@ -59,7 +61,9 @@ def test_an_untimed_fault_lasts_until_cleared(sandbox):
 
 def test_the_fault_api_reports_the_window_and_refuses_a_bad_one(sandbox):
     with time_machine.travel(T0, tick=False):
-        profiles = set_fault(sandbox, provider="twilio", outage=True, duration_s=30).json()["profiles"]
+        profiles = set_fault(sandbox, provider="twilio", outage=True, duration_s=30).json()[
+            "profiles"
+        ]
     assert profiles["twilio"]["active"] is True
     assert profiles["twilio"]["ends_at"] == "2026-11-27T01:00:30+00:00"
     for bad in ({"duration_s": 0}, {"delay_s": -1}, {"duration_s": "30"}):
@@ -74,7 +78,10 @@ def test_the_phones_page_shows_the_faults_in_force(sandbox):
         page = requests.get(sandbox.url, timeout=5).text
         assert "Faults injected" in page
         assert "<b>twilio</b>: outage (503); until 01:00:30 UTC" in page
-        assert "<b>sendgrid</b>: 50% of requests fail (503), 200 ms latency; from 01:00:10 UTC, until cleared" in page
+        assert (
+            "<b>sendgrid</b>: 50% of requests fail (503), 200 ms latency; from 01:00:10 UTC, until cleared"
+            in page
+        )
         traveller.shift(30)
         page = requests.get(sandbox.url, timeout=5).text
     assert "<b>twilio</b>" not in page and "<b>sendgrid</b>" in page

@@ -42,7 +42,9 @@ def test_counts_survive_the_record_limit():
 
 
 def test_fault_profile_applies_to_twilio(sandbox):
-    requests.post(f"{sandbox.url}/_sandbox/faults", json={"provider": "twilio", "outage": True}, timeout=5)
+    requests.post(
+        f"{sandbox.url}/_sandbox/faults", json={"provider": "twilio", "outage": True}, timeout=5
+    )
     from notifiers.channels.sms import twilio_client
 
     client, _ = twilio_client()

@@ -121,8 +121,13 @@ def test_email_goes_in_one_request_with_own_unsubscribe_links_and_delivery_ids(
 
 def test_email_sends_at_most_1000_recipients_per_request(component, sandbox, task_queue):
     Subscriber.objects.bulk_create(
-        Subscriber(channel="email", address=f"p{n}@example.org", confirmed_at=T0,
-                   created_at=T0, updated_at=T0)
+        Subscriber(
+            channel="email",
+            address=f"p{n}@example.org",
+            confirmed_at=T0,
+            created_at=T0,
+            updated_at=T0,
+        )
         for n in range(1001)
     )
     update = add_update(make_incident(component), "opened")
@@ -210,9 +215,7 @@ def test_permanently_failing_sms_falls_back_to_the_subscribers_email(
     assert fallback.announcement.recipients == Recipients.FALLBACK
 
 
-def test_newer_update_supersedes_unsent_older_texts_after_a_backlog(
-    component, sandbox, task_queue
-):
+def test_newer_update_supersedes_unsent_older_texts_after_a_backlog(component, sandbox, task_queue):
     phones = [subscribe("sms", f"+1415555030{n}") for n in range(3)]
     incident = make_incident(component)
     fault(sandbox, provider="twilio", outage=True, error_status=503)
@@ -325,7 +328,10 @@ def test_push_to_subscribed_devices_by_fid_deactivates_unregistered_ones(
     [push] = sandbox.recorder.list(provider="fcm")
     message = push["payload"]["message"]
     assert message["fid"] == "fid-live"
-    assert message["android"]["priority"] == "high" and message["apns"]["headers"]["apns-priority"] == "10"
+    assert (
+        message["android"]["priority"] == "high"
+        and message["apns"]["headers"]["apns-priority"] == "10"
+    )
     assert Delivery.objects.get(subscriber=phone).state == DeliveryState.SENT
     failed = Delivery.objects.get(subscriber=gone)
     assert failed.state == DeliveryState.FAILED and failed.permanent_error
@@ -333,8 +339,15 @@ def test_push_to_subscribed_devices_by_fid_deactivates_unregistered_ones(
     assert gone.suppression == "unregistered"
     later = T0 + timedelta(minutes=30)
     with time_machine.travel(later, tick=True):
-        dispatch.announce(add_update(incident, "resolved", now=later), "push", Recipients.SUBSCRIBERS, None, later)
+        dispatch.announce(
+            add_update(incident, "resolved", now=later), "push", Recipients.SUBSCRIBERS, None, later
+        )
         task_queue()
     resolved = sandbox.recorder.list(provider="fcm")[-1]["payload"]["message"]
-    assert resolved["android"]["priority"] == "normal" and resolved["apns"]["headers"]["apns-priority"] == "5"
-    assert Delivery.objects.filter(subscriber=gone).count() == 1, "a deactivated device is not tried again"
+    assert (
+        resolved["android"]["priority"] == "normal"
+        and resolved["apns"]["headers"]["apns-priority"] == "5"
+    )
+    assert Delivery.objects.filter(subscriber=gone).count() == 1, (
+        "a deactivated device is not tried again"
+    )

@@ -21,10 +21,22 @@ NETWORKS = ["mastodon", "bluesky", "x", "facebook"]
 @pytest.fixture
 def accounts(db):
     return {
-        "mastodon": SocialAccount.objects.create(network="mastodon", name="@acme", server_url="https://mastodon.example", secret_env_prefix="MASTODON_ACME"),
-        "bluesky": SocialAccount.objects.create(network="bluesky", name="acme.bsky.social", account="acme.bsky.social", secret_env_prefix="BSKY_ACME"),
+        "mastodon": SocialAccount.objects.create(
+            network="mastodon",
+            name="@acme",
+            server_url="https://mastodon.example",
+            secret_env_prefix="MASTODON_ACME",
+        ),
+        "bluesky": SocialAccount.objects.create(
+            network="bluesky",
+            name="acme.bsky.social",
+            account="acme.bsky.social",
+            secret_env_prefix="BSKY_ACME",
+        ),
         "x": SocialAccount.objects.create(network="x", name="@acme", secret_env_prefix="X_ACME"),
-        "facebook": SocialAccount.objects.create(network="facebook", name="Acme", account="1234567890", secret_env_prefix="FB_ACME"),
+        "facebook": SocialAccount.objects.create(
+            network="facebook", name="Acme", account="1234567890", secret_env_prefix="FB_ACME"
+        ),
     }
 
 
@@ -57,7 +69,9 @@ def test_every_network_gets_one_post_linking_the_incident(component, accounts, s
     assert ids["bluesky"].startswith("at://") and all(ids.values())
 
 
-def test_disabled_accounts_and_other_recipients_get_nothing(component, accounts, sandbox, task_queue):
+def test_disabled_accounts_and_other_recipients_get_nothing(
+    component, accounts, sandbox, task_queue
+):
     SocialAccount.objects.filter(network="x").update(enabled=False)
     update = add_update(make_incident(component), "opened")
     with time_machine.travel(T0, tick=True):
@@ -75,8 +89,11 @@ def test_long_text_is_cut_but_the_link_is_kept():
 
 
 def test_mastodon_retry_after_5xx_posts_once(component, accounts, sandbox, task_queue):
-    requests.post(f"{sandbox.url}/_sandbox/faults",
-                  json={"provider": "mastodon", "fail_next": 1, "error_status": 503}, timeout=5)
+    requests.post(
+        f"{sandbox.url}/_sandbox/faults",
+        json={"provider": "mastodon", "fail_next": 1, "error_status": 503},
+        timeout=5,
+    )
     publish(component, task_queue, networks=["mastodon"])
     delivery = Delivery.objects.get()
     assert delivery.state == DeliveryState.PENDING and "503" in delivery.last_error
@@ -89,8 +106,11 @@ def test_mastodon_retry_after_5xx_posts_once(component, accounts, sandbox, task_
 
 
 def test_x_refusal_is_permanent_and_never_retried(component, accounts, sandbox, task_queue):
-    requests.post(f"{sandbox.url}/_sandbox/faults",
-                  json={"provider": "x", "fail_next": 1, "error_status": 403}, timeout=5)
+    requests.post(
+        f"{sandbox.url}/_sandbox/faults",
+        json={"provider": "x", "fail_next": 1, "error_status": 403},
+        timeout=5,
+    )
     publish(component, task_queue, networks=["x"])
     failed = Delivery.objects.get()
     assert failed.state == DeliveryState.FAILED and failed.permanent_error

@@ -145,8 +145,11 @@ def test_phone_numbers_are_stored_in_e164(client, task_queue):
 
 
 def test_subscribe_is_rate_limited_per_destination_and_per_ip(client, settings, task_queue):
-    settings.NOTIFIERS = {**settings.NOTIFIERS, "SUBSCRIBE_PER_DESTINATION_PER_HOUR": 2,
-                          "SUBSCRIBE_PER_IP_PER_HOUR": 4}
+    settings.NOTIFIERS = {
+        **settings.NOTIFIERS,
+        "SUBSCRIBE_PER_DESTINATION_PER_HOUR": 2,
+        "SUBSCRIBE_PER_IP_PER_HOUR": 4,
+    }
     same = {"channel": "email", "email": "victim@example.org"}
     assert [client.post("/subscribe/", same).status_code for _ in range(3)] == [200, 200, 429]
     others = [{"channel": "email", "email": f"p{n}@example.org"} for n in range(3)]
@@ -165,7 +168,9 @@ def test_push_device_registration_api(client):
     device = Subscriber.objects.get(channel="push")
     assert device.address == "fid-123" and device.is_active and device.locale == "es"
     assert list(device.components.all()) == [follow]
-    bad = client.post("/api/v1/push/devices", {"components": ["nope"]}, content_type="application/json")
+    bad = client.post(
+        "/api/v1/push/devices", {"components": ["nope"]}, content_type="application/json"
+    )
     assert bad.status_code == 400
     assert set(bad.json()["errors"]) == {"fid", "components"}
 

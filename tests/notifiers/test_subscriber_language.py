@@ -23,7 +23,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 SUBSCRIBER_TEMPLATES = sorted(
-    path for path in [*(TEMPLATES / "notifiers").glob("*.*"), *(TEMPLATES / "messages").rglob("*.txt")]
+    path
+    for path in [*(TEMPLATES / "notifiers").glob("*.*"), *(TEMPLATES / "messages").rglob("*.txt")]
     if path.parent.name != "staff"  # staff wording is read by the on-call team, in English
 )
 SAME_IN_SPANISH = {"Webhook", "SMS"}
@@ -48,9 +49,14 @@ def test_the_subscribe_form_offers_the_configured_languages_in_the_page_language
 
 
 def test_an_unknown_language_is_refused_with_a_field_error(client):
-    response = client.post("/subscribe/", {"channel": "email", "email": "a@example.org", "language": "xx"})
+    response = client.post(
+        "/subscribe/", {"channel": "email", "email": "a@example.org", "language": "xx"}
+    )
     assert response.status_code == 400
-    assert "Select a valid choice. xx is not one of the available choices." in response.content.decode()
+    assert (
+        "Select a valid choice. xx is not one of the available choices."
+        in response.content.decode()
+    )
     assert Subscriber.objects.count() == 0
 
 
@@ -62,27 +68,40 @@ def test_email_opt_in_in_spanish_confirms_a_spanish_subscriber(client, sandbox, 
     assert "Confírmelo aquí:" in mail["payload"]["text"]
     assert '<html lang="es">' in mail["payload"]["html"]
     link = re.search(r"(http://\S+/subscribe/email/\S+/)", mail["payload"]["text"]).group(1)
-    client.post(link[link.index("/subscribe/"):])
+    client.post(link[link.index("/subscribe/") :])
     assert Subscriber.objects.get().locale == "es"
 
 
 def test_a_form_without_a_language_takes_the_page_language(client, sandbox, task_queue):
-    client.post("/subscribe/", {"channel": "sms", "phone": "415-555-0123"}, HTTP_ACCEPT_LANGUAGE="es-ES")
+    client.post(
+        "/subscribe/", {"channel": "sms", "phone": "415-555-0123"}, HTTP_ACCEPT_LANGUAGE="es-ES"
+    )
     task_queue()
     [text] = sandbox.recorder.list(provider="twilio", target="+14155550123")
     assert "Acme Status: su código de confirmación es" in text["payload"]["Body"]
 
 
 def test_a_webhook_ping_is_worded_in_the_chosen_language(client, sandbox, task_queue):
-    client.post("/subscribe/", {"channel": "webhook", "url": f"{sandbox.url}/_sandbox/hooks/slack",
-                                "webhook_format": "slack", "language": "es"})
+    client.post(
+        "/subscribe/",
+        {
+            "channel": "webhook",
+            "url": f"{sandbox.url}/_sandbox/hooks/slack",
+            "webhook_format": "slack",
+            "language": "es",
+        },
+    )
     task_queue()
     [ping] = sandbox.recorder.list(provider="webhook", target="slack")
-    assert ping["payload"]["body"]["text"].startswith("Novedades de estado de Acme Status conectadas")
+    assert ping["payload"]["body"]["text"].startswith(
+        "Novedades de estado de Acme Status conectadas"
+    )
     assert Subscriber.objects.get().locale == "es"
 
 
-def test_each_email_is_in_its_subscribers_language_one_request_per_language(component, sandbox, task_queue):
+def test_each_email_is_in_its_subscribers_language_one_request_per_language(
+    component, sandbox, task_queue
+):
     for n in range(3):
         subscribe("email", f"en{n}@example.org")
     for n in range(2):
@@ -120,7 +139,9 @@ def test_texts_and_device_pushes_are_in_each_subscribers_language(component, san
 def test_a_translation_over_the_channel_limit_falls_back_to_the_default_language(
     component, sandbox, task_queue
 ):
-    MessageTemplate.objects.create(channel="sms", kind="opened", part="body", locale="es", body="ó" * 400)
+    MessageTemplate.objects.create(
+        channel="sms", kind="opened", part="body", locale="es", body="ó" * 400
+    )
     subscribe("sms", "+14155550101", locale="es")
     announce(add_update(make_incident(component), "opened"), "sms", task_queue)
     [text] = sandbox.recorder.list(provider="twilio", target="+14155550101")

@@ -20,8 +20,13 @@ SECRET = "s3cret"
 
 
 def hook(sandbox, name, style="statuspage", **fields):
-    return subscribe("webhook", f"{sandbox.url}/_sandbox/hooks/{name}", signing_secret=SECRET,
-                     webhook_format=style, **fields)
+    return subscribe(
+        "webhook",
+        f"{sandbox.url}/_sandbox/hooks/{name}",
+        signing_secret=SECRET,
+        webhook_format=style,
+        **fields,
+    )
 
 
 def received(sandbox, name):
@@ -70,8 +75,11 @@ def test_slack_and_teams_get_their_own_formats(component, sandbox, task_queue):
 def test_endpoint_5xx_is_retried_and_410_gone_unsubscribes(component, sandbox, task_queue):
     flaky = hook(sandbox, "flaky")
     gone = hook(sandbox, "gone-1")
-    requests.post(f"{sandbox.url}/_sandbox/faults",
-                  json={"provider": "webhook", "fail_next": 1, "error_status": 502}, timeout=5)
+    requests.post(
+        f"{sandbox.url}/_sandbox/faults",
+        json={"provider": "webhook", "fail_next": 1, "error_status": 502},
+        timeout=5,
+    )
     announce(component, task_queue)
     states = {d.subscriber_id: (d.state, d.permanent_error) for d in Delivery.objects.all()}
     assert states[flaky.id] == (DeliveryState.PENDING, False)  # sent first, got the 502
@@ -87,8 +95,14 @@ def test_endpoint_5xx_is_retried_and_410_gone_unsubscribes(component, sandbox, t
 
 
 def test_webhook_subscription_is_confirmed_by_the_echoed_challenge(client, sandbox, task_queue):
-    response = client.post("/subscribe/", {"channel": "webhook", "url": f"{sandbox.url}/_sandbox/hooks/new",
-                                           "webhook_format": "statuspage"})
+    response = client.post(
+        "/subscribe/",
+        {
+            "channel": "webhook",
+            "url": f"{sandbox.url}/_sandbox/hooks/new",
+            "webhook_format": "statuspage",
+        },
+    )
     assert response.status_code == 200
     subscriber = Subscriber.objects.get(channel="webhook")
     assert subscriber.signing_secret in response.content.decode()
@@ -96,8 +110,12 @@ def test_webhook_subscription_is_confirmed_by_the_echoed_challenge(client, sandb
     task_queue()
     [ping] = received(sandbox, "new")
     assert ping["payload"]["body"]["type"] == "ping"
-    assert verify(subscriber.signing_secret, ping["payload"]["raw"].encode(),
-                  ping["payload"]["headers"][SIGNATURE_HEADER], now=ping_time(ping))
+    assert verify(
+        subscriber.signing_secret,
+        ping["payload"]["raw"].encode(),
+        ping["payload"]["headers"][SIGNATURE_HEADER],
+        now=ping_time(ping),
+    )
     subscriber.refresh_from_db()
     assert subscriber.is_active
 
@@ -108,7 +126,9 @@ def ping_time(record) -> float:
 
 
 def test_a_webhook_that_does_not_answer_the_ping_stays_unconfirmed(client, sandbox, task_queue):
-    client.post("/subscribe/", {"channel": "webhook", "url": f"{sandbox.url}/_sandbox/hooks/gone-x"})
+    client.post(
+        "/subscribe/", {"channel": "webhook", "url": f"{sandbox.url}/_sandbox/hooks/gone-x"}
+    )
     task_queue()
     assert Subscriber.objects.get(channel="webhook").confirmed_at is None
 

@@ -35,8 +35,16 @@ def dns(monkeypatch):
 
     def getaddrinfo(host, port, *args, **kwargs):
         if host in answers:
-            return [(socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "",
-                     (a, port or 0)) for a in answers[host]]
+            return [
+                (
+                    socket.AF_INET6 if ":" in a else socket.AF_INET,
+                    socket.SOCK_STREAM,
+                    6,
+                    "",
+                    (a, port or 0),
+                )
+                for a in answers[host]
+            ]
         return real(host, port, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
@@ -75,7 +83,9 @@ def test_the_address_a_name_resolves_to_is_checked_at_send_time_not_the_name(
     metadata = hook_on(sandbox, dns, "hooks.customer.example", ["169.254.169.254"], "a")
     rebound = hook_on(sandbox, dns, "status.customer.example", ["93.184.215.14", "10.0.0.7"], "b")
     send_opened(component, task_queue)
-    errors = {d.subscriber_id: (d.state, d.permanent_error, d.last_error) for d in Delivery.objects.all()}
+    errors = {
+        d.subscriber_id: (d.state, d.permanent_error, d.last_error) for d in Delivery.objects.all()
+    }
     assert errors[metadata.id][:2] == (DeliveryState.FAILED, True)
     assert "169.254.169.254, a link-local address" in errors[metadata.id][2]
     assert errors[rebound.id][:2] == (DeliveryState.FAILED, True)
@@ -83,7 +93,9 @@ def test_the_address_a_name_resolves_to_is_checked_at_send_time_not_the_name(
     assert sandbox.recorder.list(provider="webhook") == []
 
 
-def test_ipv4_mapped_ipv6_loopback_is_refused_too(component, sandbox, task_queue, no_private_networks, dns):
+def test_ipv4_mapped_ipv6_loopback_is_refused_too(
+    component, sandbox, task_queue, no_private_networks, dns
+):
     hook = hook_on(sandbox, dns, "mapped.customer.example", ["::ffff:127.0.0.1"], "c")
     send_opened(component, task_queue)
     delivery = Delivery.objects.get(subscriber=hook)
@@ -126,6 +138,8 @@ def test_subscribing_a_webhook_whose_host_does_not_resolve_says_so(client, dns, 
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(socket, "getaddrinfo", nowhere)
-    response = client.post("/subscribe/", {"channel": "webhook", "url": "https://hooks.nowhere.example/x"})
+    response = client.post(
+        "/subscribe/", {"channel": "webhook", "url": "https://hooks.nowhere.example/x"}
+    )
     assert response.status_code == 400
     assert "We could not find the host hooks.nowhere.example." in response.content.decode()

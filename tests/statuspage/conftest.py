@@ -36,8 +36,12 @@ class ScriptedHandler(BaseHTTPRequestHandler):
     def answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self.server.received.append(
-            {"method": self.command, "path": self.path, "headers": dict(self.headers),
-             "body": self.rfile.read(length).decode()}
+            {
+                "method": self.command,
+                "path": self.path,
+                "headers": dict(self.headers),
+                "body": self.rfile.read(length).decode(),
+            }
         )
         answer = self.server.routes.get(self.path, Answer(404, "not found"))
         if callable(answer):
@@ -92,8 +96,11 @@ def self_signed(tmp_path, days_valid: int):
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=days_valid))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
@@ -102,9 +109,13 @@ def self_signed(tmp_path, days_valid: int):
     )
     cert_file, key_file = tmp_path / f"cert{days_valid}.pem", tmp_path / f"key{days_valid}.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_file, key_file
 
 
@@ -172,8 +183,7 @@ class DnsHandler(socketserver.BaseRequestHandler):
             else:
                 found = [a for a in records if (":" in a) == (wanted == "AAAA")]
             if found:
-                response.answer.append(
-                    dns.rrset.from_text(question.name, 60, "IN", wanted, *found))
+                response.answer.append(dns.rrset.from_text(question.name, 60, "IN", wanted, *found))
         sock.sendto(response.to_wire(), self.client_address)
 
 
@@ -195,6 +205,8 @@ def silent_udp_port():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
+
+
 """Builders for the public side: an outage opened through the real workflow, a resolved one."""
 
 

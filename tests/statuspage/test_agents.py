@@ -27,16 +27,25 @@ def agents():
 
 
 def regional_probe(url: str, **fields) -> Probe:
-    defaults = {"interval_seconds": 30, "failures_to_confirm": 2, "successes_to_confirm": 1,
-                "regions": ["eu-west", "us-east"], "name": "follow api"}
+    defaults = {
+        "interval_seconds": 30,
+        "failures_to_confirm": 2,
+        "successes_to_confirm": 1,
+        "regions": ["eu-west", "us-east"],
+        "name": "follow api",
+    }
     component = Component.objects.first() or make_component()
     return Probe.objects.create(component=component, url=url, **{**defaults, **fields})
 
 
 def unreachable_from(region: str):
     """The target answers every region but one: that region's network path is broken."""
+
     def answer(headers):
-        return Answer(503, "no route") if f"(region {region})" in headers["User-Agent"] else Answer()
+        return (
+            Answer(503, "no route") if f"(region {region})" in headers["User-Agent"] else Answer()
+        )
+
     return answer
 
 
@@ -49,8 +58,9 @@ def run_agents(server_url: str, tokens: dict, times: int = 1) -> None:
 def test_an_agent_pulls_only_its_regions_probes(client, agents):
     mine = regional_probe("http://127.0.0.1:1/a", regions=["eu-west"])
     regional_probe("http://127.0.0.1:1/b", regions=["us-east"], name="b")
-    body = client.get("/api/agent/v1/assignments",
-                      HTTP_AUTHORIZATION=f"Bearer {agents['eu-west']}").json()
+    body = client.get(
+        "/api/agent/v1/assignments", HTTP_AUTHORIZATION=f"Bearer {agents['eu-west']}"
+    ).json()
     assert body["region"] == "eu-west"
     assert [p["id"] for p in body["probes"]] == [mine.id]
     assert body["probes"][0]["url"] == "http://127.0.0.1:1/a"
@@ -58,8 +68,12 @@ def test_an_agent_pulls_only_its_regions_probes(client, agents):
 
 def test_the_agent_api_needs_a_valid_token(client, agents):
     assert client.get("/api/agent/v1/assignments").status_code == 401
-    response = client.post("/api/agent/v1/results", data={"results": []},
-                           content_type="application/json", HTTP_AUTHORIZATION="Bearer nope")
+    response = client.post(
+        "/api/agent/v1/results",
+        data={"results": []},
+        content_type="application/json",
+        HTTP_AUTHORIZATION="Bearer nope",
+    )
     assert response.status_code == 401
 
 
@@ -70,9 +84,12 @@ def test_bad_results_are_refused_with_field_errors_and_nothing_is_stored(client,
         {"probe_id": probe.id, "checked_at": clock.now().isoformat(), "ok": True, "latency_ms": 12},
         {"probe_id": other.id, "checked_at": "yesterday", "ok": "yes", "latency_ms": -1},
     ]
-    response = client.post("/api/agent/v1/results", data={"results": results},
-                           content_type="application/json",
-                           HTTP_AUTHORIZATION=f"Bearer {agents['eu-west']}")
+    response = client.post(
+        "/api/agent/v1/results",
+        data={"results": results},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {agents['eu-west']}",
+    )
     assert response.status_code == 400
     assert response.json()["errors"] == {
         "results[1].probe_id": "not a probe assigned to this agent's region",
@@ -86,11 +103,15 @@ def test_bad_results_are_refused_with_field_errors_and_nothing_is_stored(client,
 def test_results_far_from_the_servers_clock_are_refused(client, agents):
     probe = regional_probe("http://127.0.0.1:1/a")
     late = (clock.now() + timedelta(minutes=5)).isoformat()
-    response = client.post("/api/agent/v1/results", content_type="application/json",
-                           data={"results": [{"probe_id": probe.id, "checked_at": late,
-                                              "ok": True, "latency_ms": 1}]},
-                           HTTP_AUTHORIZATION=f"Bearer {agents['eu-west']}")
-    assert response.json()["errors"] == {"results[0].checked_at": "is too far from the server's clock"}
+    response = client.post(
+        "/api/agent/v1/results",
+        content_type="application/json",
+        data={"results": [{"probe_id": probe.id, "checked_at": late, "ok": True, "latency_ms": 1}]},
+        HTTP_AUTHORIZATION=f"Bearer {agents['eu-west']}",
+    )
+    assert response.json()["errors"] == {
+        "results[0].checked_at": "is too far from the server's clock"
+    }
 
 
 def test_one_region_failing_is_shown_to_staff_not_as_an_outage(live_server, web, agents):
@@ -103,7 +124,8 @@ def test_one_region_failing_is_shown_to_staff_not_as_an_outage(live_server, web,
     assert set(CheckResult.objects.values_list("region", flat=True)) == {"eu-west", "us-east"}
     [alert] = [a for a in alerts.staff_alerts() if a.kind == "region"]
     assert alert.message.startswith(
-        "Region eu-west cannot reach Follow app alerts (follow api): HTTP 503, expected 200.")
+        "Region eu-west cannot reach Follow app alerts (follow api): HTTP 503, expected 200."
+    )
 
 
 def test_a_quorum_of_regions_failing_opens_the_incident(live_server, web, agents):
@@ -138,8 +160,16 @@ def test_the_engine_leaves_regional_probes_to_their_agents(web):
 
 def test_probe_agent_command_refuses_a_token_of_another_region(live_server, agents):
     with pytest.raises(CommandError, match="this token belongs to region 'eu-west', not 'us-east'"):
-        call_command("probe_agent", "--server", live_server.url, "--token", agents["eu-west"],
-                     "--region", "us-east", "--once")
+        call_command(
+            "probe_agent",
+            "--server",
+            live_server.url,
+            "--token",
+            agents["eu-west"],
+            "--region",
+            "us-east",
+            "--once",
+        )
 
 
 def test_add_probe_agent_prints_a_token_that_works(client, capsys):

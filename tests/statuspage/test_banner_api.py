@@ -31,8 +31,9 @@ def test_an_open_incident_outranks_the_unknown_state(live_outage):
 def test_banner_revalidates_with_304_while_its_answer_is_unchanged(client, live_outage):
     with time_machine.travel(T0, tick=False):
         first = client.get("/api/v1/banner.json", {"audience": "follow-app"})
-        again = client.get("/api/v1/banner.json", {"audience": "follow-app"},
-                           HTTP_IF_NONE_MATCH=first["ETag"])
+        again = client.get(
+            "/api/v1/banner.json", {"audience": "follow-app"}, HTTP_IF_NONE_MATCH=first["ETag"]
+        )
     assert again.status_code == 304
     assert "max-age=10" in first["Cache-Control"] and "public" in first["Cache-Control"]
 

@@ -48,8 +48,8 @@ def test_widget_shows_outage_then_unknown_when_server_stops_then_clears(proxy, p
         expect(banner.locator(".statuspage-banner-advice")).to_have_text(
             "Check glucose with a meter."
         )
-        assert banner.locator("a").get_attribute("href").endswith(
-            f"/incidents/{incident.public_id}"
+        assert (
+            banner.locator("a").get_attribute("href").endswith(f"/incidents/{incident.public_id}")
         )
 
         proxy.stop()
@@ -86,8 +86,11 @@ def test_widget_says_unknown_when_a_stale_cache_serves_an_expired_answer(proxy, 
         proxy.frozen = True
         advance_until(page, banner, "unknown")
         browser_now = page.evaluate("Date.now()") / 1000
-        [stale] = [json.loads(body) for path, (_, _, body) in proxy.remembered.items()
-                   if path.startswith("/api/v1/banner.json")]
+        [stale] = [
+            json.loads(body)
+            for path, (_, _, body) in proxy.remembered.items()
+            if path.startswith("/api/v1/banner.json")
+        ]
         valid_until = datetime.fromisoformat(stale["valid_until"]).timestamp()
         assert proxy.replays > 0, "the stale answers kept arriving: the fetches succeeded"
         assert valid_until <= browser_now < valid_until + 3, "unknown right at valid_until"
@@ -108,8 +111,10 @@ def test_widget_stays_out_of_the_way_when_all_is_well(proxy, page):
     app = app_page(proxy)
     try:
         page.goto(app.url)
-        page.wait_for_function("() => window.performance.getEntriesByType('resource')"
-                               ".some(e => e.name.includes('banner.json'))")
+        page.wait_for_function(
+            "() => window.performance.getEntriesByType('resource')"
+            ".some(e => e.name.includes('banner.json'))"
+        )
         expect(page.locator("#statuspage-banner")).to_have_count(0)
         assert page.locator("h1").inner_text() == "Follow app"
     finally:

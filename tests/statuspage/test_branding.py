@@ -12,8 +12,11 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def branded(settings):
     settings.STATUSPAGE = {
-        **settings.STATUSPAGE, "NAME": "Acme Health status", "LOGO_URL": "/static/logo.svg",
-        "HOME_URL": "https://acme.example/", "BRAND_COLOUR": "#5a2ca0",
+        **settings.STATUSPAGE,
+        "NAME": "Acme Health status",
+        "LOGO_URL": "/static/logo.svg",
+        "HOME_URL": "https://acme.example/",
+        "BRAND_COLOUR": "#5a2ca0",
         "SUPPORT_URL": "https://acme.example/help",
     }
 

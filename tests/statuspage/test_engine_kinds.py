@@ -23,13 +23,30 @@ def test_tcp_dns_and_http_probes_run_and_confirm_from_the_database(web, tcp_serv
     web.routes["/health"] = Answer(200, {"queue": {"depth": 5}})
     dns_server.zone["api.example.test"] = ["10.0.0.7"]
     common = {"interval_seconds": 10, "failures_to_confirm": 1, "successes_to_confirm": 1}
-    http = Probe.objects.create(component=make_component("API"), name="http",
-                                url=f"{web.url}/health", json_check="$.queue.depth < 1000", **common)
-    tcp = Probe.objects.create(component=make_component("Mail"), name="tcp", kind="tcp",
-                               host="127.0.0.1", port=tcp_server.port, **common)
-    dns = Probe.objects.create(component=make_component("DNS"), name="dns", kind="dns",
-                               host="api.example.test", resolver=dns_server.address,
-                               expected_address="10.0.0.7", **common)
+    http = Probe.objects.create(
+        component=make_component("API"),
+        name="http",
+        url=f"{web.url}/health",
+        json_check="$.queue.depth < 1000",
+        **common,
+    )
+    tcp = Probe.objects.create(
+        component=make_component("Mail"),
+        name="tcp",
+        kind="tcp",
+        host="127.0.0.1",
+        port=tcp_server.port,
+        **common,
+    )
+    dns = Probe.objects.create(
+        component=make_component("DNS"),
+        name="dns",
+        kind="dns",
+        host="api.example.test",
+        resolver=dns_server.address,
+        expected_address="10.0.0.7",
+        **common,
+    )
     results = run_due_probes()
     assert sorted(probe_id for probe_id, _, _ in results) == sorted([http.id, tcp.id, dns.id])
     assert CheckResult.objects.filter(ok=True).count() == 3
@@ -41,9 +58,14 @@ def test_tcp_dns_and_http_probes_run_and_confirm_from_the_database(web, tcp_serv
 def test_a_slow_endpoint_is_degraded_then_an_outage_when_slower_with_evidence(web):
     web.routes["/slow"] = Answer(200, "OK", delay=0.12)
     probe = Probe.objects.create(
-        component=make_component(), name="api", url=f"{web.url}/slow", interval_seconds=10,
+        component=make_component(),
+        name="api",
+        url=f"{web.url}/slow",
+        interval_seconds=10,
         timeout_seconds=5,
-        degraded_latency_ms=50, down_latency_ms=1500, failures_to_confirm=2,
+        degraded_latency_ms=50,
+        down_latency_ms=1500,
+        failures_to_confirm=2,
     )
     with time_machine.travel(NOW, tick=False) as traveller:
         run_due_probes()
@@ -71,8 +93,9 @@ def test_a_slow_endpoint_is_degraded_then_an_outage_when_slower_with_evidence(we
 def test_a_certificate_close_to_expiry_warns_staff_not_the_public(https_server):
     server = https_server(days_valid=3)
     server.routes["/"] = Answer(200, "OK")
-    probe = Probe.objects.create(component=make_component(), name="tls", url=f"{server.url}/",
-                                 interval_seconds=10)
+    probe = Probe.objects.create(
+        component=make_component(), name="tls", url=f"{server.url}/", interval_seconds=10
+    )
     run_due_probes()
     probe.refresh_from_db()
     assert probe.last_warning.startswith("TLS certificate expires in 3 days")

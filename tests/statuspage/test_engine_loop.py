@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 async def run_until(engine: Engine, condition) -> None:
     """Run the engine and stop it once `condition(engine)` holds (or give up after 20 s)."""
+
     async def watch():
         for _ in range(1000):
             if condition(engine):
@@ -49,13 +50,25 @@ def test_a_batch_with_a_confirmed_failure_opens_the_incident(web):
     from statuspage.models import CheckOutcome
     from statuspage import clock
 
-    ok = Probe.objects.create(component=make_component("Share upload"), name="ok",
-                              url=f"{web.url}/a", failures_to_confirm=1)
-    bad = Probe.objects.create(component=make_component(), name="api", url=f"{web.url}/b",
-                               failures_to_confirm=1)
+    ok = Probe.objects.create(
+        component=make_component("Share upload"),
+        name="ok",
+        url=f"{web.url}/a",
+        failures_to_confirm=1,
+    )
+    bad = Probe.objects.create(
+        component=make_component(), name="api", url=f"{web.url}/b", failures_to_confirm=1
+    )
     now = clock.now()
-    assert record_batch([(ok.id, CheckOutcome(True, 10), now),
-                         (bad.id, CheckOutcome(False, 12, 503, "HTTP 503, expected 200"), now)]) == 2
+    assert (
+        record_batch(
+            [
+                (ok.id, CheckOutcome(True, 10), now),
+                (bad.id, CheckOutcome(False, 12, 503, "HTTP 503, expected 200"), now),
+            ]
+        )
+        == 2
+    )
     incident = Incident.objects.get()
     assert incident.origin_probe_id == bad.id
     assert "HTTP 503" in incident.origin_probe.evidence["samples"][0]["error"]

@@ -22,8 +22,7 @@ def parse(client, path):
 
 
 @pytest.mark.parametrize("path", FEEDS)
-def test_feed_parses_without_bozo_and_lists_incidents_newest_first(client, resolved_incident,
-                                                                   path):
+def test_feed_parses_without_bozo_and_lists_incidents_newest_first(client, resolved_incident, path):
     live = open_outage_at(T0, name="Share upload", audience="share-app")
     parsed = parse(client, path)
     assert parsed.version in {"rss20", "atom10"}

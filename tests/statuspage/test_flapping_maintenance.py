@@ -20,8 +20,13 @@ FAIL = CheckOutcome(ok=False, latency_ms=3, error="HTTP 503, expected 200")
 
 
 def quick_probe(**fields) -> Probe:
-    defaults = {"failures_to_confirm": 1, "successes_to_confirm": 1, "state": ProbeState.UP,
-                "flap_threshold": 3, "flap_window_seconds": 600}
+    defaults = {
+        "failures_to_confirm": 1,
+        "successes_to_confirm": 1,
+        "state": ProbeState.UP,
+        "flap_threshold": 3,
+        "flap_window_seconds": 600,
+    }
     return Probe(url="http://127.0.0.1:1/health", **{**defaults, **fields})
 
 
@@ -59,8 +64,14 @@ def test_flapping_ends_after_a_quiet_window_with_one_catch_up_verdict():
 
 @pytest.mark.django_db
 def test_a_flapping_probe_opens_one_incident_and_warns_staff():
-    probe = make_probe(make_component(), "http://127.0.0.1:1/health", failures_to_confirm=1,
-                       successes_to_confirm=1, flap_threshold=3, flap_window_seconds=600)
+    probe = make_probe(
+        make_component(),
+        "http://127.0.0.1:1/health",
+        failures_to_confirm=1,
+        successes_to_confirm=1,
+        flap_threshold=3,
+        flap_window_seconds=600,
+    )
     with time_machine.travel(NOW, tick=False) as traveller:
         for n in range(10):
             record_outcome(probe.id, FAIL if n % 2 == 0 else OK, NOW + timedelta(seconds=30 * n))
@@ -84,12 +95,20 @@ def test_suppressed_results_are_counted_but_not_reported():
 def test_maintenance_window_suppresses_the_alarm_then_reports_after_it():
     component = make_component()
     probe = make_probe(component, "http://127.0.0.1:1/health", failures_to_confirm=1)
-    maintenance.schedule("Database upgrade", "", [component], NOW - timedelta(minutes=1),
-                         NOW + timedelta(seconds=15), None, NOW - timedelta(hours=1))
+    maintenance.schedule(
+        "Database upgrade",
+        "",
+        [component],
+        NOW - timedelta(minutes=1),
+        NOW + timedelta(seconds=15),
+        None,
+        NOW - timedelta(hours=1),
+    )
     record_outcome(probe.id, FAIL, NOW)
     record_outcome(probe.id, FAIL, NOW + timedelta(seconds=10))
     assert maintenance.is_under_maintenance(component, NOW + timedelta(seconds=10))
     assert Incident.objects.filter(kind=Incident.Kind.INCIDENT).count() == 0
     record_outcome(probe.id, FAIL, NOW + timedelta(seconds=20))
     assert Incident.objects.filter(kind=Incident.Kind.INCIDENT).count() == 1, (
-        "still failing after maintenance: now it is an outage")
+        "still failing after maintenance: now it is an outage"
+    )

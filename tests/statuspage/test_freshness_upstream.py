@@ -24,8 +24,11 @@ def run(check):
 
 def freshness(web, value):
     web.routes["/lag"] = Answer(200, {"pipeline": {"data_age_seconds": value}})
-    return run(FreshnessCheck(1, f"{web.url}/lag", "$.pipeline.data_age_seconds",
-                              degraded_above=300, outage_above=900))
+    return run(
+        FreshnessCheck(
+            1, f"{web.url}/lag", "$.pipeline.data_age_seconds", degraded_above=300, outage_above=900
+        )
+    )
 
 
 def test_fresh_data_passes(web):
@@ -55,15 +58,26 @@ def test_a_missing_or_non_numeric_value_is_a_failure(web):
 def test_backlog_pushed_in_a_heartbeat_payload_is_judged(client):
     with time_machine.travel(NOW, tick=False):
         probe = Probe.objects.create(
-            component=make_component(), name="upload queue", kind="heartbeat",
-            interval_seconds=60, value_path="$.queue.depth", degraded_above=1000, outage_above=10000,
+            component=make_component(),
+            name="upload queue",
+            kind="heartbeat",
+            interval_seconds=60,
+            value_path="$.queue.depth",
+            degraded_above=1000,
+            outage_above=10000,
         )
-        client.post(f"/ping/{probe.ping_key}", data={"queue": {"depth": 250}},
-                    content_type="application/json")
+        client.post(
+            f"/ping/{probe.ping_key}",
+            data={"queue": {"depth": 250}},
+            content_type="application/json",
+        )
         probe.refresh_from_db()
         assert probe.state == ProbeState.UP
-        client.post(f"/ping/{probe.ping_key}", data={"queue": {"depth": 25000}},
-                    content_type="application/json")
+        client.post(
+            f"/ping/{probe.ping_key}",
+            data={"queue": {"depth": 25000}},
+            content_type="application/json",
+        )
         probe.refresh_from_db()
         probe.component.refresh_from_db()
     assert probe.state == ProbeState.DOWN and probe.component.status == "major_outage"
@@ -76,8 +90,13 @@ def test_backlog_pushed_in_a_heartbeat_payload_is_judged(client):
 def test_freshness_probe_needs_a_threshold():
     from django.core.exceptions import ValidationError
 
-    probe = Probe(component=make_component(), name="lag", kind="freshness",
-                  url="http://127.0.0.1:1/lag", value_path="$.age")
+    probe = Probe(
+        component=make_component(),
+        name="lag",
+        kind="freshness",
+        url="http://127.0.0.1:1/lag",
+        value_path="$.age",
+    )
     with pytest.raises(ValidationError) as error:
         probe.full_clean()
     assert "outage_above" in error.value.message_dict
@@ -90,8 +109,10 @@ STATUSPAGE_INCIDENT = {
     "incidents": [{"name": "Delayed SMS delivery to US carriers", "status": "identified"}],
     "scheduled_maintenances": [],
 }
-STATUSPAGE_OK = {"page": {"id": "abc"}, "status": {"indicator": "none",
-                                                   "description": "All Systems Operational"}}
+STATUSPAGE_OK = {
+    "page": {"id": "abc"},
+    "status": {"indicator": "none", "description": "All Systems Operational"},
+}
 
 
 def rss(title: str, when: datetime, summary: str = "") -> str:
@@ -126,7 +147,9 @@ def test_statuspage_json_all_clear_passes(web):
 
 
 def test_recent_rss_incident_entry_is_active(web):
-    outcome = upstream(web, rss("Elevated <b>error rates</b> in eu-west", NOW - timedelta(minutes=20)))
+    outcome = upstream(
+        web, rss("Elevated <b>error rates</b> in eu-west", NOW - timedelta(minutes=20))
+    )
     assert outcome.error == "upstream: SMS Provider reports Elevated error rates in eu-west"
 
 
@@ -150,12 +173,19 @@ def test_an_unreachable_upstream_status_page_is_not_their_outage(web):
 @pytest.mark.django_db(transaction=True)
 def test_upstream_incident_opens_a_minor_incident_that_names_the_provider(web):
     web.routes["/status"] = Answer(200, STATUSPAGE_INCIDENT)
-    Probe.objects.create(component=make_component("SMS alerts"), name="SMS Provider",
-                         kind="upstream", url=f"{web.url}/status", interval_seconds=60,
-                         failures_to_confirm=1)
+    Probe.objects.create(
+        component=make_component("SMS alerts"),
+        name="SMS Provider",
+        kind="upstream",
+        url=f"{web.url}/status",
+        interval_seconds=60,
+        failures_to_confirm=1,
+    )
     run_due_probes()
     incident = Incident.objects.get()
     assert incident.impact == "minor"
     opened = incident.updates.get()
-    assert "Upstream: SMS Provider reports Partial System Outage: Delayed SMS delivery" in opened.body
+    assert (
+        "Upstream: SMS Provider reports Partial System Outage: Delayed SMS delivery" in opened.body
+    )
     assert incident.components.get().status == "degraded_performance"

@@ -21,7 +21,9 @@ def heartbeat(**fields) -> Probe:
     with time_machine.travel(NOW, tick=False):
         defaults = {"interval_seconds": 300, "grace_seconds": 60}
         return Probe.objects.create(
-            component=make_component(), name="readings pipeline", kind=Probe.Kind.HEARTBEAT,
+            component=make_component(),
+            name="readings pipeline",
+            kind=Probe.Kind.HEARTBEAT,
             **{**defaults, **fields},
         )
 
@@ -39,7 +41,10 @@ def at(traveller, seconds: float) -> None:
 def test_ping_url_accepts_get_post_and_head(client, traveller):
     probe = heartbeat()
     assert client.get(f"/ping/{probe.ping_key}").status_code == 200
-    assert client.post(f"/ping/{probe.ping_key}", data=b"ok", content_type="text/plain").status_code == 200
+    assert (
+        client.post(f"/ping/{probe.ping_key}", data=b"ok", content_type="text/plain").status_code
+        == 200
+    )
     assert client.head(f"/ping/{probe.ping_key}").status_code == 200
     probe.refresh_from_db()
     assert probe.last_ping_at == NOW and probe.state == ProbeState.UP
@@ -105,8 +110,11 @@ def test_a_ping_after_silence_recovers_at_once(client, traveller):
 def test_fail_ping_confirms_a_failure_at_once_with_the_jobs_words(client, traveller):
     probe = heartbeat()
     client.get(f"/ping/{probe.ping_key}")
-    client.post(f"/ping/{probe.ping_key}/fail", data=b"upload queue stuck\ntrace...",
-                content_type="text/plain")
+    client.post(
+        f"/ping/{probe.ping_key}/fail",
+        data=b"upload queue stuck\ntrace...",
+        content_type="text/plain",
+    )
     probe.refresh_from_db()
     assert probe.state == ProbeState.DOWN
     assert Incident.objects.count() == 1
@@ -158,14 +166,18 @@ def test_cron_schedule_sets_when_the_next_ping_is_due(client, traveller):
     run_due_probes()
     probe.refresh_from_db()
     assert probe.state == ProbeState.DOWN
-    assert "expected by 2026-11-27 02:00:00 UTC (+300 s grace)" in CheckResult.objects.get(ok=False).error
+    assert (
+        "expected by 2026-11-27 02:00:00 UTC (+300 s grace)"
+        in CheckResult.objects.get(ok=False).error
+    )
 
 
 def test_invalid_cron_schedule_is_refused_with_the_field_named():
     from django.core.exceptions import ValidationError
 
-    probe = Probe(component=make_component(), name="x", kind=Probe.Kind.HEARTBEAT,
-                  schedule="every hour")
+    probe = Probe(
+        component=make_component(), name="x", kind=Probe.Kind.HEARTBEAT, schedule="every hour"
+    )
     with pytest.raises(ValidationError) as error:
         probe.full_clean()
     assert "is not a cron expression" in error.value.message_dict["schedule"][0]
@@ -193,8 +205,13 @@ BERLIN = "Europe/Berlin"
 
 
 def due_after(schedule: str, last_ping: datetime, tz: str = BERLIN) -> datetime:
-    probe = Probe(kind=Probe.Kind.HEARTBEAT, schedule=schedule, tz=tz, last_ping_at=last_ping,
-                  created_at=last_ping)
+    probe = Probe(
+        kind=Probe.Kind.HEARTBEAT,
+        schedule=schedule,
+        tz=tz,
+        last_ping_at=last_ping,
+        created_at=last_ping,
+    )
     return expected_by(probe)
 
 
@@ -230,8 +247,13 @@ def test_a_daily_job_is_not_awaited_again_in_the_repeated_hour(client):
 def test_an_unknown_time_zone_is_refused_with_a_suggestion():
     from django.core.exceptions import ValidationError
 
-    probe = Probe(component=make_component(), name="x", kind=Probe.Kind.HEARTBEAT,
-                  schedule="0 9 * * *", tz="Europe/Berln")
+    probe = Probe(
+        component=make_component(),
+        name="x",
+        kind=Probe.Kind.HEARTBEAT,
+        schedule="0 9 * * *",
+        tz="Europe/Berln",
+    )
     with pytest.raises(ValidationError) as error:
         probe.full_clean()
     assert error.value.message_dict["tz"] == [
@@ -245,8 +267,11 @@ def test_the_admin_edits_the_time_zone_and_names_a_wrong_one(admin_client):
     url = f"/admin/statuspage/probe/{probe.id}/change/"
     form = admin_client.get(url).context["adminform"].form
     assert form["tz"].value() == "UTC"
-    data = {name: field.value() for name, field in ((n, form[n]) for n in form.fields)
-            if field.value() is not None}
+    data = {
+        name: field.value()
+        for name, field in ((n, form[n]) for n in form.fields)
+        if field.value() is not None
+    }
     data.update(headers="{}", regions="[]", tz="Mars/Olympus")
     response = admin_client.post(url, data)
     assert "is not an IANA time zone name" in response.content.decode()

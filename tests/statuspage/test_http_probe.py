@@ -66,8 +66,15 @@ def run(check: HttpCheck):
 
 def test_method_headers_and_body_are_sent(web):
     web.routes["/ingest"] = Answer(202, "accepted")
-    check = HttpCheck(1, f"{web.url}/ingest", "POST", 2, "202",
-                      headers=(("X-Probe-Token", "s3cret"),), body='{"ping": 1}')
+    check = HttpCheck(
+        1,
+        f"{web.url}/ingest",
+        "POST",
+        2,
+        "202",
+        headers=(("X-Probe-Token", "s3cret"),),
+        body='{"ping": 1}',
+    )
     assert run(check).ok
     [request] = web.received
     assert request["method"] == "POST"
@@ -175,7 +182,9 @@ def test_untrusted_certificate_fails(https_server, settings):
 def test_invalid_http_options_are_refused_naming_the_field(field, value, message):
     from tests.factories import make_component
 
-    probe = Probe(component=make_component(), name="api", url="http://127.0.0.1:1/", **{field: value})
+    probe = Probe(
+        component=make_component(), name="api", url="http://127.0.0.1:1/", **{field: value}
+    )
     with pytest.raises(ValidationError) as error:
         probe.full_clean()
     assert error.value.message_dict[field][0].startswith(message)

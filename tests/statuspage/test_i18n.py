@@ -36,8 +36,11 @@ def template_strings(path: Path) -> set[str]:
 def untranslated(path: Path, same_in_spanish: set[str] = SAME_IN_SPANISH) -> list[str]:
     """The template's strings that have no Spanish translation."""
     with translation.override("es"):
-        return [s for s in template_strings(path)
-                if translation.gettext(s) == s and s not in same_in_spanish]
+        return [
+            s
+            for s in template_strings(path)
+            if translation.gettext(s) == s and s not in same_in_spanish
+        ]
 
 
 @pytest.mark.parametrize("path", PUBLIC_TEMPLATES, ids=lambda p: str(p.relative_to(TEMPLATES)))

@@ -56,7 +56,9 @@ def test_loading_creates_components_and_probes_and_prints_ping_urls(tmp_path, ca
     out = load(write(tmp_path, GOOD), capsys)
     assert out.startswith("created 5, updated 0, unchanged 0")
     follow = Component.objects.get(name="Follow app alerts")
-    assert follow.group.name == "Cloud" and [a.slug for a in follow.audiences.all()] == ["follow-app"]
+    assert follow.group.name == "Cloud" and [a.slug for a in follow.audiences.all()] == [
+        "follow-app"
+    ]
     api = Probe.objects.get(name="api health")
     assert (api.kind, api.interval_seconds, api.json_check) == ("http", 30, "$.queue.depth < 1000")
     heartbeat = Probe.objects.get(name="readings pipeline")
@@ -77,7 +79,9 @@ def test_loading_the_same_file_twice_changes_nothing(tmp_path, capsys):
 def test_an_edited_value_updates_in_place(tmp_path, capsys):
     load(write(tmp_path, GOOD), capsys)
     probe_id = Probe.objects.get(name="api health").id
-    out = load(write(tmp_path, GOOD.replace("interval_seconds: 30\n", "interval_seconds: 60\n")), capsys)
+    out = load(
+        write(tmp_path, GOOD.replace("interval_seconds: 30\n", "interval_seconds: 60\n")), capsys
+    )
     assert out.startswith("created 0, updated 1, unchanged 4")
     assert Probe.objects.get(id=probe_id).interval_seconds == 60
 
@@ -100,7 +104,10 @@ def test_every_problem_is_listed(tmp_path):
     bad = GOOD.replace("port: 443", "port: https").replace("kind: heartbeat", "kind: ping")
     bad = bad.replace("grace_seconds: 120", "grace_seconds: 120\n        colour: red")
     message = refused(tmp_path, bad)
-    assert "probes.yaml:14: components[0].probes[1].kind: Value 'ping' is not a valid choice." in message
+    assert (
+        "probes.yaml:14: components[0].probes[1].kind: Value 'ping' is not a valid choice."
+        in message
+    )
     assert "probes.yaml:17: components[0].probes[1].colour: unknown field" in message
     assert "probes.yaml:23: components[1].probes[0].port: " in message
 
@@ -140,11 +147,14 @@ def test_regions_must_be_a_list_of_names(tmp_path):
 
 
 def test_a_heartbeat_schedule_carries_its_time_zone(tmp_path, capsys):
-    zoned = GOOD.replace("        interval_seconds: 300\n",
-                         "        schedule: \"0 9 * * 1-5\"\n        tz: America/New_York\n")
+    zoned = GOOD.replace(
+        "        interval_seconds: 300\n",
+        '        schedule: "0 9 * * 1-5"\n        tz: America/New_York\n',
+    )
     load(write(tmp_path, zoned), capsys)
     assert Probe.objects.get(name="readings pipeline").tz == "America/New_York"
     message = refused(tmp_path, zoned.replace("America/New_York", "America/NewYork"))
-    assert ("probes.yaml:16: components[0].probes[1].tz: 'America/NewYork' is not an IANA time "
-            "zone name (such as 'UTC' or 'Europe/Berlin'). Did you mean 'America/New_York'?"
-            ) in message
+    assert (
+        "probes.yaml:16: components[0].probes[1].tz: 'America/NewYork' is not an IANA time "
+        "zone name (such as 'UTC' or 'Europe/Berlin'). Did you mean 'America/New_York'?"
+    ) in message

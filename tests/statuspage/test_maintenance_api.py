@@ -16,8 +16,15 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def window():
     with time_machine.travel(NOW, tick=False):
-        return maintenance.schedule("Database upgrade", "", [make_component()],
-                                    NOW + timedelta(hours=2), NOW + timedelta(hours=3), None, NOW)
+        return maintenance.schedule(
+            "Database upgrade",
+            "",
+            [make_component()],
+            NOW + timedelta(hours=2),
+            NOW + timedelta(hours=3),
+            None,
+            NOW,
+        )
 
 
 def get(client, path):
@@ -42,7 +49,9 @@ def test_a_running_window_is_active(client, window):
     maintenance.set_status(window, "in_progress", None, NOW)
     active = get(client, "/api/v2/scheduled-maintenances/active.json")["scheduled_maintenances"]
     assert [m["status"] for m in active] == ["in_progress"]
-    assert get(client, "/api/v2/scheduled-maintenances/upcoming.json")["scheduled_maintenances"] == []
+    assert (
+        get(client, "/api/v2/scheduled-maintenances/upcoming.json")["scheduled_maintenances"] == []
+    )
 
 
 def test_the_page_lists_upcoming_maintenance_with_its_window(client, window):

@@ -25,8 +25,11 @@ def record_page(state, now):
 
 @pytest.fixture(autouse=True)
 def pager(settings):
-    settings.ENGINE = {**settings.ENGINE, "HEARTBEAT_SECONDS": 10,
-                       "ONCALL_PAGERS": ["tests.statuspage.test_monitoring.record_page"]}
+    settings.ENGINE = {
+        **settings.ENGINE,
+        "HEARTBEAT_SECONDS": 10,
+        "ONCALL_PAGERS": ["tests.statuspage.test_monitoring.record_page"],
+    }
     PAGES.clear()
     yield PAGES
     PAGES.clear()
@@ -157,7 +160,8 @@ def test_a_new_cycle_clears_the_alarm_so_the_next_interruption_pages_again(trave
     monitoring.record_cycle(NOW + timedelta(seconds=25))
     state_after(traveller, 25)
     assert [state.interrupted for state, _ in pager] == [True, False, True], (
-        "interrupted, restored once, interrupted again")
+        "interrupted, restored once, interrupted again"
+    )
 
 
 def test_watchdog_pages_and_exits_2_when_the_engine_is_silent(traveller, pager, capsys):

@@ -44,10 +44,13 @@ def test_the_document_is_valid_openapi_and_names_our_server(document, settings):
 def test_every_json_answer_matches_its_documented_schema(client, document):
     resolve_at(open_outage_at(T0), T0.replace(hour=2))
     open_outage_at(T0.replace(hour=3), name="Share upload", audience="share-app")
-    json_paths = [p for p, item in document["paths"].items()
-                  if "application/json" in str(item["get"]["responses"]["200"])
-                  or "$ref" in item["get"]["responses"]["200"]
-                  and "Badge" not in item["get"]["responses"]["200"]["$ref"]]
+    json_paths = [
+        p
+        for p, item in document["paths"].items()
+        if "application/json" in str(item["get"]["responses"]["200"])
+        or "$ref" in item["get"]["responses"]["200"]
+        and "Badge" not in item["get"]["responses"]["200"]["$ref"]
+    ]
     assert len(json_paths) == 9
     for path in json_paths:
         body = client.get(path, {"audience": "share-app"} if "banner" in path else {}).json()

@@ -44,8 +44,10 @@ def add_load(n: int) -> None:
         component = make_component(f"Load {n}-{i}", audience_slug=None)
         probe = make_probe(component, "http://127.0.0.1:1/")
         CheckResult.objects.create(probe=probe, checked_at=T0, ok=True, latency_ms=50)
-        resolve_at(open_outage_at(T0 - timedelta(days=1, hours=i), name=component.name),
-                   T0 - timedelta(days=1, hours=i) + timedelta(minutes=30))
+        resolve_at(
+            open_outage_at(T0 - timedelta(days=1, hours=i), name=component.name),
+            T0 - timedelta(days=1, hours=i) + timedelta(minutes=30),
+        )
     open_outage_at(T0, name=f"Load {n}-0")
 
 
@@ -93,7 +95,10 @@ def test_a_red_day_names_its_incident_and_takes_keyboard_focus(client):
 def test_advice_shows_while_a_component_is_down_and_hides_when_it_recovers(client):
     incident = open_outage_at(T0)
     html = get(client, "/").content.decode()
-    assert '<p class="advice"><strong>What to do now (Follow app alerts):</strong> Check glucose' in html
+    assert (
+        '<p class="advice"><strong>What to do now (Follow app alerts):</strong> Check glucose'
+        in html
+    )
     assert '<p class="advice"><strong>What to do now:</strong> Check glucose with a meter.' in html
     resolve_at(incident, T0 + timedelta(minutes=5))
     assert "Check glucose with a meter." not in get(client, "/").content.decode()
@@ -122,8 +127,9 @@ def rolled_up_results(results: list[tuple[datetime, float]]) -> Probe:
 
 def test_response_time_chart_reads_rollups_in_one_query_with_the_right_figures(client):
     # 00:xx is rolled up into an hour by 02:00; 01:xx only into minutes so far.
-    probe = rolled_up_results([(T0 - timedelta(hours=1), 100), (T0 - timedelta(minutes=50), 200),
-                               (T0, 400)])
+    probe = rolled_up_results(
+        [(T0 - timedelta(hours=1), 100), (T0 - timedelta(minutes=50), 200), (T0, 400)]
+    )
     assert set(ResultRollup.objects.values_list("period", flat=True)) == {"minute", "hour"}
     with CaptureQueriesContext(connection) as context:
         charts = page.compute_latency_charts(T0 + timedelta(hours=1))
@@ -141,7 +147,9 @@ def test_response_time_chart_reads_rollups_in_one_query_with_the_right_figures(c
 
 
 def test_an_hour_already_rolled_up_is_not_counted_twice_with_its_minutes():
-    probe = rolled_up_results([(T0 + timedelta(minutes=10), 100), (T0 + timedelta(minutes=20), 300)])
+    probe = rolled_up_results(
+        [(T0 + timedelta(minutes=10), 100), (T0 + timedelta(minutes=20), 300)]
+    )
     rollups.roll_up(T0 + timedelta(hours=1, minutes=5))  # the hour 01:00 is rolled up now
     assert ResultRollup.objects.filter(period="hour", start=T0).exists()
     chart = page.compute_latency_charts(T0 + timedelta(hours=1, minutes=5))[probe.component_id]
@@ -186,9 +194,13 @@ def test_open_incidents_say_when_the_next_update_comes(client):
     update = incident.updates.get()
     update.next_update_by = T0 + timedelta(minutes=30)
     update.save()
-    expected = ('<strong>Next update by</strong> <time datetime="2026-11-27T01:30:00+00:00" '
-                'data-local>')
+    expected = (
+        '<strong>Next update by</strong> <time datetime="2026-11-27T01:30:00+00:00" data-local>'
+    )
     assert expected in get(client, "/").content.decode()
     assert expected in get(client, f"/incidents/{incident.public_id}").content.decode()
     resolve_at(incident, T0 + timedelta(minutes=10))
-    assert 'class="next-update"' not in get(client, f"/incidents/{incident.public_id}").content.decode()
+    assert (
+        'class="next-update"'
+        not in get(client, f"/incidents/{incident.public_id}").content.decode()
+    )

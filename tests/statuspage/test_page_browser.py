@@ -88,7 +88,9 @@ def test_times_are_shown_in_the_reader_time_zone(live_server, browser):
     iso = stamp.get_attribute("datetime")
     expected = tab.evaluate(
         "iso => new Intl.DateTimeFormat('en', {dateStyle: 'medium', timeStyle: 'short'})"
-        ".format(new Date(iso))", iso)
+        ".format(new Date(iso))",
+        iso,
+    )
     assert stamp.inner_text() == expected
     assert "UTC" not in stamp.inner_text()
     context.close()
@@ -116,8 +118,9 @@ def test_components_and_bars_are_reachable_by_keyboard(live_server, page):
     focused = []
     for _ in range(12):
         page.keyboard.press("Tab")
-        focused.append(page.evaluate(
-            "document.activeElement.tagName + '.' + document.activeElement.className"))
+        focused.append(
+            page.evaluate("document.activeElement.tagName + '.' + document.activeElement.className")
+        )
     assert any(f.startswith("SUMMARY") for f in focused)
     assert any(f.startswith("LI.bar day-major_outage") for f in focused)
 
@@ -134,7 +137,9 @@ def test_a_spanish_browser_gets_the_page_and_its_dates_in_spanish(live_server, b
     stamp = tab.locator(".update time").first
     expected = tab.evaluate(
         "iso => new Intl.DateTimeFormat('es', {dateStyle: 'medium', timeStyle: 'short'})"
-        ".format(new Date(iso))", stamp.get_attribute("datetime"))
+        ".format(new Date(iso))",
+        stamp.get_attribute("datetime"),
+    )
     assert stamp.inner_text() == expected
     tab.click("a[hreflang='en']")
     assert tab.locator("html").get_attribute("lang") == "en"
@@ -144,7 +149,8 @@ def test_a_spanish_browser_gets_the_page_and_its_dates_in_spanish(live_server, b
 
 def contrast(tab, selector: str) -> float:
     """WCAG contrast ratio between an element's text and its background colour."""
-    return tab.evaluate("""selector => {
+    return tab.evaluate(
+        """selector => {
         const el = document.querySelector(selector);
         const parse = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
         const lum = rgb => { const [r, g, b] = rgb.map(v => { v /= 255;
@@ -153,7 +159,9 @@ def contrast(tab, selector: str) -> float:
         const s = getComputedStyle(el);
         const a = lum(parse(s.color)), b = lum(parse(s.backgroundColor));
         return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    }""", selector)
+    }""",
+        selector,
+    )
 
 
 def test_the_headline_keeps_readable_contrast_in_light_and_dark(live_server, browser):
@@ -193,8 +201,9 @@ def test_last_checked_reads_seconds_ago_and_keeps_counting(live_server, page):
 
 def test_on_a_phone_the_page_fits_the_screen_and_shows_the_last_30_days(live_server, browser):
     incident = open_outage()
-    context, tab = open_context_page(browser, viewport={"width": 375, "height": 740},
-                                     is_mobile=True, has_touch=True)
+    context, tab = open_context_page(
+        browser, viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True
+    )
     for path in ["/", f"/incidents/{incident.public_id}", "/history"]:
         tab.goto(live_server.url + path)
         overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -213,8 +222,15 @@ def test_the_page_shows_maintenance_in_progress(live_server, page):
 
     component = make_component()
     now = clock.now()
-    window = maintenance.schedule("Database upgrade", "", [component],
-                                  now - timedelta(minutes=5), now + timedelta(hours=1), None, now)
+    window = maintenance.schedule(
+        "Database upgrade",
+        "",
+        [component],
+        now - timedelta(minutes=5),
+        now + timedelta(hours=1),
+        None,
+        now,
+    )
     maintenance.set_status(window, "in_progress", None, now)
     page.goto(live_server.url)
     card = page.locator(f"[data-maintenance='{window.public_id}']")

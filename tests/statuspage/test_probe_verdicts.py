@@ -88,7 +88,9 @@ def test_a_probe_another_worker_claimed_first_is_not_claimed_again():
     first = make_probe(make_component(), "http://127.0.0.1:1/a", next_run_at=NOW)
     second = make_probe(make_component("Share upload"), "http://127.0.0.1:1/b", next_run_at=NOW)
     stale = list(Probe.objects.order_by("id"))
-    Probe.objects.filter(id=first.id).update(next_run_at=NOW + timedelta(seconds=10))  # the other worker
+    Probe.objects.filter(id=first.id).update(
+        next_run_at=NOW + timedelta(seconds=10)
+    )  # the other worker
     won = bulk.claim(stale, [NOW + timedelta(seconds=11), NOW + timedelta(seconds=11)])
     assert won == {second.id}
 

@@ -16,16 +16,47 @@ ISO_MS = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$"
 pytestmark = pytest.mark.django_db
 
 COMPONENT_FIELDS = {
-    "id", "name", "status", "created_at", "updated_at", "position", "description", "showcase",
-    "start_date", "group_id", "page_id", "group", "only_show_if_degraded",
+    "id",
+    "name",
+    "status",
+    "created_at",
+    "updated_at",
+    "position",
+    "description",
+    "showcase",
+    "start_date",
+    "group_id",
+    "page_id",
+    "group",
+    "only_show_if_degraded",
 }
 INCIDENT_FIELDS = {
-    "id", "name", "status", "impact", "created_at", "updated_at", "started_at", "monitoring_at",
-    "resolved_at", "shortlink", "page_id", "incident_updates", "components",
+    "id",
+    "name",
+    "status",
+    "impact",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "monitoring_at",
+    "resolved_at",
+    "shortlink",
+    "page_id",
+    "incident_updates",
+    "components",
 }
 UPDATE_FIELDS = {
-    "id", "incident_id", "status", "body", "created_at", "updated_at", "display_at",
-    "affected_components", "deliver_notifications", "custom_tweet", "tweet_id",
+    "id",
+    "incident_id",
+    "status",
+    "body",
+    "created_at",
+    "updated_at",
+    "display_at",
+    "affected_components",
+    "deliver_notifications",
+    "custom_tweet",
+    "tweet_id",
 }
 
 
@@ -67,8 +98,13 @@ def test_summary_components_and_groups_have_statuspage_fields(client, outage):
 def test_summary_incident_shape_and_enums(client, outage):
     [incident] = client.get("/api/v2/summary.json").json()["incidents"]
     assert set(incident) == INCIDENT_FIELDS
-    assert incident["status"] in {"investigating", "identified", "monitoring", "resolved",
-                                  "postmortem"}
+    assert incident["status"] in {
+        "investigating",
+        "identified",
+        "monitoring",
+        "resolved",
+        "postmortem",
+    }
     assert incident["impact"] in {"none", "minor", "major", "critical"}
     assert incident["shortlink"].endswith(f"/incidents/{outage.public_id}")
     [update] = incident["incident_updates"]
@@ -131,8 +167,9 @@ def test_public_json_refuses_writes(client):
     assert client.post("/api/v2/summary.json").status_code == 405
 
 
-def test_status_page_lists_components_and_the_open_incident(client, outage,
-                                                             django_assert_max_num_queries):
+def test_status_page_lists_components_and_the_open_incident(
+    client, outage, django_assert_max_num_queries
+):
     # snapshot (5), uptime rows, response times, last checks, recent incidents, engine liveness,
     # maintenance windows
     with django_assert_max_num_queries(11):

@@ -49,8 +49,15 @@ def test_a_batch_spares_the_component_under_maintenance_and_reports_the_other():
     planned, unplanned = make_component("Database"), make_component("Upload")
     quiet = make_probe(planned, "http://127.0.0.1:1/db", failures_to_confirm=1)
     loud = make_probe(unplanned, "http://127.0.0.1:1/up", failures_to_confirm=1)
-    maintenance.schedule("Database upgrade", "", [planned], NOW - timedelta(minutes=1),
-                         NOW + timedelta(hours=1), None, NOW - timedelta(hours=1))
+    maintenance.schedule(
+        "Database upgrade",
+        "",
+        [planned],
+        NOW - timedelta(minutes=1),
+        NOW + timedelta(hours=1),
+        None,
+        NOW - timedelta(hours=1),
+    )
     record_batch([(quiet.id, FAIL, NOW), (loud.id, FAIL, NOW)])
     opened = Incident.objects.filter(kind=Incident.Kind.INCIDENT)
     assert [i.origin_probe_id for i in opened] == [loud.id]

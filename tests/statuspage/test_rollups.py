@@ -23,8 +23,12 @@ def probe():
 
 def results(probe, start: datetime, count: int, every: float, latency, failing=lambda n: False):
     CheckResult.objects.bulk_create(
-        CheckResult(probe=probe, checked_at=start + timedelta(seconds=every * n),
-                    ok=not failing(n), latency_ms=latency(n))
+        CheckResult(
+            probe=probe,
+            checked_at=start + timedelta(seconds=every * n),
+            ok=not failing(n),
+            latency_ms=latency(n),
+        )
         for n in range(count)
     )
 
@@ -51,8 +55,14 @@ def test_late_results_get_time_to_arrive_before_their_minute_is_rolled_up(probe)
 
 def test_hours_and_days_add_up_from_smaller_periods(probe):
     # A check every minute for 2 days; 1 failure in every 10; latency cycles 20..300 ms.
-    results(probe, DAY, 2 * 1440, 60, latency=lambda n: 20 + (n * 7) % 281,
-            failing=lambda n: n % 10 == 0)
+    results(
+        probe,
+        DAY,
+        2 * 1440,
+        60,
+        latency=lambda n: 20 + (n * 7) % 281,
+        failing=lambda n: n % 10 == 0,
+    )
     for hour in range(0, 60):
         roll_up(DAY + timedelta(hours=hour))
     [day1, day2] = ResultRollup.objects.filter(period="day").order_by("start")
@@ -93,8 +103,12 @@ def test_raw_results_expire_after_retention_and_daily_rollups_stay(probe, settin
     assert CheckResult.objects.filter(checked_at__lt=much_later - timedelta(days=14)).count() == 0
     assert CheckResult.objects.count() == 6
     assert ResultRollup.objects.filter(period="day", start=DAY).exists()
-    assert not ResultRollup.objects.filter(period="minute", start__lt=much_later - timedelta(days=7)).exists()
-    assert not ResultRollup.objects.filter(period="hour", start__lt=much_later - timedelta(days=90)).exists()
+    assert not ResultRollup.objects.filter(
+        period="minute", start__lt=much_later - timedelta(days=7)
+    ).exists()
+    assert not ResultRollup.objects.filter(
+        period="hour", start__lt=much_later - timedelta(days=90)
+    ).exists()
 
 
 def test_raw_results_not_yet_rolled_up_are_never_purged(probe):
@@ -125,8 +139,15 @@ def test_rollups_keep_the_latency_sum_so_hours_and_days_have_exact_means(probe):
 
 
 def test_a_rollup_made_before_sums_were_kept_passes_on_an_unknown_sum(probe):
-    ResultRollup.objects.create(probe=probe, period="minute", start=DAY, checks=2, failures=0,
-                                histogram={"3": 2}, latency_sum=None)
+    ResultRollup.objects.create(
+        probe=probe,
+        period="minute",
+        start=DAY,
+        checks=2,
+        failures=0,
+        histogram={"3": 2},
+        latency_sum=None,
+    )
     results(probe, DAY + timedelta(minutes=1), 1, 1, lambda n: 50)
     roll_up(DAY + timedelta(hours=1, minutes=5))
     hour = ResultRollup.objects.get(period="hour")

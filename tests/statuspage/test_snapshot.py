@@ -28,12 +28,21 @@ def test_publish_writes_page_assets_json_feeds_and_incident_pages(client, snapsh
     incident = open_outage_at(T0)
     with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
         publish()
-    for name in ["index.html", "history/index.html", "history.rss", "history.atom",
-                 "widget/banner.js", "api/v1/banner.json", "api/v2/summary.json",
-                 "api/v2/scheduled-maintenances/active.json",
-                 f"incidents/{incident.public_id}/index.html",
-                 "static/statuspage/status.css", "static/statuspage/status.js", "badge.svg",
-                 f"badges/{incident.components.get().public_id}/uptime.svg"]:
+    for name in [
+        "index.html",
+        "history/index.html",
+        "history.rss",
+        "history.atom",
+        "widget/banner.js",
+        "api/v1/banner.json",
+        "api/v2/summary.json",
+        "api/v2/scheduled-maintenances/active.json",
+        f"incidents/{incident.public_id}/index.html",
+        "static/statuspage/status.css",
+        "static/statuspage/status.js",
+        "badge.svg",
+        f"badges/{incident.components.get().public_id}/uptime.svg",
+    ]:
         assert (snapshot_dir / name).is_file(), name
     assert feedparser.parse((snapshot_dir / "history.atom").read_bytes()).bozo == 0
 

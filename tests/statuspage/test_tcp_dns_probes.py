@@ -90,7 +90,9 @@ def test_dns_name_without_an_address_record_fails(dns_server):
 
 
 def test_dns_resolver_that_does_not_answer_times_out(silent_udp_port):
-    failed = run(DnsCheck(1, "api.example.test", f"127.0.0.1:{silent_udp_port}", timeout_seconds=0.5))
+    failed = run(
+        DnsCheck(1, "api.example.test", f"127.0.0.1:{silent_udp_port}", timeout_seconds=0.5)
+    )
     assert failed.error == "no answer from the resolver within 0.5 s"
 
 
@@ -103,54 +105,83 @@ def test_resolver_addresses_with_and_without_port():
 def test_dns_cname_names_its_target_case_and_final_dot_aside(dns_server):
     dns_server.zone["www.example.test"] = {"CNAME": ["Web.Example.test."]}
     assert run(DnsCheck(1, "www.example.test", dns_server.address, record_type="CNAME")).ok
-    assert run(DnsCheck(1, "www.example.test", dns_server.address, "web.example.test.",
-                        record_type="CNAME")).ok
-    failed = run(DnsCheck(1, "www.example.test", dns_server.address, "cdn.example.test",
-                          record_type="CNAME"))
+    assert run(
+        DnsCheck(
+            1, "www.example.test", dns_server.address, "web.example.test.", record_type="CNAME"
+        )
+    ).ok
+    failed = run(
+        DnsCheck(1, "www.example.test", dns_server.address, "cdn.example.test", record_type="CNAME")
+    )
     assert failed.error == "www.example.test CNAME is web.example.test, expected cdn.example.test"
 
 
 def test_dns_mx_expected_exchange_must_be_among_them(dns_server):
     dns_server.zone["example.test"] = {"MX": ["20 mx2.example.test.", "10 mx1.example.test."]}
-    assert run(DnsCheck(1, "example.test", dns_server.address, "mx2.example.test",
-                        record_type="MX")).ok
-    failed = run(DnsCheck(1, "example.test", dns_server.address, "mail.example.test",
-                          record_type="MX"))
+    assert run(
+        DnsCheck(1, "example.test", dns_server.address, "mx2.example.test", record_type="MX")
+    ).ok
+    failed = run(
+        DnsCheck(1, "example.test", dns_server.address, "mail.example.test", record_type="MX")
+    )
     assert failed.error == (
-        "example.test MX is mx1.example.test, mx2.example.test, expected mail.example.test")
+        "example.test MX is mx1.example.test, mx2.example.test, expected mail.example.test"
+    )
 
 
 def test_dns_txt_compares_a_records_whole_text(dns_server):
     dns_server.zone["example.test"] = {
-        "TXT": ['"v=spf1 " "include:mail.example.test -all"', '"site-verification=abc123"']}
-    assert run(DnsCheck(1, "example.test", dns_server.address,
-                        "v=spf1 include:mail.example.test -all", record_type="TXT")).ok
-    failed = run(DnsCheck(1, "example.test", dns_server.address, "site-verification=xyz",
-                          record_type="TXT"))
-    assert failed.error == ('example.test TXT is "site-verification=abc123", '
-                            '"v=spf1 include:mail.example.test -all", '
-                            'expected "site-verification=xyz"')
+        "TXT": ['"v=spf1 " "include:mail.example.test -all"', '"site-verification=abc123"']
+    }
+    assert run(
+        DnsCheck(
+            1,
+            "example.test",
+            dns_server.address,
+            "v=spf1 include:mail.example.test -all",
+            record_type="TXT",
+        )
+    ).ok
+    failed = run(
+        DnsCheck(1, "example.test", dns_server.address, "site-verification=xyz", record_type="TXT")
+    )
+    assert failed.error == (
+        'example.test TXT is "site-verification=abc123", '
+        '"v=spf1 include:mail.example.test -all", '
+        'expected "site-verification=xyz"'
+    )
 
 
 def test_dns_ns_without_an_expectation_only_needs_a_record(dns_server):
     dns_server.zone["example.test"] = {"NS": ["ns1.example.test.", "ns2.example.test."]}
     assert run(DnsCheck(1, "example.test", dns_server.address, record_type="NS")).ok
-    assert run(DnsCheck(1, "example.test", dns_server.address, "NS2.example.test",
-                        record_type="NS")).ok
+    assert run(
+        DnsCheck(1, "example.test", dns_server.address, "NS2.example.test", record_type="NS")
+    ).ok
     dns_server.zone["bare.example.test"] = {"A": ["10.0.0.1"]}
     failed = run(DnsCheck(1, "bare.example.test", dns_server.address, record_type="NS"))
     assert failed.error == "bare.example.test has no NS record"
 
 
-@pytest.mark.parametrize("record_type, expected, message", [
-    ("", "mail.example.test", "'mail.example.test' is not an IP address"),
-    ("A", "2001:db8::1", "An A record holds an IPv4 address, not '2001:db8::1'."),
-    ("MX", "10 mail.example.test", "Give the host name alone, e.g. 'mail.example.com'"),
-])
-def test_an_expected_answer_the_record_type_cannot_give_is_refused(record_type, expected, message,
-                                                                    db):
-    probe = Probe(component=make_component(), name="dns", kind=Probe.Kind.DNS,
-                  host="example.test", record_type=record_type, expected_address=expected)
+@pytest.mark.parametrize(
+    "record_type, expected, message",
+    [
+        ("", "mail.example.test", "'mail.example.test' is not an IP address"),
+        ("A", "2001:db8::1", "An A record holds an IPv4 address, not '2001:db8::1'."),
+        ("MX", "10 mail.example.test", "Give the host name alone, e.g. 'mail.example.com'"),
+    ],
+)
+def test_an_expected_answer_the_record_type_cannot_give_is_refused(
+    record_type, expected, message, db
+):
+    probe = Probe(
+        component=make_component(),
+        name="dns",
+        kind=Probe.Kind.DNS,
+        host="example.test",
+        record_type=record_type,
+        expected_address=expected,
+    )
     with pytest.raises(ValidationError) as error:
         probe.full_clean()
     assert message in error.value.message_dict["expected_address"][0]
@@ -161,9 +192,15 @@ def test_the_engine_and_the_agents_run_the_configured_record_type(dns_server, db
     from statuspage.checks import build_check
 
     dns_server.zone["example.test"] = {"MX": ["10 mx1.example.test."]}
-    probe = Probe.objects.create(component=make_component(), name="mail", kind=Probe.Kind.DNS,
-                                 host="example.test", resolver=dns_server.address,
-                                 record_type="MX", expected_address="mx1.example.test")
+    probe = Probe.objects.create(
+        component=make_component(),
+        name="mail",
+        kind=Probe.Kind.DNS,
+        host="example.test",
+        resolver=dns_server.address,
+        record_type="MX",
+        expected_address="mx1.example.test",
+    )
     assert run(build_check(probe)).ok
     spec = {f: getattr(probe, f) for f in ASSIGNED_FIELDS}
     assert build_check(Probe(**spec)) == build_check(probe)

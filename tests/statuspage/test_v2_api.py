@@ -26,13 +26,21 @@ ENDPOINTS = {
 }
 PAGE_FIELDS = {"id", "name", "url", "time_zone", "updated_at"}
 COMPONENT_STATUSES = {
-    "operational", "degraded_performance", "partial_outage", "major_outage", "under_maintenance",
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "under_maintenance",
 }
 INCIDENT_STATUSES = {"investigating", "identified", "monitoring", "resolved", "postmortem"}
 IMPACTS = {"none", "minor", "major", "critical"}
 INDICATOR_DESCRIPTIONS = {
-    "All Systems Operational", "Partially Degraded Service", "Degraded System Service",
-    "Minor Service Outage", "Partial System Outage", "Major System Outage",
+    "All Systems Operational",
+    "Partially Degraded Service",
+    "Degraded System Service",
+    "Minor Service Outage",
+    "Partial System Outage",
+    "Major System Outage",
     "Service Under Maintenance",
 }
 
@@ -65,11 +73,17 @@ def test_status_json_rolls_up_into_the_documented_indicator(client, live_outage)
     assert status["description"] in INDICATOR_DESCRIPTIONS
 
 
-@pytest.mark.parametrize(("impact", "description"), [
-    ("minor", "Minor Service Outage"), ("major", "Partial System Outage"),
-    ("critical", "Major System Outage")])
+@pytest.mark.parametrize(
+    ("impact", "description"),
+    [
+        ("minor", "Minor Service Outage"),
+        ("major", "Partial System Outage"),
+        ("critical", "Major System Outage"),
+    ],
+)
 def test_an_open_incident_over_operational_components_is_described_as_its_impact(
-        client, live_outage, impact, description):
+    client, live_outage, impact, description
+):
     from statuspage.models import Component
 
     Component.objects.update(status="operational")
@@ -84,8 +98,19 @@ def test_components_json_lists_groups_then_components_with_every_field(client, l
     group = components[0]
     assert group["group"] is True and group["group_id"] is None
     assert set(group) == {
-        "id", "name", "status", "created_at", "updated_at", "position", "description",
-        "showcase", "start_date", "group_id", "page_id", "group", "only_show_if_degraded",
+        "id",
+        "name",
+        "status",
+        "created_at",
+        "updated_at",
+        "position",
+        "description",
+        "showcase",
+        "start_date",
+        "group_id",
+        "page_id",
+        "group",
+        "only_show_if_degraded",
         "components",
     }
     leaves = components[1:]
@@ -96,7 +121,8 @@ def test_components_json_lists_groups_then_components_with_every_field(client, l
         assert leaf["page_id"] == "statuspage"
         assert "components" not in leaf
     assert {c["name"]: c["status"] for c in leaves} == {
-        "Follow app alerts": "major_outage", "Share upload": "operational",
+        "Follow app alerts": "major_outage",
+        "Share upload": "operational",
     }
 
 
@@ -111,8 +137,12 @@ def test_incidents_json_lists_resolved_ones_too_newest_first(client, resolved_in
     statuses = [u["status"] for u in old["incident_updates"]]
     assert statuses == ["resolved", "investigating"], "updates are newest first"
     [change] = old["incident_updates"][0]["affected_components"]
-    assert change == {"code": old["components"][0]["id"], "name": "Follow app alerts",
-                      "old_status": "major_outage", "new_status": "operational"}
+    assert change == {
+        "code": old["components"][0]["id"],
+        "name": "Follow app alerts",
+        "old_status": "major_outage",
+        "new_status": "operational",
+    }
 
 
 def test_incidents_json_keeps_the_fifty_most_recent(client):
@@ -120,7 +150,9 @@ def test_incidents_json_keeps_the_fifty_most_recent(client):
 
     first = None
     for n in range(51):
-        incident = resolve_at(open_outage_at(T0 + timedelta(hours=n)), T0 + timedelta(hours=n, minutes=30))
+        incident = resolve_at(
+            open_outage_at(T0 + timedelta(hours=n)), T0 + timedelta(hours=n, minutes=30)
+        )
         first = first or incident
     incidents = client.get("/api/v2/incidents.json").json()["incidents"]
     assert len(incidents) == 50

@@ -25,7 +25,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def on_call(settings):
     settings.ENGINE = {**settings.ENGINE, "HEARTBEAT_SECONDS": 10}
-    settings.STATUSPAGE = {**settings.STATUSPAGE, "URL": "http://127.0.0.1:9", "NAME": "Acme Status"}
+    settings.STATUSPAGE = {
+        **settings.STATUSPAGE,
+        "URL": "http://127.0.0.1:9",
+        "NAME": "Acme Status",
+    }
     settings.TWILIO = {**settings.TWILIO, "SMS_PER_SECOND": 1000.0}
     OnCallContact.objects.create(name="Ada", phone="+14155550199", email="ada@example.org")
     make_probe(make_component(), "http://127.0.0.1:1/health")
@@ -65,8 +69,10 @@ def test_the_watchdog_pages_oncall_by_sms_and_email_once_per_interruption(sandbo
     assert Announcement.objects.filter(recipients=Recipients.ONCALL).count() == 2
     inbox = received(sandbox)
     [text] = inbox["+14155550199"]
-    assert text.startswith("Acme Status: Monitoring interrupted: no probe cycle has completed "
-                           "since 2026-11-27 01:00 UTC")
+    assert text.startswith(
+        "Acme Status: Monitoring interrupted: no probe cycle has completed "
+        "since 2026-11-27 01:00 UTC"
+    )
     assert text.endswith(" http://127.0.0.1:9/manage/")
     [mail] = inbox["ada@example.org"]
     assert mail.startswith("Monitoring interrupted since 01:00 UTC: status unknown\n")
@@ -91,9 +97,11 @@ def test_monitoring_restored_is_sent_once_when_the_engine_cycles_again(sandbox, 
         "Acme Status: Monitoring restored at 2026-11-27 01:05 UTC: the engine completes probe "
         "cycles again (interrupted since 01:00 UTC). Public pages show the checked status "
         "again; look at the console for anything that failed meanwhile. "
-        "http://127.0.0.1:9/manage/")
+        "http://127.0.0.1:9/manage/"
+    )
     assert inbox["ada@example.org"][1].startswith(
-        "Monitoring restored (interrupted since 01:00 UTC)\n")
+        "Monitoring restored (interrupted since 01:00 UTC)\n"
+    )
 
 
 def test_a_second_interruption_pages_again_with_its_own_record(sandbox, task_queue):
@@ -129,9 +137,16 @@ def test_a_reader_that_saw_the_silence_after_the_engine_came_back_pages_nobody(t
     assert not Incident.objects.interruptions().exists()
 
 
-@pytest.mark.parametrize("channel, part", [("sms", "body"), ("voice", "body"),
-                                           ("email", "subject"), ("email", "text"),
-                                           ("email", "html")])
+@pytest.mark.parametrize(
+    "channel, part",
+    [
+        ("sms", "body"),
+        ("voice", "body"),
+        ("email", "subject"),
+        ("email", "text"),
+        ("email", "html"),
+    ],
+)
 @pytest.mark.parametrize("kind", ["monitoring_interrupted", "monitoring_restored"])
 def test_every_oncall_channel_words_both_kinds_within_its_limits(channel, part, kind):
     with time_machine.travel(SILENT, tick=False):

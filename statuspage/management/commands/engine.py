@@ -15,9 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--tick", type=float, default=settings.ENGINE["TICK_SECONDS"])
-        parser.add_argument(
-            "--concurrency", type=int, default=settings.ENGINE["MAX_CONCURRENCY"]
-        )
+        parser.add_argument("--concurrency", type=int, default=settings.ENGINE["MAX_CONCURRENCY"])
 
     def handle(self, *args, tick: float, concurrency: int, **options) -> None:
         asyncio.run(self.serve(tick, concurrency))

@@ -27,8 +27,10 @@ class Command(BaseCommand):
         except ConfigError as error:
             lines = [f"{file}:{p.line}: {p.where}: {p.message}" for p in error.problems]
             raise CommandError("nothing was changed:\n" + "\n".join(lines)) from None
-        self.stdout.write(f"created {len(report.created)}, updated {len(report.updated)}, "
-                          f"unchanged {len(report.unchanged)}")
+        self.stdout.write(
+            f"created {len(report.created)}, updated {len(report.updated)}, "
+            f"unchanged {len(report.unchanged)}"
+        )
         for label in report.created + report.updated:
             self.stdout.write(f"  {label}")
         for probe in report.heartbeats:

@@ -14,9 +14,11 @@ class Command(BaseCommand):
     help = "Render the public site (page, JSON, feeds, badges, assets) into STATUS_SNAPSHOT_DIR."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--dir", default=settings.STATUS_SNAPSHOT_DIR,
-                            help="target (a symlink the command manages); default "
-                                 "STATUS_SNAPSHOT_DIR")
+        parser.add_argument(
+            "--dir",
+            default=settings.STATUS_SNAPSHOT_DIR,
+            help="target (a symlink the command manages); default STATUS_SNAPSHOT_DIR",
+        )
 
     def handle(self, *args: Any, dir: str, **options: Any) -> None:
         if not dir:

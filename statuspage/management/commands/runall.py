@@ -33,8 +33,12 @@ class Command(BaseCommand):
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         commands = {
             "web": [
-                sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}",
-                "--threads=8", "config.wsgi:application",
+                sys.executable,
+                "-m",
+                "waitress",
+                f"--listen=127.0.0.1:{port}",
+                "--threads=8",
+                "config.wsgi:application",
             ],
             "engine": [*manage, "engine"],
             "tasks": [*manage, "qcluster"],

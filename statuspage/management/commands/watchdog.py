@@ -28,7 +28,9 @@ class Command(BaseCommand):
         state = compute_state(now)
         if not state.interrupted:
             beat = EngineHeartbeat.objects.filter(name="engine").first()
-            slip = f", p99 schedule slip {beat.slip_p99_ms:g} ms" if beat and beat.slip_p99_ms else ""
+            slip = (
+                f", p99 schedule slip {beat.slip_p99_ms:g} ms" if beat and beat.slip_p99_ms else ""
+            )
             self.stdout.write(f"monitoring OK: last probe cycle at {state.last_cycle_at}{slip}")
             return
         paged = raise_alarm(state, now)
