@@ -8,14 +8,14 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test test-sqlite test-postgres setup chromium clean bench-probes bench-fanout bench-public messages bench-clock
+.PHONY: run test lint format test-sqlite test-postgres setup chromium clean bench-probes bench-fanout bench-public messages bench-clock
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --disable-pip-version-check -q -r requirements.txt
 	touch $@
 
-$(VENV)/.testing: $(VENV)/.runtime requirements-test.txt
+$(VENV)/.testing: $(VENV)/.runtime requirements-test.txt requirements-lint.txt
 	$(PIP) install --disable-pip-version-check -q -r requirements-test.txt
 	touch $@
 
@@ -31,6 +31,18 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# Style, types and the one-way layers of docs/ARCHITECTURE.md (contracts in pyproject.toml).
+lint: $(VENV)/.testing
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+# Sort imports and format the tree the way `make lint` expects.
+format: $(VENV)/.testing
+	$(VENV)/bin/ruff check --select I --fix .
+	$(VENV)/bin/ruff format .
 
 test: $(VENV)/.testing chromium
 	$(MAKE) --no-print-directory test-sqlite

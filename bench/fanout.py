@@ -45,6 +45,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,8 +124,8 @@ def sample_requests(channel_name: str, count: int) -> tuple[list, object]:
     thousand-recipient body per request would only measure memory)."""
     import uuid
 
-    from notifiers.registry import get_channel
     from notifiers.models import Announcement, ClaimedDelivery, ClaimedSubscriber, Recipients
+    from notifiers.registry import get_channel
 
     update = ceiling_update()
     channel = get_channel(channel_name)
@@ -181,13 +182,13 @@ def sample_requests(channel_name: str, count: int) -> tuple[list, object]:
     config = twilio_config()
     callback = status_callback_base()
     calls = [
-        dict(
-            to=d.target,
-            body=message.body,
-            messaging_service_sid=config["MESSAGING_SERVICE_SID"],
-            validity_period=config["SMS_VALIDITY_SECONDS"],
-            status_callback=f"{callback}{d.id}",
-        )
+        {
+            "to": d.target,
+            "body": message.body,
+            "messaging_service_sid": config["MESSAGING_SERVICE_SID"],
+            "validity_period": config["SMS_VALIDITY_SECONDS"],
+            "status_callback": f"{callback}{d.id}",
+        }
         for d in deliveries(0, count)
     ]
 
@@ -217,13 +218,13 @@ def seed(subscribers: int) -> dict:
 
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from notifiers.subscribers import Subscriber
     from statuspage.models import Component
 
     Component.objects.create(name="Follow app alerts", advice="Check glucose with a meter.")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     addresses = {
         "push": lambda i: f"fid-bench-{i}",
         "email": lambda i: f"person{i}@bench.example",
@@ -255,12 +256,12 @@ def seed(subscribers: int) -> dict:
 
 def new_update(label: str) -> int:
     """A fresh incident and its opening update, so each pass starts with an empty outbox."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from incidents.models import AffectedComponent, Incident, IncidentUpdate
     from statuspage.models import Component
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     incident = Incident.objects.create(
         name=f"Bench {label}",
         impact="critical",

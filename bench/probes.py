@@ -77,8 +77,8 @@ def make_probes(count: int, interval: int) -> None:
 def run_engine(seconds: float, concurrency: int) -> dict:
     from django.conf import settings
 
-    from statuspage.probes.engine import Engine
     from statuspage.models import CheckResult
+    from statuspage.probes.engine import Engine
 
     settings.ENGINE = {**settings.ENGINE, "HOUSEKEEPING": []}
     engine = Engine(settings.ENGINE["TICK_SECONDS"], concurrency)

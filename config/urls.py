@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from statuspage.public import api
-from statuspage.public import views
+from statuspage.public import api, views
 from statuspage.public.urls import public_urlpatterns
 
 urlpatterns = [

@@ -3,7 +3,6 @@ from django.contrib import admin, messages
 from django.template import Template, TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
 
-from incidents.response import workflow
 from incidents.models import (
     AffectedComponent,
     AuditEvent,
@@ -15,6 +14,7 @@ from incidents.models import (
     MessageTemplate,
     OnCallContact,
 )
+from incidents.response import workflow
 from statuspage import clock
 
 

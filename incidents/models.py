@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.validators import RegexValidator
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -109,7 +109,8 @@ class Incident(models.Model):
     class Kind(models.TextChoices):
         INCIDENT = "incident", _("Incident")
         MAINTENANCE = "maintenance", _("Scheduled maintenance")
-        # Staff only: our own monitoring stopped (incidents.response.interruptions); never published,
+        # Staff only: our own monitoring stopped (incidents.response.interruptions); never
+        # published,
         # never escalated by the clock; it carries the page and the "restored" message.
         MONITORING = "monitoring", _("Monitoring interruption")
 

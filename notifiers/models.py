@@ -18,9 +18,8 @@ from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import IncidentUpdate
-from notifiers.registry import channel_choices
-from notifiers.registry import DeliveryError
 from notifiers.recipients import Recipients
+from notifiers.registry import DeliveryError, channel_choices
 from notifiers.transactions import outbox_transaction
 from statuspage.models import Audience
 
@@ -115,7 +114,8 @@ class DeliveryOutcome:
         self.claim_token = None
 
     def record_failure(self, error: DeliveryError, now: datetime) -> None:
-        """Schedule a retry with backoff, or give up if the error is permanent or attempts ran out."""
+        """Schedule a retry with backoff, or give up if the error is permanent or attempts ran
+        out."""
         self.last_error = str(error)[:500]
         self.claim_token = None
         if error.permanent or self.attempts >= MAX_ATTEMPTS:
@@ -268,7 +268,8 @@ IN_FLIGHT = models.Q(state=DeliveryState.SENDING)
 
 
 class Delivery(DeliveryOutcome, models.Model):
-    # None for a confirmation (opt-in link, SMS code, webhook ping): see notifiers.delivery.confirmations.
+    # None for a confirmation (opt-in link, SMS code, webhook ping): see
+    # notifiers.delivery.confirmations.
     # Neither foreign key has an index of its own (see Meta.constraints). Every index
     # costs each fan-out insert and, on PostgreSQL, each of the two updates (claimed,
     # then sent) every delivery goes through.

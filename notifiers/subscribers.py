@@ -262,7 +262,8 @@ class SubscribeAttempt(models.Model):
 
     @classmethod
     def allowed(cls, ip: str, destination: str, now: datetime) -> bool:
-        """Record this subscribe attempt if both the address's and the destination's budgets allow it."""
+        """Record this subscribe attempt if both the address's and the destination's budgets
+        allow it."""
         return cls.wait_seconds(SUBSCRIBE, ip, destination, now) == 0
 
     @classmethod

@@ -2,8 +2,7 @@
 
 from django.urls import path
 
-from notifiers.web import views
-from notifiers.web import webhooks
+from notifiers.web import views, webhooks
 
 app_name = "notifiers"
 

@@ -9,7 +9,6 @@ import re
 import secrets
 import uuid
 import zoneinfo
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -28,7 +27,6 @@ from statuspage.checks.expressions import (
 from statuspage.checks.heartbeat import next_evaluation, validate_schedule
 from statuspage.checks.outcome import CheckOutcome
 from statuspage.statuses import ComponentStatus
-
 
 EVIDENCE_SAMPLES = 5
 

@@ -2,21 +2,21 @@
 confirm it, an incident opens once, the public API turns red, the banner says show, and the
 follower app's topic receives exactly one push through firebase-admin. Then recovery."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from incidents.response import workflow
 from incidents.models import Incident, IncidentStatus
+from incidents.response import workflow
 from notifiers.channels.push import component_topic
 from statuspage import clock
-from statuspage.demo.setup import load_demo
 from statuspage.demo.service import DemoServer
-from statuspage.probes.engine import run_due_probes
+from statuspage.demo.setup import load_demo
 from statuspage.models import Component, Probe
+from statuspage.probes.engine import run_due_probes
 
-START = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture

@@ -33,9 +33,8 @@ from django.db import transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django_q.brokers import get_broker  # noqa: E402
 
-from incidents.response import clock
-from incidents.response import workflow  # noqa: E402
 from incidents.models import Incident  # noqa: E402
+from incidents.response import clock, workflow  # noqa: E402
 from statuspage.models import Audience, Component, Probe, ProbeState, Verdict  # noqa: E402
 
 RUNS = int(os.environ.get("BENCH_RUNS", "5"))
@@ -82,7 +81,7 @@ def measure(count: int) -> dict:
     baseline = median_ms(lambda: list(Incident.objects.incidents().unresolved()), RUNS)
     quiet = median_ms(lambda: clock.tick(now + timedelta(minutes=1)), RUNS)
     busy_samples = []
-    for run in range(RUNS):
+    for _ in range(RUNS):
         # Each run is a fresh set of incidents whose T+10 step falls due in the measured tick.
         reset()
         open_incidents(count, now)

@@ -14,8 +14,6 @@ from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils.dateparse import parse_datetime
 
-from incidents.response import maintenance
-from incidents.response import workflow
 from incidents.console.api_auth import api_view, error
 from incidents.models import (
     MAINTENANCE_STATUSES,
@@ -24,10 +22,11 @@ from incidents.models import (
     IncidentStatus,
     InvalidTransition,
 )
+from incidents.response import maintenance, workflow
 from incidents.response.policies import ensure_default_policy
 from statuspage import clock
-from statuspage.picture.serializers import component_payload, incident_payload
 from statuspage.models import Component, ComponentGroup, ComponentStatus
+from statuspage.picture.serializers import component_payload, incident_payload
 
 OPEN = [IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING]
 COMPONENT_STATUSES = {s.value for s in ComponentStatus}
@@ -97,7 +96,7 @@ def components_from(data: dict, errors: dict, default_status: str) -> dict[Compo
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         errors["component_ids"] = "A list of component ids."
         return {}
-    wanted.update({i: default_status for i in ids})
+    wanted.update(dict.fromkeys(ids, default_status))
     wanted.update(raw)
     found = {c.public_id: c for c in Component.objects.filter(public_id__in=list(wanted))}
     missing = sorted(set(wanted) - set(found))

@@ -57,7 +57,7 @@ class UpdateForm(forms.Form):
         status = self.cleaned_data["component_status"]
         if self.cleaned_data["status"] == IncidentStatus.RESOLVED:
             status = ComponentStatus.OPERATIONAL
-        return {c: status for c in self.cleaned_data.get("components") or []}
+        return dict.fromkeys(self.cleaned_data.get("components") or [], status)
 
 
 class HoldForm(forms.Form):

@@ -16,10 +16,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from incidents.response import audit
-from incidents.response import clock
-from incidents.response import maintenance
-from incidents.response import workflow
 from incidents.console import preview
 from incidents.console.alerts import staff_alerts
 from incidents.console.forms import HoldForm, MaintenanceForm, UpdateForm
@@ -34,6 +30,7 @@ from incidents.models import (
     IncidentUpdate,
     InvalidTransition,
 )
+from incidents.response import audit, clock, maintenance, workflow
 from incidents.response.policies import ensure_default_policy
 from statuspage import clock as wall
 from statuspage.models import CheckResult

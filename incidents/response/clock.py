@@ -17,9 +17,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
-from incidents.response import maintenance_clock
 from incidents.messages import render_message
-from incidents.response.oncall import current_contacts
 from incidents.models import (
     Action,
     EscalationStep,
@@ -27,6 +25,8 @@ from incidents.models import (
     Incident,
     IncidentUpdate,
 )
+from incidents.response import maintenance_clock
+from incidents.response.oncall import current_contacts
 from incidents.response.policies import assign_policy
 from incidents.response.publishing import Outcome, publish, publish_to_told
 from incidents.response.timeline import (
@@ -100,7 +100,8 @@ def due_occurrences(
             step,
             grid_key(step, n),
             first + n * period,
-            "a later repetition was due at the same time (the engine was stopped or the clock jumped)",
+            "a later repetition was due at the same time "
+            "(the engine was stopped or the clock jumped)",
         )
         for n in range(latest)
         if grid_key(step, n) not in taken
@@ -210,7 +211,8 @@ def tell_oncall(update: IncidentUpdate, step, now) -> Outcome:
 
 
 def publish_current(incident, step, now) -> tuple[IncidentUpdate | None, Outcome]:
-    """Make the incident public (first time) and announce its latest update to the step's audience."""
+    """Make the incident public (first time) and announce its latest update to the step's
+    audience."""
     if incident.published_at is None:
         incident.published_at = now
         incident.save(update_fields=["published_at"])

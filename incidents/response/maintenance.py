@@ -55,10 +55,10 @@ def schedule(
     auto_transition: bool = True,
 ) -> Incident:
     """Put planned work on the page now; the clock announces, starts and completes it."""
-    from incidents.response import audit
-    from incidents.response.maintenance_clock import DEFAULT_ANNOUNCE_BEFORE_MINUTES
     from incidents.messages import render_message
     from incidents.models import AffectedComponent, IncidentUpdate
+    from incidents.response import audit
+    from incidents.response.maintenance_clock import DEFAULT_ANNOUNCE_BEFORE_MINUTES
     from incidents.response.timeline import add_update, context_for
     from statuspage.models import ComponentStatus
 
@@ -107,9 +107,9 @@ def schedule(
 
 def set_status(maintenance: Incident, status: str, user, now: datetime) -> None:
     """A person moves the window on; start and completion do what the clock would do."""
+    from incidents.models import FiredStep
     from incidents.response import audit
     from incidents.response.maintenance_clock import complete, start
-    from incidents.models import FiredStep
 
     if status == IncidentStatus.IN_PROGRESS and maintenance.status == IncidentStatus.SCHEDULED:
         update = start(maintenance, now, author=user)
@@ -136,7 +136,8 @@ def set_status(maintenance: Incident, status: str, user, now: datetime) -> None:
 
 
 def upcoming_and_active():
-    """What Statuspage's summary lists as scheduled_maintenances: not yet completed, soonest first."""
+    """What Statuspage's summary lists as scheduled_maintenances: not yet completed, soonest
+    first."""
     return (
         Incident.objects.maintenance()
         .filter(status__in=[IncidentStatus.SCHEDULED, *ACTIVE_MAINTENANCE_STATUSES])

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from incidents.response import audit
 from incidents.messages import render_message
 from incidents.models import FiredStep, Incident, IncidentStatus, IncidentUpdate
+from incidents.response import audit
 from incidents.response.publishing import publish, publish_to_told, registered_channels
 from incidents.response.timeline import add_update, change_component, context_for
 from notifiers.models import Recipients

@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 from django.db import transaction
 
-from incidents.models import Action, EscalationPolicy, EscalationStep, Incident, PAGE_CHANNEL
+from incidents.models import PAGE_CHANNEL, Action, EscalationPolicy, EscalationStep, Incident
 from notifiers.models import Recipients
 from statuspage.models import Component
 

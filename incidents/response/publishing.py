@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from incidents.models import PAGE_CHANNEL, Incident, IncidentUpdate
-from notifiers.registry import channel_choices
 from notifiers.delivery.dispatch import announce
 from notifiers.models import Announcement, Recipients
+from notifiers.registry import channel_choices
 from statuspage.models import Audience
 
 PUBLIC_RECIPIENTS = (

@@ -16,9 +16,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from incidents.response import audit
-from incidents.response import clock
-from incidents.response.maintenance import is_under_maintenance
 from incidents.messages import render_message
 from incidents.models import (
     IMPACT_FOR_STATUS,
@@ -28,6 +25,8 @@ from incidents.models import (
     IncidentUpdate,
     InvalidTransition,
 )
+from incidents.response import audit, clock
+from incidents.response.maintenance import is_under_maintenance
 from incidents.response.policies import assign_policy
 from incidents.response.publishing import publish_to_told
 from incidents.response.timeline import add_update, change_component, context_for, next_update_by

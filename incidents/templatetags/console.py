@@ -16,7 +16,9 @@ def changes(event) -> str:
     for key in sorted(set(before) | set(after)):
         old, new = before.get(key), after.get(key)
         if old != new:
-            parts.append(
-                f"{key}: {old if old not in (None, '') else '–'} → {new if new not in (None, '') else '–'}"
-            )
+            parts.append(f"{key}: {shown(old)} → {shown(new)}")
     return "; ".join(parts)
+
+
+def shown(value: object) -> object:
+    return "–" if value in (None, "") else value

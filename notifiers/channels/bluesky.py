@@ -5,9 +5,8 @@ from __future__ import annotations
 from atproto import Client, client_utils
 from atproto_client import exceptions
 
-from notifiers.registry import register
-from notifiers.registry import DeliveryError, PermanentError, TransientError
 from notifiers.channels.social import SocialChannel, sandbox_url
+from notifiers.registry import DeliveryError, PermanentError, TransientError, register
 
 DEFAULT_PDS = "https://bsky.social"
 

@@ -17,9 +17,15 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
 from incidents.messages import render_message
-from notifiers.registry import register
-from notifiers.registry import Channel, DeliveryError, PermanentError, SendResult, TransientError
 from notifiers.channels.context import link_maker, message_context, subscriber_targets
+from notifiers.registry import (
+    Channel,
+    DeliveryError,
+    PermanentError,
+    SendResult,
+    TransientError,
+    register,
+)
 
 SANDBOX_API_KEY = "SG.sandbox-key"
 UNSUBSCRIBE = "-unsubscribe_url-"

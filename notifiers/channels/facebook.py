@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import requests
 
-from notifiers.registry import register
-from notifiers.registry import DeliveryError, PermanentError, TransientError
 from notifiers.channels.social import SocialChannel, sandbox_url
+from notifiers.registry import DeliveryError, PermanentError, TransientError, register
 
 GRAPH_URL = "https://graph.facebook.com"
 GRAPH_VERSION = "v21.0"
@@ -19,7 +18,8 @@ def classify(response: requests.Response) -> DeliveryError:
         error = response.json().get("error", {})
     except ValueError:
         error = {}
-    text = f"Graph {response.status_code} code {error.get('code')}: {error.get('message', response.text[:200])}"
+    message = error.get("message", response.text[:200])
+    text = f"Graph {response.status_code} code {error.get('code')}: {message}"
     if (
         response.status_code >= 500
         or response.status_code == 429

@@ -12,9 +12,8 @@ from mastodon import (
     MastodonUnauthorizedError,
 )
 
-from notifiers.registry import register
-from notifiers.registry import DeliveryError, PermanentError, TransientError
 from notifiers.channels.social import SocialChannel, sandbox_url
+from notifiers.registry import DeliveryError, PermanentError, TransientError, register
 
 
 def classify(error: MastodonError) -> DeliveryError:

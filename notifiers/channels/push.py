@@ -12,15 +12,15 @@ from django.conf import settings
 from firebase_admin import credentials, exceptions, messaging
 
 from incidents.messages import render_message
-from notifiers.registry import register
-from statuspage import clock
 from notifiers.registry import (
     Channel,
     DeliveryError,
     PermanentError,
     SendResult,
     TransientError,
+    register,
 )
+from statuspage import clock
 
 SANDBOX_PROJECT_ID = "statuspage-sandbox"
 TOPIC = re.compile(r"^[a-zA-Z0-9\-_.~%]+$")

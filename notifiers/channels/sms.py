@@ -20,15 +20,15 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from incidents.messages import render_message
-from notifiers.registry import register
+from notifiers.channels.context import absolute, message_context, subscriber_targets
 from notifiers.registry import (
     Channel,
     DeliveryError,
     PermanentError,
     SendResult,
     TransientError,
+    register,
 )
-from notifiers.channels.context import absolute, message_context, subscriber_targets
 
 SANDBOX_MESSAGING_SERVICE = "MG" + "5a" * 16
 # Twilio error codes that say the number itself will never take our texts.

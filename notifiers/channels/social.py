@@ -12,8 +12,8 @@ import requests
 from django.conf import settings
 
 from incidents.messages import render_message
-from notifiers.registry import Channel, DeliveryError, SendResult, Target, TransientError
 from notifiers.channels.context import message_context
+from notifiers.registry import Channel, DeliveryError, SendResult, Target, TransientError
 
 ELLIPSIS = "…"
 

@@ -11,10 +11,9 @@ from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import VoiceResponse
 
 from incidents.messages import render_message
-from notifiers.registry import register
-from notifiers.registry import Channel, DeliveryError, SendResult
 from notifiers.channels.context import message_context
 from notifiers.channels.sms import classify, twilio_client
+from notifiers.registry import Channel, DeliveryError, SendResult, register
 
 SANDBOX_VOICE_FROM = "+15005550006"
 

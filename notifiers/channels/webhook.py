@@ -18,10 +18,16 @@ import requests
 from django.conf import settings
 
 from incidents.messages import render_message
-from notifiers.registry import register
-from notifiers.registry import Channel, DeliveryError, PermanentError, SendResult, TransientError
 from notifiers.channels.context import message_context, subscriber_targets, unsubscribe_url
 from notifiers.destinations import BlockedDestination, guarded_session
+from notifiers.registry import (
+    Channel,
+    DeliveryError,
+    PermanentError,
+    SendResult,
+    TransientError,
+    register,
+)
 from statuspage import clock
 from statuspage.picture.serializers import incident_payload
 from statuspage.picture.summary import build_snapshot

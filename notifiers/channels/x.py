@@ -6,9 +6,8 @@ import requests
 import tweepy
 from django.conf import settings
 
-from notifiers.registry import register
-from notifiers.registry import DeliveryError, PermanentError, TransientError
 from notifiers.channels.social import RoutedAdapter, SocialChannel
+from notifiers.registry import DeliveryError, PermanentError, TransientError, register
 
 X_HOSTS = ("https://api.twitter.com/", "https://api.x.com/")
 

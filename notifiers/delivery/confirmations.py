@@ -24,11 +24,11 @@ from django.urls import reverse
 from django.utils import translation
 
 from incidents.messages import render_message
-from notifiers.registry import DeliveryError, PermanentError, SendResult, TransientError
 from notifiers.channels.context import absolute
 from notifiers.delivery.dispatch import enqueue, record_outcomes
 from notifiers.languages import supported_language
 from notifiers.models import SEND_QUEUE_LEASE, Delivery
+from notifiers.registry import DeliveryError, PermanentError, SendResult, TransientError
 from notifiers.subscribers import Subscriber, SubscriberChannel
 from statuspage import clock
 

@@ -21,12 +21,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django_q.tasks import async_task
 
-from notifiers.registry import get_channel
-from notifiers.delivery.bulk import insert_deliveries_for
-from notifiers.registry import SendResult, Target, TransientError
 from notifiers.channels.context import SubscriberTargets
+from notifiers.delivery.bulk import insert_deliveries_for
 from notifiers.languages import by_language, render_in
-from notifiers.transactions import outbox_transaction
 from notifiers.models import (
     SEND_QUEUE_LEASE,
     Announcement,
@@ -37,6 +34,8 @@ from notifiers.models import (
     Recipients,
     Subscriber,
 )
+from notifiers.registry import SendResult, Target, TransientError, get_channel
+from notifiers.transactions import outbox_transaction
 from statuspage import clock
 from statuspage.models import Audience
 
@@ -484,7 +483,8 @@ def write_per_row(batch: list[ClaimedDelivery], token) -> None:
                 for n, (f, column) in enumerate(zip(fields, columns, strict=True), start=1)
             )
             cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([values] * len(rows))}) v "
+                f"UPDATE {table} SET {assignments} "
+                f"FROM (VALUES {', '.join([values] * len(rows))}) v "
                 f"WHERE {table}.id = v.column{len(fields) + 1} AND {table}.{claim} = %s",
                 [value for row in rows for value in row] + [token_value],
             )

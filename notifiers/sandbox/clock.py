@@ -4,7 +4,7 @@ sleeping: timed fault windows and the recorder's timestamps ask ``now()``."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now() -> float:
@@ -13,4 +13,4 @@ def now() -> float:
 
 
 def isoformat(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat()
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()

@@ -14,8 +14,9 @@ Topics behave as FCM's do: ``POST /v1/projects/{project}/registrations/{token}/
 topicSubscriptions?topic_name=<topic>`` (and ``DELETE .../topicSubscriptions/<topic>``),
 which firebase-admin's ``subscribe_to_topic`` calls, subscribe a device; a message to a
 topic or to a condition (``'a' in topics || 'b' in topics``, with ``&&`` and parentheses,
-read left to right as FCM documents it, at most five topics) is recorded once as sent, then once per subscribed device it reaches
-(kind ``device``), so a device subscribed to several topics of one condition gets one.
+read left to right as FCM documents it, at most five topics) is recorded once as sent, then
+once per subscribed device it reaches (kind ``device``), so a device subscribed to several
+topics of one condition gets one.
 
 Errors use Google's shapes, which firebase-admin maps to its exception classes: OAuth
 ``{"error", "error_description"}`` for the token endpoint, and ``{"error": {"code",
@@ -26,14 +27,14 @@ starting with ``unregistered-`` answers 404 UNREGISTERED.
 from __future__ import annotations
 
 import base64
-import functools
 import binascii
+import functools
 import json
 import re
 import secrets
 import time
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web

@@ -1,13 +1,14 @@
 """Mastodon's ``POST /api/v1/statuses``, for Mastodon.py.
 
 Needs a bearer token; honours ``Idempotency-Key`` as Mastodon does (a repeated key
-returns the first status instead of posting twice; remembered as long as the recording). Errors are ``{"error": "..."}``.
+returns the first status instead of posting twice; remembered as long as the recording).
+Errors are ``{"error": "..."}``.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiohttp import web
 
@@ -55,7 +56,7 @@ def _status(request: web.Request, text: str, data: dict) -> dict:
         "id": status_id,
         "uri": f"{base}/users/status/statuses/{status_id}",
         "url": f"{base}/@status/{status_id}",
-        "created_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "created_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "content": f"<p>{text}</p>",
         "visibility": data.get("visibility") or "public",
         "language": data.get("language"),

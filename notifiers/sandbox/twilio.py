@@ -208,7 +208,7 @@ async def _post_with_retries(url: str, params: dict[str, str]) -> bool:
         await asyncio.sleep(delay)
         try:
             status, _ = await _post_signed(url, params)
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as error:
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
             log.info("status callback to %s failed: %s", url, error)
             return False
         if status < 500:

@@ -20,9 +20,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from notifiers.delivery import confirmations
 from notifiers.channels.context import manage_token, read_manage_token
-from notifiers.web.forms import CodeForm, DeviceForm, PreferencesForm, SubscribeForm
+from notifiers.delivery import confirmations
 from notifiers.subscribers import (
     SubscribeAttempt,
     Subscriber,
@@ -31,6 +30,7 @@ from notifiers.subscribers import (
     WebhookFormat,
     client_ip,
 )
+from notifiers.web.forms import CodeForm, DeviceForm, PreferencesForm, SubscribeForm
 from statuspage import clock
 from statuspage.models import Component
 

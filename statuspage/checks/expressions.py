@@ -66,7 +66,8 @@ class JsonCheck:
         return (
             ""
             if passed
-            else f"{self.path} is {json.dumps(value)}, expected {self.op} {json.dumps(self.expected)}"
+            else f"{self.path} is {json.dumps(value)}, "
+            f"expected {self.op} {json.dumps(self.expected)}"
         )
 
 

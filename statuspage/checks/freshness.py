@@ -1,7 +1,8 @@
 """Freshness and backlog: a number (data age, queue depth) against degraded/outage thresholds.
 
 The number comes from an endpoint's JSON (pulled here) or from a heartbeat ping's JSON body
-(pushed; see statuspage.probes.ping.record_ping). A growing backlog is how the outage in CONTEXT.md began.
+(pushed; see statuspage.probes.ping.record_ping). A growing backlog is how the outage in
+CONTEXT.md began.
 """
 
 from __future__ import annotations

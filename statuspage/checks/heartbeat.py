@@ -8,8 +8,8 @@ inside the database step, against the probe row it has locked.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
-from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
@@ -47,7 +47,7 @@ def next_cron_time(expression: str, after: datetime, zone: ZoneInfo) -> datetime
     candidate = times.get_next(datetime)
     while candidate.replace(tzinfo=None) <= local.replace(tzinfo=None):
         candidate = times.get_next(datetime)
-    return candidate.astimezone(timezone.utc)
+    return candidate.astimezone(UTC)
 
 
 def expected_by(probe: Probe) -> datetime:

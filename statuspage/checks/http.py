@@ -8,8 +8,8 @@ import re
 import ssl
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
-from datetime import datetime, timezone
 
 import aiohttp
 from django.conf import settings
@@ -85,7 +85,7 @@ async def run_http_check(session: aiohttp.ClientSession, check: HttpCheck) -> Ch
             latency = elapsed_ms()
         expiry = await certificate_expiry(check.url, check.timeout_seconds)
         return judge(check, response, body, latency, expiry)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return CheckOutcome(
             False, elapsed_ms(), None, f"timed out after {check.timeout_seconds:g} s"
         )
@@ -117,9 +117,7 @@ async def certificate_expiry(url: str, timeout: float) -> datetime | None:
         cert = writer.get_extra_info("peercert")
         writer.close()
         if cert and "notAfter" in cert:
-            expiry = datetime.fromtimestamp(
-                ssl.cert_time_to_seconds(cert["notAfter"]), timezone.utc
-            )
+            expiry = datetime.fromtimestamp(ssl.cert_time_to_seconds(cert["notAfter"]), UTC)
     except (OSError, TimeoutError, ssl.SSLError):
         return None
     _expiry_cache[key] = (time.monotonic(), expiry)
@@ -233,7 +231,7 @@ async def fetch_text(
             if response.status >= 400:
                 return CheckOutcome(False, elapsed_ms(), response.status, f"HTTP {response.status}")
             return Fetched(response.status, raw.decode("utf-8", "replace"), elapsed_ms())
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return CheckOutcome(False, elapsed_ms(), None, f"timed out after {timeout:g} s")
     except aiohttp.ClientError as exc:
         return CheckOutcome(False, elapsed_ms(), None, f"{type(exc).__name__}: {exc}"[:500])

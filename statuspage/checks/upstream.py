@@ -11,7 +11,7 @@ import calendar
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import feedparser
@@ -51,7 +51,7 @@ def feed_report(text: str, window: timedelta, now: datetime) -> str:
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         if stamp is None:
             continue
-        when = datetime.fromtimestamp(calendar.timegm(stamp), timezone.utc)
+        when = datetime.fromtimestamp(calendar.timegm(stamp), UTC)
         if now - when > window:
             continue
         words = f"{entry.get('title', '')} {entry.get('summary', '')}"

@@ -13,11 +13,11 @@ from django.db.models import Max, Prefetch
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Impact, Incident, IncidentUpdate
-from statuspage.picture.monitoring import MonitoringState, monitoring_state, overall_when_unknown
 from statuspage.models import (
     Component,
     ComponentGroup,
 )
+from statuspage.picture.monitoring import MonitoringState, monitoring_state, overall_when_unknown
 from statuspage.statuses import ComponentStatus, worst_status
 
 INDICATOR_ORDER = ["none", "minor", "major", "critical"]

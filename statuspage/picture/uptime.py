@@ -242,7 +242,7 @@ def uptime_views(components: list[Component], now: datetime) -> dict[int, Uptime
     views = {}
     for component in components:
         bars, observed, down = [], 0.0, 0.0
-        for day, label in zip(days, labels):
+        for day, label in zip(days, labels, strict=True):
             row = rows.get((component.id, day))
             bar = DayBar(day, label)
             if row is not None:

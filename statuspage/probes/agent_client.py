@@ -118,7 +118,7 @@ class Agent:
                     return 0
                 r.raise_for_status()
                 return len(batch)
-        except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+        except (TimeoutError, aiohttp.ClientError) as error:
             log.warning("pushing results failed (%s); keeping them for the next try", error)
             self.buffer.extendleft(reversed(batch))
             return 0
@@ -140,7 +140,7 @@ class Agent:
                     last_refresh = now
                     try:
                         await self.refresh(api)
-                    except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                    except (TimeoutError, aiohttp.ClientError) as error:
                         log.warning("cannot fetch assignments (%s); keeping the old ones", error)
                 for task in await self.run_due(session):
                     in_flight.add(task)
@@ -150,7 +150,7 @@ class Agent:
                     await self.push(api)
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=0.5)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             await asyncio.gather(*in_flight, return_exceptions=True)
             await self.push(api)

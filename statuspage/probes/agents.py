@@ -20,8 +20,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from notifiers.subscribers import SubscribeAttempt, client_ip
 from statuspage import clock
-from statuspage.probes.engine import record_region_outcome
 from statuspage.models import CheckOutcome, ComponentStatus, Probe, ProbeAgent
+from statuspage.probes.engine import record_region_outcome
 
 ASSIGNED_FIELDS = [
     "id",

@@ -32,11 +32,13 @@ def claim(probes: Sequence[Probe], new_times: Sequence[datetime]) -> set[int]:
     table = connection.ops.quote_name(Probe._meta.db_table)
     when, pk = column("next_run_at"), column("id")
     unset = [
-        (prep("next_run_at", t), p.id) for p, t in zip(probes, new_times) if p.next_run_at is None
+        (prep("next_run_at", t), p.id)
+        for p, t in zip(probes, new_times, strict=True)
+        if p.next_run_at is None
     ]
     due = [
         (prep("next_run_at", t), p.id, prep("next_run_at", p.next_run_at))
-        for p, t in zip(probes, new_times)
+        for p, t in zip(probes, new_times, strict=True)
         if p.next_run_at is not None
     ]
     won = 0
@@ -54,7 +56,7 @@ def claim(probes: Sequence[Probe], new_times: Sequence[datetime]) -> set[int]:
     ids = {p.id for p in probes}
     if won == len(ids):
         return ids
-    wanted = {p.id: t for p, t in zip(probes, new_times)}
+    wanted = {p.id: t for p, t in zip(probes, new_times, strict=True)}
     now_held = Probe.objects.filter(id__in=ids).values_list("id", "next_run_at")
     return {pid for pid, held in now_held if held == wanted[pid]}
 
@@ -67,7 +69,7 @@ def save_fields(probes: Sequence[Probe], fields: Sequence[str]) -> None:
     assignments = ", ".join(f"{column(f)} = %s" for f in fields)
     savers = [Probe._meta.get_field(f).get_db_prep_save for f in fields]
     rows = [
-        [save(getattr(p, f), connection) for f, save in zip(fields, savers)] + [p.id]
+        [save(getattr(p, f), connection) for f, save in zip(fields, savers, strict=True)] + [p.id]
         for p in probes
     ]
     with connection.cursor() as cursor:
@@ -81,7 +83,9 @@ def save_changed(changes: Sequence[tuple[Probe, tuple]], fields: Sequence[str]) 
     probes changing the same fields share one executemany."""
     groups: dict[tuple[str, ...], list[Probe]] = defaultdict(list)
     for probe, before in changes:
-        changed = tuple(f for f, old in zip(fields, before) if getattr(probe, f) != old)
+        changed = tuple(
+            f for f, old in zip(fields, before, strict=True) if getattr(probe, f) != old
+        )
         if changed:
             groups[changed].append(probe)
     for changed, probes in groups.items():

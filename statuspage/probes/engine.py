@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-import threading
 import os
+import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -27,11 +27,11 @@ from django.utils.module_loading import import_string
 from incidents.response.maintenance import components_under_maintenance
 from incidents.response.workflow import handle_verdict
 from statuspage import clock
-from statuspage.probes import bulk
-from statuspage.picture import monitoring
 from statuspage.checks import Check, build_check, heartbeat
 from statuspage.checks.http import new_session
 from statuspage.models import CheckOutcome, Probe, ProbeState, RegionState, Verdict
+from statuspage.picture import monitoring
+from statuspage.probes import bulk
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +330,7 @@ class Engine:
                 rest = self.tick_seconds - (loop.time() - tick_started)
                 try:
                     await asyncio.wait_for(self.stop.wait(), timeout=max(rest, 0.01))
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             await self.drain()
         await self.db(connections.close_all)()  # the database thread's session ends with us

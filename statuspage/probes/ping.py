@@ -2,7 +2,8 @@
 
 The key in the URL is the credential, as with Healthchecks: cron jobs and pipelines can
 call it with curl and nothing else. The view only records the ping; the verdict logic
-lives in statuspage.checks.heartbeat; `record_ping` applies it under the probe's row lock. Pings are rate limited per key and per client address
+lives in statuspage.checks.heartbeat; `record_ping` applies it under the probe's row lock.
+Pings are rate limited per key and per client address
 (settings.RATE_LIMITS["ping"]): a runaway loop gets 429 with Retry-After, not the database.
 """
 

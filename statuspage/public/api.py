@@ -16,10 +16,9 @@ from django.utils import translation
 from incidents.messages import render_message
 from incidents.models import Incident
 from statuspage import clock
-from statuspage.picture.maintenance import maintenance_payloads
 from statuspage.models import Audience, Component
+from statuspage.picture.maintenance import maintenance_payloads
 from statuspage.picture.monitoring import INDICATOR_WHEN_UNKNOWN, monitoring_state
-from statuspage.public.http import allow_any_origin, public_json, public_read
 from statuspage.picture.serializers import (
     components_payload,
     incident_payload,
@@ -35,6 +34,7 @@ from statuspage.picture.summary import (
     build_snapshot,
     recent_incidents,
 )
+from statuspage.public.http import allow_any_origin, public_json, public_read
 
 SUMMARY_MAX_AGE = 10
 # banner.json's clock ticks in steps, so polls within one step get a 304 instead of a body.

@@ -12,9 +12,9 @@ from django.utils.translation import gettext
 
 from statuspage import clock
 from statuspage.models import Component, ComponentStatus
-from statuspage.public.http import conditional, public_read
 from statuspage.picture.summary import build_snapshot
 from statuspage.picture.uptime import uptime_views
+from statuspage.public.http import conditional, public_read
 
 BADGE_MAX_AGE = 60
 COLOUR_FOR_INDICATOR = {

@@ -9,17 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident
 from statuspage.models import Component
-from statuspage.public.http import conditional, public_read
 from statuspage.picture.serializers import incident_url
 from statuspage.picture.summary import recent_incidents
+from statuspage.public.http import conditional, public_read
 
 FEED_SIZE = 50
 FEED_MAX_AGE = 60

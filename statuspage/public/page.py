@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from django.core.cache import cache
 from django.db.models import Max, Q, Sum
 from django.db.models.functions import TruncHour
 
 from incidents.models import Incident
-from statuspage.picture.maintenance import current_windows
 from statuspage.models import Component, ComponentStatus, Probe, ResultRollup, RollupPeriod
+from statuspage.picture.maintenance import current_windows
 from statuspage.picture.summary import Snapshot, build_snapshot, with_timeline
 from statuspage.picture.uptime import UptimeView, day_start, local_day, uptime_views
 
@@ -55,7 +55,7 @@ def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
             start__lte=now,
             latency_sum__isnull=False,
         )
-        .annotate(hour=TruncHour("start", tzinfo=timezone.utc))
+        .annotate(hour=TruncHour("start", tzinfo=UTC))
         .values("probe__component_id", "period", "hour")
         .annotate(checks=Sum("checks"), total=Sum("latency_sum"))
         .order_by()

@@ -14,8 +14,8 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterator
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path

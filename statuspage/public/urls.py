@@ -2,12 +2,7 @@
 
 from django.urls import path
 
-from statuspage.public import api
-from statuspage.public import badges
-from statuspage.public import feeds
-from statuspage.public import language
-from statuspage.public import openapi
-from statuspage.public import widget
+from statuspage.public import api, badges, feeds, language, openapi, widget
 
 public_urlpatterns = [
     path(f"api/v2/{name}.json", api.v2_view(name), name=f"api-v2-{name.replace('/', '-')}")

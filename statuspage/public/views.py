@@ -13,8 +13,8 @@ from django.views.decorators.http import require_http_methods
 from incidents.models import Incident, IncidentUpdate
 from statuspage import clock
 from statuspage.models import Component
-from statuspage.public.page import build_page, history_months
 from statuspage.public.http import public_page
+from statuspage.public.page import build_page, history_months
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -1,8 +1,8 @@
 import pytest
 from django.contrib.auth.models import Permission, User
 
-from incidents.response import workflow
 from incidents.models import IncidentStatus
+from incidents.response import workflow
 from statuspage import clock
 from statuspage.models import ProbeState, Verdict
 from tests.factories import make_component, make_probe

@@ -6,9 +6,8 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from incidents.response import clock
-from incidents.response import workflow
 from incidents.models import FiredStep, Incident, IncidentUpdate
+from incidents.response import clock, workflow
 from incidents.response.policies import DEFAULT_POLICY_NAME
 from notifiers.models import Announcement
 from statuspage.models import Verdict

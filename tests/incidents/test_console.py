@@ -6,8 +6,8 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from incidents.response import workflow
 from incidents.models import AuditEvent, Incident, IncidentUpdate
+from incidents.response import workflow
 from notifiers.models import Announcement, Delivery
 from statuspage.models import Verdict
 from tests.factories import make_component

@@ -7,9 +7,9 @@ import pytest
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
 
+from incidents.models import Incident
 from incidents.response import workflow
 from incidents.roles import ensure_roles
-from incidents.models import Incident
 from statuspage import clock
 from statuspage.models import ProbeState, Verdict
 from tests.factories import make_component, make_probe

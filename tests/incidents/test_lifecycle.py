@@ -4,10 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from incidents.response import clock
-from incidents.response import maintenance
-from incidents.response import workflow
 from incidents.models import Incident, IncidentUpdate, InvalidTransition
+from incidents.response import clock, maintenance, workflow
 from incidents.response.policies import PolicyError, choose_policy, load_policies
 from notifiers.models import Announcement
 from statuspage.models import Component, ComponentStatus, ProbeState, Verdict

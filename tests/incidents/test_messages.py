@@ -4,10 +4,10 @@ import pytest
 from django.utils import translation
 
 from incidents import limits
-from incidents.response import workflow
 from incidents.limits import MessageTooLong
 from incidents.messages import render_message
 from incidents.models import MessageTemplate
+from incidents.response import workflow
 from statuspage.models import Verdict
 from tests.incidents.conftest import NOW
 

@@ -1,15 +1,15 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import IntegrityError
 
-from incidents.response import workflow
 from incidents.models import Incident, IncidentStatus, IncidentUpdate, InvalidTransition
+from incidents.response import workflow
 from notifiers.models import Announcement
 from statuspage.models import ComponentStatus, ProbeState, Verdict
 from tests.factories import make_component, make_probe
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 

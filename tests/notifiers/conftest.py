@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -12,7 +12,7 @@ from incidents.models import AffectedComponent, Incident, IncidentUpdate
 from notifiers.subscribers import Subscriber
 from tests.factories import make_component
 
-T0 = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)

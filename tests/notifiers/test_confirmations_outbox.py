@@ -12,8 +12,7 @@ import pytest
 import requests
 import time_machine
 
-from notifiers.delivery import confirmations
-from notifiers.delivery import dispatch
+from notifiers.delivery import confirmations, dispatch
 from notifiers.models import SENDING_LEASE, Delivery, DeliveryState
 from notifiers.subscribers import Subscriber
 from tests.notifiers.conftest import T0

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.utils import translation
 
 from incidents.response import workflow
-from notifiers.registry import channel_choices, get_channel
 from notifiers.models import Announcement, Recipients
+from notifiers.registry import channel_choices, get_channel
 from statuspage import clock
 from statuspage.models import ProbeState, Verdict
 from tests.factories import make_component, make_probe

@@ -13,9 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from notifiers.delivery import dispatch
-from notifiers.registry import get_channel
-from notifiers.registry import TransientError
 from notifiers.models import Delivery, DeliveryState, Recipients
+from notifiers.registry import TransientError, get_channel
 from tests.factories import make_component
 from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
 

@@ -59,7 +59,7 @@ def test_signed_stop_suppresses_the_phone_and_confirms_by_text(sandbox, site):
     assert answer["status"] == 200
     phone.refresh_from_db()
     assert phone.suppression == "stop" and not phone.is_active
-    [reply] = [r for r in sandbox.recorder.list(provider="twilio", target=phone.address)]
+    [reply] = list(sandbox.recorder.list(provider="twilio", target=phone.address))
     assert "no more texts" in reply["preview"]["body"]
 
 

@@ -9,8 +9,8 @@ import pytest
 import requests
 import time_machine
 
-from notifiers.delivery import dispatch
 from notifiers.channels.social import Post
+from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients, SocialAccount
 from tests.notifiers.conftest import T0, add_update, make_incident
 

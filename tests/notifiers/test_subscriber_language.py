@@ -12,8 +12,8 @@ import time_machine
 from django.conf import settings
 
 from incidents.models import MessageTemplate
-from notifiers.delivery import dispatch
 from notifiers.channels.context import manage_token
+from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
 from notifiers.subscribers import Subscriber
 from tests.notifiers.conftest import T0, add_update, make_incident, subscribe

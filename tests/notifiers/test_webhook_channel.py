@@ -9,8 +9,8 @@ import pytest
 import requests
 import time_machine
 
-from notifiers.delivery import dispatch
 from notifiers.channels.webhook import SIGNATURE_HEADER, verify
+from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
 from notifiers.subscribers import Subscriber
 from tests.notifiers.conftest import T0, add_update, make_incident, subscribe

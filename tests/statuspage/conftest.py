@@ -10,6 +10,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dns.flags
@@ -17,6 +18,11 @@ import dns.message
 import dns.rcode
 import dns.rrset
 import pytest
+import time_machine
+
+from incidents.response import workflow
+from statuspage.models import ProbeState, Verdict
+from tests.factories import make_component, make_probe
 
 
 @dataclass
@@ -94,7 +100,7 @@ def self_signed(tmp_path, days_valid: int):
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -207,19 +213,9 @@ def silent_udp_port():
         yield sock.getsockname()[1]
 
 
-"""Builders for the public side: an outage opened through the real workflow, a resolved one."""
+# Builders for the public side: an outage opened through the real workflow, a resolved one.
 
-
-from datetime import datetime, timedelta, timezone
-
-import pytest
-import time_machine
-
-from incidents.response import workflow
-from statuspage.models import ProbeState, Verdict
-from tests.factories import make_component, make_probe
-
-T0 = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)

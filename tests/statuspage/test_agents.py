@@ -7,12 +7,11 @@ from datetime import timedelta
 import pytest
 from django.core.management import CommandError, call_command
 
+from incidents.console import alerts
 from incidents.models import Incident
 from statuspage import clock
-from incidents.console import alerts
-from statuspage.picture import monitoring
-from statuspage.probes.agent_client import Agent
 from statuspage.models import CheckResult, Component, Probe, ProbeAgent, ProbeState
+from statuspage.probes.agent_client import Agent
 from tests.factories import make_component
 from tests.statuspage.conftest import Answer
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import time_machine
 
-from statuspage.public.api import banner_payload
 from statuspage.picture.monitoring import MonitoringState
+from statuspage.public.api import banner_payload
 from tests.statuspage.conftest import T0
 
 pytestmark = pytest.mark.django_db

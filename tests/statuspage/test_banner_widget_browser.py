@@ -5,7 +5,7 @@ and clears itself on recovery."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -96,7 +96,7 @@ def test_widget_says_unknown_when_a_stale_cache_serves_an_expired_answer(proxy, 
         assert valid_until <= browser_now < valid_until + 3, "unknown right at valid_until"
 
         # The cache serves fresh answers again; the server's clock agrees with the browser's.
-        at = datetime.fromtimestamp(browser_now, timezone.utc)
+        at = datetime.fromtimestamp(browser_now, UTC)
         with time_machine.travel(at, tick=True):
             proxy.frozen = False
             advance_until(page, banner, "incident", limit_seconds=20)

@@ -1,8 +1,8 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from statuspage.demo.setup import load_demo
 from statuspage.demo.service import DemoServer
+from statuspage.demo.setup import load_demo
 from statuspage.models import Audience, Component, Probe
 
 

@@ -1,20 +1,19 @@
 """The engine runs every kind of probe from the database, and keeps staff-only warnings."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from incidents.response import workflow
-from incidents.models import Incident
 from incidents.console import alerts
-from statuspage.picture import monitoring
-from statuspage.probes.engine import run_due_probes
+from incidents.models import Incident
+from incidents.response import workflow
 from statuspage.models import CheckResult, Probe, ProbeState
+from statuspage.probes.engine import run_due_probes
 from tests.factories import make_component
 from tests.statuspage.conftest import Answer
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

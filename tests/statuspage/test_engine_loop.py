@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from statuspage.probes.engine import Engine
 from statuspage.models import CheckResult, EngineHeartbeat, Probe
+from statuspage.probes.engine import Engine
 from tests.factories import make_component
 from tests.statuspage.conftest import Answer
 
@@ -46,9 +46,9 @@ def test_stopping_waits_for_checks_in_flight(web):
 
 def test_a_batch_with_a_confirmed_failure_opens_the_incident(web):
     from incidents.models import Incident
-    from statuspage.probes.engine import record_batch
-    from statuspage.models import CheckOutcome
     from statuspage import clock
+    from statuspage.models import CheckOutcome
+    from statuspage.probes.engine import record_batch
 
     ok = Probe.objects.create(
         component=make_component("Share upload"),

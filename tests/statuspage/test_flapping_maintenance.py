@@ -1,20 +1,19 @@
 """Careful verdicts: a flapping probe tells staff and holds the public picture; maintenance
 suppresses alarms; both catch up with one verdict once things are steady."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from incidents.response import maintenance
-from incidents.models import Incident
 from incidents.console import alerts
-from statuspage.picture import monitoring
-from statuspage.probes.engine import record_outcome
+from incidents.models import Incident
+from incidents.response import maintenance
 from statuspage.models import CheckOutcome, ComponentStatus, Probe, ProbeState, Verdict
+from statuspage.probes.engine import record_outcome
 from tests.factories import make_component, make_probe
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 OK = CheckOutcome(ok=True, latency_ms=12)
 FAIL = CheckOutcome(ok=False, latency_ms=3, error="HTTP 503, expected 200")
 

@@ -1,7 +1,7 @@
 """Freshness/backlog numbers against thresholds (pulled and pushed), and upstream providers'
 status from their Statuspage JSON and RSS/Atom feeds, all served on loopback."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -9,12 +9,12 @@ import time_machine
 from incidents.models import Incident
 from statuspage.checks.freshness import FreshnessCheck
 from statuspage.checks.upstream import UpstreamCheck
-from statuspage.probes.engine import run_checks_blocking, run_due_probes
 from statuspage.models import CheckResult, Probe, ProbeState
+from statuspage.probes.engine import run_checks_blocking, run_due_probes
 from tests.factories import make_component
 from tests.statuspage.conftest import Answer
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 
 def run(check):

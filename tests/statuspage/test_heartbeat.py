@@ -1,18 +1,18 @@
 """Heartbeat probes: pings keep them up, silence past period (or cron) plus grace is the
 "no data" alarm, /start opens a run's clock and /fail reports a failure at once."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
 from incidents.models import Incident
 from statuspage.checks.heartbeat import expected_by
-from statuspage.probes.engine import run_due_probes
 from statuspage.models import CheckResult, Probe, ProbeState
+from statuspage.probes.engine import run_due_probes
 from tests.factories import make_component
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 
@@ -216,7 +216,7 @@ def due_after(schedule: str, last_ping: datetime, tz: str = BERLIN) -> datetime:
 
 
 def utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_a_time_the_spring_change_skips_is_expected_at_the_change():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from statuspage.probes.engine import housekeeping
 from statuspage.models import ComponentDay
+from statuspage.probes.engine import housekeeping
 from tests.factories import make_component
 from tests.statuspage.conftest import T0
 

@@ -2,9 +2,9 @@
 
 import socket
 
+from statuspage.checks.http import HttpCheck
 from statuspage.demo.service import DemoServer
 from statuspage.probes.engine import run_checks_blocking
-from statuspage.checks.http import HttpCheck
 
 
 def check(url: str, timeout: float = 2, expected: int = 200):

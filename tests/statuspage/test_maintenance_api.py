@@ -1,6 +1,6 @@
 """Maintenance windows from the incidents app reach the Statuspage v2 endpoints."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -8,7 +8,7 @@ import time_machine
 from incidents.response import maintenance
 from tests.factories import make_component
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 

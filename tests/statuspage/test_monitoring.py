@@ -1,19 +1,19 @@
 """The monitor monitors itself: a silent engine means "status unknown" everywhere, and a page."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.core.management import call_command
 
-from incidents.response import workflow
 from incidents.console import alerts
+from incidents.response import workflow
+from statuspage.models import EngineHeartbeat, ProbeState, Verdict
 from statuspage.picture import monitoring
 from statuspage.probes.engine import run_due_probes
-from statuspage.models import EngineHeartbeat, ProbeState, Verdict
 from tests.factories import make_component, make_probe
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 PAGES: list = []
 
 pytestmark = pytest.mark.django_db

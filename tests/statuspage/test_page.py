@@ -12,11 +12,11 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from statuspage.picture import monitoring
-from statuspage.public import page
-from statuspage.probes import rollups
 from statuspage.models import CheckResult, Component, Probe, ResultRollup
+from statuspage.picture import monitoring
 from statuspage.picture.uptime import rollup
+from statuspage.probes import rollups
+from statuspage.public import page
 from tests.factories import make_component, make_probe
 from tests.statuspage.conftest import T0, open_outage_at, resolve_at
 

@@ -1,7 +1,7 @@
 """summary.json field by field against Statuspage v2, and the banner answer for apps."""
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime
 
 import pytest
 import time_machine
@@ -10,7 +10,7 @@ from incidents.response import workflow
 from statuspage.models import ProbeState, Verdict
 from tests.factories import make_component, make_probe
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 ISO_MS = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$"
 
 pytestmark = pytest.mark.django_db

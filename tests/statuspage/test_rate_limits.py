@@ -6,17 +6,17 @@ import asyncio
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 
-from statuspage.probes.agent_client import Agent, new_api
 from statuspage.models import Component, Probe, ProbeAgent
+from statuspage.probes.agent_client import Agent, new_api
 from tests.factories import make_component
 from tests.test_project import ROOT, operator_env
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """Results rolled up per minute, hour and day with uptime and latency percentiles; raw rows
 expire after the retention period while daily rollups stay; uptime bars never read raw rows."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -11,7 +11,7 @@ from statuspage.models import CheckResult, ResultRollup
 from statuspage.probes.rollups import daily_uptime, purge_expired, roll_up
 from tests.factories import make_component, make_probe
 
-DAY = datetime(2026, 11, 20, tzinfo=timezone.utc)
+DAY = datetime(2026, 11, 20, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 

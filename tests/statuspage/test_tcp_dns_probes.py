@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 
 from statuspage.checks.dns import DnsCheck, parse_resolver
 from statuspage.checks.tcp import TcpCheck
-from statuspage.probes.engine import run_checks_blocking
 from statuspage.models import Probe
+from statuspage.probes.engine import run_checks_blocking
 from tests.factories import make_component
 
 
@@ -188,8 +188,8 @@ def test_an_expected_answer_the_record_type_cannot_give_is_refused(
 
 
 def test_the_engine_and_the_agents_run_the_configured_record_type(dns_server, db):
-    from statuspage.probes.agents import ASSIGNED_FIELDS
     from statuspage.checks import build_check
+    from statuspage.probes.agents import ASSIGNED_FIELDS
 
     dns_server.zone["example.test"] = {"MX": ["10 mx1.example.test."]}
     probe = Probe.objects.create(

@@ -3,7 +3,7 @@ status, uptime from outage time, incidents), and read back as 90 bars per compon
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -16,7 +16,7 @@ from tests.statuspage.conftest import open_outage_at, resolve_at
 pytestmark = pytest.mark.django_db
 
 DAY = date(2026, 11, 20)
-MIDNIGHT = datetime(2026, 11, 20, tzinfo=timezone.utc)
+MIDNIGHT = datetime(2026, 11, 20, tzinfo=UTC)
 
 
 def component_since(moment: datetime, name: str = "Follow app alerts"):

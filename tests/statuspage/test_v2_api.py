@@ -4,7 +4,7 @@ and HTTP revalidation (ETag, Last-Modified, 304) so caches can absorb a rush of 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.utils.http import parse_http_date
@@ -183,7 +183,7 @@ def test_if_modified_since_gets_304_until_something_changes(client, live_outage)
     first = client.get("/api/v2/components.json")
     since = first["Last-Modified"]
     assert client.get("/api/v2/components.json", HTTP_IF_MODIFIED_SINCE=since).status_code == 304
-    a_minute_after_since = datetime.fromtimestamp(parse_http_date(since) + 60, timezone.utc)
+    a_minute_after_since = datetime.fromtimestamp(parse_http_date(since) + 60, UTC)
     resolve_at(live_outage, a_minute_after_since)
     changed = client.get("/api/v2/components.json", HTTP_IF_MODIFIED_SINCE=since)
     assert changed.status_code == 200

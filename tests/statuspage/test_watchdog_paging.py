@@ -1,22 +1,22 @@
 """When monitoring stops, on-call staff are paged through the notifiers outbox (SMS and email
 by default), once per interruption; when the engine cycles again they are told it is back."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
 from django.core.management import call_command
 
-from incidents.response import clock
 from incidents.console.api_auth import issue_token
 from incidents.messages import render_message
 from incidents.models import Incident, IncidentStatus, OnCallContact
+from incidents.response import clock
 from notifiers.channels.context import message_context
 from notifiers.models import Announcement, Recipients
 from statuspage.picture import monitoring
 from tests.factories import make_component, make_probe
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 SILENT = NOW + timedelta(seconds=25)  # two 10 s heartbeats missed
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,8 +6,8 @@ import urllib.request
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from statuspage.demo.setup import demo_service_url, ensure_demo_admin, load_demo
 from statuspage.demo.service import DemoServer
+from statuspage.demo.setup import demo_service_url, ensure_demo_admin, load_demo
 
 
 class Command(BaseCommand):
