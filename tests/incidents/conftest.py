@@ -1,12 +1,11 @@
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from incidents.models import Action, EscalationPolicy, EscalationStep
 from statuspage.models import ProbeState
+from tests.clock import NOW
 from tests.factories import make_component, make_probe
-
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture

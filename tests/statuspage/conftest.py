@@ -22,6 +22,7 @@ import time_machine
 
 from incidents.response import workflow
 from statuspage.models import ProbeState, Verdict
+from tests.clock import NOW
 from tests.factories import make_component, make_probe
 
 
@@ -215,8 +216,6 @@ def silent_udp_port():
 
 # Builders for the public side: an outage opened through the real workflow, a resolved one.
 
-T0 = datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
-
 
 @pytest.fixture(autouse=True)
 def empty_cache():
@@ -253,11 +252,11 @@ def resolve_at(incident, now: datetime):
 
 @pytest.fixture
 def resolved_incident(db):
-    incident = open_outage_at(T0 - timedelta(days=3))
-    return resolve_at(incident, T0 - timedelta(days=3) + timedelta(hours=2))
+    incident = open_outage_at(NOW - timedelta(days=3))
+    return resolve_at(incident, NOW - timedelta(days=3) + timedelta(hours=2))
 
 
 @pytest.fixture
 def live_outage(db):
     make_component("Share upload", audience_slug="share-app", advice="")
-    return open_outage_at(T0)
+    return open_outage_at(NOW)
