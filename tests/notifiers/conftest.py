@@ -1,4 +1,6 @@
-"""Builders for the notifier tests: an incident with an update, and subscribers."""
+"""Fixtures for the notifier tests: the clock at NOW, fast settings, a component.
+
+The builders they call (make_incident, add_update, subscribe) are in tests.factories."""
 
 from __future__ import annotations
 
@@ -6,8 +8,6 @@ import pytest
 import requests
 import time_machine
 
-from incidents.models import AffectedComponent, Incident, IncidentUpdate
-from notifiers.subscribers import Subscriber
 from tests.clock import NOW
 from tests.factories import make_component
 
@@ -39,44 +39,3 @@ def notifier_settings(settings, sandbox):
 @pytest.fixture
 def component(db):
     return make_component("Follow app alerts", advice="Check glucose with a meter.")
-
-
-def make_incident(component, now=NOW) -> Incident:
-    incident = Incident.objects.create(
-        name="Follow app alerts down",
-        impact="critical",
-        started_at=now,
-        detected_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-    AffectedComponent.objects.create(incident=incident, component=component, status="major_outage")
-    return incident
-
-
-def add_update(incident, kind: str, now=NOW, body: str = "We are investigating.") -> IncidentUpdate:
-    return IncidentUpdate.objects.create(
-        incident=incident,
-        kind=kind,
-        status=incident.status,
-        body=body,
-        display_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def subscribe(
-    channel: str, address: str, components=(), confirmed=True, now=NOW, **fields
-) -> Subscriber:
-    subscriber = Subscriber.objects.create(
-        channel=channel,
-        address=address,
-        all_components=not components,
-        confirmed_at=now if confirmed else None,
-        created_at=now,
-        updated_at=now,
-        **fields,
-    )
-    subscriber.components.set(components)
-    return subscriber

@@ -15,8 +15,7 @@ from incidents.response.publishing import publish, publish_to_told
 from notifiers.channels.push import component_topic, firebase_app
 from notifiers.models import Announcement, Delivery, DeliveryState, Recipients
 from tests.clock import NOW
-from tests.factories import make_component
-from tests.notifiers.conftest import add_update, make_incident
+from tests.factories import add_update, make_component, make_incident
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,15 +16,9 @@ from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
 from notifiers.registry import TransientError, get_channel
 from tests.clock import NOW
-from tests.factories import make_component
-from tests.notifiers.conftest import add_update, make_incident, subscribe
+from tests.factories import add_update, announce_email, make_component, make_incident, subscribe
 
 pytestmark = pytest.mark.django_db
-
-
-def announce_email(component):
-    update = add_update(make_incident(component), "opened")
-    return dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, NOW)
 
 
 def email_fanned_out_at_now(component, subscribers: int):

@@ -10,7 +10,7 @@ import time_machine
 from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
 from tests.clock import NOW
-from tests.notifiers.conftest import add_update, make_incident
+from tests.factories import add_update, make_incident
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

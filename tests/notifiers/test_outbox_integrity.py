@@ -13,14 +13,9 @@ from incidents.models import Incident
 from notifiers.delivery import dispatch
 from notifiers.models import Announcement, Delivery, DeliveryState, Recipients, Subscriber
 from tests.clock import NOW
-from tests.notifiers.conftest import add_update, make_incident, subscribe
+from tests.factories import add_update, announce_email, make_incident, subscribe
 
 pytestmark = pytest.mark.django_db
-
-
-def announce_email(component) -> Announcement:
-    update = add_update(make_incident(component), "opened")
-    return dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, NOW)
 
 
 def test_a_fan_out_stops_without_writing_rows_once_its_incident_is_deleted(component, monkeypatch):

@@ -9,7 +9,7 @@ import time_machine
 from notifiers.delivery import dispatch
 from notifiers.models import Recipients
 from tests.clock import NOW
-from tests.notifiers.conftest import add_update, make_incident, subscribe
+from tests.factories import add_update, make_incident, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -22,8 +22,7 @@ from notifiers.models import (
 )
 from notifiers.subscribers import Subscriber
 from tests.clock import NOW
-from tests.factories import make_component
-from tests.notifiers.conftest import add_update, make_incident, subscribe
+from tests.factories import add_update, make_component, make_incident, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

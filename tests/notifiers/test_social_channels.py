@@ -13,7 +13,7 @@ from notifiers.channels.social import Post
 from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients, SocialAccount
 from tests.clock import NOW
-from tests.notifiers.conftest import add_update, make_incident
+from tests.factories import add_update, make_incident
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NETWORKS = ["mastodon", "bluesky", "x", "facebook"]

@@ -17,7 +17,7 @@ from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
 from notifiers.subscribers import Subscriber
 from tests.clock import NOW
-from tests.notifiers.conftest import add_update, make_incident, subscribe
+from tests.factories import add_update, make_incident, subscribe
 from tests.statuspage.test_i18n import untranslated
 
 pytestmark = pytest.mark.django_db(transaction=True)

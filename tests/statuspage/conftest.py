@@ -10,7 +10,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import dns.flags
@@ -18,12 +18,9 @@ import dns.message
 import dns.rcode
 import dns.rrset
 import pytest
-import time_machine
 
-from incidents.response import workflow
-from statuspage.models import ProbeState, Verdict
 from tests.clock import NOW
-from tests.factories import make_component, make_probe
+from tests.factories import make_component, open_outage_at, resolve_at
 
 
 @dataclass
@@ -214,7 +211,8 @@ def silent_udp_port():
         yield sock.getsockname()[1]
 
 
-# Builders for the public side: an outage opened through the real workflow, a resolved one.
+# The public side: no cached fragments between tests; an outage resolved three days before
+# NOW, and one live at NOW (built by tests.factories through the real workflow).
 
 
 @pytest.fixture(autouse=True)
@@ -226,28 +224,6 @@ def empty_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-def open_outage_at(now: datetime, name: str = "Follow app alerts", audience: str = "follow-app"):
-    """A confirmed probe failure at `now`, through the same workflow the engine uses."""
-    from statuspage.models import Component
-
-    component = Component.objects.filter(name=name).first() or make_component(
-        name, audience_slug=audience
-    )
-    probe = component.probes.first() or make_probe(component, "http://127.0.0.1:1/health")
-    probe.state = ProbeState.DOWN
-    probe.first_failure_at = now - timedelta(seconds=20)
-    probe.save()
-    with time_machine.travel(now, tick=False):
-        return workflow.handle_verdict(probe, Verdict.CONFIRMED_DOWN, now)
-
-
-def resolve_at(incident, now: datetime):
-    with time_machine.travel(now, tick=False):
-        workflow.resolve(incident, now)
-    incident.refresh_from_db()
-    return incident
 
 
 @pytest.fixture

@@ -11,8 +11,7 @@ import time_machine
 from statuspage.models import Component
 from statuspage.picture.uptime import rollup
 from tests.clock import NOW
-from tests.factories import make_component
-from tests.statuspage.conftest import open_outage_at
+from tests.factories import make_component, open_outage_at
 
 pytestmark = pytest.mark.django_db
 SVG = "{http://www.w3.org/2000/svg}"

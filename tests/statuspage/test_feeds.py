@@ -7,7 +7,7 @@ import feedparser
 import pytest
 
 from tests.clock import NOW
-from tests.statuspage.conftest import open_outage_at, resolve_at
+from tests.factories import open_outage_at, resolve_at
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.utils import translation
 from django.utils.translation.template import templatize
 
 from tests.clock import NOW
-from tests.statuspage.conftest import open_outage_at
+from tests.factories import open_outage_at
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from referencing.jsonschema import DRAFT202012
 
 from statuspage.public.urls import public_urlpatterns
 from tests.clock import NOW
-from tests.statuspage.conftest import open_outage_at, resolve_at
+from tests.factories import open_outage_at, resolve_at
 
 pytestmark = pytest.mark.django_db
 

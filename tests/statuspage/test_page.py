@@ -18,8 +18,7 @@ from statuspage.picture.uptime import rollup
 from statuspage.probes import rollups
 from statuspage.public import page
 from tests.clock import NOW
-from tests.factories import make_component, make_probe
-from tests.statuspage.conftest import open_outage_at, resolve_at
+from tests.factories import make_component, make_probe, open_outage_at, resolve_at
 
 pytestmark = pytest.mark.django_db
 

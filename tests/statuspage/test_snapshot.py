@@ -13,8 +13,7 @@ from django.core.management import call_command
 
 from statuspage.public.snapshot import Publisher, SnapshotError, publish
 from tests.clock import NOW
-from tests.factories import make_component
-from tests.statuspage.conftest import open_outage_at
+from tests.factories import make_component, open_outage_at
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,7 @@ import time_machine
 from statuspage.models import ComponentDay, ComponentStatusChange
 from statuspage.picture.uptime import DAYS_SHOWN, Refresher, rollup, uptime_views
 from tests.clock import NOW
-from tests.factories import make_component
-from tests.statuspage.conftest import open_outage_at, resolve_at
+from tests.factories import make_component, open_outage_at, resolve_at
 
 pytestmark = pytest.mark.django_db
 

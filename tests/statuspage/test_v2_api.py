@@ -10,7 +10,7 @@ import pytest
 from django.utils.http import parse_http_date
 
 from tests.clock import NOW
-from tests.statuspage.conftest import open_outage_at, resolve_at
+from tests.factories import open_outage_at, resolve_at
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from notifiers.channels.context import message_context
 from notifiers.models import Announcement, Recipients
 from statuspage.picture import monitoring
 from tests.clock import NOW
-from tests.factories import make_component, make_probe
+from tests.factories import make_component, make_probe, user_in
 
 SILENT = NOW + timedelta(seconds=25)  # two 10 s heartbeats missed
 
@@ -115,8 +115,6 @@ def test_a_second_interruption_pages_again_with_its_own_record(sandbox, task_que
 
 
 def test_an_interruption_record_is_never_public_nor_escalated(client, task_queue):
-    from tests.incidents.conftest import user_in
-
     key = issue_token(user_in("Support staff", "sam"), "deploy bot")
     with time_machine.travel(SILENT, tick=False):
         watchdog()
