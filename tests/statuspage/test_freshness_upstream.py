@@ -13,7 +13,7 @@ from statuspage.models import CheckResult, Probe, ProbeState
 from statuspage.probes.engine import run_checks_blocking, run_due_probes
 from tests.clock import NOW
 from tests.factories import make_component
-from tests.statuspage.conftest import Answer
+from tests.statuspage.servers import Answer
 
 
 def run(check):
