@@ -2,7 +2,7 @@
 confirm it, an incident opens once, the public API turns red, the banner says show, and the
 follower app's topic receives exactly one push through firebase-admin. Then recovery."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -15,8 +15,7 @@ from statuspage.demo.service import DemoServer
 from statuspage.demo.setup import load_demo
 from statuspage.models import Component, Probe
 from statuspage.probes.engine import run_due_probes
-
-START = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+from tests.clock import NOW
 
 
 @pytest.fixture
@@ -41,7 +40,7 @@ def probe_cycle(traveller, seconds: int = 10):
 def test_confirmed_outage_opens_one_incident_turns_api_red_and_pushes_once(
     client, sandbox, demo_service, demo_config, task_queue
 ):
-    with time_machine.travel(START, tick=True) as traveller:
+    with time_machine.travel(NOW, tick=True) as traveller:
         run_due_probes()
         probe_cycle(traveller)
         assert Incident.objects.count() == 0

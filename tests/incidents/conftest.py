@@ -1,12 +1,11 @@
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from incidents.models import Action, EscalationPolicy, EscalationStep
 from statuspage.models import ProbeState
-from tests.factories import make_component, make_probe
-
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+from tests.clock import NOW
+from tests.factories import make_component, make_probe, user_in
 
 
 @pytest.fixture
@@ -42,18 +41,6 @@ def only_push_registered(monkeypatch):
 
     push_only = {name: cls for name, cls in registry.registered().items() if name == "push"}
     monkeypatch.setattr(registry, "_registry", push_only)
-
-
-def user_in(role: str, username: str, is_staff: bool = False):
-    from django.contrib.auth.models import Group, User
-
-    from incidents.roles import ensure_roles
-
-    ensure_roles()  # a transactional test before this one may have flushed the groups
-    user = User.objects.create_user(username, password="a-long-test-password", is_staff=is_staff)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 @pytest.fixture

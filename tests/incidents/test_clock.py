@@ -11,7 +11,7 @@ from incidents.response import clock, workflow
 from incidents.response.policies import DEFAULT_POLICY_NAME
 from notifiers.models import Announcement
 from statuspage.models import Verdict
-from tests.incidents.conftest import NOW
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

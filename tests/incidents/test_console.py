@@ -10,8 +10,8 @@ from incidents.models import AuditEvent, Incident, IncidentUpdate
 from incidents.response import workflow
 from notifiers.models import Announcement, Delivery
 from statuspage.models import Verdict
+from tests.clock import NOW
 from tests.factories import make_component
-from tests.incidents.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from incidents.response import clock, maintenance, workflow
 from incidents.response.policies import PolicyError, choose_policy, load_policies
 from notifiers.models import Announcement
 from statuspage.models import Component, ComponentStatus, ProbeState, Verdict
+from tests.clock import NOW
 from tests.factories import make_component
-from tests.incidents.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -8,8 +8,8 @@ import pytest
 from incidents.console.api_auth import issue_token
 from incidents.models import ApiToken, Incident
 from statuspage.models import Component
+from tests.clock import NOW
 from tests.factories import make_component
-from tests.incidents.conftest import NOW
 
 pytestmark = pytest.mark.django_db
 

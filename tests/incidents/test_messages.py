@@ -9,7 +9,7 @@ from incidents.messages import render_message
 from incidents.models import MessageTemplate
 from incidents.response import workflow
 from statuspage.models import Verdict
-from tests.incidents.conftest import NOW
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError
@@ -7,9 +7,8 @@ from incidents.models import Incident, IncidentStatus, IncidentUpdate, InvalidTr
 from incidents.response import workflow
 from notifiers.models import Announcement
 from statuspage.models import ComponentStatus, ProbeState, Verdict
+from tests.clock import NOW
 from tests.factories import make_component, make_probe
-
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 

@@ -1,26 +1,24 @@
-"""Builders for the notifier tests: an incident with an update, and subscribers."""
+"""Fixtures for the notifier tests: the clock at NOW, fast settings, a component.
+
+The builders they call (make_incident, add_update, subscribe) are in tests.factories."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import pytest
 import requests
 import time_machine
 
-from incidents.models import AffectedComponent, Incident, IncidentUpdate
-from notifiers.subscribers import Subscriber
+from tests.clock import NOW
 from tests.factories import make_component
-
-T0 = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def starting_at_t0():
-    """Every notifier test starts at T0 (and the clock runs on from there), whatever
+def starting_at_now():
+    """Every notifier test starts at NOW (and the clock runs on from there), whatever
     today's date: retries, backoff and coalescing are judged against the times tests name,
-    and rows written at "now" are due when a test moves to T0 plus a few minutes."""
-    with time_machine.travel(T0, tick=True):
+    and rows written at the current time are due when a test moves to NOW plus a few
+    minutes."""
+    with time_machine.travel(NOW, tick=True):
         yield
 
 
@@ -41,44 +39,3 @@ def notifier_settings(settings, sandbox):
 @pytest.fixture
 def component(db):
     return make_component("Follow app alerts", advice="Check glucose with a meter.")
-
-
-def make_incident(component, now=T0) -> Incident:
-    incident = Incident.objects.create(
-        name="Follow app alerts down",
-        impact="critical",
-        started_at=now,
-        detected_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-    AffectedComponent.objects.create(incident=incident, component=component, status="major_outage")
-    return incident
-
-
-def add_update(incident, kind: str, now=T0, body: str = "We are investigating.") -> IncidentUpdate:
-    return IncidentUpdate.objects.create(
-        incident=incident,
-        kind=kind,
-        status=incident.status,
-        body=body,
-        display_at=now,
-        created_at=now,
-        updated_at=now,
-    )
-
-
-def subscribe(
-    channel: str, address: str, components=(), confirmed=True, now=T0, **fields
-) -> Subscriber:
-    subscriber = Subscriber.objects.create(
-        channel=channel,
-        address=address,
-        all_components=not components,
-        confirmed_at=now if confirmed else None,
-        created_at=now,
-        updated_at=now,
-        **fields,
-    )
-    subscriber.components.set(components)
-    return subscriber

@@ -9,25 +9,25 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from notifiers.subscribers import ProviderState
-from tests.notifiers.conftest import T0
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_batch_that_went_through_closes_the_breaker_and_clears_the_count():
     ProviderState.objects.create(
-        provider="sendgrid", consecutive_failures=7, open_until=T0 + timedelta(seconds=60)
+        provider="sendgrid", consecutive_failures=7, open_until=NOW + timedelta(seconds=60)
     )
-    ProviderState.record_batch("sendgrid", all_failed_transiently=False, now=T0)
+    ProviderState.record_batch("sendgrid", all_failed_transiently=False, now=NOW)
     state = ProviderState.objects.get(provider="sendgrid")
     assert (state.consecutive_failures, state.open_until) == (0, None)
 
 
 def test_batches_failing_in_a_row_open_the_breaker_at_the_threshold():
     for n in range(ProviderState.BREAKER_THRESHOLD):
-        assert ProviderState.open_until_for("twilio", T0) is None, n
-        ProviderState.record_batch("twilio", all_failed_transiently=True, now=T0)
-    assert ProviderState.open_until_for("twilio", T0) == T0 + ProviderState.BREAKER_COOLDOWN
+        assert ProviderState.open_until_for("twilio", NOW) is None, n
+        ProviderState.record_batch("twilio", all_failed_transiently=True, now=NOW)
+    assert ProviderState.open_until_for("twilio", NOW) == NOW + ProviderState.BREAKER_COOLDOWN
 
 
 def test_a_healthy_providers_batch_only_reads_the_shared_row():
@@ -35,6 +35,6 @@ def test_a_healthy_providers_batch_only_reads_the_shared_row():
     time would queue them all behind its lock."""
     ProviderState.objects.create(provider="sendgrid")
     with CaptureQueriesContext(connection) as queries:
-        ProviderState.record_batch("sendgrid", all_failed_transiently=False, now=T0)
+        ProviderState.record_batch("sendgrid", all_failed_transiently=False, now=NOW)
     statements = [q["sql"].split()[0].upper() for q in queries]
     assert statements and all(s == "SELECT" for s in statements), statements

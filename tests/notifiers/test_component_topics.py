@@ -14,8 +14,8 @@ from incidents.models import AffectedComponent
 from incidents.response.publishing import publish, publish_to_told
 from notifiers.channels.push import component_topic, firebase_app
 from notifiers.models import Announcement, Delivery, DeliveryState, Recipients
-from tests.factories import make_component
-from tests.notifiers.conftest import T0, add_update, make_incident
+from tests.clock import NOW
+from tests.factories import add_update, make_component, make_incident
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +42,7 @@ def received(sandbox, device):
     return sandbox.recorder.list(provider="fcm", target=device)
 
 
-def publish_to_apps(update, task_queue, now=T0):
+def publish_to_apps(update, task_queue, now=NOW):
     with time_machine.travel(now, tick=True):
         outcome = publish(update, Recipients.APP_USERS, ["push"], now)
         task_queue()
@@ -119,8 +119,8 @@ def test_component_topics_are_told_again_with_every_later_update(component, sand
     incident = make_incident(component)
     publish_to_apps(add_update(incident, "opened"), task_queue)
     resolved = add_update(incident, "resolved")
-    with time_machine.travel(T0, tick=True):
-        publish_to_told(resolved, T0)
+    with time_machine.travel(NOW, tick=True):
+        publish_to_told(resolved, NOW)
         task_queue()
     assert (
         Announcement.objects.filter(update=resolved, recipients=Recipients.COMPONENT_TOPICS).count()

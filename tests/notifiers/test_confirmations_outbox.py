@@ -15,7 +15,7 @@ import time_machine
 from notifiers.delivery import confirmations, dispatch
 from notifiers.models import SENDING_LEASE, Delivery, DeliveryState
 from notifiers.subscribers import Subscriber
-from tests.notifiers.conftest import T0
+from tests.clock import NOW
 from tests.tasks import purge_queued_tasks
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,9 +23,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def clock():
-    """Time starts at T0 and runs; tests move it forward. (The ORM broker hands out a task
+    """Time starts at NOW and runs; tests move it forward. (The ORM broker hands out a task
     only once the clock has moved past its enqueueing, so time never stands still here.)"""
-    with time_machine.travel(T0, tick=True) as traveller:
+    with time_machine.travel(NOW, tick=True) as traveller:
         yield traveller
 
 
@@ -77,12 +77,12 @@ def test_a_confirmation_text_that_fails_transiently_is_retried_with_backoff(
     row = Delivery.objects.get()
     assert (row.state, row.attempts, row.permanent_error) == (DeliveryState.PENDING, 1, False)
     assert "503" in row.last_error
-    assert T0 + timedelta(seconds=7) <= row.next_attempt_at <= T0 + timedelta(seconds=16)
+    assert NOW + timedelta(seconds=7) <= row.next_attempt_at <= NOW + timedelta(seconds=16)
     assert sandbox.recorder.list(provider="twilio") == []
 
-    assert sweep(clock, T0 + timedelta(seconds=5)) == 0  # not due yet
-    assert sweep(clock, T0 + timedelta(seconds=16)) == 1
-    assert sweep(clock, T0 + timedelta(seconds=17)) == 0  # queued once, not once per sweep
+    assert sweep(clock, NOW + timedelta(seconds=5)) == 0  # not due yet
+    assert sweep(clock, NOW + timedelta(seconds=16)) == 1
+    assert sweep(clock, NOW + timedelta(seconds=17)) == 0  # queued once, not once per sweep
     task_queue()
     row.refresh_from_db()
     assert (row.state, row.attempts) == (DeliveryState.SENT, 2)
@@ -99,7 +99,7 @@ def test_a_permanent_error_is_final_and_visible_on_the_delivery(client, sandbox,
     row = Delivery.objects.get()
     assert (row.state, row.permanent_error, row.attempts) == (DeliveryState.FAILED, True, 1)
     assert "21211" in row.last_error
-    assert sweep(clock, T0 + timedelta(days=1)) == 0
+    assert sweep(clock, NOW + timedelta(days=1)) == 0
     assert task_queue() == 0
 
 
@@ -112,7 +112,7 @@ def test_a_webhook_ping_is_retried_after_a_5xx_and_confirms_once_answered(
     subscriber = Subscriber.objects.get()
     assert subscriber.confirmed_at is None
     assert Delivery.objects.get().state == DeliveryState.PENDING
-    sweep(clock, T0 + timedelta(minutes=1))
+    sweep(clock, NOW + timedelta(minutes=1))
     task_queue()
     subscriber.refresh_from_db()
     assert subscriber.is_active
@@ -137,7 +137,7 @@ def test_a_webhook_that_does_not_echo_the_challenge_fails_for_good(
     assert (row.state, row.permanent_error) == (DeliveryState.FAILED, True)
     assert row.last_error == "HTTP 200 without the challenge echoed"
     assert Subscriber.objects.get().confirmed_at is None
-    assert sweep(clock, T0 + timedelta(hours=1)) == 0
+    assert sweep(clock, NOW + timedelta(hours=1)) == 0
 
 
 def test_a_confirmation_whose_task_was_lost_is_sent_by_the_sweep_after_the_lease(
@@ -145,8 +145,8 @@ def test_a_confirmation_whose_task_was_lost_is_sent_by_the_sweep_after_the_lease
 ):
     client.post("/subscribe/", {"channel": "email", "email": "parent@example.org"})
     purge_queued_tasks()  # the broker lost it (Redis is at-most-once)
-    assert sweep(clock, T0 + timedelta(seconds=30)) == 0  # the queued task still has its lease
-    assert sweep(clock, T0 + timedelta(minutes=3)) == 1
+    assert sweep(clock, NOW + timedelta(seconds=30)) == 0  # the queued task still has its lease
+    assert sweep(clock, NOW + timedelta(minutes=3)) == 1
     task_queue()
     assert Delivery.objects.get().state == DeliveryState.SENT
     assert len(sandbox.recorder.list(provider="sendgrid")) == 1
@@ -157,9 +157,9 @@ def test_a_confirmation_left_sending_by_a_killed_worker_is_sent_again(
 ):
     client.post("/subscribe/", {"channel": "email", "email": "parent@example.org"})
     purge_queued_tasks()
-    [claimed] = Delivery.objects.claim([Delivery.objects.get().id], T0)  # then the worker dies
+    [claimed] = Delivery.objects.claim([Delivery.objects.get().id], NOW)  # then the worker dies
     assert claimed.state == DeliveryState.SENDING
-    assert sweep(clock, T0 + SENDING_LEASE + timedelta(seconds=1)) == 1
+    assert sweep(clock, NOW + SENDING_LEASE + timedelta(seconds=1)) == 1
     task_queue()
     row = Delivery.objects.get()
     assert (row.state, row.attempts) == (DeliveryState.SENT, 2)

@@ -15,22 +15,17 @@ from django.test.utils import CaptureQueriesContext
 from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
 from notifiers.registry import TransientError, get_channel
-from tests.factories import make_component
-from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
+from tests.clock import NOW
+from tests.factories import add_update, announce_email, make_component, make_incident, subscribe
 
 pytestmark = pytest.mark.django_db
 
 
-def announce_email(component):
-    update = add_update(make_incident(component), "opened")
-    return dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
-
-
-def email_fanned_out_at_t0(component, subscribers: int):
-    """An email announcement to `subscribers` people, its rows written at T0 exactly."""
+def email_fanned_out_at_now(component, subscribers: int):
+    """An email announcement to `subscribers` people, its rows written at NOW exactly."""
     for n in range(subscribers):
         subscribe("email", f"p{n}@example.org")
-    with time_machine.travel(T0, tick=False):
+    with time_machine.travel(NOW, tick=False):
         announcement = announce_email(component)
         dispatch.fan_out(announcement.id)
     return announcement
@@ -58,9 +53,9 @@ def test_fan_out_reaches_confirmed_unsuppressed_followers_of_the_incident_only(c
     follower = subscribe("email", "follows@example.org", components=[component])
     subscribe("email", "other@example.org", components=[other])
     subscribe("email", "pending@example.org", confirmed=False)
-    subscribe("email", "gone@example.org", suppressed_at=T0, suppression="bounce")
+    subscribe("email", "gone@example.org", suppressed_at=NOW, suppression="bounce")
     subscribe("sms", "+14155550100")
-    with time_machine.travel(T0, tick=False):
+    with time_machine.travel(NOW, tick=False):
         announcement = announce_email(component)
         dispatch.fan_out(announcement.id)
     rows = Delivery.objects.filter(announcement=announcement).order_by("subscriber_id")
@@ -69,7 +64,7 @@ def test_fan_out_reaches_confirmed_unsuppressed_followers_of_the_incident_only(c
         ("follows@example.org", follower.id),
     ]
     assert {(d.state, d.channel, d.attempts, d.next_attempt_at) for d in rows} == {
-        (DeliveryState.PENDING, "email", 0, T0)
+        (DeliveryState.PENDING, "email", 0, NOW)
     }
 
 
@@ -95,13 +90,13 @@ def test_sending_a_full_batch_costs_the_queries_of_a_batch_of_five(channel, comp
     full = min(get_channel(channel).batch_size, 50)
     for n in range(5):
         subscribe(channel, ADDRESSES[channel](n))
-    with time_machine.travel(T0, tick=False) as traveller:
+    with time_machine.travel(NOW, tick=False) as traveller:
         first = dispatch.announce(
             add_update(make_incident(component), "opened"),
             channel,
             Recipients.SUBSCRIBERS,
             None,
-            T0,
+            NOW,
         )
         five = queries_to_send(first, traveller)
         for n in range(5, full):
@@ -111,7 +106,7 @@ def test_sending_a_full_batch_costs_the_queries_of_a_batch_of_five(channel, comp
             channel,
             Recipients.SUBSCRIBERS,
             None,
-            T0,
+            NOW,
         )
         assert (
             queries_to_send(second, traveller) <= five
@@ -141,10 +136,10 @@ def test_claiming_a_batch_updates_the_batch_by_id_not_every_pending_row_by_state
     for n in range(3):
         subscribe("email", f"p{n}@example.org")
     announcement = announce_email(component)
-    with time_machine.travel(T0, tick=False):
+    with time_machine.travel(NOW, tick=False):
         dispatch.fan_out(announcement.id)
     with CaptureQueriesContext(connection) as queries:
-        assert len(announcement.deliveries.claim_due(T0, 2)) == 2
+        assert len(announcement.deliveries.claim_due(NOW, 2)) == 2
     [update] = [q["sql"] for q in queries if q["sql"].startswith("UPDATE")]
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN QUERY PLAN {update}")
@@ -153,20 +148,20 @@ def test_claiming_a_batch_updates_the_batch_by_id_not_every_pending_row_by_state
 
 
 def test_a_batch_recorded_by_its_claim_token_leaves_rows_claimed_by_another_worker_alone(component):
-    announcement = email_fanned_out_at_t0(component, 4)
-    mine = announcement.deliveries.claim_due(T0, 2)
-    theirs = announcement.deliveries.claim_due(T0, 2)
+    announcement = email_fanned_out_at_now(component, 4)
+    mine = announcement.deliveries.claim_due(NOW, 2)
+    theirs = announcement.deliveries.claim_due(NOW, 2)
     results = [dispatch.SendResult(d.id, provider_id="msg-1") for d in mine]
-    dispatch.record_results(announcement, mine, results, T0)
+    dispatch.record_results(announcement, mine, results, NOW)
     states = dict(Delivery.objects.values_list("id", "state"))
     assert {states[d.id] for d in mine} == {DeliveryState.SENT}
     assert {states[d.id] for d in theirs} == {DeliveryState.SENDING}
     sent = Delivery.objects.get(id=mine[0].id)
     assert (sent.provider_message_id, sent.sent_at, sent.claim_token, sent.next_attempt_at) == (
         "msg-1",
-        T0,
+        NOW,
         None,
-        T0,
+        NOW,
     )
 
 
@@ -175,13 +170,13 @@ def test_each_row_of_a_batch_keeps_its_own_message_id_and_segments_unless_anothe
 ):
     """Per-row outcomes (one message id and segment count per text) are written in one
     statement on PostgreSQL; a row whose lease ran out and was claimed again is skipped."""
-    announcement = email_fanned_out_at_t0(component, 3)
-    batch = announcement.deliveries.claim_due(T0, 3)
+    announcement = email_fanned_out_at_now(component, 3)
+    batch = announcement.deliveries.claim_due(NOW, 3)
     Delivery.objects.filter(id=batch[2].id).update(claim_token=uuid.uuid4())  # re-claimed elsewhere
     for n, delivery in enumerate(batch):
         delivery.segments = n + 1
     results = [dispatch.SendResult(d.id, provider_id=f"SM{n}") for n, d in enumerate(batch)]
-    dispatch.record_results(announcement, batch, results, T0)
+    dispatch.record_results(announcement, batch, results, NOW)
     rows = {d.id: d for d in Delivery.objects.all()}
     assert [
         (rows[d.id].state, rows[d.id].provider_message_id, rows[d.id].segments) for d in batch
@@ -195,16 +190,16 @@ def test_each_row_of_a_batch_keeps_its_own_message_id_and_segments_unless_anothe
 def test_a_retry_time_is_saved_per_row_and_a_sent_row_keeps_its_send_slot(component):
     """A claimed row does not read its next_attempt_at back: a row that was sent keeps the
     value it had, a row that failed gets its own jittered retry time."""
-    announcement = email_fanned_out_at_t0(component, 2)
-    ok, failed = announcement.deliveries.claim_due(T0, 2)
-    later = T0 + timedelta(minutes=1)
+    announcement = email_fanned_out_at_now(component, 2)
+    ok, failed = announcement.deliveries.claim_due(NOW, 2)
+    later = NOW + timedelta(minutes=1)
     results = [
         dispatch.SendResult(ok.id, provider_id="m"),
         dispatch.SendResult(failed.id, error=TransientError("SendGrid 503")),
     ]
     dispatch.record_results(announcement, [ok, failed], results, later)
     rows = {d.id: d for d in Delivery.objects.all()}
-    assert rows[ok.id].state == DeliveryState.SENT and rows[ok.id].next_attempt_at == T0
+    assert rows[ok.id].state == DeliveryState.SENT and rows[ok.id].next_attempt_at == NOW
     assert (
         rows[failed.id].state == DeliveryState.PENDING and rows[failed.id].next_attempt_at > later
     )
@@ -231,10 +226,10 @@ def test_the_outbox_finds_due_and_in_flight_rows_through_indexes_that_hold_only_
     queries must still match the indexes' conditions, with Django's bound parameters."""
     announcement = announce_email(component)
     reads = {
-        "delivery_due_in_order": announcement.deliveries.due(T0)
+        "delivery_due_in_order": announcement.deliveries.due(NOW)
         .order_by("next_attempt_at", "id")
         .values("id")[:10],
-        "delivery_due": Delivery.objects.due(T0).values("announcement_id"),
+        "delivery_due": Delivery.objects.due(NOW).values("announcement_id"),
         "delivery_in_flight": announcement.deliveries.in_flight(uuid.uuid4()).values("id"),
     }
     for index, query in reads.items():
@@ -253,9 +248,9 @@ def test_a_newer_update_supersedes_the_unsent_older_message_to_the_same_app_topi
         add_update(incident, "opened"),
         add_update(incident, "resolved", body="Fixed."),
     )
-    older = dispatch.announce(opened, "push", Recipients.APP_USERS, audience, T0)
+    older = dispatch.announce(opened, "push", Recipients.APP_USERS, audience, NOW)
     dispatch.fan_out(older.id)
-    newer = dispatch.announce(resolved, "push", Recipients.APP_USERS, audience, T0)
+    newer = dispatch.announce(resolved, "push", Recipients.APP_USERS, audience, NOW)
     dispatch.fan_out(newer.id)
     [old] = older.deliveries.all()
     assert (old.target, old.subscriber_id, old.state) == (

@@ -9,7 +9,8 @@ import time_machine
 
 from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
-from tests.notifiers.conftest import T0, add_update, make_incident
+from tests.clock import NOW
+from tests.factories import add_update, make_incident
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -35,9 +36,9 @@ def roster(settings):
 
 def page(component, task_queue, *channels):
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
+    with time_machine.travel(NOW, tick=True):
         for channel in channels:
-            dispatch.announce(update, channel, Recipients.ONCALL, None, T0)
+            dispatch.announce(update, channel, Recipients.ONCALL, None, NOW)
         task_queue()
 
 

@@ -10,8 +10,8 @@ from notifiers.delivery import dispatch
 from notifiers.models import Announcement, Delivery, DeliveryState
 from notifiers.sandbox import FaultProfile
 from statuspage.models import ProbeState, Verdict
+from tests.clock import NOW
 from tests.factories import make_component, make_probe
-from tests.notifiers.conftest import T0 as NOW
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

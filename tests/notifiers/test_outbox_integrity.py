@@ -12,14 +12,10 @@ import pytest
 from incidents.models import Incident
 from notifiers.delivery import dispatch
 from notifiers.models import Announcement, Delivery, DeliveryState, Recipients, Subscriber
-from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
+from tests.clock import NOW
+from tests.factories import add_update, announce_email, make_incident, subscribe
 
 pytestmark = pytest.mark.django_db
-
-
-def announce_email(component) -> Announcement:
-    update = add_update(make_incident(component), "opened")
-    return dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
 
 
 def test_a_fan_out_stops_without_writing_rows_once_its_incident_is_deleted(component, monkeypatch):
@@ -53,7 +49,7 @@ def test_the_sweep_deletes_rows_left_by_a_deleted_announcement_and_queues_nothin
     )  # what a racing delete leaves
     Announcement.objects.filter(id=kept.id).update(send_queued_at=None)
 
-    assert dispatch.retry_due(T0 + timedelta(minutes=1)) == 1
+    assert dispatch.retry_due(NOW + timedelta(minutes=1)) == 1
     assert not Delivery.objects.filter(announcement_id=gone.id).exists()
     assert kept.deliveries.get().state == DeliveryState.PENDING
 
@@ -64,7 +60,7 @@ def test_a_row_whose_subscriber_vanished_is_claimed_as_one_without_a_subscriber(
     dispatch.fan_out(announcement.id)
     Subscriber.objects.filter(id=person.id)._raw_delete(Subscriber.objects.db)
 
-    [claimed] = announcement.deliveries.claim_due(T0 + timedelta(minutes=1), 10)
+    [claimed] = announcement.deliveries.claim_due(NOW + timedelta(minutes=1), 10)
     assert (claimed.target, claimed.subscriber_id, claimed.subscriber) == (
         "person@example.org",
         person.id,
@@ -84,7 +80,7 @@ def test_a_fan_out_task_stops_where_another_task_of_the_announcement_moved_the_c
     task that moves the cursor on from where it found it; the other stops, writing nothing."""
     people = [subscribe(channel, address.format(n)) for n in range(4)]
     update = add_update(make_incident(component), "opened")
-    announcement = dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, T0)
+    announcement = dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, NOW)
     monkeypatch.setattr(dispatch, "FAN_OUT_CHUNK", 2)
     queue_send = dispatch.queue_send
 
@@ -110,8 +106,8 @@ def test_a_chunk_holding_a_row_already_is_written_again_keeping_that_row(compone
         channel="email",
         target=people[1].address,
         subscriber=people[1],
-        next_attempt_at=T0,
-        created_at=T0,
+        next_attempt_at=NOW,
+        created_at=NOW,
         provider_status="kept",
     )
     assert dispatch.fan_out(announcement.id) == 3

@@ -13,7 +13,8 @@ import time_machine
 from notifiers.delivery import dispatch
 from notifiers.models import Delivery, Recipients
 from notifiers.subscribers import Subscriber
-from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
+from tests.clock import NOW
+from tests.factories import add_update, make_incident, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,7 +84,7 @@ def test_start_after_stop_resumes_and_help_explains(sandbox, site):
 
 
 def test_start_does_not_revive_a_number_that_bounced(sandbox, site):
-    phone = subscribe("sms", "+14155550101", suppressed_at=T0, suppression="invalid")
+    phone = subscribe("sms", "+14155550101", suppressed_at=NOW, suppression="invalid")
     text_us(sandbox, site, phone.address, "START")
     phone.refresh_from_db()
     assert not phone.is_active
@@ -103,8 +104,8 @@ def test_status_callback_records_the_final_delivery_status(component, sandbox, s
     reached = subscribe("sms", "+14155550101")
     unreachable = subscribe("sms", "+15005550009")
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
 
     def status_of(subscriber):

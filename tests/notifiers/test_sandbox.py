@@ -34,7 +34,7 @@ from google.oauth2 import service_account as service_account_credentials
 from notifiers.sandbox import FaultProfile, SandboxServer
 from notifiers.sandbox.fcm import JWT_BEARER_GRANT
 from notifiers.sandbox.firebase import point_messaging_at, write_service_account
-from tests.notifiers.conftest import T0
+from tests.clock import NOW
 
 PROJECT = "sandbox-test"
 SEND_PATH = f"/v1/projects/{PROJECT}/messages:send"
@@ -261,8 +261,14 @@ def test_token_without_a_messaging_scope_gets_403(
     assert response.json()["error"]["status"] == "PERMISSION_DENIED"
 
 
-NOW = int(T0.timestamp())  # the notifier tests' clock (conftest: starting_at_t0)
-VALID_CLAIMS = {"iss": "a@b.c", "aud": "x", "scope": "s", "iat": NOW, "exp": NOW + 3600}
+NOW_SECONDS = int(NOW.timestamp())  # the notifier tests' clock (conftest: starting_at_now)
+VALID_CLAIMS = {
+    "iss": "a@b.c",
+    "aud": "x",
+    "scope": "s",
+    "iat": NOW_SECONDS,
+    "exp": NOW_SECONDS + 3600,
+}
 
 
 def jwt_grant(**overrides: Any) -> dict[str, str]:
@@ -295,8 +301,8 @@ def test_token_endpoint_accepts_an_unsigned_but_well_formed_assertion(
         ({"grant_type": "password", "assertion": "a.b.c"}, "unsupported_grant_type"),
         ({}, "invalid_request"),
         (jwt_grant(iat=None, exp=None), "invalid_grant"),
-        (jwt_grant(iat=NOW - 4000, exp=NOW - 400), "invalid_grant"),
-        (jwt_grant(exp=NOW + 7200), "invalid_grant"),
+        (jwt_grant(iat=NOW_SECONDS - 4000, exp=NOW_SECONDS - 400), "invalid_grant"),
+        (jwt_grant(exp=NOW_SECONDS + 7200), "invalid_grant"),
         (jwt_grant(scope=None), "invalid_scope"),
     ],
 )

@@ -10,7 +10,7 @@ import time_machine
 from twilio.base.exceptions import TwilioRestException
 
 from notifiers.channels.sms import twilio_client
-from tests.notifiers.conftest import T0
+from tests.clock import NOW
 
 
 def set_fault(sandbox, **profile) -> requests.Response:
@@ -29,7 +29,7 @@ def refused(body: str = "x") -> int:
 
 
 def test_an_outage_set_for_30_seconds_ends_by_itself(sandbox):
-    with time_machine.travel(T0, tick=False) as traveller:
+    with time_machine.travel(NOW, tick=False) as traveller:
         assert set_fault(sandbox, provider="twilio", outage=True, duration_s=30).ok
         assert refused("during") == 503
         traveller.shift(29.9)
@@ -41,7 +41,7 @@ def test_an_outage_set_for_30_seconds_ends_by_itself(sandbox):
 
 
 def test_an_outage_window_can_start_later(sandbox):
-    with time_machine.travel(T0, tick=False) as traveller:
+    with time_machine.travel(NOW, tick=False) as traveller:
         set_fault(
             sandbox, provider="twilio", outage=True, error_status=500, delay_s=60, duration_s=30
         )
@@ -53,14 +53,14 @@ def test_an_outage_window_can_start_later(sandbox):
 
 
 def test_an_untimed_fault_lasts_until_cleared(sandbox):
-    with time_machine.travel(T0, tick=False) as traveller:
+    with time_machine.travel(NOW, tick=False) as traveller:
         set_fault(sandbox, provider="twilio", outage=True)
         traveller.shift(86400)
         assert refused() == 503
 
 
 def test_the_fault_api_reports_the_window_and_refuses_a_bad_one(sandbox):
-    with time_machine.travel(T0, tick=False):
+    with time_machine.travel(NOW, tick=False):
         profiles = set_fault(sandbox, provider="twilio", outage=True, duration_s=30).json()[
             "profiles"
         ]
@@ -72,7 +72,7 @@ def test_the_fault_api_reports_the_window_and_refuses_a_bad_one(sandbox):
 
 
 def test_the_phones_page_shows_the_faults_in_force(sandbox):
-    with time_machine.travel(T0, tick=False) as traveller:
+    with time_machine.travel(NOW, tick=False) as traveller:
         set_fault(sandbox, provider="twilio", outage=True, duration_s=30)
         set_fault(sandbox, provider="sendgrid", latency_ms=200, error_rate=0.5, delay_s=10)
         page = requests.get(sandbox.url, timeout=5).text

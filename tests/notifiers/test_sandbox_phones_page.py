@@ -8,7 +8,8 @@ import time_machine
 
 from notifiers.delivery import dispatch
 from notifiers.models import Recipients
-from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
+from tests.clock import NOW
+from tests.factories import add_update, make_incident, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,9 +19,9 @@ def test_phones_page_shows_each_phone_and_inbox(component, sandbox, task_queue, 
     subscribe("sms", "+14155550101")
     subscribe("email", "parent@example.org")
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
+    with time_machine.travel(NOW, tick=True):
         for channel in ("sms", "email"):
-            dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, T0)
+            dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     page.goto(sandbox.url)
     phone = page.locator("section.phone", has_text="+14155550101")

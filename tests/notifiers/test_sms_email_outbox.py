@@ -21,8 +21,8 @@ from notifiers.models import (
     Recipients,
 )
 from notifiers.subscribers import Subscriber
-from tests.factories import make_component
-from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
+from tests.clock import NOW
+from tests.factories import add_update, make_component, make_incident, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,11 +42,11 @@ def test_sms_reaches_confirmed_unsuppressed_followers_only_with_validity_and_sta
     follower = subscribe("sms", "+14155550101", [component])
     everything = subscribe("sms", "+14155550102")
     subscribe("sms", "+14155550103", confirmed=False)
-    subscribe("sms", "+14155550104", suppressed_at=T0, suppression="stop")
+    subscribe("sms", "+14155550104", suppressed_at=NOW, suppression="stop")
     subscribe("sms", "+14155550105", [other])
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
 
     received = {r["target"]: r["payload"] for r in texts(sandbox)}
@@ -66,8 +66,8 @@ def test_sms_reaches_confirmed_unsuppressed_followers_only_with_validity_and_sta
 def test_sms_skips_holding_updates_by_default(component, sandbox, task_queue):
     subscribe("sms", "+14155550101")
     update = add_update(make_incident(component), "update")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     assert texts(sandbox) == []
     assert Delivery.objects.count() == 0
@@ -78,16 +78,16 @@ def test_sms_is_paced_to_the_sender_throughput_and_reports_an_eta(component, set
     for n in range(5):
         subscribe("sms", f"+1415555020{n}")
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        announcement = dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        announcement = dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
         progress = announcement.progress()
     assert progress["counts"]["sent"] == 1
     assert progress["counts"]["pending"] == 4
     first = Delivery.objects.order_by("next_attempt_at").first().next_attempt_at
     assert progress["eta"] == first + timedelta(seconds=4)
-    with time_machine.travel(T0 + timedelta(seconds=5), tick=True):
-        dispatch.retry_due(T0 + timedelta(seconds=5))
+    with time_machine.travel(NOW + timedelta(seconds=5), tick=True):
+        dispatch.retry_due(NOW + timedelta(seconds=5))
         task_queue()
     assert announcement.progress()["counts"]["sent"] == 5
 
@@ -97,8 +97,8 @@ def test_email_goes_in_one_request_with_own_unsubscribe_links_and_delivery_ids(
 ):
     people = [subscribe("email", f"person{n}@example.org") for n in range(3)]
     update = add_update(make_incident(component), "opened", body="Alerts are delayed.")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
 
     assert sandbox.faults.snapshot()["stats"]["sendgrid"]["requests"] == 1
@@ -124,15 +124,15 @@ def test_email_sends_at_most_1000_recipients_per_request(component, sandbox, tas
         Subscriber(
             channel="email",
             address=f"p{n}@example.org",
-            confirmed_at=T0,
-            created_at=T0,
-            updated_at=T0,
+            confirmed_at=NOW,
+            created_at=NOW,
+            updated_at=NOW,
         )
         for n in range(1001)
     )
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     assert sandbox.faults.snapshot()["stats"]["sendgrid"]["requests"] == 2
     assert Delivery.objects.filter(state=DeliveryState.SENT).count() == 1001
@@ -142,13 +142,13 @@ def test_email_5xx_is_retried_with_backoff_then_sent(component, sandbox, task_qu
     person = subscribe("email", "person@example.org")
     fault(sandbox, provider="sendgrid", fail_next=1, error_status=503)
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     delivery = Delivery.objects.get(subscriber=person)
     assert delivery.state == DeliveryState.PENDING and delivery.attempts == 1
     assert "503" in delivery.last_error
-    assert T0 + timedelta(seconds=7) <= delivery.next_attempt_at <= T0 + timedelta(seconds=16)
+    assert NOW + timedelta(seconds=7) <= delivery.next_attempt_at <= NOW + timedelta(seconds=16)
     later = delivery.next_attempt_at
     with time_machine.travel(later, tick=True):
         dispatch.retry_due(later)
@@ -162,14 +162,14 @@ def test_sms_429_waits_for_retry_after(component, sandbox, task_queue):
     phone = subscribe("sms", "+14155550101")
     fault(sandbox, provider="twilio", fail_next=1, error_status=429, retry_after=120)
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     delivery = Delivery.objects.get(subscriber=phone)
     assert delivery.state == DeliveryState.PENDING
-    assert delivery.next_attempt_at >= T0 + timedelta(seconds=120)
-    with time_machine.travel(T0 + timedelta(seconds=60), tick=True):
-        dispatch.retry_due(T0 + timedelta(seconds=60))
+    assert delivery.next_attempt_at >= NOW + timedelta(seconds=120)
+    with time_machine.travel(NOW + timedelta(seconds=60), tick=True):
+        dispatch.retry_due(NOW + timedelta(seconds=60))
         task_queue()
     assert texts(sandbox) == []
     with time_machine.travel(delivery.next_attempt_at, tick=True):
@@ -183,15 +183,15 @@ def test_invalid_number_fails_permanently_is_suppressed_and_never_retried(
 ):
     bad = subscribe("sms", "+15005550001")
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     delivery = Delivery.objects.get(subscriber=bad)
     assert delivery.state == DeliveryState.FAILED and delivery.permanent_error
     assert "21211" in delivery.last_error
     bad.refresh_from_db()
     assert bad.suppression == "invalid" and not bad.is_active
-    later = T0 + timedelta(hours=1)
+    later = NOW + timedelta(hours=1)
     with time_machine.travel(later, tick=True):
         assert dispatch.retry_due(later) == 0
     assert Delivery.objects.get(id=delivery.id).attempts == 1
@@ -204,8 +204,8 @@ def test_permanently_failing_sms_falls_back_to_the_subscribers_email(
     phone = subscribe("sms", "+15005550004", fallback=email)
     update = add_update(make_incident(component), "opened")
     Subscriber.objects.filter(id=email.id).update(all_components=False)  # not an email follower
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "sms", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     assert Delivery.objects.get(subscriber=phone).state == DeliveryState.FAILED
     [mail] = sandbox.recorder.list(provider="sendgrid")
@@ -220,12 +220,12 @@ def test_newer_update_supersedes_unsent_older_texts_after_a_backlog(component, s
     incident = make_incident(component)
     fault(sandbox, provider="twilio", outage=True, error_status=503)
     opened = add_update(incident, "opened")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(opened, "sms", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(opened, "sms", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     assert Delivery.objects.filter(state=DeliveryState.PENDING).count() == 3
 
-    later = T0 + timedelta(minutes=20)
+    later = NOW + timedelta(minutes=20)
     resolved = add_update(incident, "resolved", now=later, body="Fixed.")
     sandbox.faults.clear("twilio")
     with time_machine.travel(later, tick=True):
@@ -247,11 +247,11 @@ def test_open_circuit_postpones_sends_without_spending_attempts(
     person = subscribe("email", "person@example.org")
     fault(sandbox, provider="sendgrid", outage=True, error_status=503)
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     state = ProviderState.objects.get(provider="sendgrid")
-    cooldown_end = T0 + ProviderState.BREAKER_COOLDOWN
+    cooldown_end = NOW + ProviderState.BREAKER_COOLDOWN
     assert cooldown_end <= state.open_until <= cooldown_end + timedelta(seconds=10)
     delivery = Delivery.objects.get(subscriber=person)
     retry_at = delivery.next_attempt_at
@@ -268,8 +268,8 @@ def test_fan_out_rerun_after_a_crash_writes_each_subscriber_once(component, task
     for n in range(5):
         subscribe("email", f"p{n}@example.org")
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        announcement = dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        announcement = dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, NOW)
         assert dispatch.fan_out(announcement.id) == 5
         # As if the worker died after writing its chunks but before marking the fan-out done.
         Announcement.objects.filter(id=announcement.id).update(fanned_out_at=None, fan_out_cursor=0)
@@ -282,8 +282,8 @@ def test_fan_out_continues_in_slices_from_its_cursor(component, sandbox, task_qu
     monkeypatch.setattr(dispatch, "FAN_OUT_SLICE_SECONDS", 0.0)
     people = [subscribe("email", f"p{n}@example.org") for n in range(5)]
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        announcement = dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        announcement = dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     announcement.refresh_from_db()
     assert announcement.fanned_out_at is not None
@@ -299,16 +299,16 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_resends_only_that_batch(
     for n in range(3):
         subscribe("email", f"p{n}@example.org")
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        announcement = dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        announcement = dispatch.announce(update, "email", Recipients.SUBSCRIBERS, None, NOW)
         dispatch.fan_out(announcement.id)
         task_queue()  # the queued send task: sends all three
     Delivery.objects.update(state=DeliveryState.PENDING, sent_at=None)
-    with time_machine.travel(T0 + timedelta(seconds=1), tick=True):
-        in_flight = Delivery.objects.claim_due(T0 + timedelta(seconds=1), 2)
+    with time_machine.travel(NOW + timedelta(seconds=1), tick=True):
+        in_flight = Delivery.objects.claim_due(NOW + timedelta(seconds=1), 2)
     assert len(in_flight) == 2
     sandbox.recorder.clear()
-    lease_over = T0 + SENDING_LEASE + timedelta(seconds=2)
+    lease_over = NOW + SENDING_LEASE + timedelta(seconds=2)
     with time_machine.travel(lease_over, tick=True):
         dispatch.retry_due(lease_over)
         task_queue()
@@ -322,8 +322,8 @@ def test_push_to_subscribed_devices_by_fid_deactivates_unregistered_ones(
     phone = subscribe("push", "fid-live")
     gone = subscribe("push", "unregistered-fid")
     incident = make_incident(component)
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(add_update(incident, "opened"), "push", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(add_update(incident, "opened"), "push", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     [push] = sandbox.recorder.list(provider="fcm")
     message = push["payload"]["message"]
@@ -337,7 +337,7 @@ def test_push_to_subscribed_devices_by_fid_deactivates_unregistered_ones(
     assert failed.state == DeliveryState.FAILED and failed.permanent_error
     gone.refresh_from_db()
     assert gone.suppression == "unregistered"
-    later = T0 + timedelta(minutes=30)
+    later = NOW + timedelta(minutes=30)
     with time_machine.travel(later, tick=True):
         dispatch.announce(
             add_update(incident, "resolved", now=later), "push", Recipients.SUBSCRIBERS, None, later

@@ -12,7 +12,8 @@ import time_machine
 from notifiers.channels.social import Post
 from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients, SocialAccount
-from tests.notifiers.conftest import T0, add_update, make_incident
+from tests.clock import NOW
+from tests.factories import add_update, make_incident
 
 pytestmark = pytest.mark.django_db(transaction=True)
 NETWORKS = ["mastodon", "bluesky", "x", "facebook"]
@@ -42,9 +43,9 @@ def accounts(db):
 
 def publish(component, task_queue, kind="opened", networks=NETWORKS):
     update = add_update(make_incident(component), kind)
-    with time_machine.travel(T0, tick=True):
+    with time_machine.travel(NOW, tick=True):
         for network in networks:
-            dispatch.announce(update, network, Recipients.PUBLIC, None, T0)
+            dispatch.announce(update, network, Recipients.PUBLIC, None, NOW)
         task_queue()
     return update
 
@@ -74,9 +75,9 @@ def test_disabled_accounts_and_other_recipients_get_nothing(
 ):
     SocialAccount.objects.filter(network="x").update(enabled=False)
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "x", Recipients.PUBLIC, None, T0)
-        dispatch.announce(update, "mastodon", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "x", Recipients.PUBLIC, None, NOW)
+        dispatch.announce(update, "mastodon", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     assert sandbox.recorder.list() == []
 
@@ -97,7 +98,7 @@ def test_mastodon_retry_after_5xx_posts_once(component, accounts, sandbox, task_
     publish(component, task_queue, networks=["mastodon"])
     delivery = Delivery.objects.get()
     assert delivery.state == DeliveryState.PENDING and "503" in delivery.last_error
-    later = T0 + timedelta(minutes=5)
+    later = NOW + timedelta(minutes=5)
     with time_machine.travel(later, tick=True):
         dispatch.retry_due(later)
         task_queue()
@@ -115,6 +116,6 @@ def test_x_refusal_is_permanent_and_never_retried(component, accounts, sandbox, 
     failed = Delivery.objects.get()
     assert failed.state == DeliveryState.FAILED and failed.permanent_error
     assert "403" in failed.last_error
-    later = T0 + timedelta(hours=1)
+    later = NOW + timedelta(hours=1)
     with time_machine.travel(later, tick=True):
         assert dispatch.retry_due(later) == 0

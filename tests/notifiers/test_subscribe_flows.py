@@ -10,8 +10,7 @@ from django.core import signing
 
 from notifiers.channels.context import MANAGE_SALT, manage_token
 from notifiers.subscribers import Subscriber
-from tests.factories import make_component
-from tests.notifiers.conftest import subscribe
+from tests.factories import make_component, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

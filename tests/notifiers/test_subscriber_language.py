@@ -16,7 +16,8 @@ from notifiers.channels.context import manage_token
 from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
 from notifiers.subscribers import Subscriber
-from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
+from tests.clock import NOW
+from tests.factories import add_update, make_incident, subscribe
 from tests.statuspage.test_i18n import untranslated
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,8 +32,8 @@ SAME_IN_SPANISH = {"Webhook", "SMS"}
 
 
 def announce(update, channel, task_queue):
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, channel, Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
 
 

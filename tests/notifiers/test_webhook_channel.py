@@ -13,7 +13,8 @@ from notifiers.channels.webhook import SIGNATURE_HEADER, verify
 from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
 from notifiers.subscribers import Subscriber
-from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
+from tests.clock import NOW
+from tests.factories import add_update, make_incident, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SECRET = "s3cret"
@@ -35,8 +36,8 @@ def received(sandbox, name):
 
 def announce(component, task_queue, kind="opened"):
     update = add_update(make_incident(component), kind, body="Alerts are delayed.")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "webhook", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "webhook", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     return update
 
@@ -53,9 +54,9 @@ def test_statuspage_payload_is_signed_with_a_timestamp(component, sandbox, task_
     assert "/subscriptions/" in body["meta"]["unsubscribe"]
     header = call["payload"]["headers"][SIGNATURE_HEADER]
     raw = call["payload"]["raw"].encode()
-    assert verify(SECRET, raw, header, now=T0.timestamp())
-    assert not verify("wrong", raw, header, now=T0.timestamp())
-    assert not verify(SECRET, raw, header, now=(T0 + timedelta(hours=1)).timestamp())
+    assert verify(SECRET, raw, header, now=NOW.timestamp())
+    assert not verify("wrong", raw, header, now=NOW.timestamp())
+    assert not verify(SECRET, raw, header, now=(NOW + timedelta(hours=1)).timestamp())
     assert Delivery.objects.get(subscriber=subscriber).state == DeliveryState.SENT
 
 
@@ -83,7 +84,7 @@ def test_endpoint_5xx_is_retried_and_410_gone_unsubscribes(component, sandbox, t
     announce(component, task_queue)
     states = {d.subscriber_id: (d.state, d.permanent_error) for d in Delivery.objects.all()}
     assert states[flaky.id] == (DeliveryState.PENDING, False)  # sent first, got the 502
-    later = T0 + timedelta(minutes=5)
+    later = NOW + timedelta(minutes=5)
     with time_machine.travel(later, tick=True):
         dispatch.retry_due(later)
         task_queue()

@@ -14,7 +14,8 @@ import time_machine
 from notifiers.delivery import dispatch
 from notifiers.models import Delivery, DeliveryState, Recipients
 from notifiers.subscribers import Subscriber
-from tests.notifiers.conftest import T0, add_update, make_incident, subscribe
+from tests.clock import NOW
+from tests.factories import add_update, make_incident, subscribe
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -60,8 +61,8 @@ def hook_on(sandbox, dns, host: str, addresses: list[str], name: str) -> Subscri
 
 def send_opened(component, task_queue):
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "webhook", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "webhook", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
 
 

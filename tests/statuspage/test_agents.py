@@ -13,7 +13,7 @@ from statuspage import clock
 from statuspage.models import CheckResult, Component, Probe, ProbeAgent, ProbeState
 from statuspage.probes.agent_client import Agent
 from tests.factories import make_component
-from tests.statuspage.conftest import Answer
+from tests.statuspage.servers import Answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

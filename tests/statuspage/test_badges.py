@@ -10,8 +10,8 @@ import time_machine
 
 from statuspage.models import Component
 from statuspage.picture.uptime import rollup
-from tests.factories import make_component
-from tests.statuspage.conftest import T0, open_outage_at
+from tests.clock import NOW
+from tests.factories import make_component, open_outage_at
 
 pytestmark = pytest.mark.django_db
 SVG = "{http://www.w3.org/2000/svg}"
@@ -29,26 +29,26 @@ def badge(client, path):
 
 
 def test_overall_badge_says_the_headline_in_its_colour(client):
-    open_outage_at(T0)
+    open_outage_at(NOW)
     title, texts, fill = badge(client, "/badge.svg")
     assert texts == ["status", "Major System Outage"] and fill == "#cf222e"
     assert title == "status: Major System Outage"
 
 
 def test_component_badge_shows_its_status(client):
-    incident = open_outage_at(T0)
+    incident = open_outage_at(NOW)
     component = incident.components.get()
     _, texts, fill = badge(client, f"/badges/{component.public_id}.svg")
     assert texts == ["Follow app alerts", "Major outage"] and fill == "#cf222e"
 
 
 def test_uptime_badge_shows_ninety_day_uptime(client):
-    with time_machine.travel(T0 - timedelta(days=1), tick=False):
+    with time_machine.travel(NOW - timedelta(days=1), tick=False):
         component = make_component()
-    with time_machine.travel(T0 + timedelta(hours=21, minutes=36), tick=False):
+    with time_machine.travel(NOW + timedelta(hours=21, minutes=36), tick=False):
         component.set_status("major_outage")
-    with time_machine.travel(T0 + timedelta(hours=22), tick=False):
-        rollup(T0.date() - timedelta(days=1), T0.date(), T0 + timedelta(hours=22))
+    with time_machine.travel(NOW + timedelta(hours=22), tick=False):
+        rollup(NOW.date() - timedelta(days=1), NOW.date(), NOW + timedelta(hours=22))
         _, texts, fill = badge(client, f"/badges/{component.public_id}/uptime.svg")
     assert texts[0] == "uptime 90 days"
     assert texts[1] == f"{100 * (1 - 0.4 / (23 + 23)):.2f}%", "24 min down in 46 h observed"

@@ -8,14 +8,14 @@ import time_machine
 
 from statuspage.picture.monitoring import MonitoringState
 from statuspage.public.api import banner_payload
-from tests.statuspage.conftest import T0
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 
 
 def test_banner_says_status_unknown_when_monitoring_is_interrupted():
-    interrupted = MonitoringState(interrupted=True, since=T0, last_cycle_at=T0)
-    answer = banner_payload(None, T0, interrupted)
+    interrupted = MonitoringState(interrupted=True, since=NOW, last_cycle_at=NOW)
+    answer = banner_payload(None, NOW, interrupted)
     assert answer["show"] is True and answer["status"] == "unknown"
     assert answer["title"] == "Status unknown: our monitoring is interrupted"
     assert "cannot confirm" in answer["text"]
@@ -23,13 +23,13 @@ def test_banner_says_status_unknown_when_monitoring_is_interrupted():
 
 
 def test_an_open_incident_outranks_the_unknown_state(live_outage):
-    interrupted = MonitoringState(interrupted=True, since=T0)
-    answer = banner_payload(live_outage, T0, interrupted)
+    interrupted = MonitoringState(interrupted=True, since=NOW)
+    answer = banner_payload(live_outage, NOW, interrupted)
     assert answer["status"] == "incident" and answer["severity"] == "critical"
 
 
 def test_banner_revalidates_with_304_while_its_answer_is_unchanged(client, live_outage):
-    with time_machine.travel(T0, tick=False):
+    with time_machine.travel(NOW, tick=False):
         first = client.get("/api/v1/banner.json", {"audience": "follow-app"})
         again = client.get(
             "/api/v1/banner.json", {"audience": "follow-app"}, HTTP_IF_NONE_MATCH=first["ETag"]
@@ -58,13 +58,13 @@ def test_language_dependent_answers_tell_caches_to_vary_by_language(client, live
 def test_polls_within_one_step_revalidate_to_304_even_when_all_is_well(client):
     from datetime import timedelta
 
-    with time_machine.travel(T0 + timedelta(seconds=1.2), tick=False):
+    with time_machine.travel(NOW + timedelta(seconds=1.2), tick=False):
         first = client.get("/api/v1/banner.json")
     assert first.json()["valid_until"] == "2026-11-27T01:01:00.000Z"
-    with time_machine.travel(T0 + timedelta(seconds=4.9), tick=False):
+    with time_machine.travel(NOW + timedelta(seconds=4.9), tick=False):
         again = client.get("/api/v1/banner.json", HTTP_IF_NONE_MATCH=first["ETag"])
     assert again.status_code == 304
-    with time_machine.travel(T0 + timedelta(seconds=5), tick=False):
+    with time_machine.travel(NOW + timedelta(seconds=5), tick=False):
         later = client.get("/api/v1/banner.json", HTTP_IF_NONE_MATCH=first["ETag"])
     assert later.status_code == 200
     assert later.json()["valid_until"] == "2026-11-27T01:01:05.000Z"

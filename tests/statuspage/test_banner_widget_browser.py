@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from incidents.response import workflow
 from statuspage import clock
-from tests.statuspage.conftest import open_outage_at
+from tests.factories import open_outage_at
 from tests.statuspage.servers import Proxy, host_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -1,6 +1,6 @@
 """The engine runs every kind of probe from the database, and keeps staff-only warnings."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -10,10 +10,9 @@ from incidents.models import Incident
 from incidents.response import workflow
 from statuspage.models import CheckResult, Probe, ProbeState
 from statuspage.probes.engine import run_due_probes
+from tests.clock import NOW
 from tests.factories import make_component
-from tests.statuspage.conftest import Answer
-
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+from tests.statuspage.servers import Answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

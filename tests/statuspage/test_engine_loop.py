@@ -9,7 +9,7 @@ import pytest
 from statuspage.models import CheckResult, EngineHeartbeat, Probe
 from statuspage.probes.engine import Engine
 from tests.factories import make_component
-from tests.statuspage.conftest import Answer
+from tests.statuspage.servers import Answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import feedparser
 import pytest
 
-from tests.statuspage.conftest import T0, open_outage_at, resolve_at
+from tests.clock import NOW
+from tests.factories import open_outage_at, resolve_at
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def parse(client, path):
 
 @pytest.mark.parametrize("path", FEEDS)
 def test_feed_parses_without_bozo_and_lists_incidents_newest_first(client, resolved_incident, path):
-    live = open_outage_at(T0, name="Share upload", audience="share-app")
+    live = open_outage_at(NOW, name="Share upload", audience="share-app")
     parsed = parse(client, path)
     assert parsed.version in {"rss20", "atom10"}
     assert [e.link for e in parsed.entries] == [
@@ -45,9 +46,9 @@ def test_feed_entry_carries_every_update_of_the_timeline(client, resolved_incide
 
 @pytest.mark.parametrize("path", FEEDS)
 def test_feed_ids_stay_the_same_when_an_incident_is_updated(client, path):
-    incident = open_outage_at(T0)
+    incident = open_outage_at(NOW)
     before = parse(client, path).entries[0]
-    resolve_at(incident, T0.replace(hour=4))
+    resolve_at(incident, NOW.replace(hour=4))
     after = parse(client, path).entries[0]
     assert after.id == before.id == f"http://127.0.0.1:8000/incidents/{incident.public_id}"
     assert after.title.endswith("(Resolved)") and before.title.endswith("(Investigating)")
@@ -56,7 +57,7 @@ def test_feed_ids_stay_the_same_when_an_incident_is_updated(client, path):
 
 
 def test_feed_escapes_update_text_once_and_keeps_no_markup_from_staff(client):
-    incident = open_outage_at(T0)
+    incident = open_outage_at(NOW)
     update = incident.updates.get()
     update.body = 'Fixed <script>alert(1)</script> & "done"'
     update.save()
@@ -80,8 +81,8 @@ def test_status_page_advertises_both_feeds(client):
 
 @pytest.mark.parametrize("suffix", ["rss", "atom"])
 def test_a_component_feed_lists_only_that_component_incidents(client, suffix):
-    follow = open_outage_at(T0)
-    open_outage_at(T0, name="Share upload", audience="share-app")
+    follow = open_outage_at(NOW)
+    open_outage_at(NOW, name="Share upload", audience="share-app")
     component = follow.components.get()
     parsed = parse(client, f"/components/{component.public_id}/history.{suffix}")
     assert [e.link for e in parsed.entries] == [
@@ -91,7 +92,7 @@ def test_a_component_feed_lists_only_that_component_incidents(client, suffix):
 
 
 def test_component_feeds_are_offered_on_the_page_and_unknown_ones_are_404(client):
-    incident = open_outage_at(T0)
+    incident = open_outage_at(NOW)
     component = incident.components.get()
     html = client.get("/").content.decode()
     assert f'href="/components/{component.public_id}/history.atom"' in html

@@ -1,7 +1,7 @@
 """Careful verdicts: a flapping probe tells staff and holds the public picture; maintenance
 suppresses alarms; both catch up with one verdict once things are steady."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -11,9 +11,9 @@ from incidents.models import Incident
 from incidents.response import maintenance
 from statuspage.models import CheckOutcome, ComponentStatus, Probe, ProbeState, Verdict
 from statuspage.probes.engine import record_outcome
+from tests.clock import NOW
 from tests.factories import make_component, make_probe
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 OK = CheckOutcome(ok=True, latency_ms=12)
 FAIL = CheckOutcome(ok=False, latency_ms=3, error="HTTP 503, expected 200")
 

@@ -1,7 +1,7 @@
 """Freshness/backlog numbers against thresholds (pulled and pushed), and upstream providers'
 status from their Statuspage JSON and RSS/Atom feeds, all served on loopback."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -11,10 +11,9 @@ from statuspage.checks.freshness import FreshnessCheck
 from statuspage.checks.upstream import UpstreamCheck
 from statuspage.models import CheckResult, Probe, ProbeState
 from statuspage.probes.engine import run_checks_blocking, run_due_probes
+from tests.clock import NOW
 from tests.factories import make_component
-from tests.statuspage.conftest import Answer
-
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+from tests.statuspage.servers import Answer
 
 
 def run(check):

@@ -10,9 +10,8 @@ from incidents.models import Incident
 from statuspage.checks.heartbeat import expected_by
 from statuspage.models import CheckResult, Probe, ProbeState
 from statuspage.probes.engine import run_due_probes
+from tests.clock import NOW
 from tests.factories import make_component
-
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 
@@ -213,6 +212,10 @@ def due_after(schedule: str, last_ping: datetime, tz: str = BERLIN) -> datetime:
         created_at=last_ping,
     )
     return expected_by(probe)
+
+
+# The daylight-saving tests below keep their own absolute dates, not NOW: what they test is
+# the night a clock change happens in Berlin, March 29 and October 25 in 2026.
 
 
 def utc(*args) -> datetime:

@@ -7,8 +7,8 @@ from django.conf import settings
 
 from statuspage.models import ComponentDay
 from statuspage.probes.engine import housekeeping
+from tests.clock import NOW
 from tests.factories import make_component
-from tests.statuspage.conftest import T0
 
 pytestmark = pytest.mark.django_db
 
@@ -26,5 +26,5 @@ def test_one_engine_housekeeping_pass_rolls_up_today(settings, monkeypatch):
     settings.STATUS_SNAPSHOT_DIR = ""
     component = make_component()
     component.set_status("partial_outage")
-    housekeeping(T0.replace(year=2030))
+    housekeeping(NOW.replace(year=2030))
     assert ComponentDay.objects.filter(component=component).exists()

@@ -56,7 +56,7 @@ import pytest  # noqa: E402
 from django.core.exceptions import ValidationError  # noqa: E402
 
 from statuspage.models import Probe  # noqa: E402
-from tests.statuspage.conftest import Answer  # noqa: E402
+from tests.statuspage.servers import Answer  # noqa: E402
 
 
 def run(check: HttpCheck):

@@ -12,7 +12,8 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation.template import templatize
 
-from tests.statuspage.conftest import T0, open_outage_at
+from tests.clock import NOW
+from tests.factories import open_outage_at
 
 pytestmark = pytest.mark.django_db
 
@@ -54,7 +55,7 @@ def test_the_extractor_finds_strings_so_the_check_above_means_something():
 
 
 def test_spanish_readers_get_the_page_in_spanish(client):
-    open_outage_at(T0)
+    open_outage_at(NOW)
     response = client.get("/", HTTP_ACCEPT_LANGUAGE="es-ES,es;q=0.9,en;q=0.5")
     html = response.content.decode()
     assert '<html lang="es">' in html
@@ -88,7 +89,7 @@ def test_the_page_links_to_the_other_language(client):
 
 
 def test_the_banner_speaks_the_reader_language_but_the_v2_api_stays_english(client):
-    open_outage_at(T0)
+    open_outage_at(NOW)
     banner = client.get("/api/v1/banner.json", HTTP_ACCEPT_LANGUAGE="es").json()
     assert banner["title"] == "Problema en el servicio"
     status = client.get("/api/v2/status.json", HTTP_ACCEPT_LANGUAGE="es").json()["status"]

@@ -1,14 +1,13 @@
 """Maintenance windows from the incidents app reach the Statuspage v2 endpoints."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 
 from incidents.response import maintenance
+from tests.clock import NOW
 from tests.factories import make_component
-
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 

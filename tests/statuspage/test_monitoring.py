@@ -1,6 +1,6 @@
 """The monitor monitors itself: a silent engine means "status unknown" everywhere, and a page."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -11,9 +11,9 @@ from incidents.response import workflow
 from statuspage.models import EngineHeartbeat, ProbeState, Verdict
 from statuspage.picture import monitoring
 from statuspage.probes.engine import run_due_probes
+from tests.clock import NOW
 from tests.factories import make_component, make_probe
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 PAGES: list = []
 
 pytestmark = pytest.mark.django_db

@@ -10,7 +10,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from statuspage.public.urls import public_urlpatterns
-from tests.statuspage.conftest import T0, open_outage_at, resolve_at
+from tests.clock import NOW
+from tests.factories import open_outage_at, resolve_at
 
 pytestmark = pytest.mark.django_db
 
@@ -42,8 +43,8 @@ def test_the_document_is_valid_openapi_and_names_our_server(document, settings):
 
 
 def test_every_json_answer_matches_its_documented_schema(client, document):
-    resolve_at(open_outage_at(T0), T0.replace(hour=2))
-    open_outage_at(T0.replace(hour=3), name="Share upload", audience="share-app")
+    resolve_at(open_outage_at(NOW), NOW.replace(hour=2))
+    open_outage_at(NOW.replace(hour=3), name="Share upload", audience="share-app")
     json_paths = [
         p
         for p, item in document["paths"].items()

@@ -8,8 +8,7 @@ from incidents.response import workflow
 from statuspage import clock
 from statuspage.models import ProbeState, Verdict
 from statuspage.picture.uptime import rollup
-from tests.factories import make_component, make_probe
-from tests.statuspage.conftest import open_outage_at
+from tests.factories import make_component, make_probe, open_outage_at
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

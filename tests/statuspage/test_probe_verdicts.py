@@ -1,12 +1,12 @@
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from statuspage.models import CheckOutcome, Probe, ProbeState, Verdict
 from statuspage.probes.engine import claim_due_checks
+from tests.clock import NOW
 from tests.factories import make_component, make_probe
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 OK = CheckOutcome(ok=True, latency_ms=12)
 FAIL = CheckOutcome(ok=False, latency_ms=3, error="HTTP 503, expected 200")
 

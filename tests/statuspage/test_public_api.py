@@ -1,16 +1,15 @@
 """summary.json field by field against Statuspage v2, and the banner answer for apps."""
 
 import re
-from datetime import UTC, datetime
 
 import pytest
 import time_machine
 
 from incidents.response import workflow
 from statuspage.models import ProbeState, Verdict
+from tests.clock import NOW
 from tests.factories import make_component, make_probe
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 ISO_MS = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$"
 
 pytestmark = pytest.mark.django_db

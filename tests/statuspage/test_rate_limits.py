@@ -6,17 +6,16 @@ import asyncio
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import time_machine
 
 from statuspage.models import Component, Probe, ProbeAgent
 from statuspage.probes.agent_client import Agent, new_api
+from tests.clock import NOW
 from tests.factories import make_component
 from tests.test_project import ROOT, operator_env
-
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
 

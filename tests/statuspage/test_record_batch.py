@@ -1,7 +1,7 @@
 """The engine's batch recorder: every result stored and judged, with a number of queries
 that does not grow with the number of results (the engine's capacity depends on it)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -11,11 +11,11 @@ from incidents.models import Incident
 from incidents.response import maintenance
 from statuspage.models import CheckOutcome, CheckResult, Probe
 from statuspage.probes.engine import record_batch
+from tests.clock import NOW
 from tests.factories import make_component, make_probe
 
 pytestmark = pytest.mark.django_db
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 OK = CheckOutcome(ok=True, latency_ms=12, status_code=200)
 FAIL = CheckOutcome(ok=False, latency_ms=3, status_code=503, error="HTTP 503, expected 200")
 

@@ -1,7 +1,7 @@
 """Results rolled up per minute, hour and day with uptime and latency percentiles; raw rows
 expire after the retention period while daily rollups stay; uptime bars never read raw rows."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
@@ -9,9 +9,10 @@ from django.test.utils import CaptureQueriesContext
 
 from statuspage.models import CheckResult, ResultRollup
 from statuspage.probes.rollups import daily_uptime, purge_expired, roll_up
+from tests.clock import NOW
 from tests.factories import make_component, make_probe
 
-DAY = datetime(2026, 11, 20, tzinfo=UTC)
+DAY = NOW.replace(hour=0) - timedelta(days=7)  # midnight UTC, a week before NOW
 
 pytestmark = pytest.mark.django_db
 

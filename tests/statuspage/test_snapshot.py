@@ -12,8 +12,8 @@ import time_machine
 from django.core.management import call_command
 
 from statuspage.public.snapshot import Publisher, SnapshotError, publish
-from tests.factories import make_component
-from tests.statuspage.conftest import T0, open_outage_at
+from tests.clock import NOW
+from tests.factories import make_component, open_outage_at
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +25,8 @@ def snapshot_dir(tmp_path, settings):
 
 
 def test_publish_writes_page_assets_json_feeds_and_incident_pages(client, snapshot_dir):
-    incident = open_outage_at(T0)
-    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+    incident = open_outage_at(NOW)
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
         publish()
     for name in [
         "index.html",
@@ -48,8 +48,8 @@ def test_publish_writes_page_assets_json_feeds_and_incident_pages(client, snapsh
 
 
 def test_snapshot_json_is_the_live_json_plus_when_it_was_generated(client, snapshot_dir):
-    open_outage_at(T0)
-    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+    open_outage_at(NOW)
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
         publish()
         live = client.get("/api/v2/summary.json").json()
     copied = json.loads((snapshot_dir / "api/v2/summary.json").read_text())
@@ -58,8 +58,8 @@ def test_snapshot_json_is_the_live_json_plus_when_it_was_generated(client, snaps
 
 
 def test_snapshot_page_is_the_live_page(client, snapshot_dir):
-    open_outage_at(T0)
-    with time_machine.travel(T0 + timedelta(minutes=1), tick=False):
+    open_outage_at(NOW)
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
         publish()
         live = client.get("/").content
     assert (snapshot_dir / "index.html").read_bytes() == live
@@ -67,7 +67,7 @@ def test_snapshot_page_is_the_live_page(client, snapshot_dir):
 
 def test_publishing_switches_a_symlink_atomically_and_keeps_two_versions(snapshot_dir):
     make_component()
-    versions = [publish(now=T0 + timedelta(minutes=n)) for n in range(4)]
+    versions = [publish(now=NOW + timedelta(minutes=n)) for n in range(4)]
     assert snapshot_dir.is_symlink()
     assert snapshot_dir.resolve() == versions[-1].resolve()
     kept = sorted(p.name for p in versions[-1].parent.iterdir())
@@ -83,29 +83,29 @@ def test_a_real_directory_in_the_way_is_refused_with_a_clear_message(snapshot_di
 def test_the_publisher_writes_on_change_and_at_least_every_minute(snapshot_dir):
     component = make_component()
     publisher = Publisher()
-    assert publisher(T0) is True
-    assert publisher(T0 + timedelta(seconds=5)) is False, "nothing changed"
+    assert publisher(NOW) is True
+    assert publisher(NOW + timedelta(seconds=5)) is False, "nothing changed"
     component.set_status("major_outage")
-    assert publisher(T0 + timedelta(seconds=10)) is True, "a status changed"
-    assert publisher(T0 + timedelta(seconds=15)) is False
-    assert publisher(T0 + timedelta(seconds=71)) is True, "a minute passed"
+    assert publisher(NOW + timedelta(seconds=10)) is True, "a status changed"
+    assert publisher(NOW + timedelta(seconds=15)) is False
+    assert publisher(NOW + timedelta(seconds=71)) is True, "a minute passed"
 
 
 def test_the_copy_banner_is_renewed_well_before_it_expires(snapshot_dir, settings):
     settings.STATUSPAGE = {**settings.STATUSPAGE, "BANNER_TTL_SECONDS": 60}
     make_component()
     publisher = Publisher()
-    assert publisher(T0) is True
-    assert publisher(T0 + timedelta(seconds=29)) is False
-    with time_machine.travel(T0 + timedelta(seconds=30), tick=False):
-        assert publisher(T0 + timedelta(seconds=30)) is True, "half the banner's lifetime"
+    assert publisher(NOW) is True
+    assert publisher(NOW + timedelta(seconds=29)) is False
+    with time_machine.travel(NOW + timedelta(seconds=30), tick=False):
+        assert publisher(NOW + timedelta(seconds=30)) is True, "half the banner's lifetime"
     banner = json.loads((snapshot_dir / "api/v1/banner.json").read_text())
     assert banner["valid_until"] == "2026-11-27T01:01:30.000Z"
 
 
 def test_the_publisher_is_off_without_a_directory(settings):
     settings.STATUS_SNAPSHOT_DIR = ""
-    assert Publisher()(T0) is False
+    assert Publisher()(NOW) is False
 
 
 def test_publish_snapshot_command_publishes_on_demand(tmp_path):
@@ -119,8 +119,8 @@ def test_a_failed_publication_is_retried_on_the_next_run(snapshot_dir):
     make_component()
     publisher = Publisher()
     snapshot_dir.mkdir()
-    assert publisher(T0) is True
+    assert publisher(NOW) is True
     assert not (snapshot_dir / "index.html").exists(), "refused: a real directory in the way"
     snapshot_dir.rmdir()
-    assert publisher(T0 + timedelta(seconds=5)) is True, "not throttled after a failure"
+    assert publisher(NOW + timedelta(seconds=5)) is True, "not throttled after a failure"
     assert (snapshot_dir / "index.html").is_file()

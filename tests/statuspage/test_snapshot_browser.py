@@ -9,7 +9,7 @@ import pytest
 
 from statuspage import clock
 from statuspage.public.snapshot import publish
-from tests.statuspage.conftest import open_outage_at
+from tests.factories import open_outage_at
 from tests.statuspage.servers import Background
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

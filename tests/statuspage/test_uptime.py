@@ -3,20 +3,20 @@ status, uptime from outage time, incidents), and read back as 90 bars per compon
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
 
 from statuspage.models import ComponentDay, ComponentStatusChange
 from statuspage.picture.uptime import DAYS_SHOWN, Refresher, rollup, uptime_views
-from tests.factories import make_component
-from tests.statuspage.conftest import open_outage_at, resolve_at
+from tests.clock import NOW
+from tests.factories import make_component, open_outage_at, resolve_at
 
 pytestmark = pytest.mark.django_db
 
-DAY = date(2026, 11, 20)
-MIDNIGHT = datetime(2026, 11, 20, tzinfo=UTC)
+MIDNIGHT = NOW.replace(hour=0) - timedelta(days=7)  # UTC, a week before NOW
+DAY = MIDNIGHT.date()
 
 
 def component_since(moment: datetime, name: str = "Follow app alerts"):

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from django.utils.http import parse_http_date
 
-from tests.statuspage.conftest import T0, open_outage_at, resolve_at
+from tests.clock import NOW
+from tests.factories import open_outage_at, resolve_at
 
 pytestmark = pytest.mark.django_db
 
@@ -127,7 +128,7 @@ def test_components_json_lists_groups_then_components_with_every_field(client, l
 
 
 def test_incidents_json_lists_resolved_ones_too_newest_first(client, resolved_incident):
-    live = open_outage_at(T0, name="Share upload", audience="share-app")
+    live = open_outage_at(NOW, name="Share upload", audience="share-app")
     incidents = client.get("/api/v2/incidents.json").json()["incidents"]
     assert [i["id"] for i in incidents] == [live.public_id, resolved_incident.public_id]
     old = incidents[1]
@@ -151,7 +152,7 @@ def test_incidents_json_keeps_the_fifty_most_recent(client):
     first = None
     for n in range(51):
         incident = resolve_at(
-            open_outage_at(T0 + timedelta(hours=n)), T0 + timedelta(hours=n, minutes=30)
+            open_outage_at(NOW + timedelta(hours=n)), NOW + timedelta(hours=n, minutes=30)
         )
         first = first or incident
     incidents = client.get("/api/v2/incidents.json").json()["incidents"]
@@ -192,7 +193,7 @@ def test_if_modified_since_gets_304_until_something_changes(client, live_outage)
 
 def test_a_stale_etag_gets_the_fresh_body(client, live_outage):
     first = client.get("/api/v2/status.json")
-    resolve_at(live_outage, T0.replace(hour=3))
+    resolve_at(live_outage, NOW.replace(hour=3))
     fresh = client.get("/api/v2/status.json", HTTP_IF_NONE_MATCH=first["ETag"])
     assert fresh.status_code == 200
     assert fresh.json()["status"]["indicator"] == "none"
@@ -241,7 +242,7 @@ def test_v2_reads_take_a_fixed_number_of_queries(client, resolved_incident):
     before = {path: count(path) for path in ENDPOINTS}
     for n in range(5):
         make_component(f"Extra {n}", audience_slug=None)
-        resolve_at(open_outage_at(T0.replace(day=1, hour=n)), T0.replace(day=1, hour=n, minute=5))
+        resolve_at(open_outage_at(NOW.replace(day=1, hour=n)), NOW.replace(day=1, hour=n, minute=5))
     after = {path: count(path) for path in ENDPOINTS}
     assert after == before
     assert max(after.values()) <= 7

@@ -1,7 +1,7 @@
 """When monitoring stops, on-call staff are paged through the notifiers outbox (SMS and email
 by default), once per interruption; when the engine cycles again they are told it is back."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -14,9 +14,9 @@ from incidents.response import clock
 from notifiers.channels.context import message_context
 from notifiers.models import Announcement, Recipients
 from statuspage.picture import monitoring
-from tests.factories import make_component, make_probe
+from tests.clock import NOW
+from tests.factories import make_component, make_probe, user_in
 
-NOW = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
 SILENT = NOW + timedelta(seconds=25)  # two 10 s heartbeats missed
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -115,8 +115,6 @@ def test_a_second_interruption_pages_again_with_its_own_record(sandbox, task_que
 
 
 def test_an_interruption_record_is_never_public_nor_escalated(client, task_queue):
-    from tests.incidents.conftest import user_in
-
     key = issue_token(user_in("Support staff", "sam"), "deploy bot")
     with time_machine.travel(SILENT, tick=False):
         watchdog()
