@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import TypedDict
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -104,7 +105,7 @@ TEMPLATES = [
 ]
 
 
-def database_config() -> dict:
+def database_config() -> dj_database_url.DBConfig:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'statuspage.sqlite3'}"
     config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 0))
     if config["ENGINE"] == "django.db.backends.sqlite3":
@@ -201,8 +202,74 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
 
+
+# The project's own settings dicts are TypedDicts, so that mypy knows each key's type.
+class StatusPageSettings(TypedDict):
+    NAME: str
+    URL: str
+    PAGE_ID: str
+    SUPPORT_URL: str
+    LOGO_URL: str
+    HOME_URL: str
+    BRAND_COLOUR: str
+    BANNER_TTL_SECONDS: int
+    AUTO_RESOLVE_AFTER_SECONDS: int
+    MIN_PROBE_INTERVAL_SECONDS: int
+
+
+class EngineSettings(TypedDict):
+    TICK_SECONDS: float
+    MAX_CONCURRENCY: int
+    HEARTBEAT_SECONDS: float
+    CA_FILE: str
+    ONCALL_PAGERS: list[str]
+    INTERRUPTION_CHANNELS: list[str]
+    HOUSEKEEPING: list[str]
+    REGION: str
+    RAW_RETENTION_DAYS: int
+
+
+class FirebaseSettings(TypedDict):
+    CREDENTIALS_FILE: str
+    PROJECT_ID: str
+    PUSH_TTL_SECONDS: int
+    COMPONENT_TOPIC_PREFIX: str
+
+
+class TwilioSettings(TypedDict):
+    ACCOUNT_SID: str
+    AUTH_TOKEN: str
+    MESSAGING_SERVICE_SID: str
+    VOICE_FROM: str
+    SMS_VALIDITY_SECONDS: int
+    SMS_PER_SECOND: float
+    SMS_KINDS: list[str]
+    SMS_COUNTRIES: list[str]
+    DEFAULT_REGION: str
+
+
+class SendGridSettings(TypedDict):
+    API_KEY: str
+    FROM_EMAIL: str
+    FROM_NAME: str
+    EVENT_WEBHOOK_PUBLIC_KEY: str
+
+
+class NotifiersSettings(TypedDict):
+    SUBSCRIBE_PER_IP_PER_HOUR: int
+    SUBSCRIBE_PER_DESTINATION_PER_HOUR: int
+    SEND_SLICE_SECONDS: float
+    WEBHOOK_ALLOWED_NETWORKS: list[str]
+
+
+class RateLimitSettings(TypedDict):
+    PER_IP: int
+    PER_DESTINATION: int
+    WINDOW_SECONDS: int
+
+
 # --- The status page -----------------------------------------------------------------
-STATUSPAGE = {
+STATUSPAGE: StatusPageSettings = {
     "NAME": os.environ.get("STATUSPAGE_NAME", "Status"),
     "URL": os.environ.get("STATUSPAGE_URL", f"http://127.0.0.1:{env_int('PORT', 8000)}"),
     "PAGE_ID": os.environ.get("STATUSPAGE_PAGE_ID", "statuspage"),
@@ -224,7 +291,7 @@ STATUSPAGE = {
 STATUS_SNAPSHOT_DIR = os.environ.get("STATUS_SNAPSHOT_DIR", "")
 
 # --- The engine (probes) -------------------------------------------------------------
-ENGINE = {
+ENGINE: EngineSettings = {
     "TICK_SECONDS": float(os.environ.get("ENGINE_TICK_SECONDS", "0.5")),
     "MAX_CONCURRENCY": env_int("ENGINE_MAX_CONCURRENCY", 200),
     # The engine stamps its heartbeat this often; two missed => "status unknown" everywhere.
@@ -262,7 +329,7 @@ ENGINE = {
 SANDBOX_PORT = env_int("SANDBOX_PORT", 8001)
 SANDBOX_URL = os.environ.get("SANDBOX_URL", "")
 
-FIREBASE = {
+FIREBASE: FirebaseSettings = {
     # Path to a service-account JSON file. In sandbox mode one is generated into var/.
     "CREDENTIALS_FILE": os.environ.get("FIREBASE_CREDENTIALS_FILE", ""),
     "PROJECT_ID": os.environ.get("FIREBASE_PROJECT_ID", ""),
@@ -275,7 +342,7 @@ DEMO_SERVICE_PORT = env_int("DEMO_SERVICE_PORT", 8002)
 
 # --- Notifiers (SMS, email, subscribers) ---------------------------------------------
 # In sandbox mode (SANDBOX_URL set) the sandbox's own test credentials are used instead.
-TWILIO = {
+TWILIO: TwilioSettings = {
     "ACCOUNT_SID": os.environ.get("TWILIO_ACCOUNT_SID", ""),
     "AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", ""),
     "MESSAGING_SERVICE_SID": os.environ.get("TWILIO_MESSAGING_SERVICE_SID", ""),
@@ -291,14 +358,14 @@ TWILIO = {
     "SMS_COUNTRIES": env_list("SMS_COUNTRIES", ["US", "CA", "GB", "IE", "DE", "FR", "NL"]),
     "DEFAULT_REGION": os.environ.get("SMS_DEFAULT_REGION", "US"),
 }
-SENDGRID = {
+SENDGRID: SendGridSettings = {
     "API_KEY": os.environ.get("SENDGRID_API_KEY", ""),
     "FROM_EMAIL": os.environ.get("EMAIL_FROM", "status@example.com"),
     "FROM_NAME": os.environ.get("EMAIL_FROM_NAME", ""),
     # The Event Webhook's verification key (base64 DER, as SendGrid's settings show it).
     "EVENT_WEBHOOK_PUBLIC_KEY": os.environ.get("SENDGRID_EVENT_WEBHOOK_PUBLIC_KEY", ""),
 }
-NOTIFIERS = {
+NOTIFIERS: NotifiersSettings = {
     # Rate limits on the public subscribe forms: attempts per hour.
     "SUBSCRIBE_PER_IP_PER_HOUR": env_int("SUBSCRIBE_PER_IP_PER_HOUR", 20),
     "SUBSCRIBE_PER_DESTINATION_PER_HOUR": env_int("SUBSCRIBE_PER_DESTINATION_PER_HOUR", 3),
@@ -315,7 +382,7 @@ NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.current_contacts"
 # Rate limits of the other public endpoints, on the subscribe forms' mechanism
 # (notifiers.subscribers.SubscribeAttempt): attempts per client address and per destination
 # (a ping URL's key, an agent's token) within the window; past them, 429 with Retry-After.
-RATE_LIMITS = {
+RATE_LIMITS: dict[str, RateLimitSettings] = {
     "ping": {
         "PER_IP": env_int("PING_PER_IP_PER_MINUTE", 1200),
         "PER_DESTINATION": env_int("PING_PER_KEY_PER_MINUTE", 60),

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.template import Template, TemplateDoesNotExist, TemplateSyntaxError
@@ -26,7 +28,7 @@ class AffectedComponentInline(admin.TabularInline):
 class IncidentUpdateInline(admin.StackedInline):
     model = IncidentUpdate
     extra = 0
-    fields = ["display_at", "kind", "status", "body", "author"]
+    fields = ("display_at", "kind", "status", "body", "author")
     readonly_fields = fields
     can_delete = False
 
@@ -84,8 +86,9 @@ class MessageTemplateForm(forms.ModelForm):
         model = MessageTemplate
         fields = ["channel", "kind", "part", "locale", "body"]
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # ModelForm.clean returns cleaned_data; the stubs allow None
         name = f"{data.get('kind')}_{data['part']}" if data.get("part") else data.get("kind")
         try:
             get_template(f"messages/{data.get('channel')}/{name}.txt")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -12,6 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from notifiers.recipients import Recipients
 from statuspage.models import Component, ComponentStatus, Probe, new_public_id
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class InvalidTransition(Exception):
@@ -74,7 +78,7 @@ MAINTENANCE_STATUSES = (
 ACTIVE_MAINTENANCE_STATUSES = (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING)
 
 # The impact an incident has when its worst component is in this status.
-IMPACT_FOR_STATUS = {
+IMPACT_FOR_STATUS: dict[str, Impact] = {
     ComponentStatus.OPERATIONAL: Impact.NONE,
     ComponentStatus.UNDER_MAINTENANCE: Impact.NONE,
     ComponentStatus.DEGRADED_PERFORMANCE: Impact.MINOR,
@@ -385,7 +389,7 @@ class EscalationStep(models.Model):
         return self.action in PUBLIC_ACTIONS
 
     def clean(self) -> None:
-        errors = {}
+        errors: dict[str, StrOrPromise] = {}
         if not isinstance(self.channels, list) or not all(
             isinstance(c, str) for c in self.channels
         ):

@@ -65,7 +65,8 @@ def refusal(host: str, address: str) -> str | None:
 def resolve(host: str, port: int | None) -> list[str]:
     """Every address the name resolves to (raises socket.gaierror when it does not)."""
     infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    # An IP address string (the stubs also allow the int of a family we do not ask for).
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def checked_address(host: str, port: int | None) -> str:

@@ -12,6 +12,7 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db import connection, models
 from django.db.models.functions import Cast
@@ -104,7 +105,20 @@ class DeliveryOutcome:
     """How a send's outcome changes a delivery: shared by the model and the light rows a
     send task claims (ClaimedDelivery), which save_outcomes writes back."""
 
-    __slots__ = ()
+    # What the methods read and write: Delivery's fields, ClaimedDelivery's slots.
+    state: str
+    provider_message_id: str
+    sent_at: datetime | None
+    last_error: str
+    claim_token: uuid.UUID | None
+    attempts: int
+    permanent_error: bool
+    next_attempt_at: datetime | None
+
+    if not TYPE_CHECKING:
+        # Empty, so that ClaimedDelivery has no __dict__. Hidden from mypy, which would check
+        # the assignments below against it instead of against the subclasses' attributes.
+        __slots__ = ()
 
     def record_sent(self, provider_id: str, now: datetime) -> None:
         self.state = DeliveryState.SENT
@@ -158,7 +172,7 @@ class ClaimedDelivery(DeliveryOutcome):
     target: str
     subscriber_id: int | None
     attempts: int
-    claim_token: uuid.UUID
+    claim_token: uuid.UUID | None
     subscriber: ClaimedSubscriber | None
     next_attempt_at: datetime | None = None
     state: str = "sending"
@@ -179,7 +193,7 @@ class DeliveryState(models.TextChoices):
 
 DELIVERY_COLUMNS = ("id", "channel", "target", "subscriber_id", "attempts")
 # The public id is read as text (a UUID object per row was the claim's largest cost on SQLite).
-SUBSCRIBER_COLUMNS = (
+SUBSCRIBER_COLUMNS: tuple[Cast | str, ...] = (
     Cast("subscriber__public_id", models.CharField()),
     *(
         f"subscriber__{f}"
@@ -200,16 +214,16 @@ def claimed_row(row: tuple, token: uuid.UUID) -> ClaimedDelivery:
     `token`; the columns are in the dataclasses' field order, so they are passed
     positionally. Only columns that differ from row to row are read."""
     split = len(DELIVERY_COLUMNS)
-    subscriber_id = row[3]
+    delivery_id, channel, target, subscriber_id, attempts = row[:split]
     subscriber = (  # none, or deleted (by staff) while its row was being written
         ClaimedSubscriber(subscriber_id, uuid_text(row[split]), *row[split + 1 :])
         if subscriber_id is not None and row[split] is not None
         else None
     )
-    return ClaimedDelivery(*row[:split], token, subscriber)
+    return ClaimedDelivery(delivery_id, channel, target, subscriber_id, attempts, token, subscriber)
 
 
-class DeliveryQuerySet(models.QuerySet):
+class DeliveryQuerySet(models.QuerySet["Delivery"]):
     def due(self, now: datetime) -> DeliveryQuerySet:
         return self.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now)
 
@@ -217,7 +231,7 @@ class DeliveryQuerySet(models.QuerySet):
         """The rows one claim took, by its token alone (the in-flight index): with the
         announcement beside it, SQLite may walk the announcement's rows by its unique
         index instead."""
-        return self.model._default_manager.filter(state=DeliveryState.SENDING, claim_token=token)
+        return Delivery.objects.filter(state=DeliveryState.SENDING, claim_token=token)
 
     def claim(self, ids, now: datetime) -> list[ClaimedDelivery]:
         """Take pending rows for this worker alone; a row another worker claimed is skipped.
@@ -229,7 +243,7 @@ class DeliveryQuerySet(models.QuerySet):
         instead of looking up the batch's ids."""
         token = uuid.uuid4()
         if isinstance(ids, models.QuerySet):
-            chosen = self.model._default_manager.filter(id__in=ids)
+            chosen = Delivery.objects.filter(id__in=ids)
         else:
             chosen = self.filter(id__in=ids, state=DeliveryState.PENDING)
         chosen.update(

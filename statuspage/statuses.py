@@ -21,7 +21,7 @@ class ComponentStatus(models.TextChoices):
 
 
 # Worst first is highest: used to roll several statuses up into one.
-STATUS_SEVERITY = {
+STATUS_SEVERITY: dict[str, int] = {
     ComponentStatus.OPERATIONAL: 0,
     ComponentStatus.UNDER_MAINTENANCE: 1,
     ComponentStatus.DEGRADED_PERFORMANCE: 2,

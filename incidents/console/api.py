@@ -183,6 +183,7 @@ def create_incident(request: HttpRequest) -> JsonResponse:
         return create_maintenance(request, data, name, body, components, errors, now)
     if errors:
         raise Invalid(errors)
+    assert name is not None and body is not None  # required: text() reported them otherwise
     ensure_default_policy()
     incident = workflow.open_by_staff(
         name, body, impact, components, request.user, now, status=status, deliver=deliver
@@ -207,6 +208,7 @@ def create_maintenance(request, data, name, body, components, errors, now) -> Js
         errors["components"] = "Name the components the maintenance affects."
     if errors:
         raise Invalid(errors)
+    assert start is not None and end is not None  # required: reported above otherwise
     window = maintenance.schedule(
         name,
         body or "",
@@ -251,6 +253,7 @@ def update_incident(request: HttpRequest, item: Incident) -> JsonResponse:
         errors["next_update_in_minutes"] = "Whole minutes from 5 to 1440."
     if errors:
         raise Invalid(errors)
+    assert body is not None  # required: text() reported it otherwise
     now = clock.now()
     with transaction.atomic():
         workflow.post_update(
@@ -275,6 +278,7 @@ def update_maintenance(request: HttpRequest, item: Incident) -> JsonResponse:
         errors["status"] = "One of: completed, in_progress, verifying."
     if errors:
         raise Invalid(errors)
+    assert status is not None  # reported above otherwise
     now = clock.now()
     with transaction.atomic():
         maintenance.set_status(item, status, request.user, now)
@@ -383,6 +387,7 @@ def incident_action(request: HttpRequest, public_id: str, action: str) -> JsonRe
         reason = text(data, "reason", errors, required=True, limit=500)
         if errors:
             raise Invalid(errors)
+        assert isinstance(minutes, int) and reason is not None  # reported above otherwise
         workflow.hold(item, request.user, minutes, reason, now)
     elif action == "release":
         workflow.release_hold(item, request.user, now)
@@ -394,6 +399,7 @@ def incident_action(request: HttpRequest, public_id: str, action: str) -> JsonRe
             errors["deliver_notifications"] = "true or false."
         if errors:
             raise Invalid(errors)
+        assert body is not None  # required: text() reported it otherwise
         workflow.publish_postmortem(item, body, request.user, now, deliver=deliver)
     else:
         return error(404, f"Unknown action {action!r}: acknowledge, hold, release or postmortem.")

@@ -25,7 +25,7 @@ def issue_token(user, name: str) -> str:
 
 
 def error(status: int, message: str, fields: dict | None = None) -> JsonResponse:
-    payload = {"error": message}
+    payload: dict[str, object] = {"error": message}
     if fields:
         payload["fields"] = fields
     return JsonResponse(payload, status=status)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -45,7 +47,7 @@ class UpdateForm(forms.Form):
         self.new = new
         if new:
             self.fields["name"].required = True
-            self.fields["status"].choices = INCIDENT_STATUS_CHOICES[:3]
+            cast(forms.ChoiceField, self.fields["status"]).choices = INCIDENT_STATUS_CHOICES[:3]
 
     def clean_body(self) -> str:
         body = self.cleaned_data["body"].strip()
@@ -95,8 +97,9 @@ class MaintenanceForm(forms.Form):
             raise forms.ValidationError(_("Each notice must come before the start."))
         return values
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data; the stubs allow None
         start, end = data.get("scheduled_for"), data.get("scheduled_until")
         if start and end and end <= start:
             self.add_error("scheduled_until", _("The maintenance must end after it starts."))

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -146,7 +146,7 @@ def hold(request: HttpRequest, public_id: str) -> HttpResponse:
     form = HoldForm(request.POST)
     if not form.is_valid():
         for field, errors in form.errors.items():
-            messages.error(request, f"Hold {field}: {' '.join(errors)}")
+            messages.error(request, f"Hold {field}: {' '.join(map(str, errors))}")
         return redirect("console-incident", public_id)
     try:
         workflow.hold(
@@ -254,6 +254,7 @@ def save_update(form: UpdateForm, incident: Incident, user, now) -> IncidentUpda
 
 
 def confirmed(form: UpdateForm) -> UpdateForm:
+    assert isinstance(form.data, QueryDict)  # the form was bound to request.POST
     data = form.data.copy()
     data["confirm"] = "on"
     return type(form)(data, new=form.new)

@@ -182,7 +182,7 @@ def perform(incident: Incident, step: EscalationStep, record: FiredStep, now: da
         Action.PUBLISH: publish_current,
         Action.REMIND: remind_oncall,
         Action.HOLDING: publish_holding,
-    }[step.action]
+    }[Action(step.action)]
     update, outcome = action(incident, step, now)
     record.update = update
     record.note = "; ".join(n for n in (record.note, outcome.note()) if n)[:500]

@@ -49,25 +49,25 @@ def tick(now: datetime) -> int:
 
 
 def advance(maintenance: Incident, now: datetime) -> int:
+    starts, ends = maintenance.scheduled_for, maintenance.scheduled_until
+    if starts is None or ends is None:
+        # maintenance.schedule() sets both; only an edit in the admin can clear them.
+        raise ValueError("a maintenance window needs scheduled_for and scheduled_until")
     done = 0
     if maintenance.status == IncidentStatus.SCHEDULED:
-        done += announce_ahead(maintenance, now)
-        if now >= maintenance.scheduled_for:
-            done += milestone(maintenance, "start", maintenance.scheduled_for, now, start)
+        done += announce_ahead(maintenance, starts, now)
+        if now >= starts:
+            done += milestone(maintenance, "start", starts, now, start)
     if maintenance.status in (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING):
-        if now >= maintenance.scheduled_until:
-            done += milestone(maintenance, "complete", maintenance.scheduled_until, now, complete)
+        if now >= ends:
+            done += milestone(maintenance, "complete", ends, now, complete)
     return done
 
 
-def announce_ahead(maintenance: Incident, now: datetime) -> int:
+def announce_ahead(maintenance: Incident, starts: datetime, now: datetime) -> int:
     """Fire the latest notice that is due; older due ones are recorded as overtaken."""
     due = sorted(
-        (
-            m
-            for m in maintenance.announce_before_minutes
-            if now >= maintenance.scheduled_for - timedelta(minutes=m)
-        ),
+        (m for m in maintenance.announce_before_minutes if now >= starts - timedelta(minutes=m)),
         reverse=True,
     )
     taken = set(maintenance.fired_steps.values_list("key", flat=True))
@@ -76,11 +76,11 @@ def announce_ahead(maintenance: Incident, now: datetime) -> int:
         key = f"maintenance:ahead:{minutes}"
         if key in taken:
             continue
-        at = maintenance.scheduled_for - timedelta(minutes=minutes)
+        at = starts - timedelta(minutes=minutes)
         skip = ""
         if index < len(due) - 1:
             skip = "overtaken by a later notice"
-        elif now >= maintenance.scheduled_for:
+        elif now >= starts:
             skip = "the window had already started"
         done += milestone(maintenance, key, at, now, notify_ahead, skip)
     return done

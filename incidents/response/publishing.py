@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from incidents.models import PAGE_CHANNEL, Incident, IncidentUpdate
 from notifiers.delivery.dispatch import announce
 from notifiers.models import Announcement, Recipients
 from notifiers.registry import channel_choices
 from statuspage.models import Audience
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 PUBLIC_RECIPIENTS = (
     Recipients.APP_USERS,
@@ -49,7 +53,7 @@ def publish(update: IncidentUpdate, recipients: str, channels: list[str], now: d
     """Announce one update to one kind of recipients on each named channel."""
     outcome = Outcome()
     available = registered_channels()
-    audiences: list[Audience | None] = (
+    audiences: Sequence[Audience | None] = (
         incident_audiences(update.incident) if recipients == Recipients.APP_USERS else [None]
     )
     for channel in channels:
@@ -83,7 +87,8 @@ def publish_to_told(update: IncidentUpdate, now: datetime) -> list[Announcement]
     the resolution also goes to the on-call staff who were paged."""
     if not update.deliver_notifications:
         return []
-    audiences = {a.id: a for a in Audience.objects.all()}
+    # Looked up by an announcement's audience id, which is None for other recipients.
+    audiences: dict[int | None, Audience] = {a.id: a for a in Audience.objects.all()}
     available = registered_channels()
     oncall = update.kind == IncidentUpdate.Kind.RESOLVED
     return [

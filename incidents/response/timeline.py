@@ -17,7 +17,8 @@ def permalink(incident: Incident) -> str:
 
 
 def cadence(incident: Incident) -> timedelta:
-    return incident.policy.cadence if incident.policy_id else DEFAULT_CADENCE
+    policy = incident.policy
+    return policy.cadence if policy is not None else DEFAULT_CADENCE
 
 
 def next_update_by(incident: Incident, now: datetime) -> datetime | None:

@@ -52,7 +52,9 @@ def open_incident_for(component: Component) -> Incident | None:
     return component.incidents.incidents().unresolved().order_by("detected_at").first()
 
 
-def open_for_probe(probe: Probe, now: datetime) -> Incident:
+def open_for_probe(probe: Probe, now: datetime) -> Incident | None:
+    """The component's open incident, or a new one; None only if a concurrent one that made
+    the insert fail is no longer open when we look it up."""
     component = probe.component
     existing = open_incident_for(component)
     if existing is not None:

@@ -5,9 +5,10 @@ microseconds of Python per row; the database does this in a few)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Field, Model, QuerySet
 from django.db.models.constants import OnConflict
 
 from notifiers.models import Announcement, Delivery, Subscriber
@@ -15,7 +16,19 @@ from notifiers.models import Announcement, Delivery, Subscriber
 FROM_SUBSCRIBER = {"target": "address", "subscriber": "id"}
 
 
-def delivery_values(announcement: Announcement, now: datetime) -> dict[str, object]:
+def concrete_field(model: type[Model], name: str) -> Field:
+    """A field with a column of its own (get_field may also return a reverse relation)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field), name
+    return field
+
+
+def column_name(field: Field) -> str:
+    assert field.column is not None, field  # concrete fields have a column
+    return field.column
+
+
+def delivery_values(announcement: Announcement, now: datetime) -> dict[str, Any]:
     """The value of every delivery column that is the same for the whole announcement:
     the model's defaults, and what this announcement sets."""
     given = {
@@ -24,13 +37,13 @@ def delivery_values(announcement: Announcement, now: datetime) -> dict[str, obje
         "next_attempt_at": now,
         "created_at": now,
     }
-    values = {}
+    values: dict[str, Any] = {}
     for field in Delivery._meta.concrete_fields:
         if field.primary_key or field.name in FROM_SUBSCRIBER:
             continue
         value = given.get(field.name, field.get_default())
         if value is not None:  # left to the column's NULL: no untyped NULL literals
-            values[field.column] = field.get_db_prep_save(value, connection)
+            values[column_name(field)] = field.get_db_prep_save(value, connection)
     return values
 
 
@@ -48,8 +61,8 @@ def insert_deliveries_for(
     `subscribers` must not repeat a row (following() is an EXISTS, not a join)."""
     quote = connection.ops.quote_name
     constant = delivery_values(announcement, now)
-    copied = [Delivery._meta.get_field(name).column for name in FROM_SUBSCRIBER]
-    sources = [Subscriber._meta.get_field(source).column for source in FROM_SUBSCRIBER.values()]
+    copied = [column_name(concrete_field(Delivery, name)) for name in FROM_SUBSCRIBER]
+    sources = [column_name(concrete_field(Subscriber, name)) for name in FROM_SUBSCRIBER.values()]
     columns = ", ".join(quote(column) for column in [*constant, *copied])
     selected = ", ".join(["%s"] * len(constant) + [f"chunk.{quote(column)}" for column in sources])
     chunk = subscribers.order_by().values_list(*FROM_SUBSCRIBER.values())

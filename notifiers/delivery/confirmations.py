@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core import signing
@@ -31,6 +32,9 @@ from notifiers.models import SEND_QUEUE_LEASE, Delivery
 from notifiers.registry import DeliveryError, PermanentError, SendResult, TransientError
 from notifiers.subscribers import Subscriber, SubscriberChannel
 from statuspage import clock
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -108,24 +112,25 @@ def send(delivery_id: int) -> bool:
     if not result.ok:
         log.warning("confirmation %s to %s: %s", delivery.id, delivery.target, result.error)
     if result.ok and delivery.channel == SubscriberChannel.WEBHOOK:
-        delivery.subscriber.confirm(now)
-        delivery.subscriber.save(update_fields=["confirmed_at", "code_digest", "updated_at"])
+        subscriber = delivery.subscriber
+        assert subscriber is not None  # attempt() sends nothing without one
+        subscriber.confirm(now)
+        subscriber.save(update_fields=["confirmed_at", "code_digest", "updated_at"])
     return result.ok
 
 
 def attempt(delivery: Delivery) -> SendResult:
     """One try, in the language the request chose; never raises for a provider's error."""
     sender = SENDERS.get(delivery.channel)
-    if delivery.subscriber is None or sender is None:
+    subscriber = delivery.subscriber
+    if subscriber is None or sender is None:
         return SendResult(
             delivery.id, error=PermanentError("nothing to confirm: the subscriber is gone")
         )
-    language = supported_language(
-        (delivery.context or {}).get("language") or delivery.subscriber.locale
-    )
+    language = supported_language((delivery.context or {}).get("language") or subscriber.locale)
     try:
         with translation.override(language):
-            return SendResult(delivery.id, provider_id=sender(delivery))
+            return SendResult(delivery.id, provider_id=sender(delivery, subscriber))
     except DeliveryError as error:
         return SendResult(delivery.id, error=error)
     except Exception as error:  # an SDK bug must not strand the claimed row
@@ -133,10 +138,9 @@ def attempt(delivery: Delivery) -> SendResult:
         return SendResult(delivery.id, error=TransientError(f"{type(error).__name__}: {error}"))
 
 
-def send_email(delivery: Delivery) -> str:
+def send_email(delivery: Delivery, subscriber: Subscriber) -> str:
     from notifiers.channels.email import classify, sendgrid_client
 
-    subscriber = delivery.subscriber
     context = delivery.context or {}
     token = pending_token(subscriber, context.get("components", []), translation.get_language())
     link = absolute(reverse("notifiers:confirm-email", args=[token]))
@@ -161,11 +165,10 @@ def send_email(delivery: Delivery) -> str:
     return (response.headers or {}).get("X-Message-Id", "")
 
 
-def send_sms_code(delivery: Delivery) -> str:
+def send_sms_code(delivery: Delivery, subscriber: Subscriber) -> str:
     """A fresh code each attempt (only its digest is stored), texted with a short validity."""
     from notifiers.channels.sms import classify, twilio_client, twilio_config
 
-    subscriber = delivery.subscriber
     code = subscriber.new_code(clock.now())
     subscriber.save(update_fields=["code_digest", "code_sent_at", "code_tries"])
     text = render_message(
@@ -184,14 +187,14 @@ def send_sms_code(delivery: Delivery) -> str:
     return message.sid
 
 
-def send_webhook_ping(delivery: Delivery) -> str:
+def send_webhook_ping(delivery: Delivery, subscriber: Subscriber) -> str:
     from notifiers.channels.webhook import ping
 
-    ping(delivery.subscriber)
+    ping(subscriber)
     return ""
 
 
-SENDERS = {
+SENDERS: dict[str, Callable[[Delivery, Subscriber], str]] = {
     SubscriberChannel.EMAIL: send_email,
     SubscriberChannel.SMS: send_sms_code,
     SubscriberChannel.WEBHOOK: send_webhook_ping,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from itertools import islice
@@ -22,7 +22,7 @@ from django.db.models import Exists, OuterRef, Q
 from django_q.tasks import async_task
 
 from notifiers.channels.context import SubscriberTargets
-from notifiers.delivery.bulk import insert_deliveries_for
+from notifiers.delivery.bulk import column_name, concrete_field, insert_deliveries_for
 from notifiers.languages import by_language, render_in
 from notifiers.models import (
     SEND_QUEUE_LEASE,
@@ -369,7 +369,7 @@ def record_results(
     now: datetime,
 ) -> int:
     by_id = record_outcomes(batch, results, now)
-    errors = [by_id[d.id].error for d in batch if d.id in by_id and by_id[d.id].error]
+    errors = [r.error for r in (by_id[d.id] for d in batch if d.id in by_id) if r.error]
     provider = get_channel(announcement.channel).provider or announcement.channel
     ProviderState.record_batch(
         provider,
@@ -381,16 +381,17 @@ def record_results(
 
 
 def record_outcomes(
-    batch: list[ClaimedDelivery], results: list[SendResult], now: datetime
+    batch: Sequence[ClaimedDelivery | Delivery], results: list[SendResult], now: datetime
 ) -> dict[int, SendResult]:
-    """Apply each result to its claimed row and store them; returns the results by row id."""
+    """Apply each result to its claimed row and store them; returns the results by row id.
+    The rows are a send task's claimed ones, or a confirmation's Delivery."""
     by_id = {result.delivery_id: result for result in results}
     token = batch[0].claim_token
     for delivery in batch:
         result = by_id.get(delivery.id) or SendResult(
             delivery.id, error=TransientError("the channel reported no result")
         )
-        if result.ok:
+        if result.error is None:
             delivery.record_sent(result.provider_id, now)
         else:
             delivery.record_failure(result.error, now)
@@ -415,7 +416,7 @@ SHARED_FIELDS = OUTCOME_FIELDS[:-3]
 outcome_of = attrgetter(*OUTCOME_FIELDS)
 
 
-def save_outcomes(batch: list[ClaimedDelivery], token) -> None:
+def save_outcomes(batch: Sequence[ClaimedDelivery | Delivery], token) -> None:
     """Store a batch's outcomes in a few statements, only on rows this worker still holds
     (a row whose lease ran out and was claimed again is left alone). A batch whose rows
     share one outcome (a whole email batch does) is one UPDATE of the rows holding its
@@ -453,12 +454,12 @@ def outcome_values(values: tuple, fields: tuple[str, ...] = OUTCOME_FIELDS) -> d
     }
 
 
-def write_per_row(batch: list[ClaimedDelivery], token) -> None:
+def write_per_row(batch: Sequence[ClaimedDelivery | Delivery], token) -> None:
     """Each row's own values (provider id, segments, retry time), only where the row still
     holds `token`: on PostgreSQL one UPDATE ... FROM (VALUES ...) for the whole batch (as
     an executemany, each row was a statement the server parsed and planned, a third of
     the database's time per text); SQLite, in our own process, takes the executemany."""
-    fields = [Delivery._meta.get_field(f) for f in PER_ROW_FIELDS]
+    fields = [concrete_field(Delivery, f) for f in PER_ROW_FIELDS]
     token_value = Delivery._meta.get_field("claim_token").get_db_prep_value(token, connection)
     rows = [
         [f.get_db_prep_save(getattr(d, f.attname), connection) for f in fields] + [d.id]
@@ -466,7 +467,7 @@ def write_per_row(batch: list[ClaimedDelivery], token) -> None:
     ]
     table = connection.ops.quote_name(Delivery._meta.db_table)
     claim = connection.ops.quote_name("claim_token")
-    columns = [connection.ops.quote_name(f.column) for f in fields]
+    columns = [connection.ops.quote_name(column_name(f)) for f in fields]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             values = (
@@ -508,15 +509,17 @@ def after_permanent_failures(
     now: datetime,
 ) -> None:
     """Suppress addresses that are gone for good and try the subscriber's second channel."""
-    failed = [d for d in batch if d.state == DeliveryState.FAILED and d.subscriber_id]
-    for delivery in failed:
-        error = by_id[delivery.id].error if delivery.id in by_id else None
+    failed = {
+        d.id: d.subscriber_id for d in batch if d.state == DeliveryState.FAILED and d.subscriber_id
+    }
+    for delivery_id, subscriber_id in failed.items():
+        error = by_id[delivery_id].error if delivery_id in by_id else None
         if error is not None and error.suppression:
-            Subscriber.objects.filter(id=delivery.subscriber_id, suppressed_at__isnull=True).update(
+            Subscriber.objects.filter(id=subscriber_id, suppressed_at__isnull=True).update(
                 suppressed_at=now, suppression=error.suppression, updated_at=now
             )
     if failed:
-        fall_back(announcement, [d.subscriber_id for d in failed], now)
+        fall_back(announcement, list(failed.values()), now)
 
 
 def fall_back(announcement: Announcement, subscriber_ids: list[int], now: datetime) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -96,8 +97,9 @@ class SubscribeForm(forms.Form):
     def clean_language(self) -> str:
         return self.cleaned_data["language"] or translation.get_language() or settings.LANGUAGE_CODE
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data; the stubs allow None
         channel = data.get("channel")
         if channel == SubscriberChannel.EMAIL:
             data["address"] = self.clean_address("email", self.check_email)

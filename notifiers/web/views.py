@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -33,6 +34,9 @@ from notifiers.subscribers import (
 from notifiers.web.forms import CodeForm, DeviceForm, PreferencesForm, SubscribeForm
 from statuspage import clock
 from statuspage.models import Component
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 @require_http_methods(["GET", "POST"])
@@ -198,7 +202,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 def register_device(request: HttpRequest) -> JsonResponse:
     """An app registers its install for push (JSON or form body); 400 says what is wrong."""
-    data = request.POST
+    data: Mapping[str, Any] | None = request.POST
     if request.content_type == "application/json":
         try:
             data = json.loads(request.body)

@@ -68,6 +68,7 @@ class DemoServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server's; the stubs allow bytes
         return f"http://{host}:{port}"
 
     def start(self) -> DemoServer:

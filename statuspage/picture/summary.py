@@ -21,14 +21,14 @@ from statuspage.picture.monitoring import MonitoringState, monitoring_state, ove
 from statuspage.statuses import ComponentStatus, worst_status
 
 INDICATOR_ORDER = ["none", "minor", "major", "critical"]
-INDICATOR_FOR_STATUS = {
+INDICATOR_FOR_STATUS: dict[str, str] = {
     ComponentStatus.OPERATIONAL: "none",
     ComponentStatus.UNDER_MAINTENANCE: "none",
     ComponentStatus.DEGRADED_PERFORMANCE: "minor",
     ComponentStatus.PARTIAL_OUTAGE: "major",
     ComponentStatus.MAJOR_OUTAGE: "critical",
 }
-INDICATOR_FOR_IMPACT = {
+INDICATOR_FOR_IMPACT: dict[str, str] = {
     Impact.NONE: "none",
     Impact.MINOR: "minor",
     Impact.MAJOR: "major",
@@ -141,12 +141,11 @@ def build_snapshot() -> Snapshot:
     groups: dict[int, GroupView] = {}
     ungrouped = []
     for component in components:
-        if component.group is None:
+        group = component.group
+        if group is None:
             ungrouped.append(component)
         else:
-            groups.setdefault(component.group_id, GroupView(component.group, [])).components.append(
-                component
-            )
+            groups.setdefault(group.id, GroupView(group, [])).components.append(component)
     stamps = [c.updated_at for c in components] + [i.updated_at for i in incidents]
     stamps += [s for s in [last_incident_change()] if s is not None]
     ordered_groups = sorted(groups.values(), key=lambda g: (g.group.position, g.group.name))

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from statuspage import clock
-from statuspage.checks import build_check
+from statuspage.checks import Check, build_check
 from statuspage.checks.http import new_session
-from statuspage.models import CheckOutcome, Probe
+from statuspage.models import Probe
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class AgentError(Exception):
 
 @dataclass
 class Assignment:
-    check: object
+    check: Check
     interval: float
     next_run: float = 0.0
 
@@ -75,7 +75,9 @@ class Agent:
 
     async def run_check(self, session, assignment: Assignment) -> None:
         checked_at = clock.now()
-        outcome: CheckOutcome = await assignment.check.run(session)
+        outcome = await assignment.check.run(session)
+        if outcome is None:  # a heartbeat's, judged by the server, which never assigns one
+            return
         self.buffer.append(
             {
                 "probe_id": assignment.check.probe_id,

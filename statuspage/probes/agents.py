@@ -137,6 +137,7 @@ def parse_result(item, index: int, allowed: set[int], now: datetime, errors: dic
         errors[f"{where}.status"] = "must be empty or a component status"
     if len(errors) > before:
         return None
+    assert isinstance(latency, (int, float))  # checked above
     code = item.get("status_code")
     outcome = CheckOutcome(
         item["ok"],
@@ -165,7 +166,8 @@ def results(request: HttpRequest) -> JsonResponse:
             {"errors": {"results": f"must be a list of at most {MAX_RESULTS_PER_POST} results"}},
             status=400,
         )
-    now, errors = clock.now(), {}
+    now = clock.now()
+    errors: dict[str, str] = {}
     allowed = {p.id for p in assigned_to(agent.region)}
     parsed = [parse_result(item, i, allowed, now, errors) for i, item in enumerate(items)]
     if errors:

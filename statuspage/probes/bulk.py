@@ -16,12 +16,21 @@ from django.db import connection, models
 from statuspage.models import CheckOutcome, CheckResult, Probe
 
 
+def field(name: str, model: type[models.Model] = Probe) -> models.Field:
+    """A field with a column of its own (get_field may also return a reverse relation)."""
+    found = model._meta.get_field(name)
+    assert isinstance(found, models.Field), name
+    return found
+
+
 def column(name: str, model: type[models.Model] = Probe) -> str:
-    return connection.ops.quote_name(model._meta.get_field(name).column)
+    name_in_db = field(name, model).column
+    assert name_in_db is not None, name  # concrete fields have a column
+    return connection.ops.quote_name(name_in_db)
 
 
 def prep(name: str, value, model: type[models.Model] = Probe):
-    return model._meta.get_field(name).get_db_prep_save(value, connection)
+    return field(name, model).get_db_prep_save(value, connection)
 
 
 def claim(probes: Sequence[Probe], new_times: Sequence[datetime]) -> set[int]:
@@ -67,7 +76,7 @@ def save_fields(probes: Sequence[Probe], fields: Sequence[str]) -> None:
         return
     table = connection.ops.quote_name(Probe._meta.db_table)
     assignments = ", ".join(f"{column(f)} = %s" for f in fields)
-    savers = [Probe._meta.get_field(f).get_db_prep_save for f in fields]
+    savers = [field(f).get_db_prep_save for f in fields]
     rows = [
         [save(getattr(p, f), connection) for f, save in zip(fields, savers, strict=True)] + [p.id]
         for p in probes

@@ -209,7 +209,9 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
     """Record many results in one transaction: one commit, one bulk insert. The engine
     calls this a few times a second with whatever finished since the last call."""
     plain = [(pid, outcome, at) for pid, outcome, at in batch if outcome is not None]
-    special = [(pid, outcome, at) for pid, outcome, at in batch if outcome is None]
+    special: list[tuple[int, CheckOutcome | None, datetime]] = [
+        (pid, outcome, at) for pid, outcome, at in batch if outcome is None
+    ]
     with transaction.atomic():
         # Lock in id order (no default ordering, whose joins PostgreSQL cannot lock).
         probes = (
@@ -237,8 +239,8 @@ def record_batch(batch: list[tuple[int, CheckOutcome | None, datetime]]) -> int:
         for probe, _, verdict, checked_at in acted:
             if verdict:
                 act_on(probe, verdict, checked_at)
-    for probe_id, outcome, checked_at in special:
-        record_outcome(probe_id, outcome, checked_at)
+    for probe_id, maybe_outcome, checked_at in special:
+        record_outcome(probe_id, maybe_outcome, checked_at)
     return len(batch)
 
 

@@ -69,7 +69,9 @@ def record_ping(probe_id: int, kind: str, body: str, now: datetime) -> str:
             return ""
         probe.last_ping_at = now
         probe.save(update_fields=["last_ping_at", "next_run_at"])
-        return apply_and_store(probe, outcome_of_ping(probe, kind, body), now)
+        outcome = outcome_of_ping(probe, kind, body)
+        assert outcome is not None  # only a start ping has none, and it returned above
+        return apply_and_store(probe, outcome, now)
 
 
 urlpatterns = [

@@ -19,13 +19,19 @@ from django.db.models import Min
 
 from statuspage.models import CheckResult, ResultRollup, RollupPeriod
 
-LENGTH = {
+LENGTH: dict[str, timedelta] = {
     RollupPeriod.MINUTE: timedelta(minutes=1),
     RollupPeriod.HOUR: timedelta(hours=1),
     RollupPeriod.DAY: timedelta(days=1),
 }
-SOURCE = {RollupPeriod.HOUR: RollupPeriod.MINUTE, RollupPeriod.DAY: RollupPeriod.HOUR}
-KEEP = {RollupPeriod.MINUTE: timedelta(days=7), RollupPeriod.HOUR: timedelta(days=90)}
+SOURCE: dict[str, str] = {
+    RollupPeriod.HOUR: RollupPeriod.MINUTE,
+    RollupPeriod.DAY: RollupPeriod.HOUR,
+}
+KEEP: dict[str, timedelta] = {
+    RollupPeriod.MINUTE: timedelta(days=7),
+    RollupPeriod.HOUR: timedelta(days=90),
+}
 # Results are stamped when their check starts and stored when it ends (up to its timeout).
 LATE_RESULTS = timedelta(seconds=130)
 MAX_BUCKETS_PER_CALL = 60
@@ -68,7 +74,8 @@ class Tally:
     def add_result(self, ok: bool, latency_ms: float) -> None:
         self.checks += 1
         self.failures += not ok
-        self.latency_sum += latency_ms
+        if self.latency_sum is not None:  # None only comes from rollups, never mixed in here
+            self.latency_sum += latency_ms
         self.histogram[str(bucket_of(latency_ms))] += 1
 
     def add_rollup(self, rollup: ResultRollup) -> None:
@@ -103,12 +110,14 @@ TALLIED = ("probe_id", "checks", "failures", "latency_sum", "histogram")
 def tally_bucket(period: str, start: datetime, end: datetime) -> dict[int, Tally]:
     tallies: dict[int, Tally] = defaultdict(Tally)
     if period == RollupPeriod.MINUTE:
-        rows = CheckResult.objects.filter(checked_at__gte=start, checked_at__lt=end)
-        for probe_id, ok, latency in rows.values_list("probe_id", "ok", "latency_ms").iterator():
+        results = CheckResult.objects.filter(checked_at__gte=start, checked_at__lt=end)
+        for probe_id, ok, latency in results.values_list("probe_id", "ok", "latency_ms").iterator():
             tallies[probe_id].add_result(ok, latency)
     else:
-        rows = ResultRollup.objects.filter(period=SOURCE[period], start__gte=start, start__lt=end)
-        for rollup in rows.only(*TALLIED):
+        rollups = ResultRollup.objects.filter(
+            period=SOURCE[period], start__gte=start, start__lt=end
+        )
+        for rollup in rollups.only(*TALLIED):
             tallies[rollup.probe_id].add_rollup(rollup)
     return tallies
 
@@ -124,15 +133,15 @@ def first_pending(period: str, after: datetime | None = None) -> datetime | None
         )
         after = done + LENGTH[period] if done else None
     if period == RollupPeriod.MINUTE:
-        source = CheckResult.objects.all()
+        results = CheckResult.objects.all()
         if after:
-            source = source.filter(checked_at__gte=after)
-        first = source.aggregate(first=Min("checked_at"))["first"]
+            results = results.filter(checked_at__gte=after)
+        first = results.aggregate(first=Min("checked_at"))["first"]
     else:
-        source = ResultRollup.objects.filter(period=SOURCE[period])
+        rollups = ResultRollup.objects.filter(period=SOURCE[period])
         if after:
-            source = source.filter(start__gte=after)
-        first = source.aggregate(first=Min("start"))["first"]
+            rollups = rollups.filter(start__gte=after)
+        first = rollups.aggregate(first=Min("start"))["first"]
     return floor(first, period) if first else None
 
 

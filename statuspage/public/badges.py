@@ -23,7 +23,7 @@ COLOUR_FOR_INDICATOR = {
     "major": "#bc4c00",
     "critical": "#cf222e",
 }
-COLOUR_FOR_STATUS = {
+COLOUR_FOR_STATUS: dict[str, str] = {
     ComponentStatus.OPERATIONAL: "#1a7f37",
     ComponentStatus.UNDER_MAINTENANCE: "#0969da",
     ComponentStatus.DEGRADED_PERFORMANCE: "#9a6700",

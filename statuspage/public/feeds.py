@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident
@@ -26,7 +26,7 @@ FEED_MAX_AGE = 60
 
 
 class HistoryRss(Feed):
-    feed_type = Rss201rev2Feed
+    feed_type: type[SyndicationFeed] = Rss201rev2Feed
     description_template = "statuspage/feed_item.html"
 
     def get_object(self, request: HttpRequest, public_id: str | None = None) -> Component | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from django.db.models import Max, Q, Sum
@@ -17,6 +18,9 @@ from statuspage.models import Component, ComponentStatus, Probe, ResultRollup, R
 from statuspage.picture.maintenance import current_windows
 from statuspage.picture.summary import Snapshot, build_snapshot, with_timeline
 from statuspage.picture.uptime import UptimeView, day_start, local_day, uptime_views
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 CHART_HOURS = 24
 CHART_WIDTH, CHART_HEIGHT = 240, 40
@@ -70,7 +74,7 @@ def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
         cid: chart(
             start,
             {
-                hour: by.get(RollupPeriod.HOUR, by.get(RollupPeriod.MINUTE))
+                hour: by[RollupPeriod.HOUR] if RollupPeriod.HOUR in by else by[RollupPeriod.MINUTE]
                 for hour, by in hours.items()
             },
         )
@@ -116,7 +120,7 @@ class GroupRows:
     rows: list[ComponentRow]
 
     @property
-    def status_label(self) -> str:
+    def status_label(self) -> StrOrPromise:
         return ComponentStatus(self.status).label
 
 
