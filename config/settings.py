@@ -298,6 +298,11 @@ SENDGRID = {
     # The Event Webhook's verification key (base64 DER, as SendGrid's settings show it).
     "EVENT_WEBHOOK_PUBLIC_KEY": os.environ.get("SENDGRID_EVENT_WEBHOOK_PUBLIC_KEY", ""),
 }
+# A Slack incoming webhook (https://hooks.slack.com/services/T.../B.../...) that public
+# updates are posted to; empty: nothing is posted to Slack (notifiers/channels/slack.py).
+SLACK = {
+    "WEBHOOK_URL": os.environ.get("SLACK_WEBHOOK_URL", ""),
+}
 NOTIFIERS = {
     # Rate limits on the public subscribe forms: attempts per hour.
     "SUBSCRIBE_PER_IP_PER_HOUR": env_int("SUBSCRIBE_PER_IP_PER_HOUR", 20),
