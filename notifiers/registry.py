@@ -1,19 +1,85 @@
-"""What every channel is (render an announcement, send a batch, report results) and where
-each is found.
+"""What every channel is (render an announcement, send a batch, report results), what it
+declares about itself, and where each is found.
 
 Channels live one module each in `notifiers.channels`; each registers its class here with
 `@register`. The package is imported once at startup (`NotifiersConfig.ready`), so code at any
-layer asks this registry for a channel by name without importing the channel modules.
+layer asks this registry for a channel by name without importing the channel modules: the
+console's preview, the render-time limit check and the default escalation policy read what
+each channel declares (its message parts and their limits, whom it reaches, its slot in the
+default policy, its sandbox module) from here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.conf import settings
+
+from notifiers.recipients import Recipients
+
 if TYPE_CHECKING:
     from notifiers.models import Announcement, ClaimedDelivery
+
+# The kinds of update every channel words (templates/messages/<channel>/<kind>_<part>.txt),
+# and the ones only channels that reach on-call staff word as well (incidents.models'
+# IncidentUpdate.Kind, which sits above this module).
+PUBLIC_KINDS = (
+    "opened",
+    "update",
+    "recovering",
+    "relapsed",
+    "resolved",
+    "holding",
+    "maintenance_scheduled",
+    "maintenance_started",
+    "maintenance_completed",
+)
+ONCALL_KINDS = ("paging", "reminder", "monitoring_interrupted", "monitoring_restored")
+MINUTE = 60
+
+Measure = Callable[[str, int], str]
+"""How a provider counts a text against a limit: (text, limit) -> "" if within it, else what
+is over ("4 segments (UCS-2, 202 characters); the limit is 3 segments")."""
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A part's length limit: `default`, unless settings.MESSAGE_LIMITS[`setting`] says
+    otherwise, counted the provider's way (`measure`, from notifiers.lengths)."""
+
+    setting: str
+    default: int
+    measure: Measure
+
+    def cap(self) -> int:
+        return int(getattr(settings, "MESSAGE_LIMITS", {}).get(self.setting, self.default))
+
+    def problem(self, text: str) -> str:
+        return self.measure(text, self.cap())
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a channel's message, worded in templates/messages/<channel>/<kind>_<part>.txt.
+
+    `preview`: shown in the console's preview (an email's HTML twin of its text is not)."""
+
+    name: str
+    limit: Limit | None = None
+    preview: bool = True
+
+
+@dataclass(frozen=True)
+class Slot:
+    """Where a channel sits in the shipped default escalation policy: `action` (a value of
+    incidents.models.Action: page, publish, remind) `after` seconds, to `recipients` (a
+    Recipients value; publish only). Channels sharing a slot share one step."""
+
+    action: str
+    after: int
+    recipients: str = ""
 
 
 class DeliveryError(Exception):
@@ -59,8 +125,21 @@ class SendResult:
 
 
 class Channel:
+    """A channel: what it declares about itself and the three things it does (targets,
+    render, send_batch). The declarations without a default are required: a test checks
+    every registered channel has them, their templates and its sandbox module."""
+
     name: ClassVar[str]
     label: ClassVar[str]
+    # Its message parts, each with its length limit, in the order a reader sees them.
+    parts: ClassVar[tuple[Part, ...]]
+    # Whom it reaches (Recipients values): its role; targets() lists no one for the others.
+    recipients: ClassVar[frozenset[str]]
+    # Its slots in the shipped default escalation policy (may be empty: then only a policy
+    # that names it uses it).
+    escalation: ClassVar[tuple[Slot, ...]]
+    # The module of notifiers/sandbox/ that stands in for its provider.
+    sandbox: ClassVar[str]
     batch_size: ClassVar[int] = 100
     # The provider whose circuit breaker and pacing this channel shares.
     provider: ClassVar[str] = ""
@@ -71,6 +150,15 @@ class Channel:
     # Provider requests kept in flight at once by one send task. Above 1, send_batch runs
     # in a thread and must not touch the database.
     concurrent_batches: ClassVar[int] = 1
+
+    @classmethod
+    def kinds(cls) -> tuple[str, ...]:
+        """The update kinds it words: the public ones, and the on-call ones if it pages."""
+        return PUBLIC_KINDS + (ONCALL_KINDS if Recipients.ONCALL in cls.recipients else ())
+
+    @classmethod
+    def part(cls, name: str) -> Part | None:
+        return next((part for part in cls.parts if part.name == name), None)
 
     def targets(self, announcement: Announcement) -> Iterable[str | Target]:
         """The addresses (topics, tokens, numbers...) this announcement goes to.
@@ -104,8 +192,20 @@ def registered() -> dict[str, type[Channel]]:
     return _registry
 
 
+def by_priority() -> list[type[Channel]]:
+    """Every registered channel class, the most urgent first, then by name: the order the
+    console shows them in and a default policy step lists them in."""
+    return sorted(_registry.values(), key=lambda cls: (cls.priority, cls.name))
+
+
 def get_channel(name: str) -> Channel:
     return _registry[name]()
+
+
+def get_channel_class(name: str) -> type[Channel] | None:
+    """The class registered under `name`, or None (the page, banner and staff wording are
+    rendered like messages but are not channels)."""
+    return _registry.get(name)
 
 
 def channel_choices() -> list[tuple[str, str]]:

@@ -14,19 +14,21 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from notifiers.registry import registered
 
-class Network(models.TextChoices):
-    MASTODON = "mastodon", _("Mastodon")
-    BLUESKY = "bluesky", _("Bluesky")
-    X = "x", _("X")
-    FACEBOOK = "facebook", _("Facebook Page")
+
+def network_choices() -> list[tuple[str, str]]:
+    """The registered channels that post from the accounts kept here: those declaring the
+    `network` their accounts are stored under (notifiers.channels.social.SocialChannel)."""
+    networks = ((getattr(cls, "network", ""), cls.label) for cls in registered().values())
+    return sorted((network, label) for network, label in networks if network)
 
 
 env_prefix = RegexValidator(r"^[A-Z][A-Z0-9_]*$", _("Upper-case letters, digits and _ only."))
 
 
 class SocialAccount(models.Model):
-    network = models.CharField(max_length=16, choices=Network.choices)
+    network = models.CharField(max_length=16, choices=network_choices)
     name = models.CharField(
         max_length=120, help_text=_("For the console, e.g. '@acme on mastodon.social'.")
     )

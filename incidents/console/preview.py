@@ -1,4 +1,9 @@
-"""Exactly what each audience will receive, rendered from the same templates the channels use."""
+"""Exactly what each audience will receive, rendered from the same templates the channels use.
+
+Which channels and parts are shown is each channel's declaration (`Channel.recipients` and
+`Channel.parts`, read through notifiers.registry): every registered channel that reaches
+someone this update can reach, with each part it declares for the preview.
+"""
 
 from __future__ import annotations
 
@@ -10,21 +15,10 @@ from django.conf import settings
 from incidents.limits import MessageTooLong
 from incidents.messages import render_message
 from incidents.models import Incident, IncidentStatus, IncidentUpdate
-from incidents.response.publishing import registered_channels, told
+from incidents.response.publishing import PUBLIC_RECIPIENTS, tells_oncall, told
 from notifiers.models import Recipients
+from notifiers.registry import Channel, by_priority
 from statuspage.models import Audience
-
-CHANNEL_PARTS = [
-    ("push", ["title", "body"]),
-    ("sms", ["body"]),
-    ("email", ["subject", "text"]),
-    ("voice", ["body"]),
-    ("x", ["body"]),
-    ("bluesky", ["body"]),
-    ("mastodon", ["body"]),
-    ("facebook", ["body"]),
-    ("webhook", ["text"]),
-]
 
 
 @dataclass
@@ -39,7 +33,6 @@ class ChannelPreview:
     channel: str
     parts: list[PreviewPart]
     audiences: list[str]
-    available: bool
 
     @property
     def has_error(self) -> bool:
@@ -89,29 +82,33 @@ def audiences_by_channel(incident: Incident | None) -> dict[str, list[str]]:
     return result
 
 
+def previewed_channels(update: IncidentUpdate) -> list[type[Channel]]:
+    """The registered channels whose role reaches anyone this update can reach: the public's
+    recipients, and on-call staff when it is the resolution."""
+    reach = {*PUBLIC_RECIPIENTS, *([Recipients.ONCALL] if tells_oncall(update) else [])}
+    return [cls for cls in by_priority() if cls.recipients & reach]
+
+
+def render_part(channel: str, part: str, update: IncidentUpdate, context: dict) -> PreviewPart:
+    try:
+        return PreviewPart(part, render_message(channel, update.kind, context, part))
+    except MessageTooLong as error:
+        return PreviewPart(part, "", str(error))
+
+
 def build(update: IncidentUpdate) -> list[ChannelPreview]:
     context = {
         "incident": update.incident,
         "update": update,
         "page_name": settings.STATUSPAGE["NAME"],
     }
-    available = registered_channels()
     told_on = audiences_by_channel(update.incident)
-    previews = [ChannelPreview("page", [PreviewPart("body", update.body)], ["Status page"], True)]
-    for channel, parts in CHANNEL_PARTS:
-        rendered = []
-        for part in parts:
-            try:
-                rendered.append(
-                    PreviewPart(part, render_message(channel, update.kind, context, part))
-                )
-            except MessageTooLong as error:
-                rendered.append(PreviewPart(part, "", str(error)))
-        previews.append(
-            ChannelPreview(channel, rendered, told_on.get(channel, []), channel in available)
-        )
+    previews = [ChannelPreview("page", [PreviewPart("body", update.body)], ["Status page"])]
+    for cls in previewed_channels(update):
+        parts = [render_part(cls.name, p.name, update, context) for p in cls.parts if p.preview]
+        previews.append(ChannelPreview(cls.name, parts, told_on.get(cls.name, [])))
     return previews
 
 
 def errors(previews: list[ChannelPreview]) -> list[str]:
-    return [p.error for preview in previews if preview.available for p in preview.parts if p.error]
+    return [p.error for preview in previews for p in preview.parts if p.error]

@@ -4,7 +4,9 @@ The default policy answers "how soon is too soon": on-call staff are paged and t
 banner and app push go out at once; subscribers hear by email and SMS after 10 minutes
 unless it is already over; social networks and webhooks after 15; then every 30 minutes
 on-call staff are reminded if they have been quiet for 20, and a holding update keeps the
-promise of the last one.
+promise of the last one. Which channel does what when is each channel's own declaration
+(`Channel.escalation`, read through notifiers.registry); this module adds the page, the
+reminders' cadence and the holding update, and groups the channels into steps.
 """
 
 from __future__ import annotations
@@ -17,47 +19,35 @@ from django.db import transaction
 
 from incidents.models import PAGE_CHANNEL, Action, EscalationPolicy, EscalationStep, Incident
 from notifiers.models import Recipients
+from notifiers.registry import MINUTE, by_priority
 from statuspage.models import Component
 
 DEFAULT_POLICY_NAME = "Default"
-MINUTE = 60
+# What is not a channel's: the page itself goes public at once (delay, action, recipients).
+PAGE_SLOT: tuple[int, str, str] = (0, Action.PUBLISH, Recipients.APP_USERS)
+HOLDING_STEP = {"delay": 30 * MINUTE, "action": Action.HOLDING}
+REMINDER_CADENCE = {"every": 30 * MINUTE, "if_quiet_for": 20 * MINUTE}
+# Steps at the same time run in this order: a page before anything public.
+ACTION_ORDER = [Action.PAGE, Action.PUBLISH, Action.REMIND, Action.HOLDING]
 
-DEFAULT_STEPS: list[dict] = [
-    {"delay": 0, "action": Action.PAGE, "channels": ["sms", "email"]},
-    {
-        "delay": 0,
-        "action": Action.PUBLISH,
-        "recipients": Recipients.APP_USERS,
-        "channels": [PAGE_CHANNEL, "push"],
-    },
-    {"delay": 5 * MINUTE, "action": Action.PAGE, "channels": ["voice"]},
-    {
-        "delay": 10 * MINUTE,
-        "action": Action.PUBLISH,
-        "recipients": Recipients.SUBSCRIBERS,
-        "channels": ["email", "sms", "push"],
-    },
-    {
-        "delay": 15 * MINUTE,
-        "action": Action.PUBLISH,
-        "recipients": Recipients.PUBLIC,
-        "channels": ["mastodon", "bluesky", "x", "facebook", "webhook"],
-    },
-    {
-        "delay": 15 * MINUTE,
-        "action": Action.PUBLISH,
-        "recipients": Recipients.SUBSCRIBERS,
-        "channels": ["webhook"],
-    },
-    {
-        "delay": 30 * MINUTE,
-        "action": Action.REMIND,
-        "channels": ["sms", "email"],
-        "every": 30 * MINUTE,
-        "if_quiet_for": 20 * MINUTE,
-    },
-    {"delay": 30 * MINUTE, "action": Action.HOLDING},
-]
+
+def default_steps() -> list[dict]:
+    """The shipped default policy's steps, from every registered channel's slots."""
+    grouped: dict[tuple[int, str, str], list[str]] = {PAGE_SLOT: [PAGE_CHANNEL]}
+    for cls in by_priority():
+        for slot in cls.escalation:
+            grouped.setdefault((slot.after, slot.action, slot.recipients), []).append(cls.name)
+    steps = [
+        {"delay": delay, "action": action, "recipients": recipients, "channels": names}
+        | (REMINDER_CADENCE if action == Action.REMIND else {})
+        for (delay, action, recipients), names in grouped.items()
+    ]
+    steps.append(dict(HOLDING_STEP))
+    return sorted(steps, key=step_order)
+
+
+def step_order(step: dict) -> tuple[int, int, str]:
+    return step["delay"], ACTION_ORDER.index(step["action"]), step.get("recipients", "")
 
 
 class PolicyError(ValueError):
@@ -74,7 +64,7 @@ def ensure_default_policy() -> EscalationPolicy:
         },
     )
     if created:
-        write_steps(policy, DEFAULT_STEPS)
+        write_steps(policy, default_steps())
     return policy
 
 

@@ -70,6 +70,11 @@ def publish(update: IncidentUpdate, recipients: str, channels: list[str], now: d
     return outcome
 
 
+def tells_oncall(update: IncidentUpdate) -> bool:
+    """The resolution also goes to the on-call staff who were paged."""
+    return update.kind == IncidentUpdate.Kind.RESOLVED
+
+
 def told(incident: Incident, oncall: bool = False) -> list[tuple[str, str, int | None]]:
     """Every (channel, recipients, audience id) the public (and, if asked, on-call staff)
     was told about this incident on."""
@@ -90,9 +95,8 @@ def publish_to_told(update: IncidentUpdate, now: datetime) -> list[Announcement]
     # Looked up by an announcement's audience id, which is None for other recipients.
     audiences: dict[int | None, Audience] = {a.id: a for a in Audience.objects.all()}
     available = registered_channels()
-    oncall = update.kind == IncidentUpdate.Kind.RESOLVED
     return [
         announce(update, channel, recipients, audiences.get(audience_id), now)
-        for channel, recipients, audience_id in told(update.incident, oncall=oncall)
+        for channel, recipients, audience_id in told(update.incident, tells_oncall(update))
         if channel in available
     ]

@@ -6,7 +6,15 @@ from atproto import Client, client_utils
 from atproto_client import exceptions
 
 from notifiers.channels.social import SocialChannel, sandbox_url
-from notifiers.registry import DeliveryError, PermanentError, TransientError, register
+from notifiers.lengths import bluesky_graphemes
+from notifiers.registry import (
+    DeliveryError,
+    Limit,
+    Part,
+    PermanentError,
+    TransientError,
+    register,
+)
 
 DEFAULT_PDS = "https://bsky.social"
 
@@ -33,6 +41,8 @@ class BlueskyChannel(SocialChannel):
     provider = "bluesky"
     network = "bluesky"
     limit = 300
+    parts = (Part("body", Limit("BLUESKY_GRAPHEMES", 300, bluesky_graphemes)),)
+    sandbox = "bluesky"
 
     def post(self, account, text, message, delivery) -> str:
         base = sandbox_url() or account.server_url or DEFAULT_PDS

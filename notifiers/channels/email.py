@@ -17,12 +17,17 @@ from python_http_client.exceptions import HTTPError
 from sendgrid import SendGridAPIClient
 
 from incidents.messages import render_message
+from incidents.models import Action
 from notifiers.channels.context import link_maker, message_context, subscriber_targets
+from notifiers.recipients import Recipients
 from notifiers.registry import (
+    MINUTE,
     Channel,
     DeliveryError,
+    Part,
     PermanentError,
     SendResult,
+    Slot,
     TransientError,
     register,
 )
@@ -73,6 +78,14 @@ class EmailChannel(Channel):
     provider = "sendgrid"
     priority = 2
     batch_size = 1000  # SendGrid's personalizations limit
+    parts = (Part("subject"), Part("text"), Part("html", preview=False))
+    recipients = frozenset({Recipients.SUBSCRIBERS, Recipients.ONCALL})
+    escalation = (
+        Slot(Action.PAGE, 0),
+        Slot(Action.PUBLISH, 10 * MINUTE, Recipients.SUBSCRIBERS),
+        Slot(Action.REMIND, 30 * MINUTE),
+    )
+    sandbox = "sendgrid"
     # Claiming, building and recording a 1000-recipient request cost about as much as
     # SendGrid takes to answer it: with three in flight the next request is already
     # queued when one is answered (docs/BENCHMARKS.md, session 4).

@@ -5,7 +5,15 @@ from __future__ import annotations
 import requests
 
 from notifiers.channels.social import SocialChannel, sandbox_url
-from notifiers.registry import DeliveryError, PermanentError, TransientError, register
+from notifiers.lengths import characters
+from notifiers.registry import (
+    DeliveryError,
+    Limit,
+    Part,
+    PermanentError,
+    TransientError,
+    register,
+)
 
 GRAPH_URL = "https://graph.facebook.com"
 GRAPH_VERSION = "v21.0"
@@ -38,6 +46,8 @@ class FacebookChannel(SocialChannel):
     provider = "facebook"
     network = "facebook"
     limit = 5000
+    parts = (Part("body", Limit("FACEBOOK", 63_206, characters)),)
+    sandbox = "facebook"
 
     def post(self, account, text, message, delivery) -> str:
         url = f"{sandbox_url() or GRAPH_URL}/{GRAPH_VERSION}/{account.account}/feed"

@@ -13,7 +13,15 @@ from mastodon import (
 )
 
 from notifiers.channels.social import SocialChannel, sandbox_url
-from notifiers.registry import DeliveryError, PermanentError, TransientError, register
+from notifiers.lengths import mastodon_characters
+from notifiers.registry import (
+    DeliveryError,
+    Limit,
+    Part,
+    PermanentError,
+    TransientError,
+    register,
+)
 
 
 def classify(error: MastodonError) -> DeliveryError:
@@ -40,6 +48,8 @@ class MastodonChannel(SocialChannel):
     provider = "mastodon"
     network = "mastodon"
     limit = 500
+    parts = (Part("body", Limit("MASTODON", 500, mastodon_characters)),)
+    sandbox = "mastodon"
 
     def post(self, account, text, message, delivery) -> str:
         client = Mastodon(

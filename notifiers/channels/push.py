@@ -12,11 +12,18 @@ from django.conf import settings
 from firebase_admin import credentials, exceptions, messaging
 
 from incidents.messages import render_message
+from incidents.models import Action
+from notifiers.lengths import characters
+from notifiers.recipients import Recipients
 from notifiers.registry import (
+    MINUTE,
     Channel,
     DeliveryError,
+    Limit,
+    Part,
     PermanentError,
     SendResult,
+    Slot,
     TransientError,
     register,
 )
@@ -134,6 +141,19 @@ class PushChannel(Channel):
     provider = "fcm"
     priority = 1
     batch_size = 500  # FCM's send_each limit
+    parts = (
+        Part("title", Limit("PUSH_TITLE", 65, characters)),
+        Part("body", Limit("PUSH_BODY", 240, characters)),
+    )
+    recipients = frozenset(
+        {Recipients.APP_USERS, Recipients.COMPONENT_TOPICS, Recipients.SUBSCRIBERS}
+    )
+    # The apps hear at once, with the page; subscribed devices with the other subscribers.
+    escalation = (
+        Slot(Action.PUBLISH, 0, Recipients.APP_USERS),
+        Slot(Action.PUBLISH, 10 * MINUTE, Recipients.SUBSCRIBERS),
+    )
+    sandbox = "fcm"
 
     def targets(self, announcement):
         """App users are reached through their app's topic, app installs following

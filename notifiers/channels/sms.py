@@ -20,12 +20,19 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from incidents.messages import render_message
+from incidents.models import Action
 from notifiers.channels.context import absolute, message_context, subscriber_targets
+from notifiers.lengths import sms_segments
+from notifiers.recipients import Recipients
 from notifiers.registry import (
+    MINUTE,
     Channel,
     DeliveryError,
+    Limit,
+    Part,
     PermanentError,
     SendResult,
+    Slot,
     TransientError,
     register,
 )
@@ -125,6 +132,14 @@ class SmsChannel(Channel):
     provider = "twilio"
     priority = 2
     batch_size = 50
+    parts = (Part("body", Limit("SMS_MAX_SEGMENTS", 3, sms_segments)),)
+    recipients = frozenset({Recipients.SUBSCRIBERS, Recipients.ONCALL})
+    escalation = (
+        Slot(Action.PAGE, 0),
+        Slot(Action.PUBLISH, 10 * MINUTE, Recipients.SUBSCRIBERS),
+        Slot(Action.REMIND, 30 * MINUTE),
+    )
+    sandbox = "twilio"
     # Twilio's SDK spends much of a send waiting on the network: three requests in flight
     # keep it busy while this task claims and records (measured: 66% -> 75% of the SDK alone).
     concurrent_batches = 3

@@ -12,8 +12,18 @@ import requests
 from django.conf import settings
 
 from incidents.messages import render_message
+from incidents.models import Action
 from notifiers.channels.context import message_context
-from notifiers.registry import Channel, DeliveryError, SendResult, Target, TransientError
+from notifiers.recipients import Recipients
+from notifiers.registry import (
+    MINUTE,
+    Channel,
+    DeliveryError,
+    SendResult,
+    Slot,
+    Target,
+    TransientError,
+)
 
 ELLIPSIS = "…"
 
@@ -46,9 +56,16 @@ class RoutedAdapter(requests.adapters.HTTPAdapter):
 
 
 class SocialChannel(Channel):
-    """Targets are the enabled accounts of this network; the address is the account id."""
+    """Targets are the enabled accounts of this network; the address is the account id.
+
+    Each network declares its `parts` (a body, with the network's own length measure)."""
+
+    recipients = frozenset({Recipients.PUBLIC})
+    escalation = (Slot(Action.PUBLISH, 15 * MINUTE, Recipients.PUBLIC),)
 
     network: ClassVar[str]
+    # Where a post is cut so the link always fits (Post.within); the body's Limit is the
+    # network's own, checked when the wording is rendered.
     limit: ClassVar[int]
     priority = 4
     batch_size = 5

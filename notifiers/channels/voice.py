@@ -11,9 +11,11 @@ from twilio.base.exceptions import TwilioException
 from twilio.twiml.voice_response import VoiceResponse
 
 from incidents.messages import render_message
+from incidents.models import Action
 from notifiers.channels.context import message_context
 from notifiers.channels.sms import classify, twilio_client
-from notifiers.registry import Channel, DeliveryError, SendResult, register
+from notifiers.recipients import Recipients
+from notifiers.registry import MINUTE, Channel, DeliveryError, Part, SendResult, Slot, register
 
 SANDBOX_VOICE_FROM = "+15005550006"
 
@@ -34,6 +36,11 @@ class VoiceChannel(Channel):
     provider = "twilio"
     priority = 1
     batch_size = 10
+    parts = (Part("body"),)
+    recipients = frozenset({Recipients.ONCALL})
+    # A call wakes someone: only once the page has had five minutes to be acknowledged.
+    escalation = (Slot(Action.PAGE, 5 * MINUTE),)
+    sandbox = "twilio"
 
     def targets(self, announcement):
         if announcement.recipients == "oncall":

@@ -18,13 +18,18 @@ import requests
 from django.conf import settings
 
 from incidents.messages import render_message
+from incidents.models import Action
 from notifiers.channels.context import message_context, subscriber_targets, unsubscribe_url
 from notifiers.destinations import BlockedDestination, guarded_session
+from notifiers.recipients import Recipients
 from notifiers.registry import (
+    MINUTE,
     Channel,
     DeliveryError,
+    Part,
     PermanentError,
     SendResult,
+    Slot,
     TransientError,
     register,
 )
@@ -122,6 +127,11 @@ class WebhookChannel(Channel):
     provider = "webhook"
     priority = 3
     batch_size = 20
+    # The title is the push title's wording (render); only the text is the webhook's own.
+    parts = (Part("text"),)
+    recipients = frozenset({Recipients.SUBSCRIBERS})
+    escalation = (Slot(Action.PUBLISH, 15 * MINUTE, Recipients.SUBSCRIBERS),)
+    sandbox = "receiver"
 
     def targets(self, announcement):
         if announcement.recipients == "subscribers":

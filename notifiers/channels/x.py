@@ -7,7 +7,15 @@ import tweepy
 from django.conf import settings
 
 from notifiers.channels.social import RoutedAdapter, SocialChannel
-from notifiers.registry import DeliveryError, PermanentError, TransientError, register
+from notifiers.lengths import x_weighted
+from notifiers.registry import (
+    DeliveryError,
+    Limit,
+    Part,
+    PermanentError,
+    TransientError,
+    register,
+)
 
 X_HOSTS = ("https://api.twitter.com/", "https://api.x.com/")
 
@@ -53,6 +61,8 @@ class XChannel(SocialChannel):
     provider = "x"
     network = "x"
     limit = 280
+    parts = (Part("body", Limit("X", 280, x_weighted)),)
+    sandbox = "x"
 
     def post(self, account, text, message, delivery) -> str:
         try:

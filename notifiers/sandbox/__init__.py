@@ -4,7 +4,7 @@ The real provider SDKs are pointed at it (see ``notifiers.sandbox.firebase`` for
 firebase-admin); it records what it receives and can inject latency, errors and outages.
 """
 
-from notifiers.sandbox.app import PROVIDERS, make_app
+from notifiers.sandbox.app import make_app, provider_modules
 from notifiers.sandbox.faults import ANY_PROVIDER, FaultInjector, FaultProfile
 from notifiers.sandbox.recorder import Preview, Record, Recorder
 from notifiers.sandbox.server import LOOPBACK, SandboxServer, serve_forever
@@ -12,7 +12,6 @@ from notifiers.sandbox.server import LOOPBACK, SandboxServer, serve_forever
 __all__ = [
     "ANY_PROVIDER",
     "LOOPBACK",
-    "PROVIDERS",
     "FaultInjector",
     "FaultProfile",
     "Preview",
@@ -20,5 +19,6 @@ __all__ = [
     "Recorder",
     "SandboxServer",
     "make_app",
+    "provider_modules",
     "serve_forever",
 ]

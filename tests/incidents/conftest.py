@@ -35,12 +35,18 @@ def quiet_policy(db):
 
 
 @pytest.fixture
-def only_push_registered(monkeypatch):
-    """A registry with only push in it, whatever other channels are installed."""
+def only_push_registered(db, monkeypatch):
+    """A registry with only push in it, whatever other channels are installed; the default
+    policy was written before, from every installed channel (as it is on a site that later
+    removed some). Returns every installed channel class by name."""
+    from incidents.response.policies import ensure_default_policy
     from notifiers import registry
 
-    push_only = {name: cls for name, cls in registry.registered().items() if name == "push"}
+    installed = dict(registry.registered())
+    ensure_default_policy()
+    push_only = {name: cls for name, cls in installed.items() if name == "push"}
     monkeypatch.setattr(registry, "_registry", push_only)
+    return installed
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from incidents.limits import MessageTooLong
 from incidents.messages import render_message
 from incidents.models import MessageTemplate
 from incidents.response import workflow
+from notifiers import lengths
+from notifiers.registry import registered
 from statuspage.models import Verdict
 from tests.clock import NOW
 
@@ -24,20 +26,8 @@ KINDS = [
     "maintenance_started",
     "maintenance_completed",
 ]
-PARTS = [
-    ("push", "title"),
-    ("push", "body"),
-    ("sms", "body"),
-    ("voice", "body"),
-    ("email", "subject"),
-    ("email", "text"),
-    ("email", "html"),
-    ("mastodon", "body"),
-    ("bluesky", "body"),
-    ("x", "body"),
-    ("facebook", "body"),
-    ("webhook", "text"),
-]
+# Every part every registered channel declares.
+PARTS = [(name, part.name) for name, cls in sorted(registered().items()) for part in cls.parts]
 
 
 @pytest.fixture
@@ -104,15 +94,15 @@ def test_an_override_over_the_limit_is_a_clear_error(update):
 
 
 def test_sms_segments_gsm7_and_ucs2():
-    assert limits.sms_count("a" * 160) == limits.SmsCount("GSM-7", 160, 1)
-    assert limits.sms_count("a" * 161).segments == 2
-    assert limits.sms_count("a" * 306).segments == 2
-    assert limits.sms_count("a" * 307).segments == 3
-    assert limits.sms_count("€" * 80) == limits.SmsCount("GSM-7", 160, 1)
-    assert limits.sms_count("ñ" * 160).encoding == "GSM-7"
-    assert limits.sms_count("á" * 70) == limits.SmsCount("UCS-2", 70, 1)
-    assert limits.sms_count("á" * 71).segments == 2
-    assert limits.sms_count("🩸" * 35) == limits.SmsCount("UCS-2", 70, 1)
+    assert lengths.sms_count("a" * 160) == lengths.SmsCount("GSM-7", 160, 1)
+    assert lengths.sms_count("a" * 161).segments == 2
+    assert lengths.sms_count("a" * 306).segments == 2
+    assert lengths.sms_count("a" * 307).segments == 3
+    assert lengths.sms_count("€" * 80) == lengths.SmsCount("GSM-7", 160, 1)
+    assert lengths.sms_count("ñ" * 160).encoding == "GSM-7"
+    assert lengths.sms_count("á" * 70) == lengths.SmsCount("UCS-2", 70, 1)
+    assert lengths.sms_count("á" * 71).segments == 2
+    assert lengths.sms_count("🩸" * 35) == lengths.SmsCount("UCS-2", 70, 1)
 
 
 def test_sms_over_the_segment_limit_names_segments_and_encoding():
@@ -123,9 +113,9 @@ def test_sms_over_the_segment_limit_names_segments_and_encoding():
 
 
 def test_x_counts_links_as_23_and_wide_characters_as_2():
-    assert limits.x_weight("https://example.com/" + "a" * 300) == 23
-    assert limits.x_weight("a " + "https://example.com/a/very/long/path") == 25
-    assert limits.x_weight("日本") == 4
+    assert lengths.x_weight("https://example.com/" + "a" * 300) == 23
+    assert lengths.x_weight("a " + "https://example.com/a/very/long/path") == 25
+    assert lengths.x_weight("日本") == 4
     limits.check("x", "body", "a" * 280)
     with pytest.raises(MessageTooLong):
         limits.check("x", "body", "日" * 141)
@@ -133,7 +123,7 @@ def test_x_counts_links_as_23_and_wide_characters_as_2():
 
 def test_bluesky_counts_graphemes_and_mastodon_characters():
     family = "👨‍👩‍👧"
-    assert limits.graphemes(family * 300) == 300
+    assert lengths.graphemes(family * 300) == 300
     limits.check("bluesky", "body", family * 300)
     with pytest.raises(MessageTooLong, match="301 graphemes; the limit is 300"):
         limits.check("bluesky", "body", family * 301)
@@ -148,6 +138,20 @@ def test_push_title_and_body_limits():
         limits.check("push", "title", "a" * 66)
     with pytest.raises(MessageTooLong, match="push body"):
         limits.check("push", "body", "a" * 241)
+
+
+def test_settings_override_a_channels_declared_limit(settings):
+    settings.MESSAGE_LIMITS = {"PUSH_TITLE": 10, "SMS_MAX_SEGMENTS": 1}
+    with pytest.raises(MessageTooLong, match="push title: 11 characters; the limit is 10"):
+        limits.check("push", "title", "a" * 11)
+    with pytest.raises(MessageTooLong, match="the limit is 1 segments"):
+        limits.check("sms", "body", "a" * 161)
+    limits.check("push", "body", "a" * 240)
+
+
+def test_wording_that_is_no_channels_has_no_limit():
+    limits.check("page", "", "a" * 100_000)
+    limits.check("email", "subject", "a" * 1000)
 
 
 def test_a_holding_update_while_monitoring_says_it_works_again(update):

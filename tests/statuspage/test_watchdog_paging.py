@@ -13,6 +13,7 @@ from incidents.models import Incident, IncidentStatus, OnCallContact
 from incidents.response import clock
 from notifiers.channels.context import message_context
 from notifiers.models import Announcement, Recipients
+from notifiers.registry import registered
 from statuspage.picture import monitoring
 from tests.clock import NOW
 from tests.factories import make_component, make_probe, user_in
@@ -138,11 +139,10 @@ def test_a_reader_that_saw_the_silence_after_the_engine_came_back_pages_nobody(t
 @pytest.mark.parametrize(
     "channel, part",
     [
-        ("sms", "body"),
-        ("voice", "body"),
-        ("email", "subject"),
-        ("email", "text"),
-        ("email", "html"),
+        (name, part.name)
+        for name, cls in sorted(registered().items())
+        if Recipients.ONCALL in cls.recipients
+        for part in cls.parts
     ],
 )
 @pytest.mark.parametrize("kind", ["monitoring_interrupted", "monitoring_restored"])

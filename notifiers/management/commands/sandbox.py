@@ -11,7 +11,7 @@ from notifiers.sandbox import SandboxServer, serve_forever
 
 
 class Command(BaseCommand):
-    help = "Run the provider sandbox (FCM, Twilio, SendGrid, social, webhooks) on 127.0.0.1."
+    help = "Run the provider sandbox (FCM, Twilio, SendGrid, social, Slack, webhooks) on 127.0.0.1."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
