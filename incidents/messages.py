@@ -49,6 +49,7 @@ def render_message(
         override = override_for(channel, kind, part)
     else:
         override = overrides.get((kind, part))
+    text: str
     if override is not None:
         text = Template(override).render(Context(context, autoescape=False))
     else:

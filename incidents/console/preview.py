@@ -62,13 +62,13 @@ def draft_update(
 
 def audiences_by_channel(incident: Incident | None) -> dict[str, list[str]]:
     """Who is told on each channel today; a new incident goes where its policy sends it."""
-    labels = {
+    labels: dict[str, str] = {
         Recipients.SUBSCRIBERS: "subscribers of the affected components",
         Recipients.COMPONENT_TOPICS: "app users following the affected components",
         Recipients.PUBLIC: "the public",
         Recipients.ONCALL: "on-call staff",
     }
-    apps = dict(Audience.objects.values_list("id", "name"))
+    apps: dict[int | None, str] = dict(Audience.objects.values_list("id", "name"))
     result: dict[str, list[str]] = {}
     if incident is not None and incident.pk:
         for channel, recipients, audience_id in told(incident):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import firebase_admin
 from django.conf import settings
@@ -59,7 +61,7 @@ def firebase_app() -> firebase_admin.App:
         return _apps[key]
 
 
-def initialize_app(sandbox_url: str, config: dict, name: str) -> firebase_admin.App:
+def initialize_app(sandbox_url: str, config: Mapping[str, Any], name: str) -> firebase_admin.App:
     if sandbox_url:
         from notifiers.sandbox.firebase import point_messaging_at, write_service_account
 

@@ -95,7 +95,7 @@ async def create_message(request: web.Request) -> web.Response:
     sid = "SM" + secrets.token_hex(16)
     count = segments(body)
     request.app[RECORDER_KEY].add(
-        PROVIDER, "sms", to, dict(form), Preview(title=f"SMS from {sender}", body=body)
+        PROVIDER, "sms", to, dict(form), Preview(title=f"SMS from {str(sender)}", body=body)
     )
     callback = form.get("StatusCallback")
     if callback:
@@ -149,7 +149,11 @@ async def create_call(request: web.Request) -> web.Response:
         return twilio_error(400, "Twiml or Url, and From, are required.", 21205)
     spoken = _spoken_text(str(form.get("Twiml", "")))
     request.app[RECORDER_KEY].add(
-        PROVIDER, "call", to, dict(form), Preview(title=f"Call from {form['From']}", body=spoken)
+        PROVIDER,
+        "call",
+        to,
+        dict(form),
+        Preview(title=f"Call from {str(form['From'])}", body=spoken),
     )
     sid = "CA" + secrets.token_hex(16)
     return web.json_response(
