@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from notifiers.channels.push import forget_apps
-from notifiers.sandbox import SandboxServer
+from notifiers.sandbox.server import SandboxServer
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls tests make
 # around it are still synchronous and safe.

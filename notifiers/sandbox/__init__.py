@@ -2,23 +2,6 @@
 
 The real provider SDKs are pointed at it (see ``notifiers.sandbox.firebase`` for
 firebase-admin); it records what it receives and can inject latency, errors and outages.
+The package itself imports nothing, so a channel's SDK seam (``firebase``, ``twilio``) loads
+only what it needs: ``server`` runs it, ``app`` assembles the provider modules it finds.
 """
-
-from notifiers.sandbox.app import make_app, provider_modules
-from notifiers.sandbox.faults import ANY_PROVIDER, FaultInjector, FaultProfile
-from notifiers.sandbox.recorder import Preview, Record, Recorder
-from notifiers.sandbox.server import LOOPBACK, SandboxServer, serve_forever
-
-__all__ = [
-    "ANY_PROVIDER",
-    "LOOPBACK",
-    "FaultInjector",
-    "FaultProfile",
-    "Preview",
-    "Record",
-    "Recorder",
-    "SandboxServer",
-    "make_app",
-    "provider_modules",
-    "serve_forever",
-]

@@ -12,7 +12,7 @@ from incidents.response.publishing import PUBLIC_RECIPIENTS
 from notifiers.recipients import Recipients
 from notifiers.registry import registered
 from statuspage.models import Verdict
-from tests.incidents.conftest import NOW
+from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db
 

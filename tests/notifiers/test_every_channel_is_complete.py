@@ -11,7 +11,7 @@ from django.template.loader import get_template
 from incidents.models import Action, IncidentUpdate
 from notifiers.recipients import Recipients
 from notifiers.registry import ONCALL_KINDS, PUBLIC_KINDS, Channel, Part, Slot, registered
-from notifiers.sandbox import provider_modules
+from notifiers.sandbox.app import provider_modules
 
 REQUIRED = ("name", "label", "parts", "recipients", "escalation", "sandbox")
 

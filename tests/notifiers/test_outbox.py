@@ -8,7 +8,7 @@ import time_machine
 from incidents.response import workflow
 from notifiers.delivery import dispatch
 from notifiers.models import Announcement, Delivery, DeliveryState
-from notifiers.sandbox import FaultProfile
+from notifiers.sandbox.faults import FaultProfile
 from statuspage.models import ProbeState, Verdict
 from tests.clock import NOW
 from tests.factories import make_component, make_probe

@@ -31,9 +31,10 @@ import requests
 from firebase_admin import credentials, exceptions, messaging
 from google.oauth2 import service_account as service_account_credentials
 
-from notifiers.sandbox import FaultProfile, SandboxServer
+from notifiers.sandbox.faults import FaultProfile
 from notifiers.sandbox.fcm import JWT_BEARER_GRANT
 from notifiers.sandbox.firebase import point_messaging_at, write_service_account
+from notifiers.sandbox.server import SandboxServer
 from tests.clock import NOW
 
 PROJECT = "sandbox-test"

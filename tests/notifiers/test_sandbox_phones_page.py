@@ -31,7 +31,7 @@ def test_phones_page_shows_each_phone_and_inbox(component, sandbox, task_queue, 
 
 
 def test_counts_survive_the_record_limit():
-    from notifiers.sandbox import Recorder
+    from notifiers.sandbox.recorder import Recorder
 
     recorder = Recorder(limit=2)
     for n in range(10):

@@ -15,8 +15,9 @@ from incidents.models import MessageTemplate
 from notifiers.delivery import dispatch
 from notifiers.models import Announcement, Delivery, DeliveryState, Recipients
 from notifiers.registry import get_channel
-from notifiers.sandbox import provider_modules
-from tests.notifiers.conftest import T0, add_update, make_incident
+from notifiers.sandbox.app import provider_modules
+from tests.clock import NOW
+from tests.factories import add_update, make_incident
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HOOK = "https://hooks.slack.com/services/T0ACME/B0STATUS/s3cretToken"
@@ -30,8 +31,8 @@ def configured(settings):
 
 def announce(component, task_queue, kind="opened", body="We are investigating."):
     update = add_update(make_incident(component), kind, body=body)
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "slack", Recipients.PUBLIC, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "slack", Recipients.PUBLIC, None, NOW)
         task_queue()
     return update
 
@@ -75,8 +76,8 @@ def test_nothing_is_posted_without_a_hook_or_to_other_recipients(
     announce(component, task_queue)
     settings.SLACK = {"WEBHOOK_URL": HOOK}
     update = add_update(make_incident(component), "opened")
-    with time_machine.travel(T0, tick=True):
-        dispatch.announce(update, "slack", Recipients.SUBSCRIBERS, None, T0)
+    with time_machine.travel(NOW, tick=True):
+        dispatch.announce(update, "slack", Recipients.SUBSCRIBERS, None, NOW)
         task_queue()
     assert posts(sandbox) == [] and not Delivery.objects.exists()
 
@@ -92,8 +93,8 @@ def test_rate_limited_is_retried_after_retry_after_and_posts_once(
     announce(component, task_queue)
     delivery = Delivery.objects.get()
     assert delivery.state == DeliveryState.PENDING and "rate_limited" in delivery.last_error
-    assert delivery.next_attempt_at >= T0 + timedelta(seconds=30)
-    later = T0 + timedelta(minutes=5)
+    assert delivery.next_attempt_at >= NOW + timedelta(seconds=30)
+    later = NOW + timedelta(minutes=5)
     with time_machine.travel(later, tick=True):
         dispatch.retry_due(later)
         task_queue()
@@ -107,14 +108,14 @@ def test_an_archived_channel_is_a_permanent_failure(component, settings, sandbox
     failed = Delivery.objects.get()
     assert failed.state == DeliveryState.FAILED and failed.permanent_error
     assert "410" in failed.last_error and "channel_is_archived" in failed.last_error
-    later = T0 + timedelta(hours=1)
+    later = NOW + timedelta(hours=1)
     with time_machine.travel(later, tick=True):
         assert dispatch.retry_due(later) == 0
 
 
 def test_the_wording_is_translated(component, configured):
     update = add_update(make_incident(component), "opened")
-    announcement = Announcement(update=update, channel="slack", recipients="public", created_at=T0)
+    announcement = Announcement(update=update, channel="slack", recipients="public", created_at=NOW)
     with translation.override("es"):
         message = get_channel("slack").render(announcement)
     assert message.title == "Problema del servicio: Follow app alerts"
@@ -127,7 +128,7 @@ def test_a_title_over_slacks_header_limit_is_an_error_at_render(component, confi
         channel="slack", kind="update", part="title", locale="en", body="{{ update.body }}"
     )
     update = add_update(make_incident(component), "update", body="x" * 151)
-    announcement = Announcement(update=update, channel="slack", recipients="public", created_at=T0)
+    announcement = Announcement(update=update, channel="slack", recipients="public", created_at=NOW)
     with pytest.raises(MessageTooLong, match="slack title: 151 characters; the limit is 150"):
         get_channel("slack").render(announcement)
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from notifiers.sandbox import SandboxServer, serve_forever
+from notifiers.sandbox.server import SandboxServer, serve_forever
 
 
 class Command(BaseCommand):
