@@ -18,7 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from notifiers.subscribers import SubscribeAttempt, client_ip
+from notifiers.ratelimit import client_ip, wait_seconds
 from statuspage import clock
 from statuspage.checks import network_fields, pushed_kinds
 from statuspage.models import CheckOutcome, ComponentStatus, Probe, ProbeAgent
@@ -48,7 +48,7 @@ def rate_limited(view):
     @functools.wraps(view)
     def limited(request: HttpRequest) -> JsonResponse:
         token = ProbeAgent.hash_token(bearer_token(request))
-        wait = SubscribeAttempt.wait_seconds(RATE_SCOPE, client_ip(request), token, clock.now())
+        wait = wait_seconds(RATE_SCOPE, client_ip(request), token, clock.now())
         if not wait:
             return view(request)
         response = JsonResponse(
