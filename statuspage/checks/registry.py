@@ -10,7 +10,7 @@ reads a probe only through the fields it declares and never imports `statuspage.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from django.utils.translation import gettext as _
@@ -52,8 +52,8 @@ class ProbeKind:
     # What the kind records on the probe row, shown read-only with its settings.
     readouts: ClassVar[tuple[str, ...]] = ()
     validators: ClassVar[Mapping[str, Validator]] = {}
-    # True: the monitored system reports to us (ping URLs). The engine judges the row, and
-    # agents never run it.
+    # True: the monitored system reports to us (ping URLs): agents are never assigned it, and
+    # the loader prints its ping URL.
     pushed: ClassVar[bool] = False
     # True: one result confirms a change (a heartbeat's grace period is its confirmation).
     confirms_at_once: ClassVar[bool] = False
@@ -63,11 +63,10 @@ class ProbeKind:
 
     def next_run(self, probe: Probe, now: datetime) -> datetime:
         """Keep the cadence anchored to the schedule, but never schedule into the past."""
-        interval = timedelta(seconds=probe.interval_seconds)
         if probe.next_run_at is None:
-            return now + interval
-        candidate = probe.next_run_at + interval
-        return candidate if candidate > now else now + interval
+            return now + probe.interval
+        candidate = probe.next_run_at + probe.interval
+        return candidate if candidate > now else now + probe.interval
 
     def problems(self, probe: Probe) -> dict[str, str]:
         """Each setting the kind needs but lacks or cannot read, by field name."""
