@@ -388,8 +388,8 @@ NOTIFIERS: NotifiersSettings = {
 }
 NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.current_contacts"
 
-# Rate limits of the other public endpoints, on the subscribe forms' mechanism
-# (notifiers.subscribers.SubscribeAttempt): attempts per client address and per destination
+# Rate limits of the other public endpoints, on the subscribe forms' limiter
+# (notifiers.ratelimit): attempts per client address and per destination
 # (a ping URL's key, an agent's token) within the window; past them, 429 with Retry-After.
 RATE_LIMITS: dict[str, RateLimitSettings] = {
     "ping": {

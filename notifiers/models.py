@@ -2,8 +2,9 @@
 
 The rows, not the task broker, are the truth of who was told: a send is recorded (claimed,
 attempt counted) before the provider is called, and its outcome after. Subscribers (the
-people and systems that asked to be told) live in ``notifiers.subscribers`` and are
-re-exported here so Django finds their models.
+people and systems that asked to be told) live in ``notifiers.subscribers``, each provider's
+circuit breaker and pacing in ``notifiers.providers``, and the rate limiter of the public
+endpoints in ``notifiers.ratelimit``; their models are re-exported here so Django finds them.
 """
 
 from __future__ import annotations
@@ -368,13 +369,10 @@ class Delivery(DeliveryOutcome, models.Model):
         return f"{self.channel} to {self.target}: {self.state}"
 
 
+from notifiers.providers import ProviderState  # noqa: E402
+from notifiers.ratelimit import SubscribeAttempt  # noqa: E402
 from notifiers.social import SocialAccount  # noqa: E402
-from notifiers.subscribers import (  # noqa: E402
-    ProviderState,
-    SubscribeAttempt,
-    Subscriber,
-    SubscriberQuerySet,
-)
+from notifiers.subscribers import Subscriber, SubscriberQuerySet  # noqa: E402
 
 __all__ = [
     "Announcement",

@@ -1,4 +1,4 @@
-"""Subscribers, and what each provider is allowed to do right now (circuit breaker, pacing).
+"""Subscribers: who asked to be told, on which channel, about which components.
 
 A subscriber is one confirmed contact on one channel (an inbox, a phone, a webhook URL, an
 app install's push token) with the components it follows, its locale and its suppression
@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from statuspage.models import Component
@@ -155,142 +153,3 @@ class Subscriber(models.Model):
 
     def follows_ids(self) -> list[int]:
         return [] if self.all_components else list(self.components.values_list("id", flat=True))
-
-
-class ProviderState(models.Model):
-    """Shared by every worker: a provider's circuit breaker and its send pacing.
-
-    The breaker opens after BREAKER_THRESHOLD batches in a row failed transiently and stays
-    open BREAKER_COOLDOWN; while open, due deliveries are pushed back without an attempt.
-    ``next_slot_at`` is the pacing cursor: SMS rows are given send times one sender-slot
-    apart, so the provider's throughput limit is respected across announcements.
-    """
-
-    provider = models.CharField(max_length=32, unique=True)
-    consecutive_failures = models.PositiveIntegerField(default=0)
-    open_until = models.DateTimeField(null=True, blank=True)
-    next_slot_at = models.DateTimeField(null=True, blank=True)
-
-    BREAKER_THRESHOLD = 5
-    BREAKER_COOLDOWN = timedelta(seconds=60)
-
-    def __str__(self) -> str:
-        return self.provider
-
-    @classmethod
-    def open_until_for(cls, provider: str, now: datetime) -> datetime | None:
-        until = cls.objects.filter(provider=provider).values_list("open_until", flat=True).first()
-        return until if until and until > now else None
-
-    @classmethod
-    def record_batch(cls, provider: str, all_failed_transiently: bool, now: datetime) -> None:
-        """Count a batch towards the breaker. A batch that went through only reads the row
-        unless it has something to reset: every batch of every worker writing the one
-        shared row would queue them all on its lock."""
-        if not all_failed_transiently:
-            unhealthy = cls.objects.filter(provider=provider).exclude(
-                consecutive_failures=0, open_until__isnull=True
-            )
-            if unhealthy.exists():
-                unhealthy.update(consecutive_failures=0, open_until=None)
-            return
-        state, _ = cls.objects.get_or_create(provider=provider)
-        cls.objects.filter(id=state.id).update(
-            consecutive_failures=models.F("consecutive_failures") + 1
-        )
-        state.refresh_from_db()
-        if state.consecutive_failures >= cls.BREAKER_THRESHOLD:
-            cls.objects.filter(id=state.id).update(open_until=now + cls.BREAKER_COOLDOWN)
-
-    @classmethod
-    def reserve_slots(cls, provider: str, count: int, per_second: float, now: datetime) -> datetime:
-        """Reserve ``count`` consecutive send slots; returns when the first one starts."""
-        with transaction.atomic():
-            cls.objects.get_or_create(provider=provider)
-            state = cls.objects.select_for_update().get(provider=provider)
-            start = max(state.next_slot_at or now, now)
-            state.next_slot_at = start + timedelta(seconds=count / per_second)
-            state.save(update_fields=["next_slot_at"])
-        return start
-
-
-SUBSCRIBE = "subscribe"
-
-
-def client_ip(request) -> str:
-    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
-
-
-@dataclass(frozen=True)
-class Budget:
-    """How many attempts one client address, and one destination, may make in a window."""
-
-    per_ip: int
-    per_destination: int
-    window: timedelta
-
-
-def budget(scope: str) -> Budget:
-    if scope == SUBSCRIBE:
-        limits = settings.NOTIFIERS
-        return Budget(
-            limits["SUBSCRIBE_PER_IP_PER_HOUR"],
-            limits["SUBSCRIBE_PER_DESTINATION_PER_HOUR"],
-            timedelta(hours=1),
-        )
-    limits = settings.RATE_LIMITS[scope]
-    return Budget(
-        limits["PER_IP"], limits["PER_DESTINATION"], timedelta(seconds=limits["WINDOW_SECONDS"])
-    )
-
-
-class SubscribeAttempt(models.Model):
-    """One use of a rate-limited public endpoint, kept for its budget's window: the
-    subscribe forms (scope "subscribe"), and through settings.RATE_LIMITS the heartbeat
-    ping URLs ("ping") and the probe-agent API ("agent")."""
-
-    scope = models.CharField(max_length=16, default=SUBSCRIBE)
-    ip = models.GenericIPAddressField()
-    destination = models.CharField(max_length=500)
-    created_at = models.DateTimeField(db_index=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["scope", "ip", "created_at"], name="attempt_scope_ip"),
-            models.Index(fields=["scope", "destination", "created_at"], name="attempt_scope_dest"),
-        ]
-
-    @classmethod
-    def allowed(cls, ip: str, destination: str, now: datetime) -> bool:
-        """Record this subscribe attempt if both the address's and the destination's budgets
-        allow it."""
-        return cls.wait_seconds(SUBSCRIBE, ip, destination, now) == 0
-
-    @classmethod
-    def wait_seconds(cls, scope: str, ip: str, destination: str, now: datetime) -> int:
-        """0 and the attempt recorded if both budgets of the scope allow it; otherwise
-        nothing recorded and the seconds until they will (a Retry-After)."""
-        limit = budget(scope)
-        recent = cls.objects.filter(scope=scope, created_at__gt=now - limit.window)
-        counts = recent.filter(models.Q(ip=ip) | models.Q(destination=destination)).aggregate(
-            ip=models.Count("id", filter=models.Q(ip=ip)),
-            destination=models.Count("id", filter=models.Q(destination=destination)),
-        )
-        for field, value, allowed in (
-            ("ip", ip, limit.per_ip),
-            ("destination", destination, limit.per_destination),
-        ):
-            if counts[field] >= allowed:
-                # The budget frees up when the attempt that put it over leaves the window.
-                over = counts[field] - allowed
-                oldest = (
-                    recent.filter(**{field: value})
-                    .order_by("created_at")
-                    .values_list("created_at", flat=True)[over : over + 1]
-                )
-                free_at = (oldest[0] if oldest else now) + limit.window
-                return max(1, math.ceil((free_at - now).total_seconds()))
-        with transaction.atomic():
-            cls.objects.create(scope=scope, ip=ip, destination=destination, created_at=now)
-            cls.objects.filter(scope=scope, created_at__lte=now - limit.window).delete()
-        return 0

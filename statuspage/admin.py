@@ -1,7 +1,11 @@
+from __future__ import annotations
+
 from django.contrib import admin
 from django.db import models
 
+from statuspage.checks import registered
 from statuspage.models import (
+    SHARED_PROBE_SETTINGS,
     Audience,
     CheckResult,
     Component,
@@ -29,6 +33,23 @@ class ComponentAdmin(admin.ModelAdmin):
     list_display = ["name", "group", "status", "position"]
     list_filter = ["group", "status"]
     filter_horizontal = ["audiences"]
+
+
+def kind_fieldsets(current: str) -> list[tuple[str, dict]]:
+    """One fieldset a kind, the probe's own first and open, the others folded. A setting
+    that several kinds share is shown once, with the first kind that lists it. Every
+    field stays on the form, so changing the kind reports what the new kind lacks."""
+    order = sorted(Probe.Kind, key=lambda kind: kind != current)
+    shown: set[str] = set()
+    fieldsets = []
+    for kind in order:
+        rules = registered()[kind]
+        fields = [f for f in (*rules.fields, *rules.readouts) if f not in shown]
+        shown.update(fields)
+        folded = {"classes": ["collapse"]} if kind != current else {}
+        if fields:
+            fieldsets.append((str(kind.label), {"fields": fields, **folded}))
+    return fieldsets
 
 
 @admin.register(Probe)
@@ -60,6 +81,16 @@ class ProbeAdmin(admin.ModelAdmin):
         "evidence",
     ]
 
+    def get_fieldsets(self, request, obj: Probe | None = None):
+        current = obj.kind if obj else Probe._meta.get_field("kind").get_default()
+        kind_fields = {f for kind in registered().values() for f in (*kind.fields, *kind.readouts)}
+        state = [f for f in self.readonly_fields if f not in kind_fields]
+        return [
+            (None, {"fields": ["component", *SHARED_PROBE_SETTINGS]}),
+            *kind_fieldsets(current),
+            ("State", {"fields": state}),
+        ]
+
 
 @admin.register(CheckResult)
 class CheckResultAdmin(admin.ModelAdmin):
@@ -76,7 +107,7 @@ class CheckResultAdmin(admin.ModelAdmin):
 
 @admin.register(EngineHeartbeat)
 class EngineHeartbeatAdmin(admin.ModelAdmin):
-    list_display = [
+    list_display = (
         "name",
         "last_cycle_at",
         "slip_p99_ms",
@@ -84,8 +115,8 @@ class EngineHeartbeatAdmin(admin.ModelAdmin):
         "host",
         "pid",
         "alarm_raised_at",
-    ]
-    readonly_fields = list_display + ["started_at", "interval_seconds"]
+    )
+    readonly_fields = (*list_display, "started_at", "interval_seconds")
 
 
 @admin.register(ProbeAgent)

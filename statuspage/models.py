@@ -17,18 +17,11 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from statuspage import clock
-from statuspage.checks.dns import validate_expected_answer
-from statuspage.checks.expressions import (
-    ExpressionError,
-    parse_expected_codes,
-    parse_json_check,
-    parse_value_path,
-)
-from statuspage.checks.heartbeat import next_evaluation, validate_schedule
+from statuspage.checks import ProbeKind, kind_for, registered
 from statuspage.checks.outcome import CheckOutcome
+from statuspage.judging.verdicts import Confirmation, ProbeState
+from statuspage.judging.verdicts import Verdict as Verdict  # re-exported: callers find it here
 from statuspage.statuses import ComponentStatus
-
-EVIDENCE_SAMPLES = 5
 
 
 @functools.cache
@@ -132,21 +125,32 @@ class Component(models.Model):
         return True
 
 
-class ProbeState(models.TextChoices):
-    UNKNOWN = "unknown", _("Unknown")
-    UP = "up", _("Up")
-    DOWN = "down", _("Down")
+# The settings every kind has; each kind's own are listed by its ProbeKind.
+SHARED_PROBE_SETTINGS = (
+    "name",
+    "kind",
+    "enabled",
+    "interval_seconds",
+    "timeout_seconds",
+    "failures_to_confirm",
+    "successes_to_confirm",
+    "outage_status",
+    "flap_threshold",
+    "flap_window_seconds",
+    "regions",
+    "quorum",
+)
 
 
-class Verdict(models.TextChoices):
-    """What a run changed about a probe's confirmed state."""
+class Probe(Confirmation, models.Model):
+    """A check of one component, its schedule and its confirmed state.
 
-    NONE = "", _("No change")
-    CONFIRMED_DOWN = "confirmed_down", _("Outage confirmed")
-    CONFIRMED_UP = "confirmed_up", _("Recovery confirmed")
+    Every kind's settings share this table; which of them a kind uses, how they are
+    validated and when it runs next is the kind's own (`statuspage.checks`, one module a
+    kind). Counting results into verdicts, flapping and evidence are `Confirmation`'s
+    (`statuspage.judging`).
+    """
 
-
-class Probe(models.Model):
     class Kind(models.TextChoices):
         HTTP = "http", _("HTTP(S)")
         TCP = "tcp", _("TCP connect")
@@ -329,6 +333,11 @@ class Probe(models.Model):
         return f"{self.component}: {self.name}"
 
     @property
+    def rules(self) -> ProbeKind:
+        """What this probe's kind asks of it (statuspage.checks.registry)."""
+        return kind_for(self.kind)
+
+    @property
     def interval(self) -> timedelta:
         return timedelta(seconds=self.interval_seconds)
 
@@ -336,225 +345,25 @@ class Probe(models.Model):
         return self.enabled and (self.next_run_at is None or self.next_run_at <= now)
 
     def next_run_after(self, now: datetime) -> datetime:
-        """Keep the cadence anchored to the schedule, but never schedule into the past."""
-        if self.kind == self.Kind.HEARTBEAT:
-            return next_evaluation(self, now)
-        if self.next_run_at is None:
-            return now + self.interval
-        candidate = self.next_run_at + self.interval
-        return candidate if candidate > now else now + self.interval
+        return self.rules.next_run(self, now)
 
     def clean(self) -> None:
-        """Each kind needs its own target fields; say which one is missing."""
-        required = {
-            self.Kind.HTTP: ["url"],
-            self.Kind.TCP: ["host", "port"],
-            self.Kind.DNS: ["host"],
-            self.Kind.HEARTBEAT: [],
-            self.Kind.FRESHNESS: ["url", "value_path"],
-            self.Kind.UPSTREAM: ["url"],
-        }.get(self.kind, [])
-        errors = {
-            f: _("Required for a %(kind)s probe.") % {"kind": self.kind}
-            for f in required
-            if getattr(self, f) in (None, "")
-        }
-        errors.update(self.clean_expressions())
-        if not isinstance(self.regions, list) or not all(
-            isinstance(r, str) and re.fullmatch(r"[-a-z0-9_]+", r) for r in self.regions
-        ):
-            errors["regions"] = _("A list of region names such as [eu-west, us-east].")
-        elif self.quorum > len(self.regions):
-            errors["quorum"] = _("Cannot exceed the number of regions.")
-        if self.value_path and self.degraded_above is None and self.outage_above is None:
-            errors["outage_above"] = _("Give a degraded or an outage threshold for the value.")
-        if None not in (self.degraded_above, self.outage_above) and (
-            self.degraded_above > self.outage_above
-        ):
-            errors["degraded_above"] = _("The degraded threshold must not exceed the outage one.")
+        """The kind's own rules (each missing or unreadable setting by name), then the
+        regions every kind shares."""
+        kind = registered().get(self.kind)
+        errors = kind.problems(self) if kind else {}
+        errors.update(self.region_problems())
         if errors:
             raise ValidationError(errors)
 
-    def clean_expressions(self) -> dict[str, str]:
-        errors = {}
-        for field, parse in (
-            ("expected_codes", parse_expected_codes),
-            ("json_check", parse_json_check),
-            ("schedule", validate_schedule),
-            ("value_path", parse_value_path),
-            ("expected_address", functools.partial(validate_expected_answer, self.record_type)),
+    def region_problems(self) -> dict[str, str]:
+        if not isinstance(self.regions, list) or not all(
+            isinstance(r, str) and re.fullmatch(r"[-a-z0-9_]+", r) for r in self.regions
         ):
-            try:
-                if getattr(self, field):
-                    parse(getattr(self, field))
-            except ExpressionError as error:
-                errors[field] = str(error)
-        if self.body_regex:
-            try:
-                re.compile(self.body_regex)
-            except re.error as error:
-                errors["body_regex"] = _("Not a valid regular expression: %(e)s") % {"e": error}
-        return errors
-
-    @property
-    def is_heartbeat(self) -> bool:
-        return self.kind == self.Kind.HEARTBEAT
-
-    def needed(self, count: int) -> int:
-        """A heartbeat's grace period is its confirmation: one verdict settles it."""
-        return 1 if self.is_heartbeat else count
-
-    @property
-    def last_error(self) -> str:
-        samples = (self.evidence or {}).get("samples") or []
-        return samples[-1]["error"] if samples else ""
-
-    @property
-    def confirmed_outage_status(self) -> str:
-        """The component status of the confirmed failure: degraded or the probe's outage."""
-        return self.failure_status or self.outage_status
-
-    def collect_evidence(self, outcome: CheckOutcome, now: datetime) -> None:
-        """Keep what staff need on the incident: when it began, what failed, how slow."""
-        if self.consecutive_failures == 1 or not self.evidence:
-            self.evidence = {"first_failure_at": now.isoformat(), "samples": [], "failures": 0}
-        samples = self.evidence["samples"][-(EVIDENCE_SAMPLES - 1) :]
-        samples.append(
-            {
-                "at": now.isoformat(),
-                "error": outcome.error,
-                "latency_ms": outcome.latency_ms,
-                "status_code": outcome.status_code,
-            }
-        )
-        latencies = [s["latency_ms"] for s in samples]
-        self.evidence.update(
-            samples=samples,
-            failures=self.evidence["failures"] + 1,
-            latency_ms={
-                "last": outcome.latency_ms,
-                "max": max(latencies),
-                "mean": round(sum(latencies) / len(latencies), 1),
-            },
-        )
-
-    def apply_outcome(
-        self, outcome: CheckOutcome, now: datetime, suppressed: bool = False
-    ) -> Verdict:
-        """Count the result, then decide what the public should be told, if anything.
-
-        `state` is the confirmed state (N failures / M successes); `reported` is what the
-        workflow was last told. They part while the probe flaps or its component is in
-        maintenance (`suppressed`), and meet again afterwards with one catch-up verdict.
-        """
-        self.last_checked_at = now
-        self.last_warning = outcome.warning[:500]
-        if self.count(outcome, now):
-            self.note_transition(now)
-        if self.update_flapping(now) or suppressed:
-            return Verdict.NONE
-        return self.report()
-
-    @property
-    def quorum_needed(self) -> int:
-        return min(self.quorum or len(self.regions) // 2 + 1, max(len(self.regions), 1))
-
-    def apply_region_votes(
-        self, outcome: CheckOutcome, now: datetime, down: list[str], suppressed: bool = False
-    ) -> Verdict:
-        """For probes checked from several regions: an outage needs `quorum` regions to
-        confirm it (each by its own N failures), so one region's broken network is not an
-        outage; it is shown to staff instead (RegionState)."""
-        self.last_checked_at = now
-        self.last_warning = outcome.warning[:500]
-        if outcome.ok:
-            self.consecutive_failures, self.consecutive_successes = (
-                0,
-                self.consecutive_successes + 1,
-            )
-        else:
-            self.consecutive_failures, self.consecutive_successes = self.consecutive_failures + 1, 0
-            self.collect_evidence(outcome, now)
-        changed = False
-        if len(down) >= self.quorum_needed:
-            status = (
-                self.confirmed_outage_status
-                if outcome.ok
-                else (outcome.status or self.outage_status)
-            )
-            if self.state != ProbeState.DOWN or status != self.confirmed_outage_status:
-                self.first_failure_at = self.first_failure_at or now
-                self.state, self.failure_status, changed = ProbeState.DOWN, status, True
-        elif self.state == ProbeState.DOWN:
-            self.state, self.first_failure_at, self.failure_status = ProbeState.UP, None, ""
-            changed = True
-        elif outcome.ok and self.state == ProbeState.UNKNOWN:
-            self.state = ProbeState.UP
-        if changed:
-            self.note_transition(now)
-        if self.update_flapping(now) or suppressed:
-            return Verdict.NONE
-        return self.report()
-
-    def count(self, outcome: CheckOutcome, now: datetime) -> bool:
-        """Update the confirmed state; returns whether it (or its severity) changed."""
-        if outcome.ok:
-            self.consecutive_successes += 1
-            self.consecutive_failures = 0
-            if self.state == ProbeState.UP or self.consecutive_successes < self.needed(
-                self.successes_to_confirm
-            ):
-                return False
-            changed = self.state == ProbeState.DOWN
-            self.state, self.first_failure_at, self.failure_status = ProbeState.UP, None, ""
-            return changed
-        self.consecutive_failures += 1
-        self.consecutive_successes = 0
-        if self.first_failure_at is None:
-            self.first_failure_at = now
-        self.collect_evidence(outcome, now)
-        if self.consecutive_failures < self.needed(self.failures_to_confirm):
-            return False
-        status = outcome.status or self.outage_status
-        if self.state == ProbeState.DOWN and status == self.confirmed_outage_status:
-            return False
-        self.state, self.failure_status = ProbeState.DOWN, status
-        return True
-
-    def report(self) -> Verdict:
-        """The verdict that brings the public picture in line with the confirmed state."""
-        if self.state == ProbeState.DOWN:
-            desired = self.confirmed_outage_status
-        elif self.state == ProbeState.UP:
-            desired = ComponentStatus.OPERATIONAL
-        else:
-            return Verdict.NONE
-        if desired == self.reported:
-            return Verdict.NONE
-        was, self.reported = self.reported, desired
-        if desired != ComponentStatus.OPERATIONAL:
-            return Verdict.CONFIRMED_DOWN
-        return (
-            Verdict.CONFIRMED_UP if was not in ("", ComponentStatus.OPERATIONAL) else Verdict.NONE
-        )
-
-    def note_transition(self, now: datetime) -> None:
-        window = timedelta(seconds=self.flap_window_seconds)
-        recent = [t for t in self.transitions if now - datetime.fromisoformat(t) <= window]
-        self.transitions = [*recent, now.isoformat()][-(self.flap_threshold + 1) :]
-
-    def update_flapping(self, now: datetime) -> bool:
-        """Flapping: more than K confirmed changes within the window. It ends only after a
-        whole window without a change, so a probe does not flap in and out of flapping."""
-        if not self.flap_threshold:
-            return False
-        window = timedelta(seconds=self.flap_window_seconds)
-        recent = [t for t in self.transitions if now - datetime.fromisoformat(t) <= window]
-        if self.flapping_since is None and len(recent) > self.flap_threshold:
-            self.flapping_since = now
-        elif self.flapping_since is not None and not recent:
-            self.flapping_since = None
-        return self.flapping_since is not None
+            return {"regions": str(_("A list of region names such as [eu-west, us-east]."))}
+        if self.quorum > len(self.regions):
+            return {"quorum": str(_("Cannot exceed the number of regions."))}
+        return {}
 
 
 class CheckResult(models.Model):

@@ -23,14 +23,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from notifiers.channels.context import manage_token, read_manage_token
 from notifiers.delivery import confirmations
-from notifiers.subscribers import (
-    SubscribeAttempt,
-    Subscriber,
-    SubscriberChannel,
-    Suppression,
-    WebhookFormat,
-    client_ip,
-)
+from notifiers.ratelimit import SUBSCRIBE, client_ip, wait_seconds
+from notifiers.subscribers import Subscriber, SubscriberChannel, Suppression, WebhookFormat
 from notifiers.web.forms import CodeForm, DeviceForm, PreferencesForm, SubscribeForm
 from statuspage import clock
 from statuspage.models import Component
@@ -46,7 +40,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST or None, initial={"language": translation.get_language()})
     if request.method == "POST" and form.is_valid():
         channel, address = form.cleaned_data["channel"], form.cleaned_data["address"]
-        if not SubscribeAttempt.allowed(client_ip(request), f"{channel}:{address}", clock.now()):
+        if wait_seconds(SUBSCRIBE, client_ip(request), f"{channel}:{address}", clock.now()):
             return render(
                 request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429
             )
@@ -215,9 +209,7 @@ def register_device(request: HttpRequest) -> JsonResponse:
     form = DeviceForm(data)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors}, status=400)
-    if not SubscribeAttempt.allowed(
-        client_ip(request), f"push:{form.cleaned_data['fid']}", clock.now()
-    ):
+    if wait_seconds(SUBSCRIBE, client_ip(request), f"push:{form.cleaned_data['fid']}", clock.now()):
         return JsonResponse(
             {"errors": {"__all__": ["Too many registrations; retry later."]}}, status=429
         )

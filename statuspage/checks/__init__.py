@@ -1,30 +1,35 @@
-"""One module per probe kind; `build_check` turns a probe row into a runnable check."""
+"""One module per probe kind, each registering itself (`registry.py`); importing this package
+imports them all, so `kind_for` finds every kind and `build_check` runs any probe."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from statuspage.checks.dns import DnsCheck
-from statuspage.checks.freshness import FreshnessCheck
-from statuspage.checks.heartbeat import HeartbeatCheck
-from statuspage.checks.http import HttpCheck
-from statuspage.checks.tcp import TcpCheck
-from statuspage.checks.upstream import UpstreamCheck
+from statuspage.checks import dns, freshness, heartbeat, http, tcp, upstream
+from statuspage.checks.registry import (
+    Check,
+    ProbeKind,
+    kind_for,
+    network_fields,
+    pushed_kinds,
+    registered,
+)
 
 if TYPE_CHECKING:
     from statuspage.models import Probe
 
-CHECKS = {
-    "http": HttpCheck,
-    "tcp": TcpCheck,
-    "dns": DnsCheck,
-    "heartbeat": HeartbeatCheck,
-    "freshness": FreshnessCheck,
-    "upstream": UpstreamCheck,
-}
+KIND_MODULES = (http, tcp, dns, heartbeat, freshness, upstream)
 
-Check = HttpCheck | TcpCheck | DnsCheck | HeartbeatCheck | FreshnessCheck | UpstreamCheck
+__all__ = [
+    "Check",
+    "ProbeKind",
+    "build_check",
+    "kind_for",
+    "network_fields",
+    "pushed_kinds",
+    "registered",
+]
 
 
 def build_check(probe: Probe) -> Check:
-    return CHECKS[probe.kind].from_probe(probe)
+    return kind_for(probe.kind).build(probe)

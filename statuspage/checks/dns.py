@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dns.asyncresolver
 import dns.exception
@@ -18,6 +19,10 @@ import dns.resolver
 
 from statuspage.checks.expressions import ExpressionError
 from statuspage.checks.outcome import CheckOutcome
+from statuspage.checks.registry import ProbeKind, parse_error, register
+
+if TYPE_CHECKING:
+    from statuspage.models import Probe
 
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "TXT")
 HOST_TYPES = ("CNAME", "MX", "NS")
@@ -146,3 +151,18 @@ class DnsCheck:
             error = f"DNS error: {exc}"
         latency = round((time.perf_counter() - started) * 1000, 1)
         return CheckOutcome(not error, latency, None, error[:500])
+
+
+@register
+class Dns(ProbeKind):
+    name = "dns"
+    check = DnsCheck
+    required = ("host",)
+    fields = ("host", "resolver", "record_type", "expected_address")
+
+    def cross_problems(self, probe: Probe) -> dict[str, str]:
+        if not probe.expected_address:
+            return {}
+        return parse_error(
+            "expected_address", validate_expected_answer, probe.record_type, probe.expected_address
+        )

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 
 class ExpressionError(ValueError):
     """A probe setting that cannot be understood; the message says how to fix it."""
@@ -83,6 +85,14 @@ def parse_json_check(text: str) -> JsonCheck:
     except json.JSONDecodeError:
         raise ExpressionError(f'{match[3]!r} is not a JSON value (quote strings: "ok").') from None
     return JsonCheck(match[1], match[2], expected)
+
+
+def validate_regex(text: str) -> re.Pattern[str]:
+    """A body or banner pattern, compiled as the check will."""
+    try:
+        return re.compile(text)
+    except re.error as error:
+        raise ExpressionError(_("Not a valid regular expression: %(e)s") % {"e": error}) from None
 
 
 PATH = re.compile(r"^\$(?:\.[A-Za-z_][\w-]*|\[\d+\])+$")

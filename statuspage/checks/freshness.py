@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import aiohttp
+from django.utils.translation import gettext as _
 
-from statuspage.checks.expressions import ExpressionError, judge_number
+from statuspage.checks.expressions import ExpressionError, judge_number, parse_value_path
 from statuspage.checks.http import fetch_text
 from statuspage.checks.outcome import CheckOutcome
+from statuspage.checks.registry import ProbeKind, register
 from statuspage.statuses import ComponentStatus
+
+if TYPE_CHECKING:
+    from statuspage.models import Probe
+
+# A number read from JSON and judged against thresholds: freshness probes, heartbeat pings.
+NUMBER_FIELDS = ("value_path", "degraded_above", "outage_above")
+NUMBER_VALIDATORS = {"value_path": parse_value_path}
 
 
 def number_outcome(
@@ -71,3 +81,26 @@ class FreshnessCheck:
             fetched.latency_ms,
             fetched.status,
         )
+
+
+def threshold_problems(probe: Probe) -> dict[str, str]:
+    """A number read needs a threshold to be judged by, and degraded comes before outage."""
+    errors = {}
+    degraded, outage = probe.degraded_above, probe.outage_above
+    if probe.value_path and degraded is None and outage is None:
+        errors["outage_above"] = _("Give a degraded or an outage threshold for the value.")
+    if degraded is not None and outage is not None and degraded > outage:
+        errors["degraded_above"] = _("The degraded threshold must not exceed the outage one.")
+    return errors
+
+
+@register
+class Freshness(ProbeKind):
+    name = "freshness"
+    check = FreshnessCheck
+    required = ("url", "value_path")
+    fields = ("url", *NUMBER_FIELDS, "headers")
+    validators = NUMBER_VALIDATORS
+
+    def cross_problems(self, probe: Probe) -> dict[str, str]:
+        return threshold_problems(probe)

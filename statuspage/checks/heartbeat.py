@@ -15,8 +15,14 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from statuspage.checks.expressions import ExpressionError
-from statuspage.checks.freshness import number_outcome
+from statuspage.checks.freshness import (
+    NUMBER_FIELDS,
+    NUMBER_VALIDATORS,
+    number_outcome,
+    threshold_problems,
+)
 from statuspage.checks.outcome import CheckOutcome
+from statuspage.checks.registry import ProbeKind, register
 
 if TYPE_CHECKING:
     from statuspage.models import Probe
@@ -137,7 +143,6 @@ class HeartbeatCheck:
     """Marker for the engine: evaluated against the locked row, not over the network."""
 
     probe_id: int
-    network = False
 
     @classmethod
     def from_probe(cls, probe: Probe) -> HeartbeatCheck:
@@ -145,3 +150,20 @@ class HeartbeatCheck:
 
     async def run(self, session=None) -> None:
         return None
+
+
+@register
+class Heartbeat(ProbeKind):
+    name = "heartbeat"
+    check = HeartbeatCheck
+    fields = ("schedule", "tz", "grace_seconds", *NUMBER_FIELDS)
+    readouts = ("ping_key", "last_ping_at", "last_start_at")
+    validators = {"schedule": validate_schedule, **NUMBER_VALIDATORS}
+    pushed = True
+    confirms_at_once = True
+
+    def next_run(self, probe: Probe, now: datetime) -> datetime:
+        return next_evaluation(probe, now)
+
+    def cross_problems(self, probe: Probe) -> dict[str, str]:
+        return threshold_problems(probe)

@@ -15,8 +15,14 @@ import aiohttp
 from django.conf import settings
 
 from statuspage import clock
-from statuspage.checks.expressions import ExpressionError, parse_expected_codes, parse_json_check
+from statuspage.checks.expressions import (
+    ExpressionError,
+    parse_expected_codes,
+    parse_json_check,
+    validate_regex,
+)
 from statuspage.checks.outcome import CheckOutcome
+from statuspage.checks.registry import ProbeKind, register
 from statuspage.statuses import ComponentStatus
 
 DEGRADED = ComponentStatus.DEGRADED_PERFORMANCE
@@ -143,7 +149,7 @@ def judge(
 
 
 def status_failure(check: HttpCheck, response) -> str:
-    if response.status in parse_expected_codes(check.expected_codes):
+    if response.status in parse_expected_codes(str(check.expected_codes)):
         return ""
     error = f"HTTP {response.status}, expected {check.expected_codes}"
     location = response.headers.get("Location")
@@ -235,3 +241,29 @@ async def fetch_text(
         return CheckOutcome(False, elapsed_ms(), None, f"timed out after {timeout:g} s")
     except aiohttp.ClientError as exc:
         return CheckOutcome(False, elapsed_ms(), None, f"{type(exc).__name__}: {exc}"[:500])
+
+
+@register
+class Http(ProbeKind):
+    name = "http"
+    check = HttpCheck
+    required = ("url",)
+    fields = (
+        "url",
+        "method",
+        "headers",
+        "body",
+        "expected_codes",
+        "body_contains",
+        "body_regex",
+        "json_check",
+        "degraded_latency_ms",
+        "down_latency_ms",
+        "follow_redirects",
+        "tls_expiry_warning_days",
+    )
+    validators = {
+        "expected_codes": parse_expected_codes,
+        "json_check": parse_json_check,
+        "body_regex": validate_regex,
+    }

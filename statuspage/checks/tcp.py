@@ -7,7 +7,9 @@ import re
 import time
 from dataclasses import dataclass
 
+from statuspage.checks.expressions import validate_regex
 from statuspage.checks.outcome import CheckOutcome
+from statuspage.checks.registry import ProbeKind, register
 
 MAX_BANNER_BYTES = 4096
 
@@ -61,3 +63,12 @@ class TcpCheck:
     def outcome(self, started: float, error: str) -> CheckOutcome:
         latency = round((time.perf_counter() - started) * 1000, 1)
         return CheckOutcome(not error, latency, None, error[:500])
+
+
+@register
+class Tcp(ProbeKind):
+    name = "tcp"
+    check = TcpCheck
+    required = ("host", "port")
+    fields = ("host", "port", "body", "body_contains", "body_regex")
+    validators = {"body_regex": validate_regex}

@@ -20,6 +20,7 @@ from django.utils.html import strip_tags
 from statuspage import clock
 from statuspage.checks.http import fetch_text
 from statuspage.checks.outcome import CheckOutcome
+from statuspage.checks.registry import ProbeKind, register
 from statuspage.statuses import ComponentStatus
 
 # Words providers use in an entry that closes an incident or announces routine work.
@@ -42,7 +43,7 @@ def statuspage_report(document: dict) -> str:
         if i.get("status") not in ("resolved", "postmortem")
     ]
     description = status.get("description") or status.get("indicator")
-    return plain(f"{description}: {names[0]}" if names and names[0] else description)
+    return plain(f"{description}: {names[0]}" if names and names[0] else str(description or ""))
 
 
 def feed_report(text: str, window: timedelta, now: datetime) -> str:
@@ -104,3 +105,11 @@ class UpstreamCheck:
             except (json.JSONDecodeError, AttributeError):
                 return ""
         return feed_report(text, timedelta(minutes=self.window_minutes), clock.now())
+
+
+@register
+class Upstream(ProbeKind):
+    name = "upstream"
+    check = UpstreamCheck
+    required = ("url",)
+    fields = ("url", "feed_window_minutes")

@@ -18,39 +18,14 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from notifiers.subscribers import SubscribeAttempt, client_ip
+from notifiers.ratelimit import client_ip, wait_seconds
 from statuspage import clock
+from statuspage.checks import network_fields, pushed_kinds
 from statuspage.models import CheckOutcome, ComponentStatus, Probe, ProbeAgent
 from statuspage.probes.engine import record_region_outcome
 
-ASSIGNED_FIELDS = [
-    "id",
-    "name",
-    "kind",
-    "interval_seconds",
-    "timeout_seconds",
-    "url",
-    "method",
-    "headers",
-    "body",
-    "expected_codes",
-    "body_contains",
-    "body_regex",
-    "json_check",
-    "degraded_latency_ms",
-    "down_latency_ms",
-    "follow_redirects",
-    "tls_expiry_warning_days",
-    "host",
-    "port",
-    "resolver",
-    "record_type",
-    "expected_address",
-    "value_path",
-    "degraded_above",
-    "outage_above",
-    "feed_window_minutes",
-]
+# What an agent needs to build the checks of every kind it runs (statuspage.checks).
+ASSIGNED_FIELDS = ["id", "name", "kind", "interval_seconds", "timeout_seconds", *network_fields()]
 MAX_RESULTS_PER_POST = 5000
 MAX_FUTURE = timedelta(seconds=60)
 MAX_AGE = timedelta(hours=24)
@@ -73,7 +48,7 @@ def rate_limited(view):
     @functools.wraps(view)
     def limited(request: HttpRequest) -> JsonResponse:
         token = ProbeAgent.hash_token(bearer_token(request))
-        wait = SubscribeAttempt.wait_seconds(RATE_SCOPE, client_ip(request), token, clock.now())
+        wait = wait_seconds(RATE_SCOPE, client_ip(request), token, clock.now())
         if not wait:
             return view(request)
         response = JsonResponse(
@@ -98,7 +73,7 @@ def unauthorized() -> JsonResponse:
 
 
 def assigned_to(region: str) -> list[Probe]:
-    probes = Probe.objects.filter(enabled=True).exclude(kind=Probe.Kind.HEARTBEAT)
+    probes = Probe.objects.filter(enabled=True).exclude(kind__in=pushed_kinds())
     return [p for p in probes if region in (p.regions or [])]
 
 

@@ -13,7 +13,8 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from statuspage.models import Audience, Component, ComponentGroup, Probe
+from statuspage.checks import kind_for, registered
+from statuspage.models import SHARED_PROBE_SETTINGS, Audience, Component, ComponentGroup, Probe
 
 COMPONENT_FIELDS = {
     "name",
@@ -26,44 +27,8 @@ COMPONENT_FIELDS = {
     "audiences",
     "probes",
 }
-PROBE_FIELDS = {
-    "name",
-    "kind",
-    "url",
-    "method",
-    "headers",
-    "body",
-    "expected_codes",
-    "body_contains",
-    "body_regex",
-    "json_check",
-    "degraded_latency_ms",
-    "down_latency_ms",
-    "follow_redirects",
-    "tls_expiry_warning_days",
-    "host",
-    "port",
-    "resolver",
-    "record_type",
-    "expected_address",
-    "schedule",
-    "tz",
-    "grace_seconds",
-    "value_path",
-    "degraded_above",
-    "outage_above",
-    "feed_window_minutes",
-    "interval_seconds",
-    "timeout_seconds",
-    "failures_to_confirm",
-    "successes_to_confirm",
-    "outage_status",
-    "enabled",
-    "flap_threshold",
-    "flap_window_seconds",
-    "regions",
-    "quorum",
-}
+# A probe's keys: the settings every kind has, and each kind's own (statuspage.checks).
+PROBE_FIELDS = {*SHARED_PROBE_SETTINGS, *(f for kind in registered().values() for f in kind.fields)}
 
 
 class Mapping(dict):
@@ -131,16 +96,24 @@ def parse(text: str) -> list[Mapping]:
     return document["components"]
 
 
+def key_problems(mapping: Mapping, keys: list[str], where: str, message: str) -> list[Problem]:
+    return [Problem(mapping.key_lines.get(k, mapping.line), f"{where}.{k}", message) for k in keys]
+
+
 def unknown_keys(mapping: Mapping, allowed: set[str], where: str) -> list[Problem]:
-    return [
-        Problem(
-            mapping.key_lines.get(k, mapping.line),
-            f"{where}.{k}",
-            f"unknown field (allowed: {', '.join(sorted(allowed))})",
-        )
-        for k in mapping
-        if k not in allowed
-    ]
+    unknown = [k for k in mapping if k not in allowed]
+    message = f"unknown field (allowed: {', '.join(sorted(allowed))})"
+    return key_problems(mapping, unknown, where, message)
+
+
+def other_kinds_keys(mapping: Mapping, kind: str, where: str) -> list[Problem]:
+    """Settings of other kinds would be stored and never used: say which are this kind's."""
+    if kind not in registered():
+        return []  # the kind itself is reported
+    own = kind_for(kind).fields
+    others = [k for k in mapping if k in PROBE_FIELDS - {*SHARED_PROBE_SETTINGS, *own}]
+    message = f"not a setting of a {kind} probe (its own: {', '.join(own) or 'none'})"
+    return key_problems(mapping, others, where, message)
 
 
 def field_problems(error: ValidationError, mapping: Mapping, where: str) -> list[Problem]:
@@ -214,8 +187,9 @@ def apply_probe(component: Component, spec, where: str, report: LoadReport) -> l
         component=component, name=spec["name"]
     )
     label = f"{component.name}: {spec['name']}"
+    problems += other_kinds_keys(spec, str(spec.get("kind", probe.kind)), where)
     problems += save_if_valid(probe, dict(spec), spec, where, report, label)
-    if not problems and probe.kind == Probe.Kind.HEARTBEAT:
+    if not problems and probe.rules.pushed:
         report.heartbeats.append(probe)
     return problems
 

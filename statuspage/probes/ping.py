@@ -17,7 +17,7 @@ from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from notifiers.subscribers import SubscribeAttempt, client_ip
+from notifiers.ratelimit import client_ip, wait_seconds
 from statuspage import clock
 from statuspage.checks.heartbeat import PingKind, outcome_of_ping
 from statuspage.models import Probe
@@ -30,7 +30,7 @@ RATE_SCOPE = "ping"
 @csrf_exempt
 @require_http_methods(["GET", "POST", "HEAD"])
 def ping(request: HttpRequest, key, kind: str = PingKind.SUCCESS) -> HttpResponse:
-    wait = SubscribeAttempt.wait_seconds(RATE_SCOPE, client_ip(request), str(key), clock.now())
+    wait = wait_seconds(RATE_SCOPE, client_ip(request), str(key), clock.now())
     if wait:
         response = HttpResponse(
             f"Too many pings for this URL or from this address: retry in {wait} s.\n",

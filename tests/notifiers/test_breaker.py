@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from notifiers.subscribers import ProviderState
+from notifiers.providers import ProviderState
 from tests.clock import NOW
 
 pytestmark = pytest.mark.django_db

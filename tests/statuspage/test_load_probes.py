@@ -158,3 +158,23 @@ def test_a_heartbeat_schedule_carries_its_time_zone(tmp_path, capsys):
         "probes.yaml:16: components[0].probes[1].tz: 'America/NewYork' is not an IANA time "
         "zone name (such as 'UTC' or 'Europe/Berlin'). Did you mean 'America/New_York'?"
     ) in message
+
+
+def test_a_setting_of_another_kind_is_refused_naming_the_kinds_own(tmp_path):
+    bad = GOOD.replace(
+        "        port: 443\n", '        port: 443\n        json_check: "$.ok == true"\n'
+    )
+    message = refused(tmp_path, bad)
+    assert (
+        "probes.yaml:23: components[1].probes[0].json_check: not a setting of a tcp probe "
+        "(its own: host, port, body, body_contains, body_regex)"
+    ) in message
+    assert Probe.objects.count() == 0
+
+
+def test_only_heartbeats_get_a_ping_url_printed(tmp_path, capsys):
+    out = load(write(tmp_path, GOOD), capsys)
+    pings = [line for line in out.splitlines() if "/ping/" in line]
+    key = Probe.objects.get(name="readings pipeline").ping_key
+    assert len(pings) == 1 and pings[0].startswith("heartbeat Follow app alerts: readings")
+    assert pings[0].endswith(f"/ping/{key}")
