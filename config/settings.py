@@ -255,10 +255,6 @@ class SendGridSettings(TypedDict):
     EVENT_WEBHOOK_PUBLIC_KEY: str
 
 
-class SlackSettings(TypedDict):
-    WEBHOOK_URL: str
-
-
 class NotifiersSettings(TypedDict):
     SUBSCRIBE_PER_IP_PER_HOUR: int
     SUBSCRIBE_PER_DESTINATION_PER_HOUR: int
@@ -368,11 +364,6 @@ SENDGRID: SendGridSettings = {
     "FROM_NAME": os.environ.get("EMAIL_FROM_NAME", ""),
     # The Event Webhook's verification key (base64 DER, as SendGrid's settings show it).
     "EVENT_WEBHOOK_PUBLIC_KEY": os.environ.get("SENDGRID_EVENT_WEBHOOK_PUBLIC_KEY", ""),
-}
-# A Slack incoming webhook (https://hooks.slack.com/services/T.../B.../...) that public
-# updates are posted to; empty: nothing is posted to Slack (notifiers/channels/slack.py).
-SLACK: SlackSettings = {
-    "WEBHOOK_URL": os.environ.get("SLACK_WEBHOOK_URL", ""),
 }
 NOTIFIERS: NotifiersSettings = {
     # Rate limits on the public subscribe forms: attempts per hour.

@@ -1,14 +1,16 @@
 """Public incident updates posted to one Slack channel through an incoming webhook.
 
-The webhook is `settings.SLACK["WEBHOOK_URL"]` (env SLACK_WEBHOOK_URL); unset, nothing is
-posted. It is one URL and one JSON POST (requests): a header block with the title, a
-section with the text in Slack's mrkdwn, and the title again as the notification's text.
-The URL's last segment is its secret, so the outbox names the hook by its workspace and
-hook ids only. In sandbox mode the same path is posted to the sandbox instead.
+The webhook is `settings.SLACK["WEBHOOK_URL"]` when the project sets SLACK, else the
+environment's SLACK_WEBHOOK_URL, read here so that adding this channel touches no shared
+file; unset, nothing is posted. It is one URL and one JSON POST (requests): a header block
+with the title, a section with the text in Slack's mrkdwn, and the title again as the
+notification's text. The URL's last segment is its secret, so the outbox names the hook by
+its workspace and hook ids only. In sandbox mode the same path is posted to the sandbox.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -45,9 +47,14 @@ class SlackMessage:
     text: str
 
 
+def configured_url() -> str:
+    slack = getattr(settings, "SLACK", None) or {}
+    return str(slack.get("WEBHOOK_URL", os.environ.get("SLACK_WEBHOOK_URL", "")))
+
+
 def webhook_url() -> str:
     """The configured hook, or in sandbox mode the sandbox's route of the same path."""
-    url = settings.SLACK["WEBHOOK_URL"]
+    url = configured_url()
     if url and settings.SANDBOX_URL:
         return settings.SANDBOX_URL.rstrip("/") + urlsplit(url).path
     return url
@@ -98,7 +105,7 @@ class SlackChannel(Channel):
     sandbox = "slack"
 
     def targets(self, announcement):
-        url = settings.SLACK["WEBHOOK_URL"]
+        url = configured_url()
         if announcement.recipients == Recipients.PUBLIC and url:
             return [Target(hook_name(url))]
         return []

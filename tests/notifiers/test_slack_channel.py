@@ -12,6 +12,7 @@ from django.utils import translation
 
 from incidents.limits import MessageTooLong
 from incidents.models import MessageTemplate
+from notifiers.channels import slack
 from notifiers.delivery import dispatch
 from notifiers.models import Announcement, Delivery, DeliveryState, Recipients
 from notifiers.registry import get_channel
@@ -148,3 +149,11 @@ def test_the_sandbox_refuses_what_slack_refuses(sandbox):
 def test_the_sandbox_finds_its_provider_modules_itself():
     providers = {module.PROVIDER for module in provider_modules()}
     assert {"fcm", "twilio", "sendgrid", "webhook", "x", "facebook", "slack"} <= providers
+
+
+def test_the_hook_comes_from_the_environment_when_the_project_sets_no_slack(settings, monkeypatch):
+    assert not hasattr(settings, "SLACK")
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", HOOK)
+    assert slack.configured_url() == HOOK
+    monkeypatch.delenv("SLACK_WEBHOOK_URL")
+    assert slack.configured_url() == ""
