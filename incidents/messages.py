@@ -14,11 +14,10 @@ from django.template.loader import render_to_string
 from django.utils import translation
 
 from incidents.limits import check
+from incidents.models import MessageTemplate
 
 
 def override_for(channel: str, kind: str, part: str) -> str | None:
-    from incidents.models import MessageTemplate
-
     locale = (translation.get_language() or "en").split("-")[0]
     return (
         MessageTemplate.objects.filter(channel=channel, kind=kind, part=part, locale=locale)
@@ -30,8 +29,6 @@ def override_for(channel: str, kind: str, part: str) -> str | None:
 def overrides_for(channel: str) -> dict[tuple[str, str], str]:
     """Every override of one channel in the active locale, by (kind, part), in one query:
     for code that renders a list of messages (the console's staff alerts)."""
-    from incidents.models import MessageTemplate
-
     locale = (translation.get_language() or "en").split("-")[0]
     rows = MessageTemplate.objects.filter(channel=channel, locale=locale)
     return {(kind, part): body for kind, part, body in rows.values_list("kind", "part", "body")}

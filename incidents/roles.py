@@ -60,6 +60,7 @@ def sync_roles(group_model, permission_model) -> None:
 
 def ensure_roles() -> None:
     """Create or refresh the role groups with the live models (tests, after a flush)."""
+    # Inside: migrations import this module, and must not load auth's live models.
     from django.contrib.auth.models import Group, Permission
 
     sync_roles(Group, Permission)

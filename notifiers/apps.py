@@ -5,6 +5,7 @@ class NotifiersConfig(AppConfig):
     name = "notifiers"
 
     def ready(self) -> None:
+        # In ready(): the channel modules import the models, loaded once the registry is ready.
         from notifiers import channels
 
         channels.load_all()

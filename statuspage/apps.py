@@ -6,6 +6,7 @@ class StatuspageConfig(AppConfig):
     verbose_name = "Status page"
 
     def ready(self) -> None:
+        # In ready(): django_q's signals module imports models, which must wait for the registry.
         from django_q.signals import post_spawn
 
         from statuspage.process import freeze_startup_heap

@@ -13,8 +13,19 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
-from incidents.models import ACTIVE_MAINTENANCE_STATUSES, Incident, IncidentStatus
-from statuspage.models import Component
+from incidents.messages import render_message
+from incidents.models import (
+    ACTIVE_MAINTENANCE_STATUSES,
+    AffectedComponent,
+    FiredStep,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+)
+from incidents.response import audit
+from incidents.response.maintenance_clock import DEFAULT_ANNOUNCE_BEFORE_MINUTES, complete, start
+from incidents.response.timeline import add_update, context_for
+from statuspage.models import Component, ComponentStatus
 
 
 def is_under_maintenance(component: Component, now: datetime) -> bool:
@@ -55,13 +66,6 @@ def schedule(
     auto_transition: bool = True,
 ) -> Incident:
     """Put planned work on the page now; the clock announces, starts and completes it."""
-    from incidents.messages import render_message
-    from incidents.models import AffectedComponent, IncidentUpdate
-    from incidents.response import audit
-    from incidents.response.maintenance_clock import DEFAULT_ANNOUNCE_BEFORE_MINUTES
-    from incidents.response.timeline import add_update, context_for
-    from statuspage.models import ComponentStatus
-
     if scheduled_until <= scheduled_for:
         raise ValueError("The maintenance must end after it starts.")
     with transaction.atomic():
@@ -107,10 +111,6 @@ def schedule(
 
 def set_status(maintenance: Incident, status: str, user, now: datetime) -> None:
     """A person moves the window on; start and completion do what the clock would do."""
-    from incidents.models import FiredStep
-    from incidents.response import audit
-    from incidents.response.maintenance_clock import complete, start
-
     if status == IncidentStatus.IN_PROGRESS and maintenance.status == IncidentStatus.SCHEDULED:
         update = start(maintenance, now, author=user)
         FiredStep.objects.get_or_create(

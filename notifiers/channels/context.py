@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
+from notifiers.models import Subscriber
 from notifiers.registry import Target
 
 MANAGE_SALT = "notifiers.manage"
@@ -126,8 +127,6 @@ class SubscriberTargets:
     """
 
     def __init__(self, announcement, channel: str) -> None:
-        from notifiers.models import Subscriber
-
         component_ids = list(announcement.update.incident.components.values_list("id", flat=True))
         self.announcement = announcement
         self.subscribers = (

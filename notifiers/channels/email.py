@@ -19,6 +19,7 @@ from sendgrid import SendGridAPIClient
 from incidents.messages import render_message
 from incidents.models import Action
 from notifiers.channels.context import link_maker, message_context, subscriber_targets
+from notifiers.channels.oncall import oncall_targets
 from notifiers.recipients import Recipients
 from notifiers.registry import (
     MINUTE,
@@ -95,8 +96,6 @@ class EmailChannel(Channel):
         if announcement.recipients == "subscribers":
             return subscriber_targets(announcement, self.name)
         if announcement.recipients == "oncall":
-            from notifiers.channels.oncall import oncall_targets
-
             return oncall_targets("email")
         return []
 

@@ -15,6 +15,7 @@ from firebase_admin import credentials, exceptions, messaging
 
 from incidents.messages import render_message
 from incidents.models import Action
+from notifiers.channels.context import subscriber_targets
 from notifiers.lengths import characters
 from notifiers.recipients import Recipients
 from notifiers.registry import (
@@ -63,6 +64,7 @@ def firebase_app() -> firebase_admin.App:
 
 def initialize_app(sandbox_url: str, config: Mapping[str, Any], name: str) -> firebase_admin.App:
     if sandbox_url:
+        # Lazy: the sandbox is loaded only in sandbox mode, never in production.
         from notifiers.sandbox.firebase import point_messaging_at, write_service_account
 
         path = settings.VAR_DIR / "sandbox-firebase-service-account.json"
@@ -166,8 +168,6 @@ class PushChannel(Channel):
             components = announcement.update.incident.components.order_by("public_id")
             return topic_conditions([component_topic(c) for c in components])
         if announcement.recipients == "subscribers":
-            from notifiers.channels.context import subscriber_targets
-
             return subscriber_targets(announcement, self.name)
         return []
 

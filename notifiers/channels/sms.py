@@ -22,6 +22,7 @@ from twilio.rest import Client
 from incidents.messages import render_message
 from incidents.models import Action
 from notifiers.channels.context import absolute, message_context, subscriber_targets
+from notifiers.channels.oncall import oncall_targets
 from notifiers.lengths import sms_segments
 from notifiers.recipients import Recipients
 from notifiers.registry import (
@@ -72,6 +73,7 @@ def twilio_config() -> dict:
     """Settings, or the sandbox's test account when SANDBOX_URL is set."""
     config = dict(settings.TWILIO)
     if settings.SANDBOX_URL:
+        # Lazy: the sandbox is loaded only in sandbox mode, never in production.
         from notifiers.sandbox import twilio as sandbox
 
         config.update(
@@ -154,8 +156,6 @@ class SmsChannel(Channel):
         if announcement.recipients == "subscribers" and self.carries(announcement):
             return subscriber_targets(announcement, self.name)
         if announcement.recipients == "oncall":
-            from notifiers.channels.oncall import oncall_targets
-
             return oncall_targets("phone")
         return []
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from incidents.messages import render_message
 from incidents.models import Action
 from notifiers.channels.context import message_context
+from notifiers.models import SocialAccount
 from notifiers.recipients import Recipients
 from notifiers.registry import (
     MINUTE,
@@ -71,8 +72,6 @@ class SocialChannel(Channel):
     batch_size = 5
 
     def targets(self, announcement):
-        from notifiers.models import SocialAccount
-
         if announcement.recipients != "public":
             return []
         accounts = SocialAccount.objects.filter(network=self.network, enabled=True).order_by("id")
@@ -84,8 +83,6 @@ class SocialChannel(Channel):
         return Post(text=text, link=context["incident_url"])
 
     def send_batch(self, message: Post, deliveries) -> list[SendResult]:
-        from notifiers.models import SocialAccount
-
         ids = {d.id: int(d.target.split(":", 1)[1]) for d in deliveries}
         accounts = SocialAccount.objects.in_bulk(set(ids.values()))
         results = []

@@ -13,6 +13,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from incidents.messages import render_message
 from incidents.models import Action
 from notifiers.channels.context import message_context
+from notifiers.channels.oncall import oncall_targets
 from notifiers.channels.sms import classify, twilio_client
 from notifiers.recipients import Recipients
 from notifiers.registry import MINUTE, Channel, DeliveryError, Part, SendResult, Slot, register
@@ -44,8 +45,6 @@ class VoiceChannel(Channel):
 
     def targets(self, announcement):
         if announcement.recipients == "oncall":
-            from notifiers.channels.oncall import oncall_targets
-
             return oncall_targets("phone")
         return []
 

@@ -16,6 +16,7 @@ from notifiers.registry import (
     TransientError,
     register,
 )
+from statuspage import clock
 
 X_HOSTS = ("https://api.twitter.com/", "https://api.x.com/")
 
@@ -35,8 +36,6 @@ def classify(error: Exception) -> DeliveryError:
 
 
 def _now() -> float:
-    from statuspage import clock
-
     return clock.now().timestamp()
 
 

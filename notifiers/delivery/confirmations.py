@@ -25,7 +25,9 @@ from django.urls import reverse
 from django.utils import translation
 
 from incidents.messages import render_message
+from notifiers.channels import email, sms
 from notifiers.channels.context import absolute
+from notifiers.channels.webhook import ping
 from notifiers.delivery.dispatch import enqueue, record_outcomes
 from notifiers.languages import supported_language
 from notifiers.models import SEND_QUEUE_LEASE, Delivery
@@ -139,8 +141,6 @@ def attempt(delivery: Delivery) -> SendResult:
 
 
 def send_email(delivery: Delivery, subscriber: Subscriber) -> str:
-    from notifiers.channels.email import classify, sendgrid_client
-
     context = delivery.context or {}
     token = pending_token(subscriber, context.get("components", []), translation.get_language())
     link = absolute(reverse("notifiers:confirm-email", args=[token]))
@@ -157,39 +157,35 @@ def send_email(delivery: Delivery, subscriber: Subscriber) -> str:
         ],
         "categories": ["subscribe-confirmation"],
     }
-    client = sendgrid_client()
+    client = email.sendgrid_client()
     try:
         response = client.send(body)
     except Exception as error:  # classified: a provider error is retried or final, never lost
-        raise classify(error) from None
+        raise email.classify(error) from None
     return (response.headers or {}).get("X-Message-Id", "")
 
 
 def send_sms_code(delivery: Delivery, subscriber: Subscriber) -> str:
     """A fresh code each attempt (only its digest is stored), texted with a short validity."""
-    from notifiers.channels.sms import classify, twilio_client, twilio_config
-
     code = subscriber.new_code(clock.now())
     subscriber.save(update_fields=["code_digest", "code_sent_at", "code_tries"])
     text = render_message(
         "sms", "confirm", {"page_name": settings.STATUSPAGE["NAME"], "code": code}, "body"
     )
-    client, http = twilio_client()
+    client, http = sms.twilio_client()
     try:
         message = client.messages.create(
             to=delivery.target,
             body=text,
-            messaging_service_sid=twilio_config()["MESSAGING_SERVICE_SID"],
+            messaging_service_sid=sms.twilio_config()["MESSAGING_SERVICE_SID"],
             validity_period=SMS_CODE_VALIDITY_SECONDS,
         )
     except Exception as error:  # classified: a provider error is retried or final, never lost
-        raise classify(error, http) from None
+        raise sms.classify(error, http) from None
     return message.sid
 
 
 def send_webhook_ping(delivery: Delivery, subscriber: Subscriber) -> str:
-    from notifiers.channels.webhook import ping
-
     ping(subscriber)
     return ""
 

@@ -110,6 +110,7 @@ def twiml_reply(kind: str, language: str) -> HttpResponse:
 
 def sendgrid_public_key() -> str:
     if settings.SANDBOX_URL and not settings.SENDGRID["EVENT_WEBHOOK_PUBLIC_KEY"]:
+        # Lazy: the sandbox is loaded only in sandbox mode, never in production.
         from notifiers.sandbox.sendgrid import event_public_key
 
         return event_public_key()

@@ -32,6 +32,9 @@ from incidents.models import Incident, IncidentUpdate
 from statuspage import clock
 from statuspage.models import Component
 from statuspage.picture.serializers import stamp
+from statuspage.public.api import V2_BODIES
+from statuspage.public.badges import badge_paths
+from statuspage.public.feeds import component_feed_paths
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +51,11 @@ def public_paths() -> Iterator[str]:
     """Every public URL the copy holds."""
     yield from ["/", "/history", "/history.rss", "/history.atom", "/widget/banner.js"]
     yield from ["/api/v1/banner.json", "/api/openapi.json"]
-    from statuspage.public.api import V2_BODIES
-
     yield from (f"/api/v2/{name}.json" for name in V2_BODIES)
     for public_id in (
         Incident.objects.public().order_by("-created_at").values_list("public_id", flat=True)[:50]
     ):
         yield f"/incidents/{public_id}"
-    from statuspage.public.badges import badge_paths
-    from statuspage.public.feeds import component_feed_paths
-
     yield from badge_paths()
     yield from component_feed_paths()
 
