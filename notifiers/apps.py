@@ -6,6 +6,6 @@ class NotifiersConfig(AppConfig):
 
     def ready(self) -> None:
         # In ready(): the channel modules import the models, loaded once the registry is ready.
-        from notifiers import channels
+        from notifiers import channels, registry
 
-        channels.load_all()
+        registry.load_with(channels.load_all)

@@ -2,8 +2,10 @@
 declares about itself, and where each is found.
 
 Channels live one module each in `notifiers.channels`; each registers its class here with
-`@register`. The package is imported once at startup (`NotifiersConfig.ready`), so code at any
-layer asks this registry for a channel by name without importing the channel modules: the
+`@register`. At startup `NotifiersConfig.ready` hands this registry the package's loader, which
+runs on the first question asked of the registry (the providers' SDKs take seconds to import,
+which a process that never sends should not pay). So code at any layer asks this registry for
+a channel by name without importing the channel modules: the
 console's preview, the render-time limit check and the default escalation policy read what
 each channel declares (its message parts and their limits, whom it reaches, its slot in the
 default policy, its sandbox module) from here.
@@ -11,6 +13,7 @@ default policy, its sandbox module) from here.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -180,6 +183,15 @@ class Channel:
 
 
 _registry: dict[str, type[Channel]] = {}
+_loader: Callable[[], None] | None = None
+_loading = threading.RLock()
+_loaded = False
+
+
+def load_with(loader: Callable[[], None]) -> None:
+    """What imports every channel module; called once on the registry's first use."""
+    global _loader, _loaded
+    _loader, _loaded = loader, False
 
 
 def register(cls: type[Channel]) -> type[Channel]:
@@ -189,24 +201,30 @@ def register(cls: type[Channel]) -> type[Channel]:
 
 def registered() -> dict[str, type[Channel]]:
     """Every registered channel class by name."""
+    global _loaded
+    if not _loaded and _loader is not None:
+        with _loading:
+            if not _loaded:
+                _loader()
+                _loaded = True
     return _registry
 
 
 def by_priority() -> list[type[Channel]]:
     """Every registered channel class, the most urgent first, then by name: the order the
     console shows them in and a default policy step lists them in."""
-    return sorted(_registry.values(), key=lambda cls: (cls.priority, cls.name))
+    return sorted(registered().values(), key=lambda cls: (cls.priority, cls.name))
 
 
 def get_channel(name: str) -> Channel:
-    return _registry[name]()
+    return registered()[name]()
 
 
 def get_channel_class(name: str) -> type[Channel] | None:
     """The class registered under `name`, or None (the page, banner and staff wording are
     rendered like messages but are not channels)."""
-    return _registry.get(name)
+    return registered().get(name)
 
 
 def channel_choices() -> list[tuple[str, str]]:
-    return [(name, cls.label) for name, cls in sorted(_registry.items())]
+    return [(name, cls.label) for name, cls in sorted(registered().items())]

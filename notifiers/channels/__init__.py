@@ -1,8 +1,9 @@
 """One module per channel, each a small class on `notifiers.registry.Channel`.
 
 Adding a channel means adding its module here, its sandbox module and its templates under
-templates/messages/<name>/: every module of this package is imported at startup and registers
-its class (docs/ARCHITECTURE-notifiers.md, "Adding a channel").
+templates/messages/<name>/: every module of this package is imported on the registry's first
+use (`NotifiersConfig.ready` hands it `load_all`) and registers its class
+(docs/ARCHITECTURE-notifiers.md, "Adding a channel").
 """
 
 from __future__ import annotations

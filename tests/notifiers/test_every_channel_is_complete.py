@@ -117,3 +117,16 @@ def test_one_missing_part_of_a_complete_channel_is_reported():
     assert missing(with_footer) == [
         f"sms: no template messages/sms/{kind}_footer.txt" for kind in sms.kinds()
     ]
+
+
+def test_the_registry_loads_the_channel_modules_once_on_its_first_question(monkeypatch):
+    from notifiers import registry
+
+    calls = []
+    for name in ("_registry", "_loader", "_loaded"):
+        monkeypatch.setattr(registry, name, getattr(registry, name))
+    registry.load_with(lambda: calls.append("loaded"))
+    assert calls == [], "nothing is imported before the registry is asked"
+    registry.registered()
+    registry.channel_choices()
+    assert calls == ["loaded"]
