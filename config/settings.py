@@ -259,6 +259,8 @@ class NotifiersSettings(TypedDict):
     SUBSCRIBE_PER_IP_PER_HOUR: int
     SUBSCRIBE_PER_DESTINATION_PER_HOUR: int
     SEND_SLICE_SECONDS: float
+    SENDING_LEASE_SECONDS: int
+    SEND_QUEUE_LEASE_SECONDS: int
     WEBHOOK_ALLOWED_NETWORKS: list[str]
 
 
@@ -371,6 +373,13 @@ NOTIFIERS: NotifiersSettings = {
     "SUBSCRIBE_PER_DESTINATION_PER_HOUR": env_int("SUBSCRIBE_PER_DESTINATION_PER_HOUR", 3),
     # How long a send task keeps a worker before yielding it to other channels' tasks.
     "SEND_SLICE_SECONDS": float(os.environ.get("SEND_SLICE_SECONDS", "5")),
+    # A delivery claimed longer ago than this is taken to be lost with a killed worker and
+    # is sent again; it must be longer than one provider call can take.
+    "SENDING_LEASE_SECONDS": env_int("OUTBOX_SENDING_LEASE_SECONDS", 300),
+    # A queued send or fan-out task not finished by then is taken to be lost (the Redis
+    # broker is at-most-once) and queued again; longer than SEND_SLICE_SECONDS plus the
+    # time a task may wait in the queue.
+    "SEND_QUEUE_LEASE_SECONDS": env_int("OUTBOX_QUEUE_LEASE_SECONDS", 120),
     # Webhooks are never sent to private, loopback, link-local or reserved addresses
     # (SSRF), except to these networks. Development allows loopback (the sandbox).
     "WEBHOOK_ALLOWED_NETWORKS": env_list(

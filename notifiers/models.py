@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import connection, models
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -29,9 +30,9 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=15)
 BACKOFF_CAP = timedelta(minutes=15)
 # A delivery claimed longer ago than this is taken to be lost with a crashed worker.
-SENDING_LEASE = timedelta(minutes=5)
+SENDING_LEASE = timedelta(seconds=settings.NOTIFIERS["SENDING_LEASE_SECONDS"])
 # A queued send task not finished by then is taken to be lost (the Redis broker is at-most-once).
-SEND_QUEUE_LEASE = timedelta(minutes=2)
+SEND_QUEUE_LEASE = timedelta(seconds=settings.NOTIFIERS["SEND_QUEUE_LEASE_SECONDS"])
 
 
 class Announcement(models.Model):

@@ -75,6 +75,20 @@ class Recorder:
         with self._lock:
             return dict(self._counts)
 
+    def by_target(self, provider: str, kind: str | None = None) -> dict[str, dict[str, int]]:
+        """For each target of one provider (a phone, an inbox): how many messages it got and
+        how many different texts among them, so a test counts lost and duplicate sends
+        without downloading every message."""
+        texts: dict[str, builtins.list[str]] = {}
+        with self._lock:
+            for record in self._records:
+                if record["provider"] == provider and (kind is None or record["kind"] == kind):
+                    texts.setdefault(record["target"], []).append(record["preview"]["body"])
+        return {
+            target: {"count": len(bodies), "distinct": len(set(bodies))}
+            for target, bodies in texts.items()
+        }
+
     def list(self, provider: str | None = None, target: str | None = None) -> builtins.list[Record]:
         """Records oldest first, optionally only one provider's and/or one target's."""
         with self._lock:

@@ -41,6 +41,15 @@ async def list_messages(request: web.Request) -> web.Response:
     return web.json_response(records)
 
 
+async def by_target(request: web.Request) -> web.Response:
+    provider = request.query.get("provider")
+    if not provider:
+        return web.json_response({"error": "Name a provider: ?provider=twilio"}, status=400)
+    return web.json_response(
+        request.app[RECORDER_KEY].by_target(provider, request.query.get("kind"))
+    )
+
+
 async def clear_messages(request: web.Request) -> web.Response:
     request.app[RECORDER_KEY].clear(provider=request.query.get("provider"))
     return web.json_response({"cleared": True})
@@ -187,6 +196,7 @@ def register(app: web.Application) -> None:
     app.router.add_get("/_sandbox/health", health, name="sandbox_health")
     app.router.add_get("/_sandbox/counts", counts, name="sandbox_counts")
     app.router.add_get("/_sandbox/messages", list_messages, name="sandbox_messages")
+    app.router.add_get("/_sandbox/targets", by_target, name="sandbox_targets")
     app.router.add_delete("/_sandbox/messages", clear_messages, name="sandbox_clear_messages")
     app.router.add_get("/_sandbox/faults", get_faults, name="sandbox_faults")
     app.router.add_post("/_sandbox/faults", set_faults, name="sandbox_set_faults")

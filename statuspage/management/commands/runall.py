@@ -26,9 +26,17 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+        parser.add_argument("--host", default="127.0.0.1", help="the web server's address")
         parser.add_argument("--no-demo", action="store_true", help="do not start the demo service")
+        parser.add_argument(
+            "--no-sandbox",
+            action="store_true",
+            help="do not start the provider sandbox (a cluster's nodes share one)",
+        )
 
-    def handle(self, *args, port: int, no_demo: bool, **options) -> None:
+    def handle(
+        self, *args, port: int, host: str, no_demo: bool, no_sandbox: bool, **options
+    ) -> None:
         env = self.child_env()
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         commands = {
@@ -36,21 +44,22 @@ class Command(BaseCommand):
                 sys.executable,
                 "-m",
                 "waitress",
-                f"--listen=127.0.0.1:{port}",
+                f"--listen={host}:{port}",
                 "--threads=8",
                 "config.wsgi:application",
             ],
             "engine": [*manage, "engine"],
             "tasks": [*manage, "qcluster"],
-            "sandbox": [*manage, "sandbox", "--port", str(settings.SANDBOX_PORT)],
         }
+        if not no_sandbox:
+            commands["sandbox"] = [*manage, "sandbox", "--port", str(settings.SANDBOX_PORT)]
         if not no_demo:
             commands["demo"] = [*manage, "demo", "serve"]
         children = {
             name: subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
             for name, argv in commands.items()
         }
-        self.print_welcome(port, no_demo)
+        self.print_welcome(host, port, no_demo)
         stopping = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stopping.append(True))
@@ -83,17 +92,19 @@ class Command(BaseCommand):
                 child.wait()
         self.stdout.write("everything stopped")
 
-    def print_welcome(self, port: int, no_demo: bool) -> None:
-        password = (settings.VAR_DIR / "demo-admin-password").read_text().strip()
-        base = f"http://127.0.0.1:{port}"
+    def print_welcome(self, host: str, port: int, no_demo: bool) -> None:
+        base = f"http://{host}:{port}"
         lines = [
             "",
             f"  Status page     {base}/",
             f"  Summary API     {base}/api/v2/summary.json",
             f"  App banner      {base}/api/v1/banner.json?audience=follow-app",
-            f"  Staff login     {base}/admin/  user '{DEMO_ADMIN}', password '{password}'",
-            f"  Sandbox phones  http://127.0.0.1:{settings.SANDBOX_PORT}/",
         ]
+        password_file = settings.VAR_DIR / "demo-admin-password"
+        if password_file.exists():  # made by `demo setup`; a cluster node has none
+            password = password_file.read_text().strip()
+            lines.append(f"  Staff login     {base}/admin/  user '{DEMO_ADMIN}', password '{password}'")
+        lines.append(f"  Sandbox phones  http://127.0.0.1:{settings.SANDBOX_PORT}/")
         if not no_demo:
             lines += [
                 "",
