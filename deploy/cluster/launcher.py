@@ -320,6 +320,7 @@ class Cluster:
     def __init__(self, config: ClusterConfig | None = None) -> None:
         self.config = config or ClusterConfig.from_env()
         self.nodes = [Node(self, i) for i in range(1, self.config.nodes + 1)]
+        self.prepared = False
         var = self.config.var_dir
         self.sandbox = Service(
             "sandbox",
@@ -391,12 +392,15 @@ class Cluster:
 
     def prepare(self) -> None:
         """Create the database if missing, write the configs, migrate once (not per node)."""
+        if self.prepared:
+            return
         self.config.var_dir.mkdir(parents=True, exist_ok=True)
         create_database(self.config.database_url)
         self.write_configs()
         result = self.manage("migrate", "--noinput", check=False)
         if result.returncode:
             raise RuntimeError(f"migrate failed:\n{result.stdout}\n{result.stderr}")
+        self.prepared = True
 
     def start(self, wait: bool = True) -> Cluster:
         self.prepare()

@@ -54,19 +54,27 @@ def busy_node(cluster: Cluster, tasks: tuple[str, ...] = ("fan_out", "send_due")
     return None
 
 
-def fan_out_with_a_node_lost(
+def kill_sending_node(cluster: Cluster) -> str:
+    """SIGKILL the whole node whose task worker is sending (or still fanning out)."""
+    victim = wait_for(lambda: busy_node(cluster), 60, "a node sending the announcement", 0.05)
+    victim.kill()
+    return victim.name
+
+
+def fan_out_with_a_fault(
     cluster: Cluster,
     subscribers: int,
+    fault: Callable[[Cluster], str] = kill_sending_node,
     channel: str = "email",
-    kill_at: float = 0.2,
+    fault_at: float = 0.2,
     latency_ms: int = 0,
 ) -> dict:
-    """Open an incident whose policy tells `subscribers` at T+0; once `kill_at` of them got
-    it, SIGKILL the whole node that is sending (or still fanning out); wait until every
-    delivery is sent, then count at the sandbox what each subscriber received.
+    """Open an incident whose policy tells `subscribers` at T+0; once `fault_at` of them got
+    it, break something (`fault`: by default SIGKILL the whole node that is sending); wait
+    until every delivery is sent, then count at the sandbox what each subscriber received.
 
     `latency_ms` makes the provider that slow to answer each request (as a busy one is), so
-    the kill finds batches in flight rather than between two."""
+    the fault finds batches in flight rather than between two."""
     db, sandbox = ClusterDatabase(cluster.config.database_url), Sandbox(cluster)
     provider, kind = CHANNEL_KEYS[channel]
     if latency_ms:
@@ -76,16 +84,23 @@ def fan_out_with_a_node_lost(
     open_incident(cluster, seeded["token"], seeded["component"])
     key = f"{provider}/{kind}"
     wait_for(
-        lambda: sandbox.count(key) >= kill_at * subscribers,
+        lambda: sandbox.count(key) >= fault_at * subscribers,
         120,
-        f"{kill_at:.0%} of the subscribers told",
+        f"{fault_at:.0%} of the subscribers told",
         every=0.1,
     )
-    victim = wait_for(lambda: busy_node(cluster), 60, "a node sending the announcement", every=0.05)
-    victim.kill()
-    killed = time.monotonic()
-    in_flight = db.deliveries().get("sending", 0)
-    received_at_kill = sandbox.count(key)
+    broken = fault(cluster)
+    after_fault = time.monotonic()
+    states = db.deliveries()
+    in_flight, sent_at_fault = states.get("sending", 0), states.get("sent", 0)
+    received_at_fault = sandbox.count(key)
+    wait_for(
+        lambda: db.deliveries().get("sent", 0) > sent_at_fault,
+        300,
+        "a delivery sent after the fault",
+        every=0.5,
+    )
+    resumed = time.monotonic()
     wait_for(
         lambda: db.deliveries().get("sent", 0) >= subscribers,
         300,
@@ -98,17 +113,18 @@ def fan_out_with_a_node_lost(
     return {
         "subscribers": subscribers,
         "channel": channel,
-        "node_killed": victim.name,
-        "received_at_kill": received_at_kill,
-        "in_flight_at_kill": in_flight,
+        "fault": broken,
+        "received_at_fault": received_at_fault,
+        "in_flight_at_fault": in_flight,
         "deliveries_sent": states.get("sent", 0),
         "deliveries_not_sent": sum(n for state, n in states.items() if state != "sent"),
         "subscribers_never_told": subscribers - len(received),
         "duplicates": sum(r["count"] - 1 for r in received.values()),
         "told_two_different_messages": sum(r["distinct"] > 1 for r in received.values()),
         "steps_fired_twice": db.steps_fired_twice(),
+        "seconds_to_resume": round(resumed - after_fault, 1),
+        "seconds_from_fault_to_all_sent": round(done - after_fault, 1),
         "seconds_to_all_sent": round(done - started, 1),
-        "seconds_from_kill_to_all_sent": round(done - killed, 1),
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 from tests.cluster.drills import BASE_PORT, CountingTarget, make_cluster, record_figures, reset
 from tests.cluster.scenarios import (
     IN_FLIGHT,
-    fan_out_with_a_node_lost,
+    fan_out_with_a_fault,
     probing_with_a_node_lost,
 )
 
@@ -25,13 +25,11 @@ def cluster(request):
 
 
 def test_a_node_killed_mid_fan_out_loses_no_delivery_and_sends_at_most_its_batch_twice(cluster):
-    figures = fan_out_with_a_node_lost(
-        cluster, subscribers=10_000, channel="email", latency_ms=1500
-    )
+    figures = fan_out_with_a_fault(cluster, subscribers=10_000, channel="email", latency_ms=1500)
     record_figures("node killed mid fan-out", figures, COMMAND)
     assert figures["deliveries_not_sent"] == 0
     assert figures["subscribers_never_told"] == 0
-    assert figures["duplicates"] <= figures["in_flight_at_kill"] <= IN_FLIGHT["email"]
+    assert figures["duplicates"] <= figures["in_flight_at_fault"] <= IN_FLIGHT["email"]
     assert figures["steps_fired_twice"] == 0
     assert figures["told_two_different_messages"] == 0
 
