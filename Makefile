@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format test-sqlite test-postgres setup chromium clean bench-probes bench-fanout bench-public messages bench-clock
+.PHONY: run test lint format test-sqlite test-postgres setup chromium clean bench-probes bench-fanout bench-public messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,29 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
+# Debian's haproxy (the cluster's load balancer) and redis-server (the restart scenario runs
+# one of its own); installed when missing. PostgreSQL's initdb/pg_ctl come with the server.
+cluster-tools:
+	@{ test -x /usr/sbin/haproxy && command -v redis-server >/dev/null 2>&1; } || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq haproxy redis-server; }
+
+# Three nodes on PostgreSQL + Redis behind haproxy; Ctrl-C stops them (docs/OPERATIONS.md).
+cluster: $(VENV)/.runtime cluster-tools
+	$(PY) -m deploy.cluster
+
+# The cluster fault scenarios alone (also part of `make test`'s PostgreSQL + Redis pass);
+# their figures go to var/cluster/figures.json, `make cluster-figures` puts them in the docs.
+test-cluster: $(VENV)/.testing cluster-tools
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest -s tests/cluster
+
+cluster-figures: $(VENV)/.runtime
+	$(PY) -m deploy.cluster.figures --write
+
+# A node killed mid fan-out with 100,000 subscribers (not a test): figures as test-cluster's.
+bench-cluster: $(VENV)/.testing cluster-tools
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m bench.cluster_fanout $(BENCH_ARGS)
+
 # Style, types and the one-way layers of docs/ARCHITECTURE.md (contracts in pyproject.toml).
 lint: $(VENV)/.testing
 	$(VENV)/bin/ruff check .
@@ -44,7 +67,7 @@ format: $(VENV)/.testing
 	$(VENV)/bin/ruff check --select I --fix .
 	$(VENV)/bin/ruff format .
 
-test: $(VENV)/.testing chromium
+test: $(VENV)/.testing chromium cluster-tools
 	$(MAKE) --no-print-directory test-sqlite
 	@if $(PY) -m tests.services_available; then \
 	  $(MAKE) --no-print-directory test-postgres; \

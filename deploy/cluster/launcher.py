@@ -271,7 +271,13 @@ class Node:
             pass
 
     def ready(self) -> bool:
-        return self.alive and http_ok(self.url + self.cluster.config.health_path)
+        """Its web answers the readiness check: asked directly on loopback, else (a node in
+        a network namespace) as the load balancer sees it."""
+        if not self.alive:
+            return False
+        if self.host.startswith("127."):
+            return http_ok(self.url + self.cluster.config.health_path)
+        return self.cluster.balancer_view().get(self.name) == "UP"
 
 
 class Service:
@@ -402,11 +408,12 @@ class Cluster:
             raise RuntimeError(f"migrate failed:\n{result.stdout}\n{result.stderr}")
         self.prepared = True
 
-    def start(self, wait: bool = True) -> Cluster:
+    def start(self, wait: bool = True, nodes: Sequence[Node] | None = None) -> Cluster:
+        """Start the sandbox, the nodes (all, or those given) and the load balancer."""
         self.prepare()
         try:
             self.sandbox.start(self.node_env())
-            for node in self.nodes:
+            for node in self.nodes if nodes is None else nodes:
                 if not node.alive:
                     node.start()
             self.balancer.start(self.node_env())
@@ -434,6 +441,19 @@ class Cluster:
                 return
             time.sleep(0.5)
         raise TimeoutError(f"the cluster was not ready within {timeout:g} s")
+
+    def balancer_view(self) -> dict[str, str]:
+        """Each node's state as haproxy's checks see it ("UP", "DOWN", ...)."""
+        url = f"http://127.0.0.1:{self.config.stats_port}/;csv"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                lines = response.read().decode().splitlines()
+        except OSError:
+            return {}
+        header = lines[0].lstrip("# ").split(",")
+        status = header.index("status")
+        rows = [line.split(",") for line in lines[1:] if line]
+        return {row[1]: row[status] for row in rows if row[0] == "nodes" and len(row) > status}
 
     def stop(self) -> None:
         """SIGTERM every node at once (each stops within its own bounded time), then the
@@ -465,7 +485,10 @@ class Cluster:
             ("Load balancer statistics", f"http://127.0.0.1:{self.config.stats_port}/"),
             ("Provider sandbox", self.config.sandbox_url + "/"),
         ]
-        rows += [(f"{n.name} (direct)", n.url + "/") for n in self.nodes]
+        rows += [
+            (f"{n.name} (direct)", f"{n.url}/  process group {n.pgid if n.process else '-'}")
+            for n in self.nodes
+        ]
         rows += [("Logs", str(self.config.var_dir))]
         return rows
 

@@ -116,9 +116,7 @@ def seed(cluster: Cluster, *args: str) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def wait_for(
-    predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.25
-) -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.25) -> Any:
     """Poll until `predicate()` is truthy; its value, or TimeoutError naming `what`."""
     deadline = time.monotonic() + timeout
     while True:
@@ -211,11 +209,13 @@ class Sandbox:
 
 
 class CountingTarget:
-    """A loopback HTTP service answering /p/<n> and noting when each probe n checked it."""
+    """A loopback HTTP service answering /p/<n> and noting when each probe n checked it,
+    and from which address (a node in a network namespace has an address of its own)."""
 
     def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         self.host, self.port = host, port
         self.hits: dict[int, list[float]] = defaultdict(list)
+        self.sources: dict[str, list[float]] = defaultdict(list)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -226,8 +226,10 @@ class CountingTarget:
         return f"http://{self.host}:{self.port}/p/"
 
     async def handle(self, request: web.Request) -> web.Response:
+        now = time.time()
         with self._lock:
-            self.hits[int(request.match_info["n"])].append(time.time())
+            self.hits[int(request.match_info["n"])].append(now)
+            self.sources[request.remote or ""].append(now)
         return web.json_response({"status": "ok"})
 
     def _serve(self) -> None:
@@ -258,6 +260,10 @@ class CountingTarget:
     def snapshot(self) -> dict[int, list[float]]:
         with self._lock:
             return {n: list(times) for n, times in self.hits.items()}
+
+    def checks_from(self, address: str, since: float = 0.0) -> int:
+        with self._lock:
+            return sum(t >= since for t in self.sources.get(address, []))
 
 
 def record_figures(scenario: str, figures: dict[str, Any], command: str) -> None:

@@ -141,9 +141,13 @@ def probing_with_a_node_lost(
     count at the target how often each probe was checked in the window, and how long the
     longest silence of a probe and the lease's takeover lasted."""
     db = ClusterDatabase(cluster.config.database_url)
-    seed(cluster, "probes", "--count", str(probes), "--interval", str(interval), "--url", target.url)
+    seed(
+        cluster, "probes", "--count", str(probes), "--interval", str(interval), "--url", target.url
+    )
     warm = wait_for(
-        lambda: len(target.snapshot()) == probes and time.time(), 3 * interval, "every probe checked"
+        lambda: len(target.snapshot()) == probes and time.time(),
+        3 * interval,
+        "every probe checked",
     )
     window_start = warm + interval  # every probe is on its cadence by then
     time.sleep(max(window_start + 2 * interval - time.time(), 0))
@@ -164,11 +168,15 @@ def probing_with_a_node_lost(
     window_end = window_start + seconds
     time.sleep(max(window_end - time.time(), 0))
     hits = target.snapshot()
-    in_window = [sum(window_start <= t < window_end for t in hits.get(n, [])) for n in range(probes)]
+    in_window = [
+        sum(window_start <= t < window_end for t in hits.get(n, [])) for n in range(probes)
+    ]
     expected = probes * seconds / interval
     silences = [
         max((b - a for a, b in zip(times, times[1:], strict=False) if b > killed), default=0.0)
-        for times in (sorted(t for t in hits.get(n, []) if t >= window_start) for n in range(probes))
+        for times in (
+            sorted(t for t in hits.get(n, []) if t >= window_start) for n in range(probes)
+        )
     ]
     return {
         "probes": probes,

@@ -103,7 +103,9 @@ class Command(BaseCommand):
         password_file = settings.VAR_DIR / "demo-admin-password"
         if password_file.exists():  # made by `demo setup`; a cluster node has none
             password = password_file.read_text().strip()
-            lines.append(f"  Staff login     {base}/admin/  user '{DEMO_ADMIN}', password '{password}'")
+            lines.append(
+                f"  Staff login     {base}/admin/  user '{DEMO_ADMIN}', password '{password}'"
+            )
         lines.append(f"  Sandbox phones  http://127.0.0.1:{settings.SANDBOX_PORT}/")
         if not no_demo:
             lines += [
