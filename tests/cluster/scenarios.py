@@ -96,7 +96,7 @@ def fan_out_with_a_fault(
     received_at_fault = sandbox.count(key)
     wait_for(
         lambda: db.deliveries().get("sent", 0) > sent_at_fault,
-        300,
+        150,
         "a delivery sent after the fault",
         every=0.5,
     )
