@@ -1,6 +1,6 @@
-"""Readiness: can this node do its work? Every database it is configured with answers a
-trivial query, and the task broker answers (a Redis PING, or the database the ORM broker
-lives in)."""
+"""Readiness: can this node do its work? Each configured database accepts a new connection
+and answers a trivial query, and the task broker answers (a Redis PING; the ORM broker is
+one of the databases)."""
 
 from __future__ import annotations
 
@@ -14,35 +14,37 @@ log = logging.getLogger(__name__)
 
 
 def database_problem(alias: str) -> str:
-    """'' when the database answers `SELECT 1`, else what went wrong."""
+    """'' when a new connection to the database answers `SELECT 1`, else what went wrong.
+
+    A connection of its own, closed at once: a node whose pooled connection still works
+    while new ones are refused (the server restarting, max_connections reached) is not
+    ready, and the request's own connection is left alone.
+    """
+    database = connections.create_connection(alias)
     try:
-        with connections[alias].cursor() as cursor:
+        with database.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:
-        connections[alias].close()  # the next request connects afresh
         return f"{type(exc).__name__}: {exc}".strip()[:300]
+    finally:
+        database.close()
     return ""
 
 
-def broker_problem() -> tuple[str, str]:
-    """The broker's name and '' when it answers, else what went wrong."""
+def readiness() -> dict[str, str]:
+    """Each dependency ("database:<alias>", "broker:<kind>") and its problem ('' if fine)."""
+    checks = {f"database:{alias}": database_problem(alias) for alias in connections}
     config = q_cluster()
     if config.get("redis"):
         try:
             redis_client(config["redis"]).ping()
+            checks["broker:redis"] = ""
         except Exception as exc:
-            return "redis", f"{type(exc).__name__}: {exc}"[:300]
-        return "redis", ""
-    alias = config.get("orm", "default")
-    return f"orm:{alias}", database_problem(alias)
-
-
-def readiness() -> dict[str, str]:
-    """Each dependency and its problem ('' when fine)."""
-    checks = {f"database:{alias}": database_problem(alias) for alias in connections}
-    name, problem = broker_problem()
-    checks[f"broker:{name}"] = problem
+            checks["broker:redis"] = f"{type(exc).__name__}: {exc}"[:300]
+    else:
+        alias = config.get("orm", "default")
+        checks[f"broker:orm:{alias}"] = checks.get(f"database:{alias}") or database_problem(alias)
     for what, problem in checks.items():
         if problem:
             log.warning("not ready: %s: %s", what, problem)
