@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format test-sqlite test-postgres setup chromium clean bench-probes bench-fanout bench-public messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster
+.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ cluster-figures: $(VENV)/.runtime
 # A node killed mid fan-out with 100,000 subscribers (not a test): figures as test-cluster's.
 bench-cluster: $(VENV)/.testing cluster-tools
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m bench.cluster_fanout $(BENCH_ARGS)
+# Debian's prometheus (with promtool) for deploy/prometheus/'s checks and tests; installed when
+# missing, like chromium.
+prometheus:
+	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus; }
 
 # Style, types and the one-way layers of docs/ARCHITECTURE.md (contracts in pyproject.toml).
 lint: $(VENV)/.testing
@@ -67,7 +73,7 @@ format: $(VENV)/.testing
 	$(VENV)/bin/ruff check --select I --fix .
 	$(VENV)/bin/ruff format .
 
-test: $(VENV)/.testing chromium cluster-tools
+test: $(VENV)/.testing chromium prometheus cluster-tools
 	$(MAKE) --no-print-directory test-sqlite
 	@if $(PY) -m tests.services_available; then \
 	  $(MAKE) --no-print-directory test-postgres; \

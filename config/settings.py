@@ -264,6 +264,10 @@ class NotifiersSettings(TypedDict):
     WEBHOOK_ALLOWED_NETWORKS: list[str]
 
 
+class OperationsSettings(TypedDict):
+    METRICS_ALLOWED_NETWORKS: list[str]
+
+
 class RateLimitSettings(TypedDict):
     PER_IP: int
     PER_DESTINATION: int
@@ -403,3 +407,19 @@ RATE_LIMITS: dict[str, RateLimitSettings] = {
         "WINDOW_SECONDS": 60,
     },
 }
+
+# --- Operations: /metrics, /healthz, /readyz (statuspage.operations) ------------------
+OPERATIONS: OperationsSettings = {
+    # Who may scrape /metrics: Prometheus on loopback or the private network. A request a
+    # proxy forwarded (X-Forwarded-For) is refused whatever its address.
+    "METRICS_ALLOWED_NETWORKS": env_list(
+        "METRICS_ALLOWED_NETWORKS",
+        ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+    ),
+}
+# prometheus_client's multiprocess mode: each process of a node (web workers, engine, task
+# workers) writes its counters here and any web process's /metrics adds them up. Set one
+# directory per node; `manage.py metrics_reset` wipes it before the node's processes start.
+# Unset: single-process mode (each process's own counters only).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 TEMPLATE = Path(__file__).with_name("haproxy.cfg.in")
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/statuspage_cluster"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/5"
-# Until every node serves /readyz, a page that reads the database answers for readiness.
-DEFAULT_HEALTH_PATH = "/api/v2/status.json"
+# A node is ready when it reaches the database and the broker (statuspage.operations).
+DEFAULT_HEALTH_PATH = "/readyz"
 STOP_GRACE_SECONDS = 25.0
 START_TIMEOUT_SECONDS = 90.0
 HAPROXY = "haproxy"
@@ -198,16 +198,24 @@ class Node:
                 self.cluster.config.database_url, application_name=f"cluster-{self.name}"
             ),
             STATUSPAGE_VAR_DIR=str(self.cluster.config.var_dir / self.name),
+            PROMETHEUS_MULTIPROC_DIR=str(self.metrics_dir),
             PORT=str(self.port),
             CLUSTER_NODE=self.name,
         )
         env.update(self.env_overrides)
         return env
 
+    @property
+    def metrics_dir(self) -> Path:
+        """prometheus_client's multiprocess files of this node's processes."""
+        return self.cluster.config.var_dir / self.name / "metrics"
+
     def start(self) -> None:
         if self.alive:
             raise RuntimeError(f"{self.name} is already running")
-        (self.cluster.config.var_dir / self.name).mkdir(parents=True, exist_ok=True)
+        # A restarted node starts its counters afresh, as `manage.py metrics_reset` would.
+        shutil.rmtree(self.metrics_dir, ignore_errors=True)
+        self.metrics_dir.mkdir(parents=True)
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.argv(),
