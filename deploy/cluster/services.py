@@ -9,6 +9,7 @@ initdb and the server run as the `postgres` user, which PostgreSQL requires.
 from __future__ import annotations
 
 import glob
+import ipaddress
 import os
 import pwd
 import shutil
@@ -55,8 +56,11 @@ class OwnPostgres:
             user = pwd.getpwnam("postgres")
             os.chown(self.directory, user.pw_uid, user.pw_gid)
         self.run(pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        # Clients on the network of each address we listen on (a namespace's veth peer).
         networks = "\n".join(
-            f"host all all {address}/32 trust" for address in self.listen if address != "127.0.0.1"
+            f"host all all {ipaddress.ip_network(f'{address}/24', strict=False)} trust"
+            for address in self.listen
+            if address != "127.0.0.1"
         )
         with (self.data / "pg_hba.conf").open("a") as hba:
             hba.write(f"\n{networks}\n")
