@@ -335,6 +335,7 @@ class Cluster:
         self.config = config or ClusterConfig.from_env()
         self.nodes = [Node(self, i) for i in range(1, self.config.nodes + 1)]
         self.prepared = False
+        self.started = False
         var = self.config.var_dir
         self.sandbox = Service(
             "sandbox",
@@ -425,6 +426,7 @@ class Cluster:
                 if not node.alive:
                     node.start()
             self.balancer.start(self.node_env())
+            self.started = True
             if wait:
                 self.wait_ready()
         except BaseException:
@@ -473,9 +475,11 @@ class Cluster:
             node.reap(STOP_GRACE_SECONDS)
         self.balancer.stop()
         self.sandbox.stop()
+        self.started = False
 
     def __enter__(self) -> Cluster:
-        return self.start()
+        """Starts the cluster, unless `start()` already did (e.g. with some nodes only)."""
+        return self if self.started else self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
