@@ -298,6 +298,8 @@ class Service:
         self.process: subprocess.Popen | None = None
 
     def start(self, env: Mapping[str, str]) -> None:
+        if self.alive:
+            return
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.argv,

@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import pytest
 
-from tests.cluster.drills import BASE_PORT, CountingTarget, make_cluster, record_figures, reset
+from tests.cluster.drills import (
+    BASE_PORT,
+    FAST,
+    CountingTarget,
+    make_cluster,
+    record_figures,
+    reset,
+)
 from tests.cluster.scenarios import (
     IN_FLIGHT,
     fan_out_with_a_fault,
     probing_with_a_node_lost,
 )
 
+HEARTBEAT = float(FAST["ENGINE_HEARTBEAT_SECONDS"])
+POLL_SLACK = 2.0  # the scenario asks the database every 0.25 s, on a busy machine
 COMMAND = "make test-cluster  (pytest tests/cluster on PostgreSQL + Redis)"
 
 
@@ -44,4 +53,5 @@ def test_a_node_killed_mid_probing_has_its_probes_and_lease_taken_over(cluster):
     assert figures["longest_probe_silence_seconds"] <= 2 * interval + 2
     assert 0.85 <= figures["checks_per_expected_check"] <= 1.15
     assert figures["lease_holder_before"], "no engine holds a housekeeping lease"
-    assert figures["seconds_to_lease_takeover"] <= 2 * interval
+    # A dead leader's lease expires after one beat and is taken at another engine's next.
+    assert figures["seconds_to_lease_takeover"] <= 2 * HEARTBEAT + POLL_SLACK
