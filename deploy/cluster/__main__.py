@@ -1,6 +1,9 @@
 """`python -m deploy.cluster [--nodes 3] [--port 8100]`: start the cluster, print where
 everything is, and stop it all on Ctrl-C or SIGTERM.
 
+`python -m deploy.cluster kill node2` (from another terminal): SIGKILL that node's whole
+process tree, as losing its machine would.
+
 The database and Redis come from CLUSTER_DATABASE_URL (default: the statuspage_cluster
 database on 127.0.0.1) and CLUSTER_REDIS_URL (default: Redis database 5 on 127.0.0.1).
 """
@@ -12,15 +15,39 @@ import signal
 import sys
 import time
 
-from deploy.cluster.launcher import Cluster, ClusterConfig
+from deploy.cluster.launcher import Cluster, ClusterConfig, descendants, kill_all, process_table
+
+
+def kill(config: ClusterConfig, name: str) -> int:
+    """SIGKILL the tree of the running node `name` (found by its runall's port)."""
+    index = int(name.removeprefix("node"))
+    marker = f"runall --port {config.node_port(index)} "
+    roots = [p for p in process_table() if marker in p.title + " "]
+    if not roots:
+        print(f"{name} is not running (no runall on port {config.node_port(index)})")
+        return 1
+    for root in roots:
+        tree = descendants(root.pid)
+        kill_all(tree)
+        print(f"{name}: SIGKILLed {len(tree)} processes")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     defaults = ClusterConfig.from_env()
-    parser = argparse.ArgumentParser(prog="python -m deploy.cluster", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.cluster",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--nodes", type=int, default=defaults.nodes)
     parser.add_argument("--port", type=int, default=defaults.base_port, help="load balancer")
+    parser.add_argument("action", nargs="*", help="kill NODE: lose that node (kill -9)")
     args = parser.parse_args(argv)
+    if args.action:
+        if len(args.action) != 2 or args.action[0] != "kill":
+            parser.error("the only action is: kill NODE")
+        return kill(ClusterConfig.from_env(base_port=args.port), args.action[1])
     cluster = Cluster(ClusterConfig.from_env(nodes=args.nodes, base_port=args.port))
     stopping: list[int] = []
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -24,6 +24,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,11 +112,12 @@ def with_query(url: str, **params: str) -> str:
 class ProcessInfo:
     pid: int
     ppid: int
+    pgid: int
     title: str
 
 
-def group_processes(pgid: int) -> list[ProcessInfo]:
-    """The live processes of one process group, read from /proc (zombies left out)."""
+def process_table() -> list[ProcessInfo]:
+    """Every live process, read from /proc (zombies left out)."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -126,12 +128,40 @@ def group_processes(pgid: int) -> list[ProcessInfo]:
         except OSError:
             continue
         fields = stat.rsplit(")", 1)[1].split()
-        state, ppid, pgrp = fields[0], int(fields[1]), int(fields[2])
-        if pgrp != pgid or state == "Z":
+        if fields[0] == "Z":
             continue
         title = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
-        found.append(ProcessInfo(int(entry.name), ppid, title))
-    return sorted(found, key=lambda p: p.pid)
+        found.append(ProcessInfo(int(entry.name), int(fields[1]), int(fields[2]), title))
+    return found
+
+
+def descendants(root: int) -> list[ProcessInfo]:
+    """`root` and every process below it, parents before children. A node's parts may
+    each run in a process group of their own (runall's restartable children), so a node is
+    its process tree, not one group."""
+    table = process_table()
+    children: dict[int, list[ProcessInfo]] = {}
+    for info in table:
+        children.setdefault(info.ppid, []).append(info)
+    tree = [info for info in table if info.pid == root]
+    for info in tree:  # grows while it is walked: breadth first
+        tree.extend(sorted(children.get(info.pid, []), key=lambda p: p.pid))
+    return tree
+
+
+def still_running(pids: set[int]) -> set[int]:
+    return {p.pid for p in process_table()} & pids
+
+
+def kill_all(processes: Sequence[ProcessInfo], sig: int = signal.SIGKILL) -> None:
+    """Signal each process and each process group among them (the root first, so a
+    supervisor cannot restart what is being killed)."""
+    for info in processes:
+        with suppress(ProcessLookupError):
+            os.kill(info.pid, sig)
+    for pgid in {info.pgid for info in processes}:
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(pgid, sig)
 
 
 # django-q2 names its processes through setproctitle: the pusher "qcluster <name> pusher",
@@ -228,7 +258,8 @@ class Node:
             )
 
     @property
-    def pgid(self) -> int:
+    def pid(self) -> int:
+        """The node's root process (runall)."""
         if self.process is None:
             raise RuntimeError(f"{self.name} was never started")
         return self.process.pid
@@ -238,45 +269,43 @@ class Node:
         return self.process is not None and self.process.poll() is None
 
     def processes(self) -> list[ProcessInfo]:
-        return group_processes(self.pgid) if self.process is not None else []
+        return descendants(self.pid) if self.alive else []
 
     def task_workers(self) -> list[int]:
         """The pids of this node's django-q2 worker processes (the ones that run tasks)."""
         return [p.pid for p in task_workers(self.processes())]
 
-    def signal(self, sig: int) -> None:
-        try:
-            os.killpg(self.pgid, sig)
-        except ProcessLookupError:
-            pass
-
     def kill(self) -> None:
         """SIGKILL the whole node, as losing its machine would: nothing gets to clean up."""
-        self.signal(signal.SIGKILL)
-        self.reap(5)
+        processes = self.processes()
+        kill_all(processes)
+        self.reap({p.pid for p in processes}, 5)
+
+    def terminate(self) -> set[int]:
+        """SIGTERM the node's root (runall stops its parts within its own bounded time);
+        returns the pids to wait for."""
+        processes = self.processes()
+        if processes:
+            with suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGTERM)
+        return {p.pid for p in processes}
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        if self.process is None:
-            return
-        self.signal(signal.SIGTERM)
-        self.reap(grace)
+        self.reap(self.terminate(), grace)
 
-    def reap(self, grace: float) -> None:
-        """Wait for every process of the group to go, SIGKILLing it after `grace` seconds."""
-        if self.process is None:
-            return
+    def reap(self, pids: set[int], grace: float) -> None:
+        """Wait for these processes to end, SIGKILLing what is left after `grace` seconds."""
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            self.process.poll()
-            if not group_processes(self.pgid):
-                break
+        while still_running(pids) and time.monotonic() < deadline:
+            if self.process is not None:
+                self.process.poll()
             time.sleep(0.1)
-        else:
-            self.signal(signal.SIGKILL)
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
+        left = still_running(pids)
+        if left:
+            kill_all([p for p in process_table() if p.pid in left])
+        if self.process is not None:
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=5)
 
     def ready(self) -> bool:
         """Its web answers the readiness check: asked directly on loopback, else (a node in
@@ -470,11 +499,9 @@ class Cluster:
     def stop(self) -> None:
         """SIGTERM every node at once (each stops within its own bounded time), then the
         load balancer and the sandbox."""
+        waiting = {node.name: node.terminate() for node in self.nodes}
         for node in self.nodes:
-            if node.alive:
-                node.signal(signal.SIGTERM)
-        for node in self.nodes:
-            node.reap(STOP_GRACE_SECONDS)
+            node.reap(waiting[node.name], STOP_GRACE_SECONDS)
         self.balancer.stop()
         self.sandbox.stop()
         self.started = False
@@ -500,7 +527,7 @@ class Cluster:
             ("Provider sandbox", self.config.sandbox_url + "/"),
         ]
         rows += [
-            (f"{n.name} (direct)", f"{n.url}/  process group {n.pgid if n.process else '-'}")
+            (f"{n.name} (direct)", f"{n.url}/  pid {n.pid if n.process else '-'}")
             for n in self.nodes
         ]
         rows += [("Logs", str(self.config.var_dir))]
