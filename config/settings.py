@@ -383,7 +383,7 @@ NOTIFIERS: NotifiersSettings = {
     # A queued send or fan-out task not finished by then is taken to be lost (the Redis
     # broker is at-most-once) and queued again; longer than SEND_SLICE_SECONDS plus the
     # time a task may wait in the queue.
-    "SEND_QUEUE_LEASE_SECONDS": env_int("OUTBOX_QUEUE_LEASE_SECONDS", 120),
+    "SEND_QUEUE_LEASE_SECONDS": env_int("OUTBOX_SEND_QUEUE_LEASE_SECONDS", 120),
     # Webhooks are never sent to private, loopback, link-local or reserved addresses
     # (SSRF), except to these networks. Development allows loopback (the sandbox).
     "WEBHOOK_ALLOWED_NETWORKS": env_list(
