@@ -88,6 +88,15 @@ class Snapshot:
         )
 
     @property
+    def last_modified(self) -> datetime | None:
+        """For Last-Modified: none while a status is unknown, since that began after the
+        stamps of the rows it reads, or a client revalidating by date alone would keep its
+        green copy (304); the ETag of the body still spares it the transfer."""
+        if self.monitoring.interrupted or self.unknown_components:
+            return None
+        return self.updated_at
+
+    @property
     def unknown_components(self) -> list[Component]:
         """Components a silent probe leaves without a known status (statuspage.picture.silence)."""
         return [c for c in self.components if c.status_unknown]

@@ -82,7 +82,7 @@ def v2_view(name: str) -> Callable:
             snapshot = build_snapshot()
             payload = v2_payload(name, snapshot)
         return public_json(
-            request, payload, SUMMARY_MAX_AGE, snapshot.updated_at, per_language=False
+            request, payload, SUMMARY_MAX_AGE, snapshot.last_modified, per_language=False
         )
 
     view.__name__ = view.__qualname__ = f"v2_{name.replace('/', '_').replace('-', '_')}"

@@ -231,6 +231,16 @@ def test_status_json_and_components_json_agree_with_the_summary(client, travelle
     assert component_in({"components": listed}, probe.component)["status_unknown"] is True
 
 
+def test_a_client_revalidating_by_date_gets_the_unknown_status_not_a_304(client, traveller):
+    regional_probe()
+    engine_pass(traveller)
+    green = client.get("/api/v2/summary.json")
+    assert green.json()["status"]["indicator"] == "none"
+    engine_pass(traveller, 3600)
+    again = client.get("/api/v2/summary.json", HTTP_IF_MODIFIED_SINCE=green["Last-Modified"])
+    assert again.status_code == 200 and again.json()["status"]["indicator"] == "minor"
+
+
 def test_the_page_says_whose_status_is_unknown(client, traveller):
     regional_probe()
     engine_pass(traveller)
