@@ -4,6 +4,7 @@ checked again. Quorum counts the regions that still report; one that stopped is 
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -570,3 +571,72 @@ def test_a_region_that_never_reported_is_named_once_the_probe_is_two_intervals_o
     engine_pass(traveller, 61)
     [alert] = [a for a in alerts.staff_alerts() if a.kind == "region_silent"][:1]
     assert "has never reported" in alert.message
+
+
+# --- Two real processes ---------------------------------------------------------------------
+
+SWEEPER = """
+import os, sys, time
+import django
+django.setup()
+from statuspage import clock
+from statuspage.models import Probe
+from statuspage.picture import silence
+now = clock.now()
+probe = Probe.objects.select_related("component").get(id=int(sys.argv[3]))
+since = probe.silence_start(now)
+open(sys.argv[2], "w").close()
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.005)
+# What sweep does with each overdue probe it read: claim, and page if the claim won.
+if since is not None and silence.claim(probe, since):
+    silence.page(silence.ProbeSilence(probe, True, since), now)
+"""
+
+
+def database_url() -> str:
+    config = connection.settings_dict
+    if config["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{config['NAME']}"
+    return (
+        f"postgres://{config['USER']}@{config['HOST'] or '127.0.0.1'}:{config['PORT'] or 5432}"
+        f"/{config['NAME']}"
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_engines_that_read_the_same_silent_probe_at_once_page_once(tmp_path, settings):
+    """Four real processes read the silent probe, then all claim it at the same moment."""
+    import os
+    import subprocess
+    import sys
+
+    settings.ENGINE = {
+        **settings.ENGINE,
+        "ONCALL_PAGERS": ["incidents.response.interruptions.page"],
+    }
+    probe = regional_probe(created_at=clock.now() - timedelta(hours=1))
+    run_due_probes()  # an engine is alive: the whole site is not interrupted
+    go = tmp_path / "go"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "REDIS_URL": "",
+    }
+    ready = [tmp_path / f"ready-{n}" for n in range(4)]
+    sweepers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SWEEPER, str(go), str(mark), str(probe.id)],
+            cwd=settings.BASE_DIR,
+            env=env,
+        )
+        for mark in ready
+    ]
+    deadline = time.monotonic() + 60
+    while not all(mark.exists() for mark in ready) and time.monotonic() < deadline:
+        time.sleep(0.05)  # each has loaded Django and waits at the line
+    go.touch()
+    assert [p.wait(timeout=60) for p in sweepers] == [0, 0, 0, 0]
+    assert Incident.objects.filter(origin_probe=probe).count() == 1
+    assert IncidentUpdate.everything.filter(incident__origin_probe=probe).count() == 1
