@@ -305,7 +305,9 @@ ENGINE: EngineSettings = {
     # Extra CA certificates to trust for HTTPS probes (a private CA); empty: the system's.
     "CA_FILE": os.environ.get("ENGINE_CA_FILE", ""),
     # Called with (MonitoringState, now) once per interruption, by the web process or the
-    # watchdog, and once more (state.interrupted False) when the engine cycles again.
+    # watchdog, and once more (state.interrupted False) when the engine cycles again; and
+    # with (ProbeSilence, now) once per probe going silent and once when it is checked again
+    # (statuspage.picture.silence).
     "ONCALL_PAGERS": env_list(
         "ENGINE_ONCALL_PAGERS",
         ["statuspage.picture.monitoring.log_page", "incidents.response.interruptions.page"],
@@ -320,6 +322,8 @@ ENGINE: EngineSettings = {
         "statuspage.probes.rollups.roll_up",
         "statuspage.probes.rollups.purge_expired",
         "statuspage.picture.uptime.refresh_uptime",
+        # Probes nobody checked for two intervals: "status unknown" and one page each.
+        "statuspage.picture.silence.sweep",
         "statuspage.public.snapshot.publish_if_due",
         "incidents.response.clock.tick",
     ],

@@ -16,17 +16,10 @@ from django.conf import settings
 from django.core import signing
 from django.db.models import (
     Count,
-    DateTimeField,
-    DurationField,
-    ExpressionWrapper,
-    F,
-    IntegerField,
     Max,
     Min,
     Q,
-    Value,
 )
-from django.db.models.functions import Cast, Coalesce
 from django_q.models import OrmQ, Task
 
 from incidents.models import Impact, Incident
@@ -114,33 +107,11 @@ def leader(now: datetime, engines_now: list[EngineReading]) -> LeaderReading:
 
 
 def probes(now: datetime) -> ProbeReading:
-    """Enabled probes, and those nobody checked for two of their intervals: the engine
-    claims a probe by moving `next_run_at` on, so one overdue by a whole interval was last
-    claimed two intervals ago (never claimed: two intervals after it was created); a probe
-    checked by agents counts their last reported result instead."""
-
-    # An IntegerField (not the column's PositiveIntegerField) is what SQLite's duration
-    # arithmetic accepts.
-    def intervals(count: int) -> ExpressionWrapper:
-        return ExpressionWrapper(
-            Cast("interval_seconds", IntegerField()) * Value(timedelta(seconds=count)),
-            output_field=DurationField(),
-        )
-
-    claimed_late = ExpressionWrapper(
-        Coalesce(F("next_run_at"), F("created_at") + intervals(1)) + intervals(1),
-        output_field=DateTimeField(),
-    )
-    reported_late = ExpressionWrapper(
-        Coalesce(F("last_checked_at"), F("created_at")) + intervals(MISSED_INTERVALS),
-        output_field=DateTimeField(),
-    )
-    by_agents = ~Q(regions=[])
-    unknown = (~by_agents & Q(claimed_late__lt=now)) | (by_agents & Q(reported_late__lt=now))
-    row = (
-        Probe.objects.filter(enabled=True)
-        .annotate(claimed_late=claimed_late, reported_late=reported_late)
-        .aggregate(enabled=Count("id"), unknown=Count("id", filter=unknown))
+    """Enabled probes, and those nobody checked for two of their intervals: the same rule
+    (`Probe.overdue`) that turns their components "status unknown" on the public page."""
+    overdue = Q(pk__in=Probe.overdue(now).values("pk"))
+    row = Probe.objects.filter(enabled=True).aggregate(
+        enabled=Count("id"), unknown=Count("id", filter=overdue)
     )
     return ProbeReading(enabled=row["enabled"], unknown=row["unknown"])
 

@@ -146,7 +146,10 @@ def tell_pagers(state: MonitoringState, now: datetime) -> None:
 
 def log_page(state: MonitoringState, now: datetime) -> None:
     """The first pager: a CRITICAL log line, which log shippers and cron mail surface even
-    when the database-backed outbox is down too."""
+    when the database-backed outbox is down too. (A silent probe's own line is logged by
+    statuspage.picture.silence before it calls the pagers.)"""
+    if not isinstance(state, MonitoringState):
+        return
     if not state.interrupted:
         log.warning(
             "monitoring restored: the engine completed a probe cycle at %s", now.isoformat()

@@ -31,7 +31,7 @@ from tests.statuspage.servers import Answer
 ROOT = Path(__file__).resolve().parents[2]
 # Queries one scrape makes, whatever the number of rows: engines, probes, incidents,
 # outbox, breakers, task queue (ORM broker: OrmQ; both: django-q2's task table).
-SCRAPE_QUERY_BUDGET = 7
+SCRAPE_QUERY_BUDGET = 8
 
 
 def scrape(client, address: str = "127.0.0.1", **headers) -> dict[tuple, float]:
@@ -83,8 +83,8 @@ def test_probes_unchecked_for_two_intervals_are_counted_unknown(client, at_now):
     component = make_component()
     url = "http://127.0.0.1:1/health"
     late = NOW - timedelta(seconds=11)
-    make_probe(component, url, name="claimed", next_run_at=NOW + timedelta(seconds=5))
-    make_probe(component, url, name="overdue", next_run_at=late)  # last claimed 21 s ago
+    make_probe(component, url, name="checked", last_checked_at=late)
+    make_probe(component, url, name="overdue", last_checked_at=late - timedelta(seconds=10))
     make_probe(component, url, name="never", created_at=NOW - timedelta(seconds=21))
     make_probe(component, url, name="new", created_at=NOW - timedelta(seconds=5))
     make_probe(component, url, name="off", next_run_at=late, enabled=False)
