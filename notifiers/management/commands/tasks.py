@@ -1,0 +1,22 @@
+"""Run the django-q2 task cluster under its supervisor (notifiers.delivery.supervisor).
+
+Exits 0 when stopped (SIGTERM, Ctrl-C), and non-zero when the cluster lost a process or
+stopped making progress, so `runall` or systemd (Restart=on-failure) starts a fresh one.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from django.core.management.base import BaseCommand
+
+from notifiers.delivery.supervisor import Supervisor
+
+
+class Command(BaseCommand):
+    help = "Run the task cluster; exit non-zero (for a restart) if it loses a process or stalls."
+
+    def handle(self, *args, **options) -> None:
+        code = Supervisor().run()
+        if code:
+            sys.exit(code)
