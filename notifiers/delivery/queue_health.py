@@ -16,7 +16,6 @@ the stall shows once the outbox sweep queues more work behind them.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,7 +34,7 @@ log = logging.getLogger(__name__)
 
 # A worker stamps the beat row at most this often: one UPDATE per task would cost every
 # short task a write (and on SQLite the write lock) for a figure read against minutes.
-STAMP_EVERY_SECONDS = 2.0
+STAMP_EVERY = timedelta(seconds=2)
 
 
 @dataclass(frozen=True)
@@ -113,17 +112,18 @@ def queued_at(payload) -> datetime | None:
         return None
 
 
-_last_stamp = 0.0
+_last_stamp: datetime | None = None
 
 
 def note_task_finished(**signal_kwargs) -> None:
     """django-q2's post_execute_in_worker receiver: stamp the beat row, at most every
-    STAMP_EVERY_SECONDS per worker. A failure is logged, never raised into the worker."""
+    STAMP_EVERY per worker. A failure is logged, never raised into the worker."""
     global _last_stamp
-    if time.monotonic() - _last_stamp < STAMP_EVERY_SECONDS:
+    now = clock.now()
+    if _last_stamp is not None and timedelta(0) <= now - _last_stamp < STAMP_EVERY:
         return
     try:
-        TaskQueueBeat.stamp_finished(queue_name(), clock.now())
-        _last_stamp = time.monotonic()
+        TaskQueueBeat.stamp_finished(queue_name(), now)
+        _last_stamp = now
     except Exception:
         log.exception("stamping the task queue's beat failed")
