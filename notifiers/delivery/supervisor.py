@@ -93,10 +93,14 @@ def timer_value(process) -> float:
 class Supervisor:
     def __init__(self) -> None:
         self.stopping = False
-        self.sentinel = None
         self.stop_event = Event()
         self.start_event = Event()
         self.started_at: datetime | None = None
+        self.sentinel = get_mp_context().Process(
+            target=GuardedSentinel,
+            name=f"Sentinel-{uuid.uuid4().hex[:8]}",
+            args=(self.stop_event, self.start_event, uuid.uuid4(), None, None),
+        )
 
     def run(self) -> int:
         """Run the cluster until it is stopped (0) or must be started afresh (non-zero)."""
@@ -124,11 +128,6 @@ class Supervisor:
 
     def start(self) -> None:
         db.connections.close_all()  # never share a connection with the forked cluster
-        self.sentinel = get_mp_context().Process(
-            target=GuardedSentinel,
-            name=f"Sentinel-{uuid.uuid4().hex[:8]}",
-            args=(self.stop_event, self.start_event, uuid.uuid4(), None, None),
-        )
         self.sentinel.start()
         while not self.start_event.is_set() and self.sentinel.is_alive() and not self.stopping:
             time.sleep(0.1)

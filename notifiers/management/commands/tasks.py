@@ -6,6 +6,8 @@ stopped making progress, so `runall` or systemd (Restart=on-failure) starts a fr
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 
 from django.core.management.base import BaseCommand
@@ -18,5 +20,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         code = Supervisor().run()
-        if code:
-            sys.exit(code)
+        # Everything below us is stopped and reaped: skip the interpreter's teardown of a
+        # full Django heap (over a second on a busy machine) so a restart comes sooner.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

@@ -51,6 +51,10 @@ class Child:
         self.started = time.monotonic()
         self.restart_at = None
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
     def exited(self) -> int | None:
         """Its exit status if it has just been found dead and is not yet scheduled again."""
         if self.process is None or self.restart_at is not None:
@@ -140,7 +144,7 @@ class Command(BaseCommand):
                 )
             elif child.restart_at is not None and now >= child.restart_at:
                 child.start(env)
-                log.warning("%s restarted (pid %s)", child.name, child.process.pid)
+                log.warning("%s restarted (pid %s)", child.name, child.pid)
 
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -151,11 +155,13 @@ class Command(BaseCommand):
     def stop(self, children: list[Child]) -> None:
         """SIGTERM each child, wait up to STOP_GRACE_SECONDS in all, then SIGKILL every
         process left in each child's group."""
-        running = [c for c in children if c.process is not None and c.process.poll() is None]
-        for child in running:
-            child.process.send_signal(signal.SIGTERM)
+        running = [c.process for c in children if c.process and c.process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for child in running:
+        for child in children:
+            if child.process not in running:
+                continue
             try:
                 child.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
