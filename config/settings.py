@@ -182,12 +182,13 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Task queue (django-q2) ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+Q_TIMEOUT = env_int("Q_TIMEOUT", 60)
 Q_CLUSTER = {
     "name": os.environ.get("Q_CLUSTER_NAME", "statuspage"),
     "workers": env_int("Q_WORKERS", 2),
     # A task runs at most `timeout` seconds; an unacknowledged one is handed out again
     # after `retry`, which must be longer, or a slow task would run twice at once.
-    "timeout": env_int("Q_TIMEOUT", 60),
+    "timeout": Q_TIMEOUT,
     "retry": env_int("Q_RETRY", 90),
     "max_attempts": 5,
     "catch_up": False,
@@ -400,9 +401,10 @@ NOTIFIERS: NotifiersSettings = {
         "WEBHOOK_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
     ),
     # The outbox sweep's leases (read once at startup): a delivery claimed this long ago
-    # is taken to be lost with a dead worker and sent again; a queued fan-out or send task
-    # not finished this long after it was queued is queued again.
-    "SENDING_LEASE_SECONDS": env_int("OUTBOX_SENDING_LEASE_SECONDS", 300),
+    # is taken to be lost with a dead worker and sent again (a send task is killed at its
+    # time limit, so past that and a margin its claim is surely orphaned); a queued fan-out
+    # or send task not finished this long after it was queued is queued again.
+    "SENDING_LEASE_SECONDS": env_int("OUTBOX_SENDING_LEASE_SECONDS", Q_TIMEOUT + 30),
     "SEND_QUEUE_LEASE_SECONDS": env_int("OUTBOX_SEND_QUEUE_LEASE_SECONDS", 120),
 }
 NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.current_contacts"
