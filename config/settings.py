@@ -182,13 +182,14 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Task queue (django-q2) ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+Q_TIMEOUT = env_int("Q_TIMEOUT", 60)
 Q_CLUSTER = {
     "name": os.environ.get("Q_CLUSTER_NAME", "statuspage"),
     "workers": env_int("Q_WORKERS", 2),
     # A task runs at most `timeout` seconds; an unacknowledged one is handed out again
     # after `retry`, which must be longer, or a slow task would run twice at once.
-    "timeout": 60,
-    "retry": 90,
+    "timeout": Q_TIMEOUT,
+    "retry": env_int("Q_RETRY", 90),
     "max_attempts": 5,
     "catch_up": False,
     # Delivery rows, not the broker, are the truth for retries: a failed task is acked.
@@ -196,11 +197,31 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "label": "Task queue",
 }
+# Redis wherever it is configured (docs/OPERATIONS.md, "The task cluster": why).
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
+
+
+class TasksSettings(TypedDict):
+    STALL_SECONDS: int
+    CHECK_SECONDS: float
+    STOP_GRACE_SECONDS: float
+
+
+# `manage.py tasks`, the supervisor of the django-q2 cluster (notifiers.delivery.supervisor).
+TASKS: TasksSettings = {
+    # Work queued this long with no task finished meanwhile: the queue is stalled; the
+    # supervisor restarts its cluster, and the engine and the watchdog page staff once.
+    "STALL_SECONDS": env_int("TASKS_STALL_SECONDS", 120),
+    # How often the supervisor reads the queue's health.
+    "CHECK_SECONDS": float(os.environ.get("TASKS_CHECK_SECONDS", "5")),
+    # On stop, workers get this long to finish their task before they are killed (a
+    # killed task is handed out again by the broker or swept up by the outbox).
+    "STOP_GRACE_SECONDS": float(os.environ.get("TASKS_STOP_GRACE_SECONDS", "8")),
+}
 
 
 # The project's own settings dicts are TypedDicts, so that mypy knows each key's type.
@@ -259,9 +280,9 @@ class NotifiersSettings(TypedDict):
     SUBSCRIBE_PER_IP_PER_HOUR: int
     SUBSCRIBE_PER_DESTINATION_PER_HOUR: int
     SEND_SLICE_SECONDS: float
+    WEBHOOK_ALLOWED_NETWORKS: list[str]
     SENDING_LEASE_SECONDS: int
     SEND_QUEUE_LEASE_SECONDS: int
-    WEBHOOK_ALLOWED_NETWORKS: list[str]
 
 
 class OperationsSettings(TypedDict):
@@ -326,6 +347,7 @@ ENGINE: EngineSettings = {
         "statuspage.picture.silence.sweep",
         "statuspage.public.snapshot.publish_if_due",
         "incidents.response.clock.tick",
+        "incidents.response.queue_stall.check_queue",
     ],
     # This engine's region, if it is one of the vantage points of multi-region probes.
     "REGION": os.environ.get("ENGINE_REGION", ""),
@@ -381,18 +403,17 @@ NOTIFIERS: NotifiersSettings = {
     "SUBSCRIBE_PER_DESTINATION_PER_HOUR": env_int("SUBSCRIBE_PER_DESTINATION_PER_HOUR", 3),
     # How long a send task keeps a worker before yielding it to other channels' tasks.
     "SEND_SLICE_SECONDS": float(os.environ.get("SEND_SLICE_SECONDS", "5")),
-    # A delivery claimed longer ago than this is taken to be lost with a killed worker and
-    # is sent again; it must be longer than one provider call can take.
-    "SENDING_LEASE_SECONDS": env_int("OUTBOX_SENDING_LEASE_SECONDS", 300),
-    # A queued send or fan-out task not finished by then is taken to be lost (the Redis
-    # broker is at-most-once) and queued again; longer than SEND_SLICE_SECONDS plus the
-    # time a task may wait in the queue.
-    "SEND_QUEUE_LEASE_SECONDS": env_int("OUTBOX_SEND_QUEUE_LEASE_SECONDS", 120),
     # Webhooks are never sent to private, loopback, link-local or reserved addresses
     # (SSRF), except to these networks. Development allows loopback (the sandbox).
     "WEBHOOK_ALLOWED_NETWORKS": env_list(
         "WEBHOOK_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
     ),
+    # The outbox sweep's leases (read once at startup): a delivery claimed this long ago
+    # is taken to be lost with a dead worker and sent again (a send task is killed at its
+    # time limit, so past that and a margin its claim is surely orphaned); a queued fan-out
+    # or send task not finished this long after it was queued is queued again.
+    "SENDING_LEASE_SECONDS": env_int("OUTBOX_SENDING_LEASE_SECONDS", Q_TIMEOUT + 30),
+    "SEND_QUEUE_LEASE_SECONDS": env_int("OUTBOX_SEND_QUEUE_LEASE_SECONDS", 120),
 }
 NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.current_contacts"
 

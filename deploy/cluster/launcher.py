@@ -1,10 +1,11 @@
 """Start N nodes of the status system on this machine behind one load balancer.
 
-Each node is `manage.py runall --no-demo --no-sandbox` (web, engine, task cluster) started
-in a session of its own, so the node is one process group: `kill -9` of that group is what
-losing a machine looks like to the others. All nodes share one PostgreSQL database and one
-Redis (the task broker); one provider sandbox stands in for the providers; Debian's haproxy
-spreads the public traffic over the nodes that answer their readiness check.
+Each node is `manage.py runall --no-demo --only web,engine,tasks` (web, engine, task
+cluster), which restarts a crashed part with backoff; the node is runall's process tree, and
+SIGKILL of that whole tree is what losing a machine looks like to the others. All nodes
+share one PostgreSQL database and one Redis (the task broker); one provider sandbox stands
+in for the providers; Debian's haproxy spreads the public traffic over the nodes that
+answer their readiness check.
 
 Nothing here imports Django or our apps: the launcher only runs processes, the way an
 operator's service manager would. Tests drive the same `Cluster` to break things.
@@ -218,7 +219,8 @@ class Node:
             "--host",
             self.host,
             "--no-demo",
-            "--no-sandbox",
+            "--only",
+            "web,engine,tasks",
         ]
 
     def env(self) -> dict[str, str]:

@@ -1,15 +1,16 @@
 """What staff should see but the public should not: the console's alerts about our own
-monitoring (interrupted, probes nobody checks, regions that stopped reporting, flapping
-probes, a region that alone sees an outage, warnings)."""
+monitoring (interrupted, a stalled task queue, probes nobody checks, regions that stopped
+reporting, flapping probes, a region that alone sees an outage, warnings)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Q
 
 from incidents.messages import overrides_for, render_message
+from notifiers.delivery.queue_health import queue_health
 from statuspage import clock
 from statuspage.models import Probe, ProbeState, RegionState
 from statuspage.picture.monitoring import monitoring_state
@@ -27,8 +28,8 @@ class StaffAlert:
 
 def staff_alerts() -> list[StaffAlert]:
     """What staff should see but the public should not, for the console, in a fixed number
-    of queries: the engine's state, message overrides, silent probes and regions, probes,
-    lonely regions."""
+    of queries: the engine's state, the task queue's, message overrides, silent probes and
+    regions, probes, lonely regions."""
     overrides = overrides_for("staff")
 
     def render(kind: str, context: dict) -> str:
@@ -43,6 +44,14 @@ def staff_alerts() -> list[StaffAlert]:
                 render("monitoring_interrupted", {"state": state}),
                 state.since,
             )
+        )
+    queue = queue_health()
+    if queue.stalled:
+        since = queue.alarm_raised_at or (
+            clock.now() - timedelta(seconds=queue.oldest_age_seconds or 0)
+        )
+        alerts.append(
+            StaffAlert("queue_stalled", render("queue_stalled", {"health": queue}), since)
         )
     alerts += silence_alerts(render)
     probes = list(

@@ -179,6 +179,12 @@ def queue_metrics(now: datetime) -> Iterator[Metric]:
         queue.broker,
         age(now, queue.oldest_queued_at),
     )
+    yield gauge(
+        "statuspage_task_queue_stalled",
+        "1 while on-call is paged about a stall of the queue (work waits, nothing finishes).",
+        queue.broker,
+        int(queue.stalled),
+    )
     if queue.in_flight is not None:
         yield gauge(
             "statuspage_task_queue_in_flight",

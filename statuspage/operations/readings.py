@@ -16,14 +16,13 @@ from django.conf import settings
 from django.core import signing
 from django.db.models import (
     Count,
-    Max,
     Min,
     Q,
 )
-from django_q.models import OrmQ, Task
+from django_q.models import OrmQ
 
 from incidents.models import Impact, Incident
-from notifiers.models import Delivery, DeliveryState, ProviderState
+from notifiers.models import Delivery, DeliveryState, ProviderState, TaskQueueBeat
 from notifiers.registry import registered
 from statuspage.models import EngineHeartbeat, Probe
 from statuspage.picture.monitoring import MISSED_INTERVALS
@@ -77,6 +76,7 @@ class QueueReading:
     in_flight: int | None  # the Redis broker does not keep the tasks it handed out
     oldest_queued_at: datetime | None
     last_finished_at: datetime | None
+    stalled: bool  # on-call was paged about a stall of this queue and it has not moved since
 
 
 def engines(now: datetime) -> list[EngineReading]:
@@ -170,14 +170,17 @@ def breakers(now: datetime) -> list[BreakerReading]:
 
 
 def task_queue(now: datetime) -> QueueReading:
-    """The django-q2 queue on the broker the cluster uses, and when a worker last finished
-    a task (django-q2's own task table)."""
-    finished = Task.objects.aggregate(last=Max("stopped"))["last"]
+    """The django-q2 queue on the broker the cluster uses, and from the queue's beat row
+    (notifiers.TaskQueueBeat) when a worker last finished a task and whether a stall was
+    paged (incidents.response.queue_stall)."""
     config = q_cluster()
     name = config.get("name", "default")
+    beat = TaskQueueBeat.objects.filter(name=name).first()
+    finished = beat.last_finished_at if beat else None
+    stalled = bool(beat and beat.alarm_raised_at)
     if config.get("redis"):
         queued, head = redis_queue_head(config["redis"], name)
-        return QueueReading("redis", queued, None, enqueued_at(head), finished)
+        return QueueReading("redis", queued, None, enqueued_at(head), finished, stalled)
     alias = config.get("orm", "default")
     # The ORM broker stamps `lock` with the enqueue time and moves it `retry` seconds ahead
     # when a worker takes the task: lock <= now is waiting, lock > now is in a worker's hands.
@@ -190,7 +193,7 @@ def task_queue(now: datetime) -> QueueReading:
             oldest=Min("lock", filter=Q(lock__lte=now)),
         )
     )
-    return QueueReading("orm", row["queued"], row["in_flight"], row["oldest"], finished)
+    return QueueReading("orm", row["queued"], row["in_flight"], row["oldest"], finished, stalled)
 
 
 def q_cluster() -> dict[str, Any]:

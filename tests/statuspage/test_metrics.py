@@ -19,7 +19,7 @@ from django_q.tasks import async_task
 from prometheus_client.parser import text_string_to_metric_families
 
 from incidents.models import Impact, Incident, IncidentStatus
-from notifiers.models import Delivery, DeliveryState, ProviderState
+from notifiers.models import Delivery, DeliveryState, ProviderState, TaskQueueBeat
 from statuspage.models import EngineHeartbeat
 from statuspage.operations.metrics import reset_multiprocess_dir
 from statuspage.picture import monitoring
@@ -324,3 +324,14 @@ def test_the_allowed_networks_come_from_the_setting(client, settings):
     settings.OPERATIONS = {**settings.OPERATIONS, "METRICS_ALLOWED_NETWORKS": ["203.0.113.0/24"]}
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.5").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_paged_queue_stall_shows_until_the_queue_moves_again(client, at_now, settings):
+    broker = "redis" if settings.Q_CLUSTER.get("redis") else "orm"
+    name = settings.Q_CLUSTER["name"]
+    assert value(scrape(client), "statuspage_task_queue_stalled", broker=broker) == 0
+    TaskQueueBeat.raise_alarm(name, NOW)
+    assert value(scrape(client), "statuspage_task_queue_stalled", broker=broker) == 1
+    TaskQueueBeat.clear_alarm(name)
+    assert value(scrape(client), "statuspage_task_queue_stalled", broker=broker) == 0

@@ -1,10 +1,12 @@
-"""Check that the engine is alive, from outside the engine: run it from cron or a systemd timer.
+"""Check the engine and the task queue from outside them: run it from cron or a systemd timer.
 
 When no probe cycle completed for two heartbeat intervals it pages on-call once (the
 ENGINE["ONCALL_PAGERS"] hooks: a log line, and SMS/email through the notifiers outbox; the
 same claim the web process uses, so never twice), prints what it found and exits with
-status 2, so cron's MAILTO or systemd's OnFailure= raises the alarm even if our own
-database-backed notifiers are down too.
+status 2. When the task queue is stalled (work queued for TASKS["STALL_SECONDS"] and no
+task finished) it pages on-call directly, not through the stuck queue, once per stall
+(incidents.response.queue_stall, the engine's job too), and exits with status 3. So cron's
+MAILTO or systemd's OnFailure= raises the alarm even if our own notifiers are down too.
 """
 
 from __future__ import annotations
@@ -13,18 +15,31 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+from incidents.response.queue_stall import check_queue
 from statuspage import clock
 from statuspage.models import EngineHeartbeat
 from statuspage.picture.monitoring import compute_state, raise_alarm
 
 EXIT_INTERRUPTED = 2
+EXIT_QUEUE_STALLED = 3
 
 
 class Command(BaseCommand):
-    help = "Page on-call if the engine stopped completing probe cycles (exit 2 when it has)."
+    help = (
+        "Page on-call if the engine stopped completing probe cycles (exit 2) or the task "
+        "queue stalled (exit 3)."
+    )
 
     def handle(self, *args, **options) -> None:
         now = clock.now()
+        interrupted = self.check_engine(now)
+        stalled = self.check_tasks(now)
+        if interrupted:
+            sys.exit(EXIT_INTERRUPTED)
+        if stalled:
+            sys.exit(EXIT_QUEUE_STALLED)
+
+    def check_engine(self, now) -> bool:
         state = compute_state(now)
         if not state.interrupted:
             beat = EngineHeartbeat.objects.filter(name="engine").first()
@@ -32,11 +47,22 @@ class Command(BaseCommand):
                 f", p99 schedule slip {beat.slip_p99_ms:g} ms" if beat and beat.slip_p99_ms else ""
             )
             self.stdout.write(f"monitoring OK: last probe cycle at {state.last_cycle_at}{slip}")
-            return
+            return False
         paged = raise_alarm(state, now)
         since = state.since.isoformat() if state.since else "never started"
         self.stderr.write(
             f"MONITORING INTERRUPTED: no probe cycle completed since {since}; "
             + ("on-call paged" if paged else "on-call already paged")
         )
-        sys.exit(EXIT_INTERRUPTED)
+        return True
+
+    def check_tasks(self, now) -> bool:
+        health = check_queue(now)
+        age = f"{health.oldest_age_seconds:.0f} s" if health.oldest_age_seconds else "none"
+        finished = health.last_finished_at.isoformat() if health.last_finished_at else "never"
+        summary = f"{health.depth} queued, oldest {age}, last finished {finished}"
+        if not health.stalled:
+            self.stdout.write(f"task queue OK: {summary}")
+            return False
+        self.stderr.write(f"TASK QUEUE STALLED: {summary}; on-call paged once per stall")
+        return True
