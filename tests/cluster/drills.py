@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -170,6 +171,23 @@ class ClusterDatabase:
 
     def has_lease_table(self) -> bool:
         return bool(self.scalar("SELECT to_regclass('statuspage_lease') IS NOT NULL"))
+
+
+RESTART_LINE = re.compile(r"statuspage\.runall: (\w+) exited")
+
+
+def restarts(cluster: Cluster) -> str:
+    """The parts runall restarted on each node ("node1: engine, tasks"), read from the logs."""
+    found = []
+    for node in cluster.nodes:
+        try:
+            text = node.log_path.read_text(errors="replace")
+        except OSError:
+            continue
+        parts = RESTART_LINE.findall(text)
+        if parts:
+            found.append(f"{node.name}: {', '.join(parts)}")
+    return "; ".join(found) or "none"
 
 
 def holder_node(cluster: Cluster, holder: str | None) -> Node | None:

@@ -16,6 +16,7 @@ from tests.cluster.drills import (
     CountingTarget,
     Sandbox,
     holder_node,
+    restarts,
     seed,
     wait_for,
 )
@@ -125,6 +126,7 @@ def fan_out_with_a_fault(
         "seconds_to_resume": round(resumed - after_fault, 1),
         "seconds_from_fault_to_all_sent": round(done - after_fault, 1),
         "seconds_to_all_sent": round(done - started, 1),
+        "parts_restarted_by_runall": restarts(cluster),
     }
 
 
@@ -194,4 +196,5 @@ def probing_with_a_node_lost(
         "lease_holder_before": holder_before,
         "lease_holder_after": holder_after,
         "seconds_to_lease_takeover": takeover,
+        "parts_restarted_by_runall": restarts(cluster),
     }
