@@ -44,22 +44,24 @@ def open_incident(cluster: Cluster, token: str, component: str) -> None:
     assert response.status_code == 201, response.text
 
 
-def busy_node(cluster: Cluster, tasks: tuple[str, ...] = ("fan_out", "send_due")) -> Node | None:
-    """A node one of whose task workers is running one of `tasks` right now (django-q2
-    names a busy worker "qcluster <name> processing <task> '<function>'")."""
+def busy_node(
+    cluster: Cluster, tasks: tuple[str, ...] = ("fan_out", "send_due")
+) -> tuple[Node, str] | None:
+    """A node one of whose task workers is running one of `tasks` right now, and the task
+    (django-q2 names a busy worker "qcluster <name> processing <task> '<function>'")."""
     for task in tasks:
         for node in cluster.running():
             for process in node.processes():
                 if " processing " in process.title and f".{task}'" in process.title:
-                    return node
+                    return node, task
     return None
 
 
 def kill_sending_node(cluster: Cluster) -> str:
     """SIGKILL the whole node whose task worker is sending (or still fanning out)."""
-    victim = wait_for(lambda: busy_node(cluster), 60, "a node sending the announcement", 0.05)
+    victim, task = wait_for(lambda: busy_node(cluster), 60, "a node sending the announcement", 0.05)
     victim.kill()
-    return victim.name
+    return f"{victim.name} SIGKILLed while running {task}"
 
 
 def fan_out_with_a_fault(

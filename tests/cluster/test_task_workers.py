@@ -16,7 +16,7 @@ from tests.cluster.test_node_loss import COMMAND
 
 
 def kill_task_workers(cluster: Cluster) -> str:
-    node = wait_for(lambda: busy_node(cluster, ("send_due",)), 60, "a worker sending", 0.05)
+    node, _ = wait_for(lambda: busy_node(cluster, ("send_due",)), 60, "a worker sending", 0.05)
     workers = node.task_workers()
     for pid in workers:
         os.kill(pid, signal.SIGKILL)
