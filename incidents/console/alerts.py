@@ -1,5 +1,6 @@
 """What staff should see but the public should not: the console's alerts about our own
-monitoring (interrupted, flapping probes, a region that alone sees an outage, warnings)."""
+monitoring (interrupted, a dead engine among live ones, flapping probes, a region that alone
+sees an outage, warnings)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import datetime
 from django.db.models import Q
 
 from incidents.messages import overrides_for, render_message
+from statuspage import clock
 from statuspage.models import Probe, ProbeState, RegionState
-from statuspage.picture.monitoring import monitoring_state
+from statuspage.picture.monitoring import dead_engines, monitoring_state
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,12 @@ def staff_alerts() -> list[StaffAlert]:
                 "monitoring_interrupted",
                 render("monitoring_interrupted", {"state": state}),
                 state.since,
+            )
+        )
+    for engine in dead_engines(clock.now()):
+        alerts.append(
+            StaffAlert(
+                "engine_dead", render("engine_dead", {"engine": engine}), engine.last_beat_at
             )
         )
     probes = list(
