@@ -31,6 +31,7 @@ from django.utils.module_loading import import_string
 
 from incidents.response.maintenance import components_under_maintenance
 from incidents.response.workflow import handle_verdict
+from notifiers.registry import registered as load_channels
 from statuspage import clock
 from statuspage.checks import Check, build_check, heartbeat
 from statuspage.checks.http import new_session
@@ -109,12 +110,17 @@ def due_probes(now: datetime):
     return due
 
 
-def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Check]:
+def claim_due_checks(
+    now: datetime, slips: list[float] | None = None, limit: int | None = None
+) -> list[Check]:
     """Move each due probe's next_run_at forward; only the worker whose UPDATE wins runs it.
 
     `slips` collects how late each claimed probe is against its schedule, in seconds.
+    `limit` claims only the most overdue ones: a saturated engine leaves the rest to others.
     """
     due = due_probes(now)
+    if limit is not None:
+        due = due.order_by("next_run_at")[:limit]
     claimed = []
     region = settings.ENGINE["REGION"]
     with transaction.atomic():  # one commit for the whole claim, not one per probe
@@ -357,6 +363,9 @@ class Engine:
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         last_housekeeping = last_pulse = 0.0
+        # The channels' SDKs load on the registry's first use, seconds of CPU: at start, not
+        # on the first verdict, inside the batch transaction that holds its probes' locks.
+        await self.db(load_channels)()
         self.node = await self.db(monitoring.record_start)(clock.now(), os.getpid())
         await self.db(self.lead)()
         async with new_session(self.max_concurrency) as session:
@@ -433,9 +442,14 @@ class Engine:
         return round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 1)
 
     async def start_due_checks(self, session) -> None:
+        """Claim what is due, up to twice the concurrency in flight: past that this engine
+        is saturated and another engine (or its own next tick) takes the rest."""
+        room = 2 * self.max_concurrency - len(self.in_flight)
+        if room <= 0:
+            return
         now = clock.now()
         slips: list[float] = []
-        for check in await self.db(claim_due_checks)(now, slips):
+        for check in await self.db(claim_due_checks)(now, slips, room):
             task = asyncio.create_task(self.check_and_record(session, check, now))
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)

@@ -263,3 +263,17 @@ def test_a_probe_another_engine_is_claiming_is_not_claimed_twice():
     release.set()
     thread.join(10)
     assert len(first_claimed) == 1 and second_claimed == []
+
+
+def test_a_saturated_engine_claims_only_the_most_overdue_probes_and_leaves_the_rest(traveller):
+    component = make_component()
+    for seconds in (30, 10, 20):
+        make_probe(
+            component,
+            f"http://127.0.0.1:1/{seconds}",
+            name=f"late {seconds} s",
+            next_run_at=NOW - timedelta(seconds=seconds),
+        )
+    claimed = claim_due_checks(NOW, limit=2)
+    assert sorted(c.url for c in claimed) == ["http://127.0.0.1:1/20", "http://127.0.0.1:1/30"]
+    assert [c.url for c in claim_due_checks(NOW)] == ["http://127.0.0.1:1/10"]
