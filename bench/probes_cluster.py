@@ -11,6 +11,7 @@ it, measured in the same run: the raw aiohttp loopback ceiling (one and two clie
 processes hammering the same target, no database), what any engine count could reach here.
 
     python -m bench.probes_cluster [--ladder 5000,10000,15000,20000] [--seconds 30] [--write]
+    python -m bench.probes_cluster --takeover 5 [--heartbeat 10]   # seconds to lease takeover
 
 The database is BENCH_DATABASE_URL (default: the statuspage_bench_probes database on
 127.0.0.1), created if missing and flushed before each step.
@@ -29,6 +30,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import deque
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -87,6 +89,7 @@ def engine_process() -> None:
 
     settings.ENGINE = {**settings.ENGINE, "HOUSEKEEPING": []}
     engine = Engine(settings.ENGINE["TICK_SECONDS"], CONCURRENCY)
+    engine.slips = deque(maxlen=10_000_000)  # every claim of the window, for the p99 and count
     window: dict = {}
 
     def open_window() -> None:
@@ -286,6 +289,60 @@ def capacity(steps: list[dict]) -> dict | None:
     return max(good, key=lambda s: s["checks_per_min"]) if good else None
 
 
+# --- Lease takeover: SIGKILL the leader, time until another engine holds the lease -----
+
+
+def takeover(kills: int, heartbeat: float, env: dict) -> list[float]:
+    """Two engines (`manage.py engine`, housekeeping on) and a small fleet; `kills` times:
+    SIGKILL the lease holder, time until the other holds it, start a replacement."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from statuspage import clock
+    from statuspage.models import EngineNode, Lease
+
+    env = {**env, "ENGINE_HEARTBEAT_SECONDS": str(heartbeat)}
+    call_command("flush", interactive=False, verbosity=0)
+    connection.close()
+    make_fleet(200)
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "manage.py", "engine"], cwd=ROOT, env=env)
+
+    def holder() -> EngineNode | None:
+        name = Lease.holder_of(Lease.HOUSEKEEPING, clock.now())
+        return EngineNode.from_holder_name(name) if name else None
+
+    def wait(condition, what: str):
+        deadline = time.monotonic() + 120
+        while not (found := condition()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no {what}")
+            time.sleep(0.05)
+        return found
+
+    procs = {p.pid: p for p in (start(), start())}
+    seconds = []
+    try:
+        for _ in range(kills):
+            wait(lambda: len(EngineNode.alive(clock.now())) == 2, "two live engines")
+            leader = wait(holder, "lease holder")
+            procs.pop(leader.pid).kill()
+            killed = time.monotonic()
+            gone = leader.pid
+            wait(lambda: (h := holder()) is not None and h.pid != gone, "takeover")  # noqa: B023
+            seconds.append(round(time.monotonic() - killed, 2))
+            print(f"lease taken over {seconds[-1]} s after SIGKILL", flush=True)
+            replacement = start()
+            procs[replacement.pid] = replacement
+    finally:
+        for p in procs.values():
+            p.terminate()
+        for p in procs.values():
+            p.wait(30)
+    return seconds
+
+
 # --- Report ---------------------------------------------------------------------------
 
 
@@ -351,6 +408,8 @@ def main() -> None:
     parser.add_argument("--raw-seconds", type=float, default=10)
     parser.add_argument("--engines", default="1,2")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--takeover", type=int, default=0, help="only time N lease takeovers")
+    parser.add_argument("--heartbeat", type=float, default=10)
     parser.add_argument("--engine-process", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine_process:
@@ -368,6 +427,14 @@ def main() -> None:
     from bench.probes import machine
 
     call_command("migrate", verbosity=0)
+    if args.takeover:
+        seconds = sorted(takeover(args.takeover, args.heartbeat, env))
+        median = seconds[len(seconds) // 2]
+        print(
+            f"heartbeat {args.heartbeat:g} s: lease taken over after {seconds} s, median "
+            f"{median} s = {median / args.heartbeat:.2f} heartbeats"
+        )
+        return
     where = machine()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so `finally` stops the target
     server = multiprocessing.get_context("spawn").Process(
