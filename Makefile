@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format test-sqlite test-postgres setup chromium clean bench-probes bench-fanout bench-public messages bench-clock
+.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public messages bench-clock
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
+# Debian's prometheus (with promtool) for deploy/prometheus/'s checks and tests; installed when
+# missing, like chromium.
+prometheus:
+	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq prometheus; }
+
 # Style, types and the one-way layers of docs/ARCHITECTURE.md (contracts in pyproject.toml).
 lint: $(VENV)/.testing
 	$(VENV)/bin/ruff check .
@@ -44,7 +51,7 @@ format: $(VENV)/.testing
 	$(VENV)/bin/ruff check --select I --fix .
 	$(VENV)/bin/ruff format .
 
-test: $(VENV)/.testing chromium
+test: $(VENV)/.testing chromium prometheus
 	$(MAKE) --no-print-directory test-sqlite
 	@if $(PY) -m tests.services_available; then \
 	  $(MAKE) --no-print-directory test-postgres; \

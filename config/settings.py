@@ -182,13 +182,14 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- Task queue (django-q2) ----------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+Q_TIMEOUT = env_int("Q_TIMEOUT", 60)
 Q_CLUSTER = {
     "name": os.environ.get("Q_CLUSTER_NAME", "statuspage"),
     "workers": env_int("Q_WORKERS", 2),
     # A task runs at most `timeout` seconds; an unacknowledged one is handed out again
     # after `retry`, which must be longer, or a slow task would run twice at once.
-    "timeout": 60,
-    "retry": 90,
+    "timeout": Q_TIMEOUT,
+    "retry": env_int("Q_RETRY", 90),
     "max_attempts": 5,
     "catch_up": False,
     # Delivery rows, not the broker, are the truth for retries: a failed task is acked.
@@ -196,11 +197,31 @@ Q_CLUSTER = {
     "save_limit": 1000,
     "label": "Task queue",
 }
+# Redis wherever it is configured (docs/OPERATIONS.md, "The task cluster": why).
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
+
+
+class TasksSettings(TypedDict):
+    STALL_SECONDS: int
+    CHECK_SECONDS: float
+    STOP_GRACE_SECONDS: float
+
+
+# `manage.py tasks`, the supervisor of the django-q2 cluster (notifiers.delivery.supervisor).
+TASKS: TasksSettings = {
+    # Work queued this long with no task finished meanwhile: the queue is stalled; the
+    # supervisor restarts its cluster, and the engine and the watchdog page staff once.
+    "STALL_SECONDS": env_int("TASKS_STALL_SECONDS", 120),
+    # How often the supervisor reads the queue's health.
+    "CHECK_SECONDS": float(os.environ.get("TASKS_CHECK_SECONDS", "5")),
+    # On stop, workers get this long to finish their task before they are killed (a
+    # killed task is handed out again by the broker or swept up by the outbox).
+    "STOP_GRACE_SECONDS": float(os.environ.get("TASKS_STOP_GRACE_SECONDS", "8")),
+}
 
 
 # The project's own settings dicts are TypedDicts, so that mypy knows each key's type.
@@ -261,6 +282,12 @@ class NotifiersSettings(TypedDict):
     SUBSCRIBE_PER_DESTINATION_PER_HOUR: int
     SEND_SLICE_SECONDS: float
     WEBHOOK_ALLOWED_NETWORKS: list[str]
+    SENDING_LEASE_SECONDS: int
+    SEND_QUEUE_LEASE_SECONDS: int
+
+
+class OperationsSettings(TypedDict):
+    METRICS_ALLOWED_NETWORKS: list[str]
 
 
 class RateLimitSettings(TypedDict):
@@ -300,7 +327,9 @@ ENGINE: EngineSettings = {
     # Extra CA certificates to trust for HTTPS probes (a private CA); empty: the system's.
     "CA_FILE": os.environ.get("ENGINE_CA_FILE", ""),
     # Called with (MonitoringState, now) once per interruption, by the web process or the
-    # watchdog, and once more (state.interrupted False) when the engine cycles again.
+    # watchdog, and once more (state.interrupted False) when the engine cycles again; and
+    # with (ProbeSilence, now) once per probe going silent and once when it is checked again
+    # (statuspage.picture.silence).
     "ONCALL_PAGERS": env_list(
         "ENGINE_ONCALL_PAGERS",
         ["statuspage.picture.monitoring.log_page", "incidents.response.interruptions.page"],
@@ -316,8 +345,11 @@ ENGINE: EngineSettings = {
         "statuspage.probes.rollups.roll_up",
         "statuspage.probes.rollups.purge_expired",
         "statuspage.picture.uptime.refresh_uptime",
+        # Probes nobody checked for two intervals: "status unknown" and one page each.
+        "statuspage.picture.silence.sweep",
         "statuspage.public.snapshot.publish_if_due",
         "incidents.response.clock.tick",
+        "incidents.response.queue_stall.check_queue",
     ],
     # Run at once by any engine that acted on a verdict, lead or not (the T+0 step must not
     # wait for the leader's next pass); each must be safe in several engines at once.
@@ -381,6 +413,12 @@ NOTIFIERS: NotifiersSettings = {
     "WEBHOOK_ALLOWED_NETWORKS": env_list(
         "WEBHOOK_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
     ),
+    # The outbox sweep's leases (read once at startup): a delivery claimed this long ago
+    # is taken to be lost with a dead worker and sent again (a send task is killed at its
+    # time limit, so past that and a margin its claim is surely orphaned); a queued fan-out
+    # or send task not finished this long after it was queued is queued again.
+    "SENDING_LEASE_SECONDS": env_int("OUTBOX_SENDING_LEASE_SECONDS", Q_TIMEOUT + 30),
+    "SEND_QUEUE_LEASE_SECONDS": env_int("OUTBOX_SEND_QUEUE_LEASE_SECONDS", 120),
 }
 NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.current_contacts"
 
@@ -399,3 +437,19 @@ RATE_LIMITS: dict[str, RateLimitSettings] = {
         "WINDOW_SECONDS": 60,
     },
 }
+
+# --- Operations: /metrics, /healthz, /readyz (statuspage.operations) ------------------
+OPERATIONS: OperationsSettings = {
+    # Who may scrape /metrics: Prometheus on loopback or the private network. A request a
+    # proxy forwarded (X-Forwarded-For) is refused whatever its address.
+    "METRICS_ALLOWED_NETWORKS": env_list(
+        "METRICS_ALLOWED_NETWORKS",
+        ["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+    ),
+}
+# prometheus_client's multiprocess mode: each process of a node (web workers, engine, task
+# workers) writes its counters here and any web process's /metrics adds them up. Set one
+# directory per node; `manage.py metrics_reset` wipes it before the node's processes start.
+# Unset: single-process mode (each process's own counters only).
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("ping/", include("statuspage.probes.ping")),
     path("api/agent/v1/", include("statuspage.probes.agents")),
     *public_urlpatterns,
+    path("", include("statuspage.operations.urls")),
     path("admin/", admin.site.urls),
     path("", include("incidents.urls")),
     path("", include("notifiers.urls")),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import connection, models
 from django.db.models.functions import Cast
 from django.utils.translation import gettext_lazy as _
@@ -29,9 +30,9 @@ MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(seconds=15)
 BACKOFF_CAP = timedelta(minutes=15)
 # A delivery claimed longer ago than this is taken to be lost with a crashed worker.
-SENDING_LEASE = timedelta(minutes=5)
+SENDING_LEASE = timedelta(seconds=settings.NOTIFIERS["SENDING_LEASE_SECONDS"])
 # A queued send task not finished by then is taken to be lost (the Redis broker is at-most-once).
-SEND_QUEUE_LEASE = timedelta(minutes=2)
+SEND_QUEUE_LEASE = timedelta(seconds=settings.NOTIFIERS["SEND_QUEUE_LEASE_SECONDS"])
 
 
 class Announcement(models.Model):
@@ -369,12 +370,51 @@ class Delivery(DeliveryOutcome, models.Model):
         return f"{self.channel} to {self.target}: {self.state}"
 
 
+class TaskQueueBeat(models.Model):
+    """The task cluster's pulse, one row per queue: when a worker last finished a task,
+    and whether staff were paged about a stall. Workers stamp it (at most every few
+    seconds each); the engine, the watchdog and the supervisor read it beside the broker."""
+
+    name = models.CharField(primary_key=True, max_length=100)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+    # Set by the one process whose conditional UPDATE found it empty: one page per stall.
+    alarm_raised_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"task queue {self.name}"
+
+    @classmethod
+    def stamp_finished(cls, name: str, now: datetime) -> None:
+        if not cls.objects.filter(name=name).update(last_finished_at=now):
+            cls.objects.get_or_create(name=name, defaults={"last_finished_at": now})
+
+    @classmethod
+    def raise_alarm(cls, name: str, now: datetime) -> bool:
+        """True for the one caller that raised the alarm of this stall."""
+        cls.objects.get_or_create(name=name)
+        return (
+            cls.objects.filter(name=name, alarm_raised_at__isnull=True).update(alarm_raised_at=now)
+            == 1
+        )
+
+    @classmethod
+    def clear_alarm(cls, name: str) -> bool:
+        """True for the one caller that cleared a raised alarm (and says the queue moves)."""
+        return (
+            cls.objects.filter(name=name, alarm_raised_at__isnull=False).update(
+                alarm_raised_at=None
+            )
+            == 1
+        )
+
+
 from notifiers.providers import ProviderState  # noqa: E402
 from notifiers.ratelimit import SubscribeAttempt  # noqa: E402
 from notifiers.social import SocialAccount  # noqa: E402
 from notifiers.subscribers import Subscriber, SubscriberQuerySet  # noqa: E402
 
 __all__ = [
+    "TaskQueueBeat",
     "Announcement",
     "Delivery",
     "DeliveryState",

@@ -181,6 +181,15 @@ class Channel:
         """Send one rendered message to each delivery's target; one result per delivery."""
         raise NotImplementedError
 
+    # The on-call contact's field this channel pages (phone, email); "" if it cannot page
+    # outside the outbox (notifiers.delivery.direct).
+    direct_field: ClassVar[str] = ""
+
+    def render_direct(self, kind: str, context: dict[str, Any]) -> Any:
+        """A message worded from templates/messages/<channel>/<kind>_* with `context` alone,
+        no announcement: a page sent while the outbox's task cluster may be down."""
+        raise NotImplementedError
+
 
 _registry: dict[str, type[Channel]] = {}
 _loader: Callable[[], None] | None = None

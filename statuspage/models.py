@@ -17,8 +17,9 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from statuspage import clock
-from statuspage.checks import ProbeKind, kind_for, registered
+from statuspage.checks import ProbeKind, kind_for, pushed_kinds, registered
 from statuspage.checks.outcome import CheckOutcome
+from statuspage.judging.silence import MISSED_INTERVALS, Silence
 from statuspage.judging.verdicts import Confirmation, ProbeState
 from statuspage.judging.verdicts import Verdict as Verdict  # re-exported: callers find it here
 from statuspage.statuses import ComponentStatus
@@ -113,6 +114,17 @@ class Component(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def unknown_since(self) -> datetime | None:
+        """When its earliest silent probe was last checked, on components read through
+        statuspage.picture.silence.with_silence; None: every probe is being checked."""
+        return getattr(self, "silent_probe_since", None)
+
+    @property
+    def status_unknown(self) -> bool:
+        """A probe of it is silent, so its status may be stale; maintenance says more."""
+        return self.unknown_since is not None and self.status != ComponentStatus.UNDER_MAINTENANCE
+
     def set_status(self, status: str) -> bool:
         """Store a new status and log the change (uptime history); returns whether it changed."""
         if self.status == status:
@@ -142,13 +154,13 @@ SHARED_PROBE_SETTINGS = (
 )
 
 
-class Probe(Confirmation, models.Model):
+class Probe(Confirmation, Silence, models.Model):
     """A check of one component, its schedule and its confirmed state.
 
     Every kind's settings share this table; which of them a kind uses, how they are
     validated and when it runs next is the kind's own (`statuspage.checks`, one module a
     kind). Counting results into verdicts, flapping and evidence are `Confirmation`'s
-    (`statuspage.judging`).
+    (`statuspage.judging`), and so is noticing that nobody checks it (`Silence`).
     """
 
     class Kind(models.TextChoices):
@@ -320,6 +332,9 @@ class Probe(Confirmation, models.Model):
     first_failure_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     next_run_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set (claimed once, with a conditional UPDATE) while nobody checks the probe: its last
+    # result, or its creation, before the silence. statuspage.picture.silence keeps it.
+    silent_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["component", "name"]
@@ -355,6 +370,34 @@ class Probe(Confirmation, models.Model):
         errors.update(self.region_problems())
         if errors:
             raise ValidationError(errors)
+
+    @classmethod
+    def overdue(cls, now: datetime) -> models.QuerySet[Probe]:
+        """Enabled probes watched for silence with no result for two of their intervals,
+        filtered in the database: one condition per distinct interval (there are few)."""
+        watched = cls.objects.filter(enabled=True).exclude(kind__in=pushed_kinds())
+        intervals = watched.order_by().values_list("interval_seconds", flat=True).distinct()
+        overdue = models.Q(pk__in=[])
+        for seconds in set(intervals):
+            cutoff = now - MISSED_INTERVALS * timedelta(seconds=seconds)
+            overdue |= models.Q(interval_seconds=seconds) & (
+                models.Q(last_checked_at__lt=cutoff)
+                | models.Q(last_checked_at__isnull=True, created_at__lt=cutoff)
+            )
+        return watched.filter(overdue)
+
+    def region_reports(self) -> dict[str, datetime | None]:
+        """When each of its regions last reported a result (None: never)."""
+        seen = dict(
+            self.region_states.filter(region__in=self.regions).values_list(
+                "region", "last_checked_at"
+            )
+        )
+        return {region: seen.get(region) for region in self.regions}
+
+    def live_regions(self, now: datetime) -> list[str]:
+        reports = self.region_reports()
+        return [r for r in self.regions if self.region_is_live(reports[r], now)]
 
     def region_problems(self) -> dict[str, str]:
         if not isinstance(self.regions, list) or not all(

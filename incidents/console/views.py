@@ -75,11 +75,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .prefetch_related("components")
         .order_by("scheduled_for")
     )
-    leader = housekeeping_leader(now)
-    fleet = [
-        {"node": n, "state": n.state(now), "leads": leader is not None and n.pk == leader.pk}
-        for n in engines(now)
-    ]
+    nodes = engines(now)
+    leader = housekeeping_leader(now, nodes)
+    fleet = [{"node": n, "state": n.state(now), "leads": n is leader} for n in nodes]
     return render(
         request,
         "incidents/dashboard.html",

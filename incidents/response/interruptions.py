@@ -8,6 +8,10 @@ incident updates, so each interruption is an internal record, an Incident of kin
 monitoring was down. Its two updates, "monitoring_interrupted" and "monitoring_restored",
 go to on-call staff (Recipients.ONCALL) on ENGINE["INTERRUPTION_CHANNELS"], worded in
 templates/messages/<channel>/monitoring_*.txt like every other message.
+
+One probe nobody checks (`statuspage.picture.silence`, a `ProbeSilence`) takes the same path:
+its own record, an interruption whose `origin_probe` is that probe, so the whole site's
+"restored" never closes it, and the same two kinds of update, worded for the probe.
 """
 
 from __future__ import annotations
@@ -24,13 +28,17 @@ from incidents.response.oncall import current_contacts
 from incidents.response.publishing import publish
 from incidents.response.timeline import add_update
 from notifiers.models import Recipients
+from statuspage.picture.silence import ProbeSilence
 
 log = logging.getLogger(__name__)
 
 
 def page(state, now: datetime) -> Incident | None:
-    """Tell on-call staff that monitoring stopped (state.interrupted) or came back."""
+    """Tell on-call staff that monitoring stopped (state.interrupted) or came back, for the
+    whole site or (a ProbeSilence) for one probe."""
     with transaction.atomic():
+        if isinstance(state, ProbeSilence):
+            return probe_silent(state, now) if state.interrupted else probe_heard(state, now)
         if state.interrupted:
             return interrupted(state, now)
         return restored(now)
@@ -46,8 +54,8 @@ def context(incident: Incident, now: datetime, **extra) -> dict:
     }
 
 
-def announce_to_oncall(incident: Incident, kind: str, now: datetime) -> IncidentUpdate:
-    body = render_message("page", kind, context(incident, now))
+def announce_to_oncall(incident: Incident, kind: str, now: datetime, **extra) -> IncidentUpdate:
+    body = render_message("page", kind, context(incident, now, **extra))
     update = add_update(incident, kind, body, now, internal=True)
     outcome = publish(update, Recipients.ONCALL, settings.ENGINE["INTERRUPTION_CHANNELS"], now)
     if outcome.unavailable:
@@ -57,10 +65,11 @@ def announce_to_oncall(incident: Incident, kind: str, now: datetime) -> Incident
     return update
 
 
-def interrupted(state, now: datetime) -> Incident:
+def interrupted(state, now: datetime, probe=None) -> Incident:
     since = state.since or now
     incident = Incident(
         kind=Incident.Kind.MONITORING,
+        origin_probe=probe,
         impact=Impact.NONE,
         started_at=since,
         detected_at=now,
@@ -77,10 +86,35 @@ def interrupted(state, now: datetime) -> Incident:
 
 def restored(now: datetime) -> Incident | None:
     """Close the open interruption record (if one paged anybody) and say so, once."""
-    incident = Incident.objects.interruptions().unresolved().select_for_update().first()
+    whole_site = Incident.objects.interruptions().filter(origin_probe__isnull=True)
+    incident = whole_site.unresolved().select_for_update().first()
     if incident is None:
         return None
     incident.transition_to(IncidentStatus.RESOLVED, now)
     incident.save()
     announce_to_oncall(incident, IncidentUpdate.Kind.MONITORING_RESTORED, now)
+    return incident
+
+
+def probe_silent(state: ProbeSilence, now: datetime) -> Incident:
+    return interrupted(state, now, probe=state.probe)
+
+
+def probe_heard(state: ProbeSilence, now: datetime) -> Incident | None:
+    """Close the probe's open silence record and say whether it is checked again or no
+    longer expected to be (disabled, under maintenance), once."""
+    incident = (
+        Incident.objects.interruptions()
+        .filter(origin_probe=state.probe)
+        .unresolved()
+        .select_for_update()
+        .first()
+    )
+    if incident is None:
+        return None
+    incident.transition_to(IncidentStatus.RESOLVED, now)
+    incident.save()
+    announce_to_oncall(
+        incident, IncidentUpdate.Kind.MONITORING_RESTORED, now, checked_at=state.checked_at
+    )
     return incident

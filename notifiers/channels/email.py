@@ -100,17 +100,25 @@ class EmailChannel(Channel):
         return []
 
     def render(self, announcement) -> EmailMessage:
-        kind = announcement.update.kind
         context = message_context(announcement)
+        message = self.render_direct(announcement.update.kind, context)
+        footer = render_to_string("notifiers/email_footer.txt", context).strip()
+        return EmailMessage(
+            message.subject,
+            f"{message.text}\n\n{footer}",
+            message.html,
+            announcement.update.incident.public_id,
+        )
+
+    direct_field = "email"
+
+    def render_direct(self, kind: str, context: dict) -> EmailMessage:
         text = render_message("email", kind, context, "text")
         subject = render_message("email", kind, context, "subject")
         html = render_to_string(
             "notifiers/email.html", {**context, "subject": subject, "body": text}
         )
-        footer = render_to_string("notifiers/email_footer.txt", context).strip()
-        return EmailMessage(
-            subject, f"{text}\n\n{footer}", html, announcement.update.incident.public_id
-        )
+        return EmailMessage(subject, text, html, "")
 
     def request_body(self, message: EmailMessage, deliveries) -> dict:
         links = link_maker()

@@ -160,10 +160,12 @@ class SmsChannel(Channel):
         return []
 
     def render(self, announcement) -> TextMessage:
-        update = announcement.update
-        return TextMessage(
-            render_message("sms", update.kind, message_context(announcement), "body")
-        )
+        return self.render_direct(announcement.update.kind, message_context(announcement))
+
+    direct_field = "phone"
+
+    def render_direct(self, kind: str, context: dict) -> TextMessage:
+        return TextMessage(render_message("sms", kind, context, "body"))
 
     def send_batch(self, message: TextMessage, deliveries) -> list[SendResult]:
         try:

@@ -36,7 +36,7 @@ from notifiers.models import (
 )
 from notifiers.registry import SendResult, Target, TransientError, get_channel
 from notifiers.transactions import outbox_transaction
-from statuspage import clock
+from statuspage import clock, instruments
 from statuspage.models import Audience
 
 log = logging.getLogger(__name__)
@@ -355,7 +355,8 @@ def postpone_if_circuit_open(announcement: Announcement, channel, now: datetime)
 
 def send_batch_safely(channel, message, batch: list[ClaimedDelivery]) -> list[SendResult]:
     try:
-        return channel.send_batch(message, batch)
+        with instruments.timed_send(channel.name):
+            return channel.send_batch(message, batch)
     except Exception as exc:  # an SDK bug or outage must not strand claimed rows
         log.exception("%s batch failed as a whole", channel.name)
         error = TransientError(f"{type(exc).__name__}: {exc}")

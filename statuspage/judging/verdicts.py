@@ -54,6 +54,8 @@ class Confirmation(Flapping, Evidence):
         regions: list[str]
         quorum: int
 
+        def live_regions(self, now: datetime) -> list[str]: ...
+
     def needed(self, count: int) -> int:
         """The confirmations the probe's kind asks for: `count`, or one if it confirms at once."""
         return 1 if kind_for(self.kind).confirms_at_once else count
@@ -65,7 +67,12 @@ class Confirmation(Flapping, Evidence):
 
     @property
     def quorum_needed(self) -> int:
-        return min(self.quorum or len(self.regions) // 2 + 1, max(len(self.regions), 1))
+        return self.quorum_of(len(self.regions))
+
+    def quorum_of(self, live: int) -> int:
+        """The confirming regions an outage needs when `live` regions report: the probe's
+        quorum (a majority if 0), never more than the regions there are to ask."""
+        return min(self.quorum or live // 2 + 1, max(live, 1))
 
     def apply_outcome(
         self, outcome: CheckOutcome, now: datetime, suppressed: bool = False
@@ -81,10 +88,13 @@ class Confirmation(Flapping, Evidence):
     ) -> Verdict:
         """For probes checked from several regions: an outage needs `quorum` regions to
         confirm it (each by its own N failures), so one region's broken network is not an
-        outage; it is shown to staff instead (RegionState)."""
+        outage; it is shown to staff instead (RegionState). Only live regions vote and count
+        toward the quorum: a region whose agent stopped reporting neither holds an outage
+        open with its last vote nor keeps one from being confirmed by its absence."""
         self.note_check(outcome, now)
         self.count_streak(outcome, now)
-        if self.count_votes(outcome, now, down):
+        live = self.live_regions(now)
+        if self.count_votes(outcome, now, [r for r in down if r in live], len(live)):
             self.note_transition(now)
         return self.verdict(now, suppressed)
 
@@ -128,10 +138,14 @@ class Confirmation(Flapping, Evidence):
         self.state, self.failure_status = ProbeState.DOWN, status
         return True
 
-    def count_votes(self, outcome: CheckOutcome, now: datetime, down: list[str]) -> bool:
-        """Update the confirmed state from the regions that confirm a failure (`down`);
-        returns whether it (or its severity) changed."""
-        if len(down) >= self.quorum_needed:
+    def count_votes(
+        self, outcome: CheckOutcome, now: datetime, down: list[str], live: int | None = None
+    ) -> bool:
+        """Update the confirmed state from the regions that confirm a failure (`down`) out
+        of the `live` ones (default: all configured); returns whether it (or its severity)
+        changed."""
+        needed = self.quorum_needed if live is None else self.quorum_of(live)
+        if len(down) >= needed:
             status = (
                 self.confirmed_outage_status
                 if outcome.ok

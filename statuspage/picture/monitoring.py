@@ -159,10 +159,15 @@ def dead_engines(now: datetime) -> list[EngineNode]:
     return EngineNode.dead(now)
 
 
-def housekeeping_leader(now: datetime) -> EngineNode | None:
-    """The engine holding the housekeeping lease now, or None (no engine, or it lapsed)."""
+def housekeeping_leader(now: datetime, among: list[EngineNode] | None = None) -> EngineNode | None:
+    """The engine holding the housekeeping lease now, or None (no engine, or it lapsed).
+    Given the engines already read (`among`), it is found there without a further query."""
     holder = Lease.holder_of(Lease.HOUSEKEEPING, now)
-    return EngineNode.from_holder_name(holder) if holder else None
+    if not holder:
+        return None
+    if among is not None:
+        return next((n for n in among if n.holder_name == holder), None)
+    return EngineNode.from_holder_name(holder)
 
 
 def raise_alarm(state: MonitoringState, now: datetime) -> bool:
@@ -189,7 +194,10 @@ def tell_pagers(state: MonitoringState, now: datetime) -> None:
 
 def log_page(state: MonitoringState, now: datetime) -> None:
     """The first pager: a CRITICAL log line, which log shippers and cron mail surface even
-    when the database-backed outbox is down too."""
+    when the database-backed outbox is down too. (A silent probe's own line is logged by
+    statuspage.picture.silence before it calls the pagers.)"""
+    if not isinstance(state, MonitoringState):
+        return
     if not state.interrupted:
         log.warning(
             "monitoring restored: the engine completed a probe cycle at %s", now.isoformat()

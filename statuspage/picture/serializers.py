@@ -80,13 +80,16 @@ def group_payload(view) -> dict:
         "group": True,
         "only_show_if_degraded": False,
         "components": [c.public_id for c in view.components],
+        "status_unknown": view.status_unknown,
     }
 
 
 def components_payload(snapshot) -> list[dict]:
-    """Groups first, then every component, as Statuspage lists them."""
+    """Groups first, then every component, as Statuspage lists them. `status` keeps
+    Statuspage's enum (the last confirmed one); `status_unknown`, which Statuspage clients
+    ignore, says that nobody has checked it for two of its probes' intervals."""
     return [group_payload(g) for g in snapshot.groups] + [
-        component_payload(c) for c in snapshot.components
+        {**component_payload(c), "status_unknown": c.status_unknown} for c in snapshot.components
     ]
 
 

@@ -11,13 +11,20 @@ from datetime import datetime
 
 from django.db.models import Max, Prefetch
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from incidents.models import Impact, Incident, IncidentUpdate
 from statuspage.models import (
     Component,
     ComponentGroup,
 )
-from statuspage.picture.monitoring import MonitoringState, monitoring_state, overall_when_unknown
+from statuspage.picture.monitoring import (
+    INDICATOR_WHEN_UNKNOWN,
+    MonitoringState,
+    monitoring_state,
+    overall_when_unknown,
+)
+from statuspage.picture.silence import with_silence
 from statuspage.statuses import ComponentStatus, worst_status
 
 INDICATOR_ORDER = ["none", "minor", "major", "critical"]
@@ -45,6 +52,10 @@ class GroupView:
     def status(self) -> str:
         return worst_status(c.status for c in self.components)
 
+    @property
+    def status_unknown(self) -> bool:
+        return any(c.status_unknown for c in self.components)
+
 
 @dataclass
 class OverallStatus:
@@ -63,7 +74,9 @@ class Snapshot:
     monitoring: MonitoringState = field(default_factory=monitoring_state)
 
     def __post_init__(self) -> None:
-        overall = overall_status(self.components, self.incidents)
+        overall = with_unknown_components(
+            overall_status(self.components, self.incidents), self.unknown_components
+        )
         self.overall = OverallStatus(
             *overall_when_unknown(
                 overall.indicator,
@@ -73,6 +86,39 @@ class Snapshot:
                 str(_("Status unknown: monitoring interrupted")),
             )
         )
+
+    @property
+    def last_modified(self) -> datetime | None:
+        """For Last-Modified: none while a status is unknown, since that began after the
+        stamps of the rows it reads, or a client revalidating by date alone would keep its
+        green copy (304); the ETag of the body still spares it the transfer."""
+        if self.monitoring.interrupted or self.unknown_components:
+            return None
+        return self.updated_at
+
+    @property
+    def unknown_components(self) -> list[Component]:
+        """Components a silent probe leaves without a known status (statuspage.picture.silence)."""
+        return [c for c in self.components if c.status_unknown]
+
+
+def with_unknown_components(overall: OverallStatus, unknown: list[Component]) -> OverallStatus:
+    """Never a stale green for one component either: at least 'minor', and when nothing
+    worse is going on, a description that says whose status is unknown."""
+    if not unknown:
+        return overall
+    indicator = max(overall.indicator, INDICATOR_WHEN_UNKNOWN, key=INDICATOR_ORDER.index)
+    if overall.indicator != "none":
+        return OverallStatus(indicator, overall.description)
+    if len(unknown) == 1:
+        description = _("Status unknown: %(name)s is not being checked") % {"name": unknown[0].name}
+    else:
+        description = ngettext(
+            "Status unknown: %(count)d component is not being checked",
+            "Status unknown: %(count)d components are not being checked",
+            len(unknown),
+        ) % {"count": len(unknown)}
+    return OverallStatus(indicator, str(description))
 
 
 def describe(components: list[Component]) -> str:
@@ -136,7 +182,7 @@ def last_incident_change() -> datetime | None:
 
 
 def build_snapshot() -> Snapshot:
-    components = list(Component.objects.select_related("group"))
+    components = list(with_silence(Component.objects.select_related("group")))
     incidents = unresolved_incidents()
     groups: dict[int, GroupView] = {}
     ungrouped = []

@@ -32,7 +32,7 @@ from django.utils.module_loading import import_string
 from incidents.response.maintenance import components_under_maintenance
 from incidents.response.workflow import handle_verdict
 from notifiers.registry import registered as load_channels
-from statuspage import clock
+from statuspage import clock, instruments
 from statuspage.checks import Check, build_check, heartbeat
 from statuspage.checks.http import new_session
 from statuspage.models import (
@@ -449,11 +449,13 @@ class Engine:
             return
         now = clock.now()
         slips: list[float] = []
-        for check in await self.db(claim_due_checks)(now, slips, room):
+        checks = await self.db(claim_due_checks)(now, slips, room)
+        for check in checks:
             task = asyncio.create_task(self.check_and_record(session, check, now))
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
         self.slips.extend(slips)
+        instruments.count_claims(len(checks), slips)
 
     async def check_and_record(self, session, check: Check, now: datetime) -> None:
         async with self.semaphore:

@@ -27,6 +27,7 @@ from statuspage.picture.serializers import (
     stamp,
     status_payload,
 )
+from statuspage.picture.silence import silent_components
 from statuspage.picture.summary import (
     INDICATOR_FOR_IMPACT,
     INDICATOR_ORDER,
@@ -81,7 +82,7 @@ def v2_view(name: str) -> Callable:
             snapshot = build_snapshot()
             payload = v2_payload(name, snapshot)
         return public_json(
-            request, payload, SUMMARY_MAX_AGE, snapshot.updated_at, per_language=False
+            request, payload, SUMMARY_MAX_AGE, snapshot.last_modified, per_language=False
         )
 
     view.__name__ = view.__qualname__ = f"v2_{name.replace('/', '_').replace('-', '_')}"
@@ -126,8 +127,16 @@ def banner_incident(component_ids: list[int] | None) -> Incident | None:
     return ranked[0] if ranked else None
 
 
-def banner_payload(incident: Incident | None, now: datetime, monitoring=None) -> dict:
-    """Show or not, and what; `valid_until` tells apps when to stop trusting this answer."""
+def banner_payload(
+    incident: Incident | None,
+    now: datetime,
+    monitoring=None,
+    unknown: list[Component] | None = None,
+) -> dict:
+    """Show or not, and what; `valid_until` tells apps when to stop trusting this answer.
+    An incident comes first; then monitoring interrupted everywhere; then the components
+    (`unknown`) nobody is checking. `status_unknown` flags the last two even under an incident."""
+    interrupted = bool(monitoring and monitoring.interrupted)
     ttl = settings.STATUSPAGE["BANNER_TTL_SECONDS"]
     payload = {
         "show": incident is not None,
@@ -140,7 +149,8 @@ def banner_payload(incident: Incident | None, now: datetime, monitoring=None) ->
         "incident_id": None,
         "updated_at": stamp(now),
         "valid_until": stamp(now + timedelta(seconds=ttl)),
-        "monitoring_interrupted": bool(monitoring and monitoring.interrupted),
+        "monitoring_interrupted": interrupted,
+        "status_unknown": interrupted or bool(unknown),
     }
     if incident is not None:
         components = list(incident.components.all())
@@ -164,6 +174,17 @@ def banner_payload(incident: Incident | None, now: datetime, monitoring=None) ->
             text=render_message("banner", "unknown", context, "text"),
             updated_at=stamp(monitoring.since or now),
         )
+    elif unknown:
+        context = {"components": unknown}
+        payload.update(
+            show=True,
+            status="unknown",
+            severity=INDICATOR_WHEN_UNKNOWN,
+            title=render_message("banner", "component_unknown", context, "title"),
+            text=render_message("banner", "component_unknown", context, "text"),
+            advice="\n".join(c.advice for c in unknown if c.advice),
+            updated_at=stamp(min(c.unknown_since or now for c in unknown)),
+        )
     return payload
 
 
@@ -176,5 +197,10 @@ def banner(request: HttpRequest) -> HttpResponse:
     ttl = settings.STATUSPAGE["BANNER_TTL_SECONDS"]
     now = clock.now()
     step = now.replace(microsecond=0) - timedelta(seconds=now.second % BANNER_STEP_SECONDS)
-    payload = banner_payload(banner_incident(component_ids), step, monitoring_state())
+    payload = banner_payload(
+        banner_incident(component_ids),
+        step,
+        monitoring_state(),
+        silent_components(component_ids),
+    )
     return public_json(request, payload, max_age=min(ttl, SUMMARY_MAX_AGE))

@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 
 from statuspage import clock
 from statuspage.models import Component, ComponentStatus
+from statuspage.picture.silence import with_silence
 from statuspage.picture.summary import build_snapshot
 from statuspage.picture.uptime import uptime_views
 from statuspage.public.http import conditional, public_read
@@ -87,6 +88,8 @@ def overall_badge() -> Badge:
 
 
 def status_badge(component: Component) -> Badge:
+    if component.status_unknown:
+        return Badge(component.name, gettext("status unknown"), UNKNOWN_COLOUR)
     return Badge(
         component.name, component.get_status_display(), COLOUR_FOR_STATUS[component.status]
     )
@@ -103,7 +106,7 @@ def svg_response(request: HttpRequest, badge: Badge) -> HttpResponse:
 
 
 def shown_component(public_id: str) -> Component:
-    component = get_object_or_404(Component, public_id=public_id)
+    component = get_object_or_404(with_silence(Component.objects.all()), public_id=public_id)
     if not component.showcase:
         raise Http404("No such component.")
     return component

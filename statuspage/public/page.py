@@ -118,6 +118,7 @@ class GroupRows:
     group: object
     status: str
     rows: list[ComponentRow]
+    status_unknown: bool = False
 
     @property
     def status_label(self) -> StrOrPromise:
@@ -157,11 +158,13 @@ def build_page(now: datetime) -> PageView:
 
     def shown(component: Component) -> bool:
         return component.showcase and (
-            not component.only_show_if_degraded or component.status != "operational"
+            not component.only_show_if_degraded
+            or component.status != "operational"
+            or component.status_unknown
         )
 
     groups = [
-        GroupRows(g.group, g.status, [row(c) for c in g.components if shown(c)])
+        GroupRows(g.group, g.status, [row(c) for c in g.components if shown(c)], g.status_unknown)
         for g in snapshot.groups
     ]
     return PageView(

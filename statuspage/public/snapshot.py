@@ -30,7 +30,7 @@ from django.test import Client
 
 from incidents.models import Incident, IncidentUpdate
 from statuspage import clock
-from statuspage.models import Component
+from statuspage.models import Component, Probe
 from statuspage.picture.serializers import stamp
 from statuspage.public.api import V2_BODIES
 from statuspage.public.badges import badge_paths
@@ -164,6 +164,9 @@ def fingerprint() -> tuple:
         Component.objects.aggregate(n=Count("id"), at=Max("updated_at")),
         Incident.objects.public().aggregate(n=Count("id"), at=Max("updated_at")),
         IncidentUpdate.objects.aggregate(n=Count("id"), at=Max("updated_at")),
+        Probe.objects.filter(silent_since__isnull=False).aggregate(
+            n=Count("id"), at=Max("silent_since")
+        ),
     )
 
 

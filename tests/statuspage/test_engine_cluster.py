@@ -209,7 +209,7 @@ def test_a_killed_engine_is_named_dead_while_the_other_keeps_monitoring(engines,
     assert [a.kind for a in staff_alerts()] == ["engine_dead"], "monitoring is not interrupted"
     with pytest.raises(SystemExit) as exit_:
         call_command("watchdog")
-    assert exit_.value.code == 3
+    assert exit_.value.code == 4
     assert f"ENGINE DEAD: {EngineNode.objects.get(pid=first.pid).host} pid {first.pid}" in (
         capsys.readouterr().err
     )

@@ -162,7 +162,7 @@ def test_a_new_engine_on_the_same_host_replaces_its_dead_engines(traveller):
     assert EngineNode.dead(monitoring.clock.now()) == []
 
 
-def test_the_watchdog_names_a_dead_engine_and_exits_3_while_another_checks(traveller, capsys):
+def test_the_watchdog_names_a_dead_engine_and_exits_4_while_another_checks(traveller, capsys):
     make_probe(make_component(), "http://127.0.0.1:1/health")
     engine_started(4242, host="node-b")
     live = engine_started(101)
@@ -170,7 +170,7 @@ def test_the_watchdog_names_a_dead_engine_and_exits_3_while_another_checks(trave
     monitoring.record_beat(live.node, NOW + timedelta(seconds=30), 0, None)
     with pytest.raises(SystemExit) as exit_:
         call_command("watchdog")
-    assert exit_.value.code == 3
+    assert exit_.value.code == 4
     out, err = capsys.readouterr()
     assert "ENGINE DEAD: node-b pid 4242, no beat since 2026-11-27T01:00:00+00:00" in err
     assert "monitoring OK" in out and "node-a pid 101: alive" in out

@@ -1,24 +1,76 @@
 """Run the whole system in the foreground: what `make run` ends with.
 
-Starts the web server, the engine, the django-q2 cluster, the provider sandbox and the demo
-service as child processes; Ctrl-C or SIGTERM stops them all, and if one dies the rest are
-stopped too, so nothing is left running half-alive.
+Starts the web server, the engine, the task cluster (`manage.py tasks`), the provider
+sandbox and the demo service as child processes, each in its own process group. A child
+that exits is started again after a backoff (1 s, 2 s, 4 s ... at most MAX_BACKOFF_SECONDS,
+back to 1 s once it has run STABLE_SECONDS), and each restart is logged: one crashed part
+never takes the others down. Ctrl-C or SIGTERM stops them all: SIGTERM to each, then, after
+STOP_GRACE_SECONDS, SIGKILL to whatever is left of each group, so nothing outlives us.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from statuspage.demo.setup import DEMO_ADMIN
 
+log = logging.getLogger("statuspage.runall")
+
 STOP_GRACE_SECONDS = 10
+FIRST_BACKOFF_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 30.0
+STABLE_SECONDS = 60.0
+POLL_SECONDS = 0.2
+
+
+@dataclass
+class Child:
+    """One supervised part: how to start it, the running process, its restart schedule."""
+
+    name: str
+    argv: list[str]
+    process: subprocess.Popen | None = None
+    started: float = 0.0
+    backoff: float = FIRST_BACKOFF_SECONDS
+    restart_at: float | None = None
+    restarts: int = field(default=0)
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            self.argv, env=env, cwd=settings.BASE_DIR, start_new_session=True
+        )
+        self.started = time.monotonic()
+        self.restart_at = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def exited(self) -> int | None:
+        """Its exit status if it has just been found dead and is not yet scheduled again."""
+        if self.process is None or self.restart_at is not None:
+            return None
+        return self.process.poll()
+
+    def schedule_restart(self, now: float) -> float:
+        """When to start it again: doubling from FIRST_BACKOFF_SECONDS, reset after a
+        stable run of STABLE_SECONDS."""
+        if now - self.started >= STABLE_SECONDS:
+            self.backoff = FIRST_BACKOFF_SECONDS
+        delay = self.backoff
+        self.backoff = min(self.backoff * 2, MAX_BACKOFF_SECONDS)
+        self.restart_at = now + delay
+        self.restarts += 1
+        return delay
 
 
 class Command(BaseCommand):
@@ -27,9 +79,30 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
         parser.add_argument("--no-demo", action="store_true", help="do not start the demo service")
+        parser.add_argument(
+            "--only",
+            default="",
+            help="comma-separated parts to run (web, engine, tasks, sandbox, demo); default all",
+        )
 
-    def handle(self, *args, port: int, no_demo: bool, **options) -> None:
+    def handle(self, *args, port: int, no_demo: bool, only: str, **options) -> None:
         env = self.child_env()
+        children = self.children(port, no_demo, only)
+        for child in children:
+            child.start(env)
+        if any(child.name == "web" for child in children):
+            self.print_welcome(port, no_demo)
+        stopping: list[int] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, _: stopping.append(signum))
+        try:
+            while not stopping:
+                self.supervise(children, env)
+                time.sleep(POLL_SECONDS)
+        finally:
+            self.stop(children)
+
+    def children(self, port: int, no_demo: bool, only: str) -> list[Child]:
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         commands = {
             "web": [
@@ -41,28 +114,37 @@ class Command(BaseCommand):
                 "config.wsgi:application",
             ],
             "engine": [*manage, "engine"],
-            "tasks": [*manage, "qcluster"],
+            "tasks": [*manage, "tasks"],
             "sandbox": [*manage, "sandbox", "--port", str(settings.SANDBOX_PORT)],
+            "demo": [*manage, "demo", "serve"],
         }
-        if not no_demo:
-            commands["demo"] = [*manage, "demo", "serve"]
-        children = {
-            name: subprocess.Popen(argv, env=env, cwd=settings.BASE_DIR)
-            for name, argv in commands.items()
-        }
-        self.print_welcome(port, no_demo)
-        stopping = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stopping.append(True))
-        try:
-            while not stopping:
-                dead = [name for name, child in children.items() if child.poll() is not None]
-                if dead:
-                    self.stderr.write(f"{', '.join(dead)} stopped unexpectedly; stopping the rest")
-                    break
-                time.sleep(0.5)
-        finally:
-            self.stop(children)
+        if no_demo:
+            del commands["demo"]
+        chosen = [name.strip() for name in only.split(",") if name.strip()] or list(commands)
+        unknown = set(chosen) - set(commands)
+        if unknown:
+            raise CommandError(f"unknown parts {sorted(unknown)}; choose from {list(commands)}")
+        return [Child(name, commands[name]) for name in chosen]
+
+    def supervise(self, children: list[Child], env: dict[str, str]) -> None:
+        """Schedule a restart for each child found dead; start those whose time came."""
+        now = time.monotonic()
+        for child in children:
+            status = child.exited()
+            if status is not None:
+                kill_group(child)  # what it left behind in its group
+                delay = child.schedule_restart(now)
+                log.error(
+                    "%s exited with status %s after %.0f s; restarting it in %.0f s (restart %d)",
+                    child.name,
+                    status,
+                    now - child.started,
+                    delay,
+                    child.restarts,
+                )
+            elif child.restart_at is not None and now >= child.restart_at:
+                child.start(env)
+                log.warning("%s restarted (pid %s)", child.name, child.pid)
 
     def child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -70,17 +152,24 @@ class Command(BaseCommand):
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
-    def stop(self, children: dict[str, subprocess.Popen]) -> None:
-        for child in children.values():
-            if child.poll() is None:
-                child.terminate()
+    def stop(self, children: list[Child]) -> None:
+        """SIGTERM each child, wait up to STOP_GRACE_SECONDS in all, then SIGKILL every
+        process left in each child's group."""
+        running = [c.process for c in children if c.process and c.process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for child in children.values():
+        for child in children:
+            if child.process not in running:
+                continue
             try:
-                child.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                child.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+                log.warning("%s did not stop in %s s: killing it", child.name, STOP_GRACE_SECONDS)
+        for child in children:
+            kill_group(child)
+            if child.process is not None:
+                child.process.wait()
         self.stdout.write("everything stopped")
 
     def print_welcome(self, port: int, no_demo: bool) -> None:
@@ -103,3 +192,13 @@ class Command(BaseCommand):
             ]
         lines += ["", "  Ctrl-C stops everything.", ""]
         self.stdout.write("\n".join(lines))
+
+
+def kill_group(child: Child) -> None:
+    """SIGKILL every process still in the child's process group (it leads its own)."""
+    if child.process is None:
+        return
+    try:
+        os.killpg(child.process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass

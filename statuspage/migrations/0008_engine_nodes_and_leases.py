@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('statuspage', '0006_rollup_latency_sum'),
+        ('statuspage', '0007_probe_silent_since'),
     ]
 
     operations = [
