@@ -196,7 +196,11 @@ def test_a_killed_leaders_lease_is_taken_over_within_two_heartbeats(engines, tar
     wait_for(lambda: len(target.hits) >= before + PROBES // 4, 10, "the survivor checks on")
 
 
-def test_a_killed_engine_is_named_dead_while_the_other_keeps_monitoring(engines, target, capsys):
+def test_a_killed_engine_is_named_dead_while_the_other_keeps_monitoring(
+    engines, target, capsys, task_queue
+):
+    """`task_queue` empties the broker first: earlier tests' leftovers would read as a
+    stalled queue, which the watchdog reports before a dead engine (exit 3)."""
     first, second, _ = two_engines_running(engines, target)
     first.kill()
     first.wait(10)
@@ -206,7 +210,8 @@ def test_a_killed_engine_is_named_dead_while_the_other_keeps_monitoring(engines,
         "the dead engine in the staff alerts",
     )
     assert f"(pid {first.pid}) is dead" in alert.message
-    assert [a.kind for a in staff_alerts()] == ["engine_dead"], "monitoring is not interrupted"
+    kinds = [a.kind for a in staff_alerts()]
+    assert kinds.count("engine_dead") == 1 and "monitoring_interrupted" not in kinds
     with pytest.raises(SystemExit) as exit_:
         call_command("watchdog")
     assert exit_.value.code == 4
