@@ -85,9 +85,15 @@ test-sqlite: $(VENV)/.testing
 test-postgres: $(VENV)/.testing
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest
 
-# Probe engine capacity: figures written to docs/BENCHMARKS.md (not a test).
+# Probe engine capacity: figures written to docs/BENCHMARKS.md (not a test). Then, when
+# PostgreSQL answers, one engine against two on it and the raw aiohttp ceiling
+# (bench/probes_cluster.py, on BENCH_PG_URL; BENCH_CLUSTER_ARGS="--ladder 5000,10000").
+BENCH_PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage_bench_probes
 bench-probes: $(VENV)/.runtime
 	$(PY) -m bench.probes --write $(BENCH_ARGS)
+	@if $(PY) -m tests.services_available; then \
+	  BENCH_DATABASE_URL=$(BENCH_PG_URL) $(PY) -m bench.probes_cluster --write $(BENCH_CLUSTER_ARGS); \
+	else echo "PostgreSQL not reachable on 127.0.0.1: skipped the two-engine run"; fi
 
 # Fan-out benchmark (not a test): 100k subscribers; BENCH_ARGS=--million for 1M.
 # PostgreSQL pass on BENCH_DATABASE_URL (default: the statuspage_bench_fanout database).

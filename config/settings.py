@@ -246,6 +246,7 @@ class EngineSettings(TypedDict):
     ONCALL_PAGERS: list[str]
     INTERRUPTION_CHANNELS: list[str]
     HOUSEKEEPING: list[str]
+    ON_VERDICT: list[str]
     REGION: str
     RAW_RETENTION_DAYS: int
 
@@ -335,7 +336,8 @@ ENGINE: EngineSettings = {
     ),
     # The channels incidents.response.interruptions pages on-call staff on (through the outbox).
     "INTERRUPTION_CHANNELS": env_list("ENGINE_INTERRUPTION_CHANNELS", ["sms", "email"]),
-    # Called with `now` every few seconds by the engine loop, each in its own try.
+    # Called with `now` every few seconds, each in its own try, by the one engine holding the
+    # housekeeping lease (statuspage.models.Lease) when several run.
     "HOUSEKEEPING": [
         "incidents.response.workflow.auto_resolve_due",
         "notifiers.delivery.dispatch.retry_due",
@@ -349,6 +351,9 @@ ENGINE: EngineSettings = {
         "incidents.response.clock.tick",
         "incidents.response.queue_stall.check_queue",
     ],
+    # Run at once by any engine that acted on a verdict, lead or not (the T+0 step must not
+    # wait for the leader's next pass); each must be safe in several engines at once.
+    "ON_VERDICT": ["incidents.response.clock.tick"],
     # This engine's region, if it is one of the vantage points of multi-region probes.
     "REGION": os.environ.get("ENGINE_REGION", ""),
     # Raw check results are kept this many days; daily roll-ups are kept forever.

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import models
 
+from statuspage import clock
 from statuspage.checks import registered
 from statuspage.models import (
     SHARED_PROBE_SETTINGS,
@@ -11,6 +12,8 @@ from statuspage.models import (
     Component,
     ComponentGroup,
     EngineHeartbeat,
+    EngineNode,
+    Lease,
     Probe,
     ProbeAgent,
     RegionState,
@@ -117,6 +120,48 @@ class EngineHeartbeatAdmin(admin.ModelAdmin):
         "alarm_raised_at",
     )
     readonly_fields = (*list_display, "started_at", "interval_seconds")
+
+
+@admin.register(EngineNode)
+class EngineNodeAdmin(admin.ModelAdmin):
+    """Each engine process as it registered itself; read-only, written by the engines."""
+
+    list_display = (
+        "host",
+        "pid",
+        "state_now",
+        "started_at",
+        "last_beat_at",
+        "checks_completed",
+        "slip_p99_ms",
+        "stopped_at",
+    )
+    list_filter = ("host",)
+    readonly_fields = (*list_display, "region", "interval_seconds", "replaced_by")
+
+    @admin.display(description="state")
+    def state_now(self, node: EngineNode) -> str:
+        return node.state(clock.now())
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Lease)
+class LeaseAdmin(admin.ModelAdmin):
+    """Who holds each singleton job's lease (the engines' housekeeping) and until when."""
+
+    list_display = ("name", "holder", "acquired_at", "expires_at", "changes")
+    readonly_fields = list_display
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(ProbeAgent)

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from statuspage import clock
@@ -446,6 +446,182 @@ class EngineHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} (last cycle {self.last_cycle_at})"
+
+
+class EngineNode(models.Model):
+    """One engine process, registered when it starts: its own pulse, so a dead engine among
+    several is seen and named.
+
+    Alive: it beat within two heartbeat intervals and has not stopped. Stopped: it ended
+    cleanly (SIGTERM) and said so. Dead: registered, not stopped, silent for two intervals
+    (killed, OOM, its machine gone). The fleet's "monitoring interrupted" state (public)
+    is about all engines; a dead one among live ones is for staff only.
+    """
+
+    MISSED_BEATS = 2
+
+    host = models.CharField(max_length=200)
+    pid = models.PositiveIntegerField()
+    region = models.CharField(max_length=60, blank=True)
+    started_at = models.DateTimeField()
+    last_beat_at = models.DateTimeField()
+    interval_seconds = models.FloatField(default=10)
+    checks_completed = models.PositiveBigIntegerField(default=0)
+    slip_p99_ms = models.FloatField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+    # Set when a new engine on the same host took the place of this dead one (a restart).
+    replaced_by = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["last_beat_at"], name="enginenode_last_beat")]
+
+    def __str__(self) -> str:
+        return f"engine {self.holder_name}"
+
+    @property
+    def holder_name(self) -> str:
+        """How leases name this engine: host and pid for people, the id for uniqueness."""
+        return f"{self.host}:{self.pid}#{self.pk}"
+
+    @classmethod
+    def from_holder_name(cls, holder: str) -> EngineNode | None:
+        pk = holder.rpartition("#")[2]
+        return cls.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
+
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(seconds=self.interval_seconds)
+
+    def is_alive(self, now: datetime) -> bool:
+        return self.stopped_at is None and now - self.last_beat_at <= self.MISSED_BEATS * (
+            self.interval
+        )
+
+    def is_dead(self, now: datetime) -> bool:
+        return self.stopped_at is None and not self.is_alive(now)
+
+    def state(self, now: datetime) -> str:
+        if self.replaced_by_id is not None:
+            return "replaced"
+        if self.stopped_at is not None:
+            return "stopped"
+        return "alive" if self.is_alive(now) else "dead"
+
+    @classmethod
+    def register(
+        cls, host: str, pid: int, now: datetime, interval_seconds: float, region: str = ""
+    ) -> EngineNode:
+        """A new engine process; the dead engines of its host count as replaced by it (a
+        restart after a crash), so the alert about them ends when their host is back."""
+        node = cls.objects.create(
+            host=host,
+            pid=pid,
+            region=region,
+            started_at=now,
+            last_beat_at=now,
+            interval_seconds=interval_seconds,
+        )
+        same_host = cls.objects.filter(host=host, stopped_at__isnull=True).exclude(pk=node.pk)
+        dead_here = [n.pk for n in same_host if n.is_dead(now)]
+        cls.objects.filter(pk__in=dead_here).update(replaced_by=node, stopped_at=now)
+        return node
+
+    def beat(self, now: datetime, checks_completed: int = 0, slip_p99_ms: float | None = None):
+        """One UPDATE: the counters add up in the database, whoever else writes the row."""
+        fields: dict = {
+            "last_beat_at": now,
+            "checks_completed": models.F("checks_completed") + checks_completed,
+        }
+        if slip_p99_ms is not None:
+            fields["slip_p99_ms"] = slip_p99_ms
+        EngineNode.objects.filter(pk=self.pk).update(**fields)
+        self.last_beat_at = now
+
+    def stop(self, now: datetime) -> None:
+        """A clean stop: not alive any more, and not dead either."""
+        EngineNode.objects.filter(pk=self.pk).update(stopped_at=now, last_beat_at=now)
+        self.stopped_at = now
+
+    @classmethod
+    def dead(cls, now: datetime, keep_for: timedelta = timedelta(days=1)) -> list[EngineNode]:
+        """Engines that stopped beating without a clean stop, newest first; those silent for
+        longer than `keep_for` are history, not an alert (a replaced machine)."""
+        silent = cls.objects.filter(stopped_at__isnull=True, last_beat_at__gte=now - keep_for)
+        return [n for n in silent.order_by("-last_beat_at") if n.is_dead(now)]
+
+    @classmethod
+    def alive(cls, now: datetime) -> list[EngineNode]:
+        recent = cls.objects.filter(
+            stopped_at__isnull=True, last_beat_at__gte=now - timedelta(days=1)
+        ).order_by("started_at", "id")
+        return [n for n in recent if n.is_alive(now)]
+
+
+class Lease(models.Model):
+    """A named lease in the database: at most one holder until it expires.
+
+    Singleton work (the engine's housekeeping) runs only in the holder. Taking it is one
+    conditional UPDATE (held by me, or expired); the holder renews it on every beat; when
+    the holder dies, its lease expires and the next engine to try takes it over.
+    """
+
+    HOUSEKEEPING = "housekeeping"
+
+    name = models.CharField(max_length=60, unique=True)
+    holder = models.CharField(max_length=200, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # How many times the lease changed hands (a takeover or a new holder after a release).
+    changes = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder or 'nobody'} until {self.expires_at}"
+
+    def is_held(self, now: datetime) -> bool:
+        return bool(self.holder) and self.expires_at is not None and self.expires_at > now
+
+    @classmethod
+    def acquire(cls, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the lease; True when `holder` holds it until now + ttl."""
+        mine_or_free = (
+            models.Q(holder=holder)
+            | models.Q(expires_at__isnull=True)
+            | models.Q(expires_at__lte=now)
+        )
+        new_holder = models.Case(
+            models.When(holder=holder, then=models.F("acquired_at")), default=models.Value(now)
+        )
+        changed = models.Case(
+            models.When(holder=holder, then=models.F("changes")),
+            default=models.F("changes") + 1,
+        )
+        won = cls.objects.filter(mine_or_free, name=name).update(
+            holder=holder, expires_at=now + ttl, acquired_at=new_holder, changes=changed
+        )
+        if won:
+            return True
+        if cls.objects.filter(name=name).exists():
+            return False
+        try:
+            with transaction.atomic():
+                cls.objects.create(
+                    name=name, holder=holder, acquired_at=now, expires_at=now + ttl, changes=1
+                )
+        except IntegrityError:
+            return False  # another engine created it first
+        return True
+
+    @classmethod
+    def release(cls, name: str, holder: str, now: datetime) -> bool:
+        """Give the lease up at once (a clean stop), so another engine need not wait it out."""
+        return bool(cls.objects.filter(name=name, holder=holder).update(expires_at=now))
+
+    @classmethod
+    def holder_of(cls, name: str, now: datetime) -> str | None:
+        lease = cls.objects.filter(name=name).first()
+        return lease.holder if lease and lease.is_held(now) else None
 
 
 class RollupPeriod(models.TextChoices):

@@ -1,6 +1,7 @@
 """What staff should see but the public should not: the console's alerts about our own
-monitoring (interrupted, a stalled task queue, probes nobody checks, regions that stopped
-reporting, flapping probes, a region that alone sees an outage, warnings)."""
+monitoring (interrupted, a dead engine among live ones, a stalled task queue, probes nobody
+checks, regions that stopped reporting, flapping probes, a region that alone sees an outage,
+warnings)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from incidents.messages import overrides_for, render_message
 from notifiers.delivery.queue_health import queue_health
 from statuspage import clock
 from statuspage.models import Probe, ProbeState, RegionState
-from statuspage.picture.monitoring import monitoring_state
+from statuspage.picture.monitoring import dead_engines, monitoring_state
 from statuspage.picture.silence import silent_probes
 
 
@@ -43,6 +44,12 @@ def staff_alerts() -> list[StaffAlert]:
                 "monitoring_interrupted",
                 render("monitoring_interrupted", {"state": state}),
                 state.since,
+            )
+        )
+    for engine in dead_engines(clock.now()):
+        alerts.append(
+            StaffAlert(
+                "engine_dead", render("engine_dead", {"engine": engine}), engine.last_beat_at
             )
         )
     queue = queue_health()

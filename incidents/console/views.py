@@ -34,6 +34,7 @@ from incidents.response import audit, clock, maintenance, workflow
 from incidents.response.policies import ensure_default_policy
 from statuspage import clock as wall
 from statuspage.models import CheckResult
+from statuspage.picture.monitoring import engines, housekeeping_leader
 
 VIEW = "incidents.view_incident"
 RESPOND = "incidents.respond_incident"
@@ -74,10 +75,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         .prefetch_related("components")
         .order_by("scheduled_for")
     )
+    nodes = engines(now)
+    leader = housekeeping_leader(now, nodes)
+    fleet = [{"node": n, "state": n.state(now), "leads": n is leader} for n in nodes]
     return render(
         request,
         "incidents/dashboard.html",
-        {"rows": rows, "windows": windows, "now": now, "alerts": staff_alerts()},
+        {
+            "rows": rows,
+            "windows": windows,
+            "now": now,
+            "alerts": staff_alerts(),
+            "engines": fleet,
+            "leader": leader,
+        },
     )
 
 

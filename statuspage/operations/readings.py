@@ -8,7 +8,7 @@ changes (per-engine rows, the housekeeping lease, the queue's liveness check).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import redis
@@ -24,8 +24,8 @@ from django_q.models import OrmQ
 from incidents.models import Impact, Incident
 from notifiers.models import Delivery, DeliveryState, ProviderState, TaskQueueBeat
 from notifiers.registry import registered
-from statuspage.models import EngineHeartbeat, Probe
-from statuspage.picture.monitoring import MISSED_INTERVALS
+from statuspage.models import Lease, Probe
+from statuspage.picture import monitoring
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class EngineReading:
     checks_completed: int
     slip_p99_ms: float | None
     alive: bool
+    holder_name: str = ""  # how the housekeeping lease names this engine
 
 
 @dataclass(frozen=True)
@@ -80,30 +81,28 @@ class QueueReading:
 
 
 def engines(now: datetime) -> list[EngineReading]:
-    """Every engine the database knows. Today one `EngineHeartbeat` row stands for them all;
-    with per-engine rows (EngineNode) this becomes one reading per registered engine."""
-    readings = []
-    for beat in EngineHeartbeat.objects.all():
-        silent_after = timedelta(seconds=beat.interval_seconds * MISSED_INTERVALS)
-        alive = beat.last_cycle_at is not None and now - beat.last_cycle_at <= silent_after
-        readings.append(
-            EngineReading(
-                name=beat.name if beat.pid is None else f"{beat.host}:{beat.pid}",
-                host=beat.host,
-                last_beat_at=beat.last_cycle_at,
-                checks_completed=beat.checks_completed,
-                slip_p99_ms=beat.slip_p99_ms,
-                alive=alive,
-            )
+    """One reading per registered engine process (`EngineNode`): alive or dead, and those
+    stopped within the last hour, as the console lists them."""
+    return [
+        EngineReading(
+            name=f"{node.host}:{node.pid}",
+            host=node.host,
+            last_beat_at=node.last_beat_at,
+            checks_completed=node.checks_completed,
+            slip_p99_ms=node.slip_p99_ms,
+            alive=node.is_alive(now),
+            holder_name=node.holder_name,
         )
-    return readings
+        for node in monitoring.engines(now)
+    ]
 
 
 def leader(now: datetime, engines_now: list[EngineReading]) -> LeaderReading:
-    """Who runs the singleton housekeeping. Today every live engine does, so there is a
-    leader while any engine is alive; with the housekeeping `Lease` this reads its holder."""
-    live = [e for e in engines_now if e.alive]
-    return LeaderReading(holder=live[0].name if live else "", alive=bool(live))
+    """Who runs the singleton housekeeping: the holder of the `housekeeping` lease, alive
+    while its engine still beats (a lease outlives its dead holder by one heartbeat)."""
+    holder = Lease.holder_of(Lease.HOUSEKEEPING, now) or ""
+    node = next((e for e in engines_now if e.holder_name == holder), None)
+    return LeaderReading(holder=node.name if node else holder, alive=bool(node and node.alive))
 
 
 def probes(now: datetime) -> ProbeReading:

@@ -1,10 +1,12 @@
-"""Who watches the watcher: is the engine still checking?
+"""Who watches the watcher: is any engine still checking?
 
-The engine stamps an `EngineHeartbeat` after each loop. When no loop completed for two
-intervals, nobody knows the state of the monitored systems any more, so every public
-surface says "status unknown" instead of showing the last (possibly stale) green, and
-on-call staff are paged by whichever process notices first: the web process on a public
-request, or `manage.py watchdog` from cron/systemd. Neither depends on the engine.
+Each engine process registers an `EngineNode` and beats on it; every beat also stamps the
+fleet's `EngineHeartbeat` row, which holds the newest beat of any engine and the alarm. When
+no engine beat for two intervals, nobody knows the state of the monitored systems any
+more, so every public surface says "status unknown" instead of showing the last (possibly
+stale) green, and on-call staff are paged by whichever process notices first: the web
+process on a public request, or `manage.py watchdog` from cron/systemd. Neither depends on
+the engines.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.db.models import F, Max, Min, Subquery
 from django.utils.module_loading import import_string
 
 from statuspage import clock
-from statuspage.models import EngineHeartbeat, Probe
+from statuspage.models import EngineHeartbeat, EngineNode, Lease, Probe
 
 log = logging.getLogger(__name__)
 
@@ -115,11 +117,57 @@ def record_cycle(
     forget()
 
 
-def record_start(now: datetime, pid: int) -> None:
-    record_cycle(now)
-    EngineHeartbeat.objects.filter(name=ENGINE_NAME).update(
-        started_at=now, pid=pid, host=socket.gethostname()
+def record_start(now: datetime, pid: int) -> EngineNode:
+    """Register one engine process and count it as a beat of the fleet."""
+    node = EngineNode.register(
+        socket.gethostname(),
+        pid,
+        now,
+        settings.ENGINE["HEARTBEAT_SECONDS"],
+        settings.ENGINE["REGION"],
     )
+    record_cycle(now)
+    EngineHeartbeat.objects.filter(name=ENGINE_NAME).update(started_at=now, pid=pid, host=node.host)
+    return node
+
+
+def record_beat(
+    node: EngineNode, now: datetime, checks_completed: int, slip_p99_ms: float | None
+) -> None:
+    """One engine's beat: its own row, then the fleet's (which may tell "restored")."""
+    node.beat(now, checks_completed, slip_p99_ms)
+    record_cycle(now, checks_completed, slip_p99_ms)
+
+
+def record_stop(node: EngineNode, now: datetime) -> None:
+    """A clean stop: the engine is marked stopped (never "dead") and gives up its leases."""
+    node.stop(now)
+    Lease.objects.filter(holder=node.holder_name).update(expires_at=now)
+
+
+def engines(now: datetime, history: timedelta = timedelta(hours=1)) -> list[EngineNode]:
+    """The engines staff see: every one alive or dead, and those stopped within `history`."""
+    recent = EngineNode.objects.filter(last_beat_at__gte=now - max(history, timedelta(days=1)))
+    return [
+        n
+        for n in recent.order_by("host", "started_at", "id")
+        if n.stopped_at is None or now - n.stopped_at <= history
+    ]
+
+
+def dead_engines(now: datetime) -> list[EngineNode]:
+    return EngineNode.dead(now)
+
+
+def housekeeping_leader(now: datetime, among: list[EngineNode] | None = None) -> EngineNode | None:
+    """The engine holding the housekeeping lease now, or None (no engine, or it lapsed).
+    Given the engines already read (`among`), it is found there without a further query."""
+    holder = Lease.holder_of(Lease.HOUSEKEEPING, now)
+    if not holder:
+        return None
+    if among is not None:
+        return next((n for n in among if n.holder_name == holder), None)
+    return EngineNode.from_holder_name(holder)
 
 
 def raise_alarm(state: MonitoringState, now: datetime) -> bool:

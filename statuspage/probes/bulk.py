@@ -35,9 +35,14 @@ def prep(name: str, value, model: type[models.Model] = Probe):
 
 def claim(probes: Sequence[Probe], new_times: Sequence[datetime]) -> set[int]:
     """Conditionally move each probe's next_run_at from the value we read to a new one;
-    returns the ids we won. When the summed row count says every row was ours (the usual
-    case with one engine), no further query is needed; otherwise we read back which rows
-    hold our values (a competing worker computes its own, different, times)."""
+    returns the ids we won. When the summed row count says every row was ours (always, when
+    the caller locked the rows or holds SQLite's write lock), no further query is needed;
+    otherwise we read back which rows hold our values.
+
+    The UPDATE alone does not make a claim exclusive on PostgreSQL: two engines that read
+    the same row compute the same next time (the cadence is anchored to the schedule), so
+    the read-back would count it as won by both. The caller locks the rows it reads
+    (`engine.due_probes`, FOR UPDATE SKIP LOCKED)."""
     table = connection.ops.quote_name(Probe._meta.db_table)
     when, pk = column("next_run_at"), column("id")
     unset = [

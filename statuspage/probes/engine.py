@@ -5,6 +5,10 @@ here (as Healthchecks runs `sendalerts`): claim due probes with a conditional UP
 their checks concurrently on one aiohttp session, store each result and let the workflow
 act on confirmed verdicts. Network work never holds a database transaction; database work
 runs on one thread (sync_to_async), which suits SQLite's single writer.
+
+Several engines may run on one database: each claims probes with FOR UPDATE SKIP LOCKED
+(PostgreSQL) so a probe is checked by one of them, and only the holder of the housekeeping
+`Lease` runs the singleton jobs (roll-ups, snapshot, the clock, retry sweeps).
 """
 
 from __future__ import annotations
@@ -15,21 +19,31 @@ import logging
 import os
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connections, transaction
+from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from incidents.response.maintenance import components_under_maintenance
 from incidents.response.workflow import handle_verdict
+from notifiers.registry import registered as load_channels
 from statuspage import clock, instruments
 from statuspage.checks import Check, build_check, heartbeat
 from statuspage.checks.http import new_session
-from statuspage.models import CheckOutcome, Probe, ProbeState, RegionState, Verdict
+from statuspage.models import (
+    CheckOutcome,
+    EngineNode,
+    Lease,
+    Probe,
+    ProbeState,
+    RegionState,
+    Verdict,
+)
 from statuspage.picture import monitoring
 from statuspage.probes import bulk
 
@@ -79,16 +93,34 @@ VERDICT_ONLY_FIELDS = [
 ]
 
 
-def claim_due_checks(now: datetime, slips: list[float] | None = None) -> list[Check]:
-    """Move each due probe's next_run_at forward; only the worker whose UPDATE wins runs it.
-
-    `slips` collects how late each claimed probe is against its schedule, in seconds.
-    """
+def due_probes(now: datetime):
+    """The due probes, locked for this claim where the database can skip rows that another
+    engine's claim holds (PostgreSQL): a row is read, moved on and run by one engine only.
+    Under READ COMMITTED the conditional UPDATE alone does not do it: both engines compute
+    the same next time from the same row, so both would see "their" value there. SQLite
+    needs no lock: its IMMEDIATE transactions run one claim at a time."""
     due = (
         Probe.objects.filter(enabled=True)
         .filter(Q(next_run_at__isnull=True) | Q(next_run_at__lte=now))
         .defer(*VERDICT_ONLY_FIELDS)
+        .order_by()  # the default ordering joins the component, which is not ours to lock
     )
+    if connection.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True)
+    return due
+
+
+def claim_due_checks(
+    now: datetime, slips: list[float] | None = None, limit: int | None = None
+) -> list[Check]:
+    """Move each due probe's next_run_at forward; only the worker whose UPDATE wins runs it.
+
+    `slips` collects how late each claimed probe is against its schedule, in seconds.
+    `limit` claims only the most overdue ones: a saturated engine leaves the rest to others.
+    """
+    due = due_probes(now)
+    if limit is not None:
+        due = due.order_by("next_run_at")[:limit]
     claimed = []
     region = settings.ENGINE["REGION"]
     with transaction.atomic():  # one commit for the whole claim, not one per probe
@@ -262,13 +294,28 @@ def maintenance_by_time(probes, times: set[datetime]) -> dict[datetime, set[int]
     return {at: components_under_maintenance(component_ids, at) for at in times}
 
 
-def housekeeping(now: datetime) -> None:
-    """Run each periodic job; one failing job must not stop the others or the probes."""
-    for path in settings.ENGINE["HOUSEKEEPING"]:
+def housekeeping(
+    now: datetime, still_leading: Callable[[], bool] | None = None, jobs: list[str] | None = None
+) -> None:
+    """Run each periodic job; one failing job must not stop the others or the probes.
+
+    `still_leading` is asked before each job (renewing the lease): a leader that lost its
+    lease midway leaves the rest to the new one.
+    """
+    for path in settings.ENGINE["HOUSEKEEPING"] if jobs is None else jobs:
+        if still_leading is not None and not still_leading():
+            log.warning("housekeeping lease lost: leaving %s to the new holder", path)
+            return
         try:
             import_string(path)(now)
         except Exception:
             log.exception("housekeeping job %s failed", path)
+
+
+def lease_ttl() -> timedelta:
+    """One heartbeat interval: renewed twice in it, taken over within two by another engine
+    (an expired lease is taken at the next beat of any engine, half an interval at most)."""
+    return timedelta(seconds=settings.ENGINE["HEARTBEAT_SECONDS"])
 
 
 async def run_checks(checks: list[Check], limit: int) -> list[CheckOutcome | None]:
@@ -310,11 +357,17 @@ class Engine:
         self.slips: deque[float] = deque(maxlen=SLIP_WINDOW)
         self.completed = 0
         self.finished: list[tuple[int, CheckOutcome | None, datetime]] = []
+        self.node: EngineNode | None = None
+        self.leading = False
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         last_housekeeping = last_pulse = 0.0
-        await self.db(monitoring.record_start)(clock.now(), os.getpid())
+        # The channels' SDKs load on the registry's first use, seconds of CPU: at start, not
+        # on the first verdict, inside the batch transaction that holds its probes' locks.
+        await self.db(load_channels)()
+        self.node = await self.db(monitoring.record_start)(clock.now(), os.getpid())
+        await self.db(self.lead)()
         async with new_session(self.max_concurrency) as session:
             while not self.stop.is_set():
                 tick_started = loop.time()
@@ -325,9 +378,10 @@ class Engine:
                     await self.pulse()
                 due = loop.time() - last_housekeeping >= HOUSEKEEPING_EVERY_SECONDS
                 if due or verdict_acted.is_set():
+                    urgent = verdict_acted.is_set()
                     verdict_acted.clear()
                     last_housekeeping = loop.time()
-                    await self.db(housekeeping)(clock.now())
+                    await self.db(self.housekeep)(urgent)
                 # Sleep out the rest of the tick only: a slow tick must not add a full one.
                 rest = self.tick_seconds - (loop.time() - tick_started)
                 try:
@@ -335,15 +389,51 @@ class Engine:
                 except TimeoutError:
                     pass
             await self.drain()
+        await self.db(self.stopped)()
         await self.db(connections.close_all)()  # the database thread's session ends with us
 
+    def stopped(self) -> None:
+        if self.node is None:
+            return
+        try:
+            monitoring.record_stop(self.node, clock.now())
+        except Exception:
+            log.exception("marking this engine stopped failed")
+
     async def pulse(self) -> None:
-        """Tell the web process and the watchdog that probe cycles still complete."""
+        """Tell the web process and the watchdog that probe cycles still complete; renew
+        (or try to take) the housekeeping lease."""
         completed, self.completed = self.completed, 0
         try:
-            await self.db(monitoring.record_cycle)(clock.now(), completed, self.slip_p99_ms())
+            await self.db(monitoring.record_beat)(
+                self.node, clock.now(), completed, self.slip_p99_ms()
+            )
+            await self.db(self.lead)()
         except Exception:
             log.exception("writing the engine heartbeat failed")
+
+    def lead(self) -> bool:
+        """Take or renew the housekeeping lease; logs when this engine gains or loses it."""
+        assert self.node is not None
+        leading = Lease.acquire(Lease.HOUSEKEEPING, self.node.holder_name, clock.now(), lease_ttl())
+        if leading != self.leading:
+            log.warning(
+                "%s %s the housekeeping lease",
+                self.node,
+                "holds" if leading else "no longer holds",
+            )
+        self.leading = leading
+        return leading
+
+    def housekeep(self, urgent: bool) -> None:
+        """The singleton jobs if this engine holds the lease. A follower that just acted on
+        a verdict runs the ENGINE["ON_VERDICT"] jobs itself (the clock's T+0 step), which
+        are safe in several engines at once."""
+        now = clock.now()
+        if self.lead():
+            housekeeping(now, self.lead)
+        elif urgent:
+            housekeeping(now, jobs=settings.ENGINE["ON_VERDICT"])
 
     def slip_p99_ms(self) -> float | None:
         if not self.slips:
@@ -352,9 +442,14 @@ class Engine:
         return round(ordered[int(0.99 * (len(ordered) - 1))] * 1000, 1)
 
     async def start_due_checks(self, session) -> None:
+        """Claim what is due, up to twice the concurrency in flight: past that this engine
+        is saturated and another engine (or its own next tick) takes the rest."""
+        room = 2 * self.max_concurrency - len(self.in_flight)
+        if room <= 0:
+            return
         now = clock.now()
         slips: list[float] = []
-        checks = await self.db(claim_due_checks)(now, slips)
+        checks = await self.db(claim_due_checks)(now, slips, room)
         for check in checks:
             task = asyncio.create_task(self.check_and_record(session, check, now))
             self.in_flight.add(task)
