@@ -61,6 +61,11 @@ def row(scenario: str, f: dict) -> list[str]:
             f"lease {cell(takeover)}; longest probe silence "
             f"{f['longest_probe_silence_seconds']} (interval {f['interval_seconds']})"
         )
+    if "checks_by_the_cut_node_after_the_cut" in f:
+        takeover = (
+            f"lease {cell(takeover)}; checks by the cut node after the cut "
+            f"{f['checks_by_the_cut_node_after_the_cut']}"
+        )
     return [
         scenario,
         cell(f.get("checks_per_expected_check")),
