@@ -62,6 +62,17 @@ def fresh_monitoring_state():
     forget()
 
 
+@pytest.fixture(autouse=True)
+def empty_redis_broker(settings):
+    """Tasks an earlier test queued on Redis outlive its database: left there, they would
+    read as a stalled queue (notifiers.delivery.queue_health) in a later test's alerts.
+    The ORM broker's rows go with each test's transaction."""
+    if settings.Q_CLUSTER.get("redis"):
+        from tests.tasks import purge_queued_tasks
+
+        purge_queued_tasks()
+
+
 @pytest.fixture
 def task_queue(transactional_db):
     """The real django-q2 broker, emptied first; call it to run what is queued."""
