@@ -10,7 +10,7 @@ the step before is that engine count's capacity ("checks/min at p99 slip < 2 s")
 it, measured in the same run: the raw aiohttp loopback ceiling (one and two client
 processes hammering the same target, no database), what any engine count could reach here.
 
-    python -m bench.probes_cluster [--ladder 5000,10000,15000,20000] [--seconds 30] [--write]
+    python -m bench.probes_cluster [--ladder 3000,4000,5000,6000] [--seconds 30] [--write]
     python -m bench.probes_cluster --takeover 5 [--heartbeat 10]   # seconds to lease takeover
 
 The database is BENCH_DATABASE_URL (default: the statuspage_bench_probes database on
@@ -403,7 +403,7 @@ def write_section(text: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--ladder", default="5000,10000,15000,20000,30000")
+    parser.add_argument("--ladder", default="3000,4000,4500,5000,5500,6000,7000,7500,8000,9000")
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--raw-seconds", type=float, default=10)
     parser.add_argument("--engines", default="1,2")
