@@ -51,7 +51,9 @@ def setup_django(var_dir: str) -> None:
         call_command("flush", interactive=False, verbosity=0)  # a fresh database per run
 
 
-def make_probes(count: int, interval: int) -> None:
+def make_probes(count: int, interval: int, port: int = TARGET_PORT) -> None:
+    """`count` HTTP probes of the loopback target on `port`, their first runs spread evenly
+    over one interval from now."""
     from statuspage import clock
     from statuspage.models import Component, Probe
 
@@ -59,11 +61,11 @@ def make_probes(count: int, interval: int) -> None:
         Component(name=f"Service {i:03d}") for i in range(max(count // 100, 1))
     )
     start = clock.now() + timedelta(seconds=1)
-    Probe.objects.bulk_create(
+    probes = (
         Probe(
             component=components[i % len(components)],
             name=f"target {i}",
-            url=f"http://127.0.0.1:{TARGET_PORT}/t/{i}",
+            url=f"http://127.0.0.1:{port}/t/{i}",
             interval_seconds=interval,
             timeout_seconds=5,
             failures_to_confirm=2,
@@ -72,6 +74,7 @@ def make_probes(count: int, interval: int) -> None:
         )
         for i in range(count)
     )
+    Probe.objects.bulk_create(probes, batch_size=2000)
 
 
 def run_engine(seconds: float, concurrency: int) -> dict:

@@ -31,9 +31,10 @@ import subprocess
 import sys
 import time
 from collections import deque
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from bench.probes import make_probes
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_PORT = 8511
@@ -193,27 +194,7 @@ def process_cpu(pid: int) -> float:
 
 
 def make_fleet(count: int) -> None:
-    from statuspage import clock
-    from statuspage.models import Component, Probe
-
-    components = Component.objects.bulk_create(
-        Component(name=f"Service {i:03d}") for i in range(max(count // 100, 1))
-    )
-    start = clock.now() + timedelta(seconds=1)
-    Probe.objects.bulk_create(
-        (
-            Probe(
-                component=components[i % len(components)],
-                name=f"target {i}",
-                url=f"http://127.0.0.1:{TARGET_PORT}/t/{i}",
-                interval_seconds=INTERVAL,
-                timeout_seconds=5,
-                next_run_at=start + timedelta(seconds=INTERVAL * i / count),
-            )
-            for i in range(count)
-        ),
-        batch_size=2000,
-    )
+    make_probes(count, INTERVAL, port=TARGET_PORT)
 
 
 def step(engines: int, probes: int, seconds: float, env: dict, target_pid: int) -> dict:
