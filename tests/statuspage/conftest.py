@@ -14,7 +14,21 @@ import pytest
 
 from tests.clock import NOW
 from tests.factories import make_component, open_outage_at, resolve_at
+from tests.statuspage.pagers import PAGES
 from tests.statuspage.servers import BannerHandler, DnsHandler, ScriptedServer, self_signed
+
+
+@pytest.fixture
+def pager(settings):
+    """On-call pages go to a list (tests/statuspage/pagers.py), with a 10 s heartbeat."""
+    settings.ENGINE = {
+        **settings.ENGINE,
+        "HEARTBEAT_SECONDS": 10,
+        "ONCALL_PAGERS": ["tests.statuspage.pagers.record_page"],
+    }
+    PAGES.clear()
+    yield PAGES
+    PAGES.clear()
 
 
 @pytest.fixture

@@ -14,25 +14,7 @@ from statuspage.probes.engine import run_due_probes
 from tests.clock import NOW
 from tests.factories import make_component, make_probe
 
-PAGES: list = []
-
-pytestmark = pytest.mark.django_db
-
-
-def record_page(state, now):
-    PAGES.append((state, now))
-
-
-@pytest.fixture(autouse=True)
-def pager(settings):
-    settings.ENGINE = {
-        **settings.ENGINE,
-        "HEARTBEAT_SECONDS": 10,
-        "ONCALL_PAGERS": ["tests.statuspage.test_monitoring.record_page"],
-    }
-    PAGES.clear()
-    yield PAGES
-    PAGES.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("pager")]
 
 
 @pytest.fixture

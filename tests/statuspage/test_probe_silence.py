@@ -21,29 +21,18 @@ from statuspage.picture import monitoring, silence
 from statuspage.probes.engine import housekeeping, run_due_probes
 from tests.clock import NOW
 from tests.factories import make_component, make_probe
+from tests.statuspage.pagers import PAGES
 
 pytestmark = pytest.mark.django_db
 
-PAGES: list = []
 REGIONS = ["eu-west", "us-east", "ap-south"]
 
 
-def record_page(state, now):
-    PAGES.append((state, now))
-
-
 @pytest.fixture(autouse=True)
-def pager(settings):
-    settings.ENGINE = {
-        **settings.ENGINE,
-        "HEARTBEAT_SECONDS": 10,
-        "ONCALL_PAGERS": ["tests.statuspage.test_probe_silence.record_page"],
-    }
-    PAGES.clear()
+def quiet_sweeper(pager):
+    """Pages recorded, and the sweeper's memory of when it started forgotten around each test."""
     silence.forget()
-    monitoring.forget()
-    yield PAGES
-    PAGES.clear()
+    yield
     silence.forget()
 
 
