@@ -1,6 +1,17 @@
 from django import template
 
+from notifiers.models import DeliveryState
+
 register = template.Library()
+
+
+@register.filter
+def delivery_state(value: str) -> str:
+    """A delivery state in the reader's words ("sent" is "enviado" in Spanish)."""
+    try:
+        return str(DeliveryState(value).label).lower()
+    except ValueError:
+        return value
 
 
 @register.filter
