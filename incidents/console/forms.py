@@ -95,7 +95,7 @@ class MaintenanceForm(forms.Form):
         initial="4320,60",
         required=False,
         label=_("Announce it this many minutes before"),
-        help_text=_("Minutes before the start, comma separated.")
+        help_text=_("Minutes before the start, comma separated."),
     )
 
     def clean_announce_before(self) -> list[int]:

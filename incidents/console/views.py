@@ -184,9 +184,9 @@ def hold(request: HttpRequest, public_id: str) -> HttpResponse:
     if not form.is_valid():
         for name, errors in form.errors.items():
             label = form.fields[name].label if name in form.fields else ""
+            said = " ".join(map(str, errors))
             messages.error(
-                request,
-                _("Hold: %(label)s: %(errors)s") % {"label": label, "errors": " ".join(errors)},
+                request, _("Hold: %(label)s: %(errors)s") % {"label": label, "errors": said}
             )
         return redirect("console-incident", public_id)
     try:
