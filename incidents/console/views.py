@@ -16,6 +16,7 @@ from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -236,7 +237,7 @@ def post_update(request: HttpRequest, public_id: str) -> HttpResponse:
     form = UpdateForm(request.POST)
     now = wall.now()
     if form.is_valid():
-        previews = preview.build(draft_from(form, incident, now))
+        previews = previews_of(draft_from(form, incident, now))
         problems = preview.errors(previews)
         if problems:
             for problem in problems:
@@ -270,6 +271,14 @@ def post_update(request: HttpRequest, public_id: str) -> HttpResponse:
         },
         status=400,
     )
+
+
+def previews_of(update: IncidentUpdate) -> list[preview.ChannelPreview]:
+    """The channels' messages in the site's default language, whatever the console speaks:
+    topics, on-call staff and social accounts get that one, and a subscriber's translation
+    over a limit falls back to it when sent (notifiers.languages.render_in)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return preview.build(update)
 
 
 def draft_from(form: UpdateForm, incident: Incident, now) -> IncidentUpdate:
@@ -318,7 +327,7 @@ def live_preview(request: HttpRequest) -> HttpResponse:
             if public_id
             else draft_incident(form, now)
         )
-        previews = preview.build(draft_from(form, incident, now))
+        previews = previews_of(draft_from(form, incident, now))
         transaction.set_rollback(True)
     return render(request, "incidents/_preview.html", {"previews": previews})
 
@@ -357,7 +366,7 @@ def new_incident(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         now = wall.now()
         with transaction.atomic():
-            previews = preview.build(draft_from(form, draft_incident(form, now), now))
+            previews = previews_of(draft_from(form, draft_incident(form, now), now))
             transaction.set_rollback(True)
         problems = preview.errors(previews)
         for problem in problems:

@@ -5,6 +5,7 @@ public site does."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,24 @@ def test_the_console_switches_language_like_the_public_site(client, support_user
     assert response.status_code == 302 and response["Location"] == page
     html = client.get(page, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Publicar una actualización" in html and "Vista previa y confirmar" in html
+
+
+def test_a_spanish_console_previews_the_messages_in_the_default_language(
+    client, support_user, incident
+):
+    """Topics, on-call staff and social accounts get the default language, and a subscriber's
+    translation over a limit falls back to it: that is what the preview must show and check."""
+    client.force_login(support_user)
+    data = {
+        "incident": incident.public_id,
+        "status": "identified",
+        "impact": "critical",
+        "body": "We found the cause: an overloaded queue. Alarms are late by about 20 minutes.",
+        "component_status": "partial_outage",
+        "next_update_minutes": 30,
+    }
+    english = client.post(reverse("console-preview"), data, HTTP_ACCEPT_LANGUAGE="en")
+    spanish = client.post(reverse("console-preview"), data, HTTP_ACCEPT_LANGUAGE="es")
+    texts = [re.findall(r"<pre>(.*?)</pre>", r.content.decode(), re.S) for r in (english, spanish)]
+    assert texts[0] and texts[0] == texts[1]
+    assert "Exactamente lo que recibirá cada público" in spanish.content.decode()
