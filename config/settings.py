@@ -156,6 +156,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 LOGIN_URL = "admin:login"
+# How often the console dashboard asks for new incidents, fired steps and staff alerts.
+CONSOLE_REFRESH_SECONDS = env_int("CONSOLE_REFRESH_SECONDS", 5)
 
 LOGGING = {
     "version": 1,

@@ -15,6 +15,7 @@ urlpatterns = [
         name="console-logout",
     ),
     path("manage/", views.dashboard, name="console-dashboard"),
+    path("manage/live", views.dashboard_live, name="console-live"),
     path("manage/incidents/new", views.new_incident, name="console-new-incident"),
     path("manage/maintenance/new", views.new_maintenance, name="console-new-maintenance"),
     path("manage/preview", views.live_preview, name="console-preview"),
