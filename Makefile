@@ -9,6 +9,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
 .PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster
+.PHONY: serve nginx wrk bench-herd
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,12 +20,19 @@ $(VENV)/.testing: $(VENV)/.runtime requirements-test.txt requirements-lint.txt
 	$(PIP) install --disable-pip-version-check -q -r requirements-test.txt
 	touch $@
 
+# collectstatic too: with DEBUG=0 whitenoise serves the collected, hashed files only.
 setup: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo setup
 
 run: setup
 	$(PY) manage.py runall --port $(PORT)
+
+# The production stack of one node (no sandbox, no demo) from the environment: SECRET_KEY,
+# ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, STATUSPAGE_URL (docs/OPERATIONS.md, "Serving production").
+serve: $(VENV)/.runtime
+	$(PY) -m deploy.serve $(SERVE_ARGS)
 
 # Debian's chromium for the browser tests; installed when missing, never downloaded by a tool.
 chromium:
