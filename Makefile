@@ -40,6 +40,18 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
+# Debian's nginx with its njs module (deploy/nginx/, the front) and wrk (make bench-herd);
+# installed when missing, like chromium.
+nginx:
+	@{ test -x /usr/sbin/nginx && test -f /usr/lib/nginx/modules/ngx_http_js_module.so; } || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx libnginx-mod-http-js; }
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
+
 # Debian's haproxy (the cluster's load balancer) and redis-server (the restart scenario runs
 # one of its own); installed when missing. PostgreSQL's initdb/pg_ctl come with the server.
 cluster-tools:
@@ -81,7 +93,7 @@ format: $(VENV)/.testing
 	$(VENV)/bin/ruff check --select I --fix .
 	$(VENV)/bin/ruff format .
 
-test: $(VENV)/.testing chromium prometheus cluster-tools
+test: $(VENV)/.testing chromium prometheus cluster-tools nginx
 	$(MAKE) --no-print-directory test-sqlite
 	@if $(PY) -m tests.services_available; then \
 	  $(MAKE) --no-print-directory test-postgres; \
