@@ -39,8 +39,9 @@ class QueryTally:
 
 
 def route_of(request: HttpRequest) -> str:
+    """The URL pattern that answered, as a path: "/" for the page, "/api/v1/banner.json"."""
     match = getattr(request, "resolver_match", None)
-    return match.route if match is not None and match.route else UNMATCHED
+    return f"/{match.route}" if match is not None else UNMATCHED
 
 
 class QueryCountMiddleware:

@@ -10,7 +10,7 @@ from prometheus_client import REGISTRY
 
 from tests.factories import make_component
 
-BANNER = "api/v1/banner.json"
+BANNER = "/api/v1/banner.json"
 
 
 def counted(name: str, route: str) -> float:
@@ -30,10 +30,19 @@ def test_each_request_adds_its_route_and_the_queries_it_ran(client):
 
 @pytest.mark.django_db
 def test_a_request_without_queries_counts_zero(client):
-    before = counted("db_queries", "healthz")
+    before = counted("db_queries", "/healthz")
     client.get("/healthz")
-    assert counted("requests", "healthz") >= 1
-    assert counted("db_queries", "healthz") == before
+    assert counted("requests", "/healthz") >= 1
+    assert counted("db_queries", "/healthz") == before
+
+
+@pytest.mark.django_db
+def test_the_page_counts_under_its_own_route(client):
+    make_component()
+    before = counted("requests", "/")
+    client.get("/")
+    assert counted("requests", "/") == before + 1
+    assert counted("db_queries", "/") > 0
 
 
 @pytest.mark.django_db
@@ -42,6 +51,6 @@ def test_an_unknown_path_counts_under_one_label_not_its_own(client):
     client.get("/no/such/page/12345")
     assert counted("requests", "(unmatched)") == before + 1
     assert (
-        REGISTRY.get_sample_value("statuspage_web_requests_total", {"route": "no/such/page/12345"})
+        REGISTRY.get_sample_value("statuspage_web_requests_total", {"route": "/no/such/page/12345"})
         is None
     )
