@@ -131,6 +131,11 @@ clean:
 bench-public: $(VENV)/.runtime
 	$(PY) bench/public_site.py 30
 
+# The outage rush: wrk against gunicorn and the nginx front beside the two ceilings, in one
+# run; figures and chart to docs/BENCHMARKS.md (BENCH_ARGS="--runs 5 --seconds 10").
+bench-herd: $(VENV)/.testing nginx wrk
+	$(PY) -m bench.herd --write $(BENCH_ARGS)
+
 # Refresh the Spanish catalogue after changing public strings (translate, then compile).
 messages: $(VENV)/.runtime
 	@command -v msgfmt >/dev/null 2>&1 || { \
