@@ -274,7 +274,7 @@ def table(results: dict[Target, dict[str, float]]) -> str:
 
 
 def chart(results: dict[Target, dict[str, float]], path: Path) -> None:
-    import matplotlib
+    import matplotlib  # only when writing the chart: it is a test requirement, not a runtime one
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
