@@ -7,13 +7,22 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+
+import pytest
 
 from config import gunicorn_conf
 from deploy.serve import REQUIRED, problems, runall_argv
 from statuspage.management.commands.runall import Command, web_command
+from tests.factories import make_component
+from tests.test_deploy_nginx import database_url
+from tests.test_project import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPLETE = dict.fromkeys(REQUIRED, "x")
@@ -67,3 +76,47 @@ def test_gunicorn_workers_come_from_the_cpu_count_unless_told(monkeypatch):
     assert importlib.reload(gunicorn_conf).workers == 7
     monkeypatch.delenv("WEB_WORKERS")
     assert importlib.reload(gunicorn_conf).workers == 2 * (os.cpu_count() or 1) + 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_production_serves_the_page_and_its_hashed_static_files_once_collected(tmp_path):
+    """What `make setup` and `make serve` do before gunicorn starts: collectstatic. Without
+    it DEBUG=0 has no manifest and the page would be a 500."""
+    make_component()
+    port = int(os.environ.get("FRONT_TEST_PORT", "18210")) + 2
+    own = {"DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE"}
+    env = {k: v for k, v in os.environ.items() if k not in own and k != "SANDBOX_URL"}
+    env.update(
+        DEBUG="0",
+        SECRET_KEY="a-test-secret-key-" + "x" * 40,
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        DATABASE_URL=database_url(),
+        STATUSPAGE_VAR_DIR=str(tmp_path / "var"),
+        STATIC_ROOT=str(tmp_path / "static"),
+    )
+    collected = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+    )
+    assert collected.returncode == 0, collected.stderr
+    web = subprocess.Popen(
+        web_command("127.0.0.1", port, workers=1),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        page = wait_for(f"http://127.0.0.1:{port}/", time.monotonic() + 60).decode()
+        stylesheet = re.search(r'href="(/static/statuspage/status\.[0-9a-f]{12}\.css)"', page)
+        assert stylesheet, "the page links the hashed name from the manifest"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{stylesheet[1]}") as reply:
+            assert reply.status == 200
+            assert "immutable" in reply.headers["Cache-Control"]
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=30)
