@@ -1,6 +1,7 @@
 """The nginx front (deploy/nginx/) with Debian's nginx on loopback and the real app under
-gunicorn: it micro-caches and revalidates the public answers, and with the app stopped the
-page, summary.json and banner.json still answer 200 from the static snapshot, banner.json
+gunicorn: it micro-caches and revalidates the public answers, and with the app stopped (or
+hung past the front's timeout) the page, summary.json and banner.json still answer 200 from
+the static snapshot, banner.json
 turning to "status unknown" once the copy's valid_until has passed; what no copy holds is a
 503, JSON for a JSON URL.
 
@@ -87,16 +88,20 @@ def snapshot_dir(tmp_path, settings):
     return tmp_path / "public"
 
 
-@pytest.fixture
-def front(tmp_path, snapshot_dir):
-    config = FrontConfig(
+def front_config(tmp_path: Path, snapshot_dir: Path, app_timeout: str) -> FrontConfig:
+    return FrontConfig(
         listen=f"127.0.0.1:{FRONT_PORT}",
         upstream=f"127.0.0.1:{APP_PORT}",
         snapshot_dir=snapshot_dir,
         cache_dir=tmp_path / "front-cache",
-        app_timeout="15s",  # a loaded machine; the slow app is not what these tests break
+        app_timeout=app_timeout,
     )
-    with Front(config, tmp_path / "front", workers="1") as running:
+
+
+@pytest.fixture
+def front(tmp_path, snapshot_dir):
+    # Generous: a loaded machine's first requests are slow, and only one test breaks that.
+    with Front(front_config(tmp_path, snapshot_dir, "15s"), tmp_path / "front", "1") as running:
         yield running
 
 
@@ -181,3 +186,18 @@ def test_what_no_copy_holds_is_a_503_json_for_json_urls_and_html_otherwise(app, 
     assert status == 503 and json.loads(body)["status"] == "unknown"
     status, headers, body = get("/incidents/nothing-here")
     assert status == 503 and headers["Content-Type"].startswith("text/html")
+
+
+def test_a_hung_app_is_answered_from_the_snapshot_after_the_front_stops_waiting(
+    app, tmp_path, snapshot_dir, outage
+):
+    publish()
+    slow_front = Front(front_config(tmp_path, snapshot_dir, "1s"), tmp_path / "front", "1")
+    with slow_front:
+        os.killpg(app.pid, signal.SIGSTOP)  # accepts connections, answers nothing
+        try:
+            for path in ANSWERS:
+                status, headers, body = get(path)
+                assert (status, headers["X-Status-Source"]) == (200, "snapshot"), path
+        finally:
+            os.killpg(app.pid, signal.SIGCONT)
