@@ -407,6 +407,8 @@ class Cluster:
             Q_CLUSTER_NAME="statuspage",
             PYTHONUNBUFFERED="1",
         )
+        # N nodes share this machine's cores: two web workers each, unless told otherwise.
+        env.setdefault("WEB_WORKERS", "2")
         env.update(self.config.env)
         return env
 
