@@ -17,11 +17,14 @@ from django.conf import settings
 from django.db import models, transaction
 from django.http import HttpRequest
 
+from statuspage.clients import client_key
+
 SUBSCRIBE = "subscribe"
 
 
 def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "0.0.0.0"
+    """The client's address as limits count it (behind TRUSTED_PROXIES; IPv6 by /64)."""
+    return client_key(request)
 
 
 @dataclass(frozen=True)
