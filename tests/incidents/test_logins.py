@@ -62,9 +62,10 @@ def test_guesses_from_one_client_do_not_lock_the_owner_out(client, support_user,
 def test_the_delay_doubles_with_each_failure_past_the_free_ones(client, support_user, frozen):
     url = reverse("console-login")
     assert guess(client, url, times=6, **ATTACKER) == [200] * 6
-    assert client.post(url, {"username": "sam", "password": PASSWORD}, **ATTACKER)[
-        "Retry-After"
-    ] == "30"
+    assert (
+        client.post(url, {"username": "sam", "password": PASSWORD}, **ATTACKER)["Retry-After"]
+        == "30"
+    )
     frozen.move_to(NOW + timedelta(seconds=31))
     assert guess(client, url, **ATTACKER) == [200]  # checked again, and wrong again
     assert guess(client, url, **ATTACKER) == [429]
@@ -109,7 +110,9 @@ def test_a_delayed_account_logs_in_once_with_a_link_from_the_sandbox_inbox(
     support_user.save()
     url = reverse("console-login")
     guess(client, url, times=10, **ATTACKER)
-    assert client.post(url, {"username": "sam", "password": PASSWORD}, **ATTACKER).status_code == 429
+    assert (
+        client.post(url, {"username": "sam", "password": PASSWORD}, **ATTACKER).status_code == 429
+    )
 
     sent = client.post(reverse("console-login-request-link"), {"login": "sam"}, **ATTACKER)
     assert "a one-time sign-in link is on its way" in sent.content.decode()
