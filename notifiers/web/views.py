@@ -44,10 +44,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             return render(
                 request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429
             )
-        subscriber = start_subscription(channel, address)
+        subscriber, created = open_subscription(channel, address)
         language = form.cleaned_data["language"]
         component_ids = [c.id for c in form.cleaned_data["components"]]
         if channel == SubscriberChannel.WEBHOOK:
+            if not created:
+                return webhook_exists(request, subscriber)
             return start_webhook(request, subscriber, form.cleaned_data, language)
         confirmations.request(subscriber, component_ids, language, clock.now())
         if channel == SubscriberChannel.EMAIL:
@@ -61,7 +63,8 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 def start_webhook(
     request: HttpRequest, subscriber: Subscriber, data: dict, language: str
 ) -> HttpResponse:
-    """A fresh signing secret, shown once; the endpoint is confirmed by the verification ping.
+    """A new webhook's signing secret, shown once; the endpoint is confirmed by the
+    verification ping. Only for a subscriber this request created (webhook_exists).
 
     Components and language apply at once: a webhook is sent nothing before its ping is answered.
     """
@@ -81,13 +84,27 @@ def start_webhook(
     return render(request, "notifiers/webhook_added.html", context)
 
 
-def start_subscription(channel: str, address: str) -> Subscriber:
+def webhook_exists(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    """A webhook URL already subscribed is never changed by whoever posts it again: its
+    secret, format and components stay, and its secret is never shown again. Only its
+    owner's manage link changes it. One not yet confirmed gets its ping again, signed with
+    the secret its first requester was shown."""
+    if subscriber.confirmed_at is None and subscriber.suppressed_at is None:
+        confirmations.request(subscriber, [], subscriber.locale, clock.now())
+    return render(request, "notifiers/webhook_exists.html", {"subscriber": subscriber})
+
+
+def open_subscription(channel: str, address: str) -> tuple[Subscriber, bool]:
+    """The subscriber for this address, and whether this request created it."""
     now = clock.now()
     with transaction.atomic():
-        subscriber, _ = Subscriber.objects.get_or_create(
+        return Subscriber.objects.get_or_create(
             channel=channel, address=address, defaults={"created_at": now, "updated_at": now}
         )
-    return subscriber
+
+
+def start_subscription(channel: str, address: str) -> Subscriber:
+    return open_subscription(channel, address)[0]
 
 
 def confirm(subscriber: Subscriber, component_ids: list[int], language: str = "") -> None:
