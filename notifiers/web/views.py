@@ -9,6 +9,7 @@ tasks; the views only write rows and queue them.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +24,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from notifiers.channels.context import manage_token, read_manage_token
 from notifiers.delivery import confirmations
-from notifiers.ratelimit import SUBSCRIBE, client_ip, wait_seconds
+from notifiers.ratelimit import (
+    SMS_SCOPE,
+    SMS_SITE,
+    SUBSCRIBE,
+    Refusal,
+    attempt,
+    client_ip,
+    wait_seconds,
+)
 from notifiers.subscribers import Subscriber, SubscriberChannel, Suppression, WebhookFormat
 from notifiers.web.forms import CodeForm, DeviceForm, PreferencesForm, SubscribeForm
 from statuspage import clock
@@ -31,6 +40,8 @@ from statuspage.models import Component
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+log = logging.getLogger(__name__)
 
 
 @require_http_methods(["GET", "POST"])
@@ -44,6 +55,10 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             return render(
                 request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429
             )
+        if channel == SubscriberChannel.SMS:
+            refused = attempt(SMS_SCOPE, client_ip(request), SMS_SITE, clock.now())
+            if refused is not None:
+                return sms_refused(request, form, refused)
         subscriber, created = open_subscription(channel, address)
         language = form.cleaned_data["language"]
         component_ids = [c.id for c in form.cleaned_data["components"]]
@@ -82,6 +97,18 @@ def start_webhook(
         "manage_url": reverse("notifiers:preferences", args=[manage_token(subscriber.public_id)]),
     }
     return render(request, "notifiers/webhook_added.html", context)
+
+
+def sms_refused(request: HttpRequest, form: SubscribeForm, refused: Refusal) -> HttpResponse:
+    """Past the site's hourly budget of confirmation texts SMS sign-up pauses (staff see it
+    among the console's alerts); past this client's, it waits like any other limit."""
+    paused = refused.budget == "destination"
+    if paused:
+        log.warning("SMS sign-up paused: the site's hourly budget of confirmation texts is spent")
+    context = {"form": form, "limited": not paused, "sms_paused": paused}
+    response = render(request, "notifiers/subscribe.html", context, status=503 if paused else 429)
+    response["Retry-After"] = str(refused.wait)
+    return response
 
 
 def webhook_exists(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
