@@ -6,6 +6,7 @@ security settings that `manage.py check --deploy` asks for are on.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -478,6 +479,14 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 # Which X-Forwarded-For hop is the client (statuspage.clients): a count of the proxies in
 # front of us, or their comma-separated networks. Unset: REMOTE_ADDR is the client.
 TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "")
+if not TRUSTED_PROXIES.strip().isdigit():
+    for _network in env_list("TRUSTED_PROXIES", []):
+        try:
+            ipaddress.ip_network(_network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES: {_network!r} is neither a count of proxies nor a network."
+            ) from None
 # Every password login (console, admin, any other) goes through this backend first: it
 # refuses, unchecked, a try made during the growing delay (incidents.console.throttle).
 AUTHENTICATION_BACKENDS = [
