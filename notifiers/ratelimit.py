@@ -24,6 +24,7 @@ from statuspage.clients import client_key
 
 SUBSCRIBE = "subscribe"
 SMS_SCOPE = "sms"
+PUSH_SCOPE = "push"
 SMS_SITE = "site"  # the "destination" of the site-wide budget of confirmation texts
 
 

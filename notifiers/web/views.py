@@ -8,11 +8,13 @@ tasks; the views only write rows and queue them.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -25,6 +27,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from notifiers.channels.context import manage_token, read_manage_token
 from notifiers.delivery import confirmations
 from notifiers.ratelimit import (
+    PUSH_SCOPE,
     SMS_SCOPE,
     SMS_SITE,
     SUBSCRIBE,
@@ -236,10 +239,26 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifiers/unsubscribe.html", {"subscriber": subscriber, "token": token})
 
 
+def app_key_accepted(request: HttpRequest) -> bool:
+    """When PUSH_APP_KEYS is set, only a caller with one of them in X-App-Key is the app."""
+    keys = settings.PUSH_APP_KEYS
+    given = request.headers.get("X-App-Key", "").encode()
+    # Every key is compared, so the time taken does not tell which one came close.
+    matches = [hmac.compare_digest(given, key.encode()) for key in keys]
+    return not keys or any(matches)
+
+
 @csrf_exempt
 @require_POST
 def register_device(request: HttpRequest) -> JsonResponse:
-    """An app registers its install for push (JSON or form body); 400 says what is wrong."""
+    """An app registers its install for push (JSON or form body); 400 says what is wrong,
+    401 that it is not the app (PUSH_APP_KEYS), 429 that this client or installation
+    registered too often (RATE_LIMITS["push"])."""
+    if not app_key_accepted(request):
+        return JsonResponse(
+            {"errors": {"__all__": ["Registration needs this app's key in X-App-Key."]}},
+            status=401,
+        )
     data: Mapping[str, Any] | None = request.POST
     if request.content_type == "application/json":
         try:
@@ -253,10 +272,13 @@ def register_device(request: HttpRequest) -> JsonResponse:
     form = DeviceForm(data)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors}, status=400)
-    if wait_seconds(SUBSCRIBE, client_ip(request), f"push:{form.cleaned_data['fid']}", clock.now()):
-        return JsonResponse(
+    wait = wait_seconds(PUSH_SCOPE, client_ip(request), form.cleaned_data["fid"], clock.now())
+    if wait:
+        refused = JsonResponse(
             {"errors": {"__all__": ["Too many registrations; retry later."]}}, status=429
         )
+        refused["Retry-After"] = str(wait)
+        return refused
     subscriber = start_subscription(SubscriberChannel.PUSH, form.cleaned_data["fid"])
     subscriber.locale = form.cleaned_data["locale"] or subscriber.locale
     confirm(subscriber, [c.id for c in form.cleaned_data["components"]])
