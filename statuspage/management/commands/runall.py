@@ -112,6 +112,9 @@ class Command(BaseCommand):
                 "waitress",
                 f"--listen={host}:{port}",
                 "--threads=8",
+                # Waitress would drop X-Forwarded-* before Django sees them; Django decides
+                # which hops to believe (TRUSTED_PROXIES, SECURE_PROXY_SSL_HEADER, /metrics).
+                "--no-clear-untrusted-proxy-headers",
                 "config.wsgi:application",
             ],
             "engine": [*manage, "engine"],
