@@ -497,6 +497,8 @@ LOGIN_THROTTLE = {
     # Failures free of delay per (username, client), and per client over all usernames.
     "FREE_PER_USER_CLIENT": env_int("LOGIN_FREE_FAILURES_PER_USER_CLIENT", 5),
     "FREE_PER_CLIENT": env_int("LOGIN_FREE_FAILURES_PER_CLIENT", 20),
+    # ... and per username from every client together (many addresses guessing one account).
+    "FREE_PER_USER": env_int("LOGIN_FREE_FAILURES_PER_USER", 100),
     # Past them each failure doubles the wait before the next try, from this, up to the cap.
     "FIRST_DELAY_SECONDS": env_int("LOGIN_FIRST_DELAY_SECONDS", 30),
     "MAX_DELAY_SECONDS": env_int("LOGIN_MAX_DELAY_SECONDS", 900),

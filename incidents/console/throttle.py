@@ -3,7 +3,8 @@
 It sits in front of Django's own authentication: `ThrottleBackend` is the first of
 AUTHENTICATION_BACKENDS, so every `authenticate()` with a request passes it whatever view
 called. Failures are counted per (username, client) and per client (statuspage.clients: the
-client behind TRUSTED_PROXIES, IPv6 by /64) in the shared "limits" cache. Past a few free
+client behind TRUSTED_PROXIES, IPv6 by /64) in the shared "limits" cache, and, with a far
+larger allowance, per username from anywhere. Past a few free
 failures each one doubles the wait before the next try is even checked, up to a cap:
 guessing slows to a crawl while the owner, from their own address, is never locked out by
 someone else's guesses. `LoginThrottleMiddleware` answers a try made during the wait with
@@ -45,6 +46,9 @@ def counters(request: HttpRequest, username: str) -> list[Counter]:
     return [
         Counter(f"login:user-client:{user}:{client}", limits["FREE_PER_USER_CLIENT"]),
         Counter(f"login:client:{client}", limits["FREE_PER_CLIENT"]),
+        # Many clients guessing one password (a botnet): slowed too, far later; the owner
+        # then still has the emailed link.
+        Counter(f"login:user:{user}", limits["FREE_PER_USER"]),
     ]
 
 

@@ -149,3 +149,12 @@ def test_asking_for_a_link_tells_nobody_whether_the_account_exists(
     assert "a one-time sign-in link is on its way" in answer.content.decode()
     task_queue()
     assert sandbox.recorder.list(provider="sendgrid") == []
+
+
+def test_many_clients_guessing_one_account_are_slowed_down_too(client, support_user, settings):
+    settings.LOGIN_THROTTLE = {**settings.LOGIN_THROTTLE, "FREE_PER_USER": 10}
+    url = reverse("console-login")
+    for n in range(11):
+        guess(client, url, REMOTE_ADDR=f"203.0.113.{n + 1}")
+    assert guess(client, url, REMOTE_ADDR="203.0.113.99") == [429]
+    assert guess(client, url, username="ada", REMOTE_ADDR="203.0.113.99") == [200]
