@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster
+.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster abuse
 .PHONY: serve nginx wrk bench-herd
 
 $(VENV)/.runtime: requirements.txt
@@ -135,6 +135,11 @@ bench-public: $(VENV)/.runtime
 # run; figures and chart to docs/BENCHMARKS.md (BENCH_ARGS="--runs 5 --seconds 10").
 bench-herd: $(VENV)/.testing nginx wrk
 	$(PY) -m bench.herd --write $(BENCH_ARGS)
+
+# Issue 16's attacks on logins, proxies and sign-ups against a real web process (counts for
+# docs/RELIABILITY.md, "Security: logins, proxies and sign-ups"); ABUSE_PORT, default 18400.
+abuse: $(VENV)/.runtime
+	$(PY) -m bench.abuse
 
 # Refresh the Spanish catalogue after changing public strings (translate, then compile).
 messages: $(VENV)/.runtime
