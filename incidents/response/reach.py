@@ -88,9 +88,7 @@ def delivered(incident: Incident, since: datetime) -> list[Heard]:
 def kinds_sent(incident: Incident) -> dict[tuple[str, str], list[str]]:
     """Which kinds of update (opened, holding...) got through on each channel, in order."""
     rows = (
-        Delivery.objects.filter(
-            announcement__update__incident=incident, state=DeliveryState.SENT
-        )
+        Delivery.objects.filter(announcement__update__incident=incident, state=DeliveryState.SENT)
         .values_list("channel", "announcement__recipients", "announcement__update__kind")
         .annotate(first=Min("sent_at"))
         .order_by("first")

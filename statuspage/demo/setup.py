@@ -40,8 +40,9 @@ def load_demo() -> None:
         cloud,
         0,
         "Glucose readings and urgent low/high alarms delivered to followers.",
-        "Followers may not receive readings or alarms. Stay in touch with the person you "
-        "follow by phone, and check glucose with a meter if in doubt. Do not delete or "
+        # Short enough for every channel's budget in every language (tests/statuspage/
+        # test_demo_advice.py): an X post in Spanish leaves about 100 characters for it.
+        "Call the person you follow and check glucose with a meter. Do not delete or "
         "reinstall the app.",
         [follow_app],
     )

@@ -23,12 +23,16 @@ def cells(row: dict) -> tuple[str, ...]:
     )
 
 
+def line(row: tuple[str, ...], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+
+
 def table(record: dict) -> str:
     if not record["heard"]:
         return "nobody heard anything: no incident opened during the replay\n" + ORIGINAL
     rows = [COLUMNS, *(cells(row) for row in record["heard"])]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
+    lines = [line(row, widths) for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
     counts = ", ".join(f"{name} {count}" for name, count in sorted(record["sandbox"].items()))
     return "\n".join([*lines, "", f"sandbox received: {counts or 'nothing'}", ORIGINAL])
