@@ -14,6 +14,7 @@ Time is read from statuspage.clock, so a test moving the clock ages the data.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -21,6 +22,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from statuspage import clock
+
+log = logging.getLogger(__name__)
 
 # A healthy pipeline processes readings within a couple of seconds of their arrival.
 FRESH_DATA_AGE_SECONDS = 2
@@ -168,7 +171,10 @@ class Uploader:
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            self.upload_once()
+            try:
+                self.upload_once()
+            except Exception:
+                log.exception("a sensor upload failed; the next one tries again")
             self.stopped.wait(self.every_seconds)
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@ import urllib.request
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from incidents.response.reach import record_path
 from statuspage.demo.service import DemoServer, Uploader
@@ -117,7 +118,10 @@ class Command(BaseCommand):
 
 def ping_status_page(body: bytes) -> None:
     """One sensor upload's heartbeat ping to the status page (none before `demo setup`)."""
-    url = heartbeat_url()
+    try:
+        url = heartbeat_url()
+    except DatabaseError:
+        return  # not migrated yet, or the database is down: the next upload tries again
     if url is not None:
         request = urllib.request.Request(url, data=body, method="POST")
         urllib.request.urlopen(request, timeout=5).close()
