@@ -38,7 +38,12 @@ def run_in_own_database(speed: float, minutes: float) -> int:
     database = Path(settings.VAR_DIR) / DATABASE_FILE
     for path in (database, *(Path(f"{database}{end}") for end in ("-wal", "-shm"))):
         path.unlink(missing_ok=True)
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "REDIS_URL": ""}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{database}",
+        "REDIS_URL": "",
+        "STATUSPAGE_VAR_DIR": str(settings.VAR_DIR),
+    }
     env.pop("SANDBOX_URL", None)
     command = [sys.executable, str(settings.BASE_DIR / "manage.py"), "demo", "replay"]
     options = ["--here", "--speed", str(speed), "--minutes", str(minutes)]

@@ -12,6 +12,7 @@ import time_machine
 from django.core.management import call_command
 
 from incidents.models import Incident
+from incidents.response import reach
 from notifiers.models import Delivery, DeliveryState
 from statuspage import clock
 from statuspage.checks.heartbeat import PingKind
@@ -139,3 +140,14 @@ def test_replay_measures_who_heard_what_on_every_channel(demo, sandbox, task_que
     assert record["broke_at"][11:16] == "01:00"
     assert record["sandbox"]["fcm/push"] >= 1
     assert record["sandbox"]["twilio/sms"] >= 2  # a subscriber and on-call
+
+
+def test_the_replay_command_runs_on_a_database_of_its_own_and_keeps_its_record(settings, capfd):
+    call_command("demo", "replay", "--speed", "60", "--minutes", "4")
+    out = capfd.readouterr().out
+    assert "push" in out and "app_users" in out
+    assert "first public word about 8 h later" in out
+    record = reach.load()
+    assert record["heard"], "the record is where the console's page reads it"
+    assert (settings.VAR_DIR / "demo-replay.sqlite3").exists()
+    assert not Incident.objects.exists(), "the test's own database is left alone"

@@ -1,3 +1,4 @@
+import argparse
 import json
 import signal
 import threading
@@ -40,7 +41,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--minutes", type=float, default=30, help="replay: how long after the break to run"
         )
-        parser.add_argument("--here", action="store_true", help="replay: in this database")
+        # The replay's child process, on the database made for it; never for people.
+        parser.add_argument("--here", action="store_true", help=argparse.SUPPRESS)
 
     def handle(self, *args, action: str, **options) -> None:
         if action == "replay":
