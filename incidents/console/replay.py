@@ -6,16 +6,26 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required, permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 
 from incidents.response import reach
 from notifiers.recipients import Recipients
 
 VIEW = "incidents.view_incident"
+# Short, for a table column (the Recipients labels explain more than fits).
+WHO = {
+    reach.VISITORS: _("Anyone who looks"),
+    Recipients.APP_USERS: _("App users and followers"),
+    Recipients.COMPONENT_TOPICS: _("App users following the component"),
+    Recipients.SUBSCRIBERS: _("Subscribers"),
+    Recipients.FALLBACK: _("Subscribers, second channel"),
+    Recipients.ONCALL: _("On-call staff"),
+    Recipients.PUBLIC: _("The public"),
+}
 
 
 def labelled(row: dict) -> dict:
-    known = row["recipients"] in Recipients.values
-    return {**row, "who": Recipients(row["recipients"]).label if known else row["recipients"]}
+    return {**row, "who": WHO.get(row["recipients"], row["recipients"])}
 
 
 @login_required(login_url="console-login")

@@ -21,8 +21,10 @@ from notifiers.models import Delivery, DeliveryState
 from notifiers.recipients import Recipients
 
 RECORD_FILE = "demo-replay.json"
-# The status page and the in-app banner show an incident from the moment it is published.
-PUBLISHED_ON = (("page", Recipients.PUBLIC), ("banner", Recipients.APP_USERS))
+# The status page and the in-app banner show an incident from the moment it is published,
+# to anyone who looks at the page and to the users of the affected apps.
+VISITORS = "visitors"
+PUBLISHED_ON = (("page", VISITORS), ("banner", Recipients.APP_USERS))
 
 
 @dataclass

@@ -43,7 +43,7 @@ def test_replay_page_shows_who_heard_what_beside_the_original_outage(
     with django_assert_max_num_queries(4):  # session, user, permissions (two)
         page = client.get("/manage/demo/replay").content.decode()
     assert "01:02:40" in page and "2.7 min" in page
-    assert "Users and followers of one app" in page
+    assert "App users and followers" in page
     assert "never" in page
     assert "fcm/push 2" in page
     assert "First public word, about 8 hours after impact" in page

@@ -132,7 +132,7 @@ def test_replay_measures_who_heard_what_on_every_channel(demo, sandbox, task_que
     record = replay(demo, Drivers(engine_pass, ping), speed=60, minutes=20)
 
     heard = {(row["channel"], row["recipients"]) for row in record["heard"] if row["sent"]}
-    assert {("page", "public"), ("banner", "app_users"), ("push", "app_users")} <= heard
+    assert {("page", "visitors"), ("banner", "app_users"), ("push", "app_users")} <= heard
     assert {("sms", "subscribers"), ("email", "subscribers"), ("webhook", "subscribers")} <= heard
     assert {("sms", "oncall"), ("email", "oncall")} <= heard
     assert {"mastodon", "bluesky", "x", "facebook"} <= {channel for channel, _who in heard}
