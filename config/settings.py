@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import TypedDict
 
@@ -382,6 +383,10 @@ FIREBASE: FirebaseSettings = {
 }
 
 DEMO_SERVICE_PORT = env_int("DEMO_SERVICE_PORT", 8002)
+# For `manage.py demo replay` only: how much faster than real time statuspage.clock runs,
+# from the (real, virtual) moments the replay anchors it at. Never set in production.
+DEMO_CLOCK_SPEED = float(os.environ.get("DEMO_CLOCK_SPEED", "1"))
+DEMO_CLOCK_ANCHOR: tuple[datetime, datetime] | None = None
 
 # --- Notifiers (SMS, email, subscribers) ---------------------------------------------
 # In sandbox mode (SANDBOX_URL set) the sandbox's own test credentials are used instead.
