@@ -204,6 +204,44 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
 
+# --- The answer store (statuspage.public.store, docs/OPERATIONS.md "The answer store") --
+# Public answers rendered once per change of the picture, read by every web worker. Redis
+# when there is one (its own key prefix beside django-q2's keys; ANSWERS_REDIS_URL moves it
+# to another database or server); otherwise files under var/, which every worker process
+# on this machine shares (a per-process memory cache would not see another's renders, and a
+# database cache would spend the queries the store exists to save).
+ANSWERS_REDIS_URL = os.environ.get("ANSWERS_REDIS_URL", REDIS_URL)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "answers": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": ANSWERS_REDIS_URL,
+        "KEY_PREFIX": "statuspage-answers",
+        "TIMEOUT": 3600,
+    }
+    if ANSWERS_REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("ANSWERS_CACHE_DIR", str(VAR_DIR / "answers")),
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
+
+
+class AnswersSettings(TypedDict):
+    ENABLED: bool
+    REFRESH_SECONDS: int
+
+
+ANSWERS: AnswersSettings = {
+    # Off: every public request renders live, as before the store.
+    "ENABLED": env_bool("ANSWERS_STORE", True),
+    # A stored answer is rendered again at least this often even when nothing changed: the
+    # time-driven parts (monitoring interrupted, "last checked", today's bar) move on.
+    "REFRESH_SECONDS": env_int("ANSWERS_REFRESH_SECONDS", 10),
+}
+
 
 class TasksSettings(TypedDict):
     STALL_SECONDS: int
