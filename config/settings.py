@@ -386,6 +386,8 @@ ENGINE: EngineSettings = {
         # Probes nobody checked for two intervals: "status unknown" and one page each.
         "statuspage.picture.silence.sweep",
         "statuspage.public.snapshot.publish_if_due",
+        # The most-read public answers renewed in the answer store before they go stale.
+        "statuspage.public.prewarm.refresh",
         "incidents.response.clock.tick",
         "incidents.response.queue_stall.check_queue",
     ],

@@ -41,8 +41,9 @@ POLL_SECONDS = 0.02
 # unreachable (a Redis or file entry then expires by itself).
 KEEP_SECONDS = 24 * 3600
 CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
-# Set by the housekeeping refresh on its own requests: render even if the entry is fresh.
-FORCE = "statuspage.answers.refresh"
+# Set by the housekeeping refresh (statuspage.public.prewarm) on its own requests (a WSGI
+# environ key no client can send): renew an entry past the first half of its freshness.
+RENEW = "statuspage.answers.renew"
 
 # Live renders per kind in this process: what the store saves is visible (tests, benchmark).
 RENDERS: Counter[str] = Counter()
@@ -63,6 +64,9 @@ class Entry:
     def fresh(self, version: str, now: float) -> bool:
         """Rendered at this version, and not too long ago (nor "later": a clock set back)."""
         return self.version == version and self.rendered_at <= now < self.fresh_until
+
+    def renewable(self, now: float) -> bool:
+        return now >= self.rendered_at + (self.fresh_until - self.rendered_at) / 2
 
     def usable(self, now: float) -> bool:
         return self.usable_until is None or now < self.usable_until
@@ -185,8 +189,9 @@ def answer(
     version, entry = read(key)
     if version is None:
         return view(request, *args, **kwargs)
-    if entry is not None and entry.fresh(version, now) and not request.META.get(FORCE):
-        return replay(request, entry)
+    if entry is not None and entry.fresh(version, now):
+        if not (request.META.get(RENEW) and entry.renewable(now)):
+            return replay(request, entry)
     lock = f"{key}:rendering:{version}"
     if not claim(lock):
         if entry is not None and entry.version == version and entry.usable(now):

@@ -5,12 +5,14 @@ monitoring interrupted and a silent probe all reach readers through it."""
 from __future__ import annotations
 
 from datetime import timedelta
+from io import StringIO
 
 import pytest
 import time_machine
+from django.core.management import call_command
 from django.db import connection
 
-from statuspage import changes
+from statuspage import changes, clock
 from statuspage.models import Component
 from statuspage.picture import monitoring
 from statuspage.public import store
@@ -300,3 +302,35 @@ def test_with_the_database_down_a_stored_banner_is_never_served_past_valid_until
     late = client.get("/api/v1/banner.json")
     assert late.status_code == 503
     assert late.json()["status"] == "unknown"
+
+
+# --- Housekeeping and operations -------------------------------------------------------
+
+
+def test_housekeeping_renews_the_hot_answers_past_half_their_freshness(
+    client, site, traveller, django_assert_num_queries
+):
+    from statuspage.public import prewarm
+
+    client.get("/api/v2/summary.json")
+    rendered = store.RENDERS["v2:summary"]
+    traveller.shift(timedelta(seconds=2))
+    prewarm.refresh(clock.now())
+    assert store.RENDERS["v2:summary"] == rendered, "still in the first half: left alone"
+    traveller.shift(timedelta(seconds=4))
+    prewarm.refresh(clock.now())
+    assert store.RENDERS["v2:summary"] == rendered + 1
+    traveller.shift(timedelta(seconds=1))
+    with django_assert_num_queries(0):
+        client.get("/api/v1/banner.json", {"audience": "follow-app"}, HTTP_ACCEPT_LANGUAGE="es")
+    traveller.shift(timedelta(seconds=7))
+    with django_assert_num_queries(0):
+        client.get("/api/v2/summary.json")  # rendered at 0 s, renewed at 6 s: fresh at 14 s
+
+
+def test_flush_answers_makes_every_answer_render_again(client, site):
+    client.get("/api/v2/summary.json")
+    rendered = store.RENDERS["v2:summary"]
+    call_command("flush_answers", stdout=StringIO())
+    client.get("/api/v2/summary.json")
+    assert store.RENDERS["v2:summary"] == rendered + 1
