@@ -30,7 +30,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe, quote_etag
 
 from statuspage import clock
-from statuspage.changes import current_version, store
+from statuspage.changes import VERSION_KEY, current_version, store
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ def answer_key(
 def read(key: str) -> tuple[str | None, Entry | None]:
     """The picture's version and the stored entry, or (None, None) when the store is down."""
     try:
-        return current_version(), store().get(key)
+        found = store().get_many([VERSION_KEY, key])  # one round trip on Redis (MGET)
+        return found.get(VERSION_KEY) or current_version(), found.get(key)
     except Exception:
         log.warning("the answer store is unreachable: answering live", exc_info=True)
         return None, None
@@ -193,7 +194,8 @@ def answer(
         if not (request.META.get(RENEW) and entry.renewable(now)):
             return replay(request, entry)
     lock = f"{key}:rendering:{version}"
-    if not claim(lock):
+    claimed = claim(lock)
+    if not claimed:
         if entry is not None and entry.version == version and entry.usable(now):
             return replay(request, entry)
         waited = wait_for(key, version)
@@ -210,7 +212,8 @@ def answer(
             raise
         return unreachable(request)
     finally:
-        release(lock)
+        if claimed:
+            release(lock)
     if not storable(request, response):
         return response
     stored = entry_for(version, response, now)
