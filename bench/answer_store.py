@@ -9,10 +9,14 @@ and a stored summary.json read from each local backend (files, per-process memor
 database cache) to show why files are the local default. Medians of ROUNDS rounds.
 
     make bench-answers          # or: .venv/bin/python bench/answer_store.py [components]
+
+BENCH_REDIS_URL=redis://127.0.0.1:6379/N adds Redis to the backends compared (its keys carry
+a prefix of their own and expire; nothing is flushed).
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import statistics
 import sys
@@ -40,7 +44,15 @@ def cpu_per_request(client, path: str, **headers) -> float:
 
 
 def backends(var_dir: str) -> dict[str, dict]:
+    redis = {}
+    if os.environ.get("BENCH_REDIS_URL"):
+        redis["Redis (RedisCache, BENCH_REDIS_URL)"] = {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["BENCH_REDIS_URL"],
+            "KEY_PREFIX": f"bench-answers-{os.getpid()}",
+        }
     return {
+        **redis,
         "files (FileBasedCache, the local default)": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
             "LOCATION": f"{var_dir}/answers-bench",

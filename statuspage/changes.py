@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 STORE = "answers"
 VERSION_KEY = "picture-version"
-# A version outlives any stored answer: when it is gone (a flushed store), a new one is made.
-VERSION_TIMEOUT = None
+# When the version is gone (expired, a flushed store), a new one is made: every answer is
+# rendered once more, nothing worse.
+VERSION_TIMEOUT = 7 * 24 * 3600
 
 # Models whose saves change what the public reads. Probe is left out on purpose: its counters
 # move on every check; its silence flag is moved by statuspage.picture.silence, which calls

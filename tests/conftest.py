@@ -84,6 +84,12 @@ def empty_answer_store(settings, tmp_path):
     else:
         answers["KEY_PREFIX"] = f"test-answers-{tmp_path.name}-{os.getpid()}-{id(tmp_path)}"
     settings.CACHES = {**settings.CACHES, "answers": answers}
+    yield
+    from django.core.cache import caches
+
+    from statuspage.changes import VERSION_KEY
+
+    caches["answers"].delete(VERSION_KEY)  # answers expire by themselves; the version later
 
 
 @pytest.fixture

@@ -334,3 +334,15 @@ def test_flush_answers_makes_every_answer_render_again(client, site):
     call_command("flush_answers", stdout=StringIO())
     client.get("/api/v2/summary.json")
     assert store.RENDERS["v2:summary"] == rendered + 1
+
+
+def test_a_signed_in_reader_is_served_the_stored_page_without_touching_the_session(
+    client, site, django_assert_num_queries, admin_user
+):
+    anonymous = client.get("/").content
+    client.force_login(admin_user)
+    client.cookies["django_language"] = "en"
+    with django_assert_num_queries(0):
+        signed_in = client.get("/")
+    assert signed_in.content == anonymous
+    assert "sessionid" not in signed_in.cookies
