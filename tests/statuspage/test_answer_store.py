@@ -4,6 +4,9 @@ monitoring interrupted and a silent probe all reach readers through it."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 from io import StringIO
 
@@ -346,3 +349,24 @@ def test_a_signed_in_reader_is_served_the_stored_page_without_touching_the_sessi
         signed_in = client.get("/")
     assert signed_in.content == anonymous
     assert "sessionid" not in signed_in.cookies
+
+
+def test_a_change_made_in_another_process_reaches_this_one(client, site, settings):
+    """The version lives in the shared store, not in a process: here another process (as the
+    engine or a task worker would) moves it, on the local file store every process shares."""
+    answers = settings.CACHES["answers"]
+    if not answers["BACKEND"].endswith("FileBasedCache"):
+        pytest.skip("the file store is the local default; Redis is shared by construction")
+    client.get("/api/v2/summary.json")
+    rendered = store.RENDERS["v2:summary"]
+    environment = {**os.environ, "ANSWERS_CACHE_DIR": answers["LOCATION"], "REDIS_URL": ""}
+    subprocess.run(
+        [sys.executable, "manage.py", "flush_answers"],
+        check=True,
+        env=environment,
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        timeout=60,
+    )
+    client.get("/api/v2/summary.json")
+    assert store.RENDERS["v2:summary"] == rendered + 1
