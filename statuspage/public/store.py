@@ -31,6 +31,7 @@ from django.utils.http import parse_http_date_safe, quote_etag
 
 from statuspage import clock
 from statuspage.changes import VERSION_KEY, current_version, store
+from statuspage.instruments import PUBLIC_ANSWERS
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,13 @@ def time_now() -> float:
     return clock.now().timestamp()
 
 
+def served(kind: str, how: str, response: HttpResponse) -> HttpResponse:
+    if how == "stored" and response.status_code == 304:
+        how = "not_modified"
+    PUBLIC_ANSWERS.labels(kind, how).inc()
+    return response
+
+
 def replay(request: HttpRequest, entry: Entry) -> HttpResponse:
     """The stored answer, or a 304 when the client already has it: no body is built."""
     response = HttpResponse(entry.content)
@@ -189,36 +197,36 @@ def answer(
     now = time_now()
     version, entry = read(key)
     if version is None:
-        return view(request, *args, **kwargs)
+        return served(kind, "live", view(request, *args, **kwargs))
     if entry is not None and entry.fresh(version, now):
         if not (request.META.get(RENEW) and entry.renewable(now)):
-            return replay(request, entry)
+            return served(kind, "stored", replay(request, entry))
     lock = f"{key}:rendering:{version}"
     claimed = claim(lock)
     if not claimed:
         if entry is not None and entry.version == version and entry.usable(now):
-            return replay(request, entry)
+            return served(kind, "stored", replay(request, entry))
         waited = wait_for(key, version)
         if waited is not None:
-            return replay(request, waited)
+            return served(kind, "stored", replay(request, waited))
     try:
         RENDERS[kind] += 1
         response = render(view, request, args, kwargs)
     except DatabaseError:
         log.warning("database unreachable: %s answers from the store", kind, exc_info=True)
         if entry is not None and entry.usable(now):
-            return replay(request, entry)
+            return served(kind, "last_resort", replay(request, entry))
         if unreachable is None:
             raise
-        return unreachable(request)
+        return served(kind, "unavailable", unreachable(request))
     finally:
         if claimed:
             release(lock)
     if not storable(request, response):
-        return response
+        return served(kind, "rendered", response)
     stored = entry_for(version, response, now)
     write(key, stored)
-    return replay(request, stored)
+    return served(kind, "rendered", replay(request, stored))
 
 
 def claim(lock: str) -> bool:

@@ -370,3 +370,22 @@ def test_a_change_made_in_another_process_reaches_this_one(client, site, setting
     )
     client.get("/api/v2/summary.json")
     assert store.RENDERS["v2:summary"] == rendered + 1
+
+
+def test_metrics_count_how_each_answer_was_served(client, site):
+    from prometheus_client import REGISTRY
+
+    def count(how: str) -> float:
+        labels = {"kind": "v2:summary", "how": how}
+        return REGISTRY.get_sample_value("statuspage_public_answers_total", labels) or 0.0
+
+    before = {how: count(how) for how in ("rendered", "stored", "not_modified")}
+    etag = client.get("/api/v2/summary.json")["ETag"]
+    client.get("/api/v2/summary.json")
+    client.get("/api/v2/summary.json", HTTP_IF_NONE_MATCH=etag)
+    assert {how: count(how) - before[how] for how in before} == {
+        "rendered": 1,
+        "stored": 1,
+        "not_modified": 1,
+    }
+    assert "statuspage_public_answers_total" in client.get("/metrics").content.decode()
