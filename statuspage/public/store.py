@@ -46,6 +46,9 @@ CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 # environ key no client can send): renew an entry past the first half of its freshness.
 RENEW = "statuspage.answers.renew"
 
+# Part of every key: a release that changes `Entry` moves it, so it never reads old pickles.
+ENTRY_FORMAT = 1
+
 # Live renders per kind in this process: what the store saves is visible (tests, benchmark).
 RENDERS: Counter[str] = Counter()
 
@@ -90,7 +93,7 @@ def answer_key(
     if per_language:
         parts.append(f"lang={translation.get_language()}")
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
-    return f"answer:{kind}:{digest}"
+    return f"answer:{ENTRY_FORMAT}:{kind}:{digest}"
 
 
 def read(key: str) -> tuple[str | None, Entry | None]:
