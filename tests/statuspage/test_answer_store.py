@@ -389,3 +389,32 @@ def test_metrics_count_how_each_answer_was_served(client, site):
         "not_modified": 1,
     }
     assert "statuspage_public_answers_total" in client.get("/metrics").content.decode()
+
+
+# --- Single-flight ------------------------------------------------------------------------
+
+
+def test_while_another_worker_renders_readers_get_the_entry_they_have(
+    client, site, traveller, django_assert_num_queries
+):
+    first = client.get("/api/v2/summary.json")
+    request = first.wsgi_request
+    traveller.shift(timedelta(seconds=11))  # the timer ran out; the picture did not change
+    key = store.answer_key("v2:summary", request, (), False, {})
+    changes.store().add(f"{key}:rendering:{changes.current_version()}", 1, 60)  # a worker renders
+    rendered = store.RENDERS["v2:summary"]
+    with django_assert_num_queries(0):
+        again = client.get("/api/v2/summary.json")
+    assert again.content == first.content
+    assert store.RENDERS["v2:summary"] == rendered, "one render at a time per answer"
+
+
+def test_a_reader_waits_for_a_change_being_rendered_then_renders_itself(client, site, monkeypatch):
+    request = client.get("/api/v2/summary.json").wsgi_request
+    changes.bump()
+    key = store.answer_key("v2:summary", request, (), False, {})
+    changes.store().add(f"{key}:rendering:{changes.current_version()}", 1, 60)
+    monkeypatch.setattr(store, "WAIT_SECONDS", 0.1)  # the other worker never finishes
+    rendered = store.RENDERS["v2:summary"]
+    assert client.get("/api/v2/summary.json").status_code == 200
+    assert store.RENDERS["v2:summary"] == rendered + 1, "never the previous picture"
