@@ -556,7 +556,9 @@ LOGIN_THROTTLE = {
     # The one-time sign-in link by email (a delayed account can still get in).
     "LINK_MAX_AGE_SECONDS": env_int("LOGIN_LINK_MAX_AGE_SECONDS", 900),
 }
-# The limits' counters live in a cache every process shares: Redis when REDIS_URL is set.
+# The limits' counters live in a cache every process shares: Redis when REDIS_URL is set,
+# otherwise files under var/ (every gunicorn worker on this machine sees the same counts;
+# a per-process memory cache would give each worker its own allowance).
 LIMITS_CACHE = "limits"
 # Beside "default" and the answer store's "answers" (above).
 CACHES[LIMITS_CACHE] = (
@@ -566,7 +568,11 @@ CACHES[LIMITS_CACHE] = (
         "KEY_PREFIX": "limits",
     }
     if REDIS_URL
-    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "limits"}
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("LIMITS_CACHE_DIR", str(VAR_DIR / "limits")),
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    }
 )
 # Push registration: when set, an app proves it is the app with one of these keys in the
 # X-App-Key header (comma separated, so a key can be rotated).
