@@ -101,8 +101,8 @@ def fitted(
     `overrides` (from overrides_for) saves the query that looks for this file's override;
     `override` renders a template body not saved yet (the admin's check when written)."""
     if override is None:
-        override = override_for(channel, kind, part) if overrides is None else overrides.get(
-            (kind, part)
+        override = (
+            override_for(channel, kind, part) if overrides is None else overrides.get((kind, part))
         )
     render = renderer(channel, kind, part, override)
     first = ""

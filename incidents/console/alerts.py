@@ -1,7 +1,7 @@
 """What staff should see but the public should not: the console's alerts about our own
 monitoring (interrupted, a dead engine among live ones, a stalled task queue, probes nobody
 checks, regions that stopped reporting, flapping probes, a region that alone sees an outage,
-warnings)."""
+warnings) and messages that failed for good (per update and channel, with their text)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q
 
+from incidents.console.failures import failed_channels
 from incidents.messages import overrides_for, render_message
 from notifiers.delivery.queue_health import queue_health
 from statuspage import clock
@@ -61,6 +62,10 @@ def staff_alerts() -> list[StaffAlert]:
             StaffAlert("queue_stalled", render("queue_stalled", {"health": queue}), since)
         )
     alerts += silence_alerts(render)
+    alerts += [
+        StaffAlert("delivery_failed", render("delivery_failed", {"failure": f}), f.at)
+        for f in failed_channels(clock.now())
+    ]
     probes = list(
         Probe.objects.filter(enabled=True)
         .filter(Q(flapping_since__isnull=False) | ~Q(last_warning=""))
