@@ -10,6 +10,7 @@ error (MessageTooLong), shown in the console's preview and failing the delivery 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,7 +18,7 @@ from django.template import Context, Template
 from django.template.loader import get_template
 from django.utils import translation
 
-from incidents.limits import MessageTooLong, problem
+from incidents.limits import MessageTooLong, folder, problem
 from incidents.models import MessageTemplate
 
 
@@ -37,6 +38,7 @@ class Cut:
 
 
 WHOLE = Cut()
+SPACES = re.compile(r" {2,}")
 STEPS = (
     WHOLE,
     *(Cut(advice=cap) for cap in (200, 160, 120, 90, 60, 40, 0)),
@@ -50,6 +52,8 @@ class Fitted:
 
     text: str
     cut: Cut = WHOLE
+    # Rewritten by the part's fold (SMS: accents dropped) to fit.
+    folded: bool = False
 
     @property
     def shortened(self) -> bool:
@@ -105,13 +109,15 @@ def fitted(
             override_for(channel, kind, part) if overrides is None else overrides.get((kind, part))
         )
     render = renderer(channel, kind, part, override)
+    fold = folder(channel, part)
     first = ""
     for cut in STEPS:
         text = render({**context, **cut.context()}, cut != WHOLE)
-        detail = problem(channel, part, text)
-        if not detail:
-            return Fitted(text, cut)
-        first = first or detail
+        for candidate in (text, fold(text)) if fold else (text,):
+            detail = problem(channel, part, candidate)
+            if not detail:
+                return Fitted(candidate, cut, folded=candidate != text)
+            first = first or detail
     raise MessageTooLong(channel, part, f"{first}, and still over with the advice and body cut")
 
 
@@ -132,6 +138,8 @@ def renderer(channel: str, kind: str, part: str, override: str | None):
 
     def render(context: dict[str, Any], cut: bool) -> str:
         lines = raw(context).strip().splitlines()
-        return "\n".join((line.strip() if cut else line.rstrip()) for line in lines)
+        if cut:
+            return "\n".join(SPACES.sub(" ", line).strip() for line in lines)
+        return "\n".join(line.rstrip() for line in lines)
 
     return render

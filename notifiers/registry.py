@@ -72,6 +72,9 @@ class Part:
     name: str
     limit: Limit | None = None
     preview: bool = True
+    # How a text over the limit may be rewritten before anything is cut (SMS: accents
+    # dropped so a text stays GSM-7); see incidents.messages.fitted.
+    fold: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)

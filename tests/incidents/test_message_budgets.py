@@ -10,6 +10,7 @@ from incidents.limits import MessageTooLong
 from incidents.messages import WHOLE, fitted, render_message
 from incidents.models import MessageTemplate
 from incidents.response import workflow
+from notifiers import lengths
 from notifiers.registry import registered
 from statuspage.models import Verdict
 from tests.clock import NOW
@@ -57,7 +58,7 @@ def test_long_advice_is_shortened_to_fit_every_budget_keeping_link_and_next_upda
             if part == "body" and channel in ("sms", "x", "bluesky", "mastodon"):
                 assert f"/incidents/{update.incident.public_id}" in result.text
             if channel in ("sms", "x") and kind != "recovering":
-                next_by = "Next update by" if language == "en" else "Próxima actualización"
+                next_by = "Next update by" if language == "en" else "xima actualizaci"
                 assert next_by in result.text, (channel, kind, result.text)
 
 
@@ -94,3 +95,16 @@ def test_a_message_no_step_makes_fit_is_a_clear_error(update):
     )
     with pytest.raises(MessageTooLong, match="still over with the advice and body cut"):
         fitted("x", "opened", context(update, "opened"), "body")
+
+
+def test_a_spanish_text_drops_its_accents_before_anything_is_cut(update):
+    """One "ó" makes a whole SMS UCS-2 (67 characters a segment instead of 153)."""
+    with translation.override("es"):
+        result = fitted("sms", "opened", context(update, "opened"), "body")
+    assert result.folded and result.cut == WHOLE
+    assert "Proxima actualizacion" in result.text and LONG_ADVICE in result.text
+    assert lengths.sms_count(result.text).encoding == "GSM-7"
+
+
+def test_folding_keeps_gsm7_letters_and_what_has_no_plain_letter():
+    assert lengths.gsm7_fold("¿Qué pasó? Año, über, 🩸") == "¿Qué paso? Año, über, 🩸"
