@@ -9,7 +9,11 @@ from django.urls import reverse
 from incidents.models import Incident, MessageTemplate
 from incidents.response.budgets import advice_fits, check_component
 from notifiers.models import Delivery
+from incidents.response import workflow
+from statuspage.models import Verdict
+from tests.clock import NOW
 from tests.factories import make_component
+from tests.incidents.test_console import update_data
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +79,15 @@ def test_an_override_that_fits_only_shortened_is_saved_with_a_warning(admin_clie
     notes = [str(m) for m in get_messages(response.wsgi_request)]
     assert MessageTemplate.objects.count() == 1
     assert any(n.startswith("x body (en, opened): the advice") for n in notes), notes
+
+
+def test_the_console_preview_says_what_is_cut_per_channel_and_language(
+    client, support_user, down_probe
+):
+    incident = workflow.handle_verdict(down_probe, Verdict.CONFIRMED_DOWN, NOW)
+    incident.components.update(advice=LONG_ADVICE)
+    client.force_login(support_user)
+    data = update_data(incident, body="We found the cause: an overloaded queue. " * 3)
+    text = client.post(reverse("console-preview"), data).content.decode()
+    assert "Shortened to fit: the advice is cut to" in text
+    assert '<span class="label">body (es)</span>' in text
