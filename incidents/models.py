@@ -265,6 +265,8 @@ class IncidentUpdate(models.Model):
         MAINTENANCE_SCHEDULED = "maintenance_scheduled", _("Maintenance scheduled")
         MAINTENANCE_STARTED = "maintenance_started", _("Maintenance started")
         MAINTENANCE_COMPLETED = "maintenance_completed", _("Maintenance completed")
+        # What happened and what will change, after the resolution: the page and email only.
+        POSTMORTEM = "postmortem", _("Postmortem")
         # Internal: never shown to the public, they carry pages and reminders to on-call staff.
         PAGING = "paging", _("Page to on-call staff")
         REMINDER = "reminder", _("Reminder to on-call staff")

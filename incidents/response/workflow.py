@@ -404,8 +404,11 @@ def publish_postmortem(
         before = audit.snapshot(incident)
         incident.transition_to(IncidentStatus.POSTMORTEM, now)
         incident.save()
+        text = render_message(
+            "page", "postmortem", {**context_for(incident), "body": body.strip()}
+        )
         update = add_update(
-            incident, IncidentUpdate.Kind.UPDATE, body.strip(), now, author=author, deliver=deliver
+            incident, IncidentUpdate.Kind.POSTMORTEM, text, now, author=author, deliver=deliver
         )
         publish_to_told(update, now)
         audit.record(
