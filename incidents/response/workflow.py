@@ -404,9 +404,7 @@ def publish_postmortem(
         before = audit.snapshot(incident)
         incident.transition_to(IncidentStatus.POSTMORTEM, now)
         incident.save()
-        text = render_message(
-            "page", "postmortem", {**context_for(incident), "body": body.strip()}
-        )
+        text = render_message("page", "postmortem", {**context_for(incident), "body": body.strip()})
         update = add_update(
             incident, IncidentUpdate.Kind.POSTMORTEM, text, now, author=author, deliver=deliver
         )

@@ -7,9 +7,9 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from incidents.models import Incident, MessageTemplate
+from incidents.response import workflow
 from incidents.response.budgets import advice_fits, check_component
 from notifiers.models import Delivery
-from incidents.response import workflow
 from statuspage.models import Verdict
 from tests.clock import NOW
 from tests.factories import make_component

@@ -3,7 +3,13 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError
 
-from incidents.models import EscalationPolicy, Incident, IncidentStatus, IncidentUpdate, InvalidTransition
+from incidents.models import (
+    EscalationPolicy,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    InvalidTransition,
+)
 from incidents.response import workflow
 from notifiers.models import Announcement
 from statuspage.models import ComponentStatus, ProbeState, Verdict
