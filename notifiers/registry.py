@@ -40,6 +40,8 @@ PUBLIC_KINDS = (
     "maintenance_completed",
 )
 ONCALL_KINDS = ("paging", "reminder", "monitoring_interrupted", "monitoring_restored")
+# Kinds only the channels that declare them in `Channel.extra_kinds` word and carry.
+CARRIED_KINDS = ("postmortem",)
 MINUTE = 60
 
 Measure = Callable[[str, int], str]
