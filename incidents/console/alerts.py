@@ -1,7 +1,8 @@
 """What staff should see but the public should not: the console's alerts about our own
 monitoring (interrupted, a dead engine among live ones, a stalled task queue, SMS sign-up
 paused by its hourly budget, probes nobody checks, regions that stopped reporting, flapping
-probes, a region that alone sees an outage, warnings)."""
+probes, a region that alone sees an outage, warnings) and messages that failed for good (per
+update and channel, with their text)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import Q
 
+from incidents.console.failures import failed_channels
 from incidents.messages import overrides_for, render_message
 from notifiers.delivery.queue_health import queue_health
 from notifiers.ratelimit import SMS_SCOPE, SMS_SITE, destination_spent
@@ -69,6 +71,10 @@ def staff_alerts() -> list[StaffAlert]:
         alerts.append(
             StaffAlert("sms_paused", render("sms_paused", {"budget": budget}), sms_paused)
         )
+    alerts += [
+        StaffAlert("delivery_failed", render("delivery_failed", {"failure": f}), f.at)
+        for f in failed_channels(clock.now())
+    ]
     probes = list(
         Probe.objects.filter(enabled=True)
         .filter(Q(flapping_since__isnull=False) | ~Q(last_warning=""))
