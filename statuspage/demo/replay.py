@@ -47,10 +47,9 @@ class Drivers:
 def cast(now: datetime) -> None:
     """Someone on every channel: subscribers (English and Spanish), the social accounts,
     a webhook receiver in the sandbox and, when nobody is on call, an on-call contact."""
-    # No Spanish SMS yet: its wording alone is over the three-segment budget until messages
-    # are shortened to fit (issue 17, section A); then add ("sms", "+15005550102", "es").
     people = [
         ("sms", "+15005550101", "en"),
+        ("sms", "+15005550102", "es"),
         ("email", "parent@example.com", "en"),
         ("email", "madre@example.com", "es"),
         ("webhook", f"{settings.SANDBOX_URL}/_sandbox/hooks/replay", "en"),

@@ -45,9 +45,9 @@ def load_demo() -> None:
         0,
         "Glucose readings and urgent low/high alarms delivered to followers.",
         # Short enough for every channel's budget in every language (tests/statuspage/
-        # test_demo_advice.py): an X post in Spanish leaves about 100 characters for it.
-        "Call the person you follow and check glucose with a meter. Do not delete or "
-        "reinstall the app.",
+        # test_demo_advice.py): a Spanish "recovering" post on Bluesky leaves about 80
+        # characters for it, so it goes out whole rather than cut by the shortening rule.
+        "Call who you follow and check glucose with a meter. Don't reinstall the app.",
         [follow_app],
     )
     upload = upsert_component(

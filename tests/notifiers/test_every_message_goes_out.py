@@ -1,5 +1,5 @@
 """Done when: the whole default-policy clock, walked through the sandbox in English and in
-Spanish with the demo's own configuration (its long advice included), puts a message on
+Spanish with the demo's own configuration, puts a message on
 every channel at every step, and no delivery is left pending, sending or failed.
 
 Steps: T+0 the probe confirms the outage (on-call paged, app users pushed); T+5 on-call
@@ -47,7 +47,7 @@ def demo(settings, sandbox):
     settings.SLACK = {"WEBHOOK_URL": "https://hooks.slack.com/services/T0ACME/B0STATUS/s3cret"}
     load_demo()
     follow = Component.objects.get(name="Follow app alerts")
-    probe = follow.probes.get()
+    probe = follow.probes.get(name="Follow API health")
     probe.url = "http://127.0.0.1:1/health"
     probe.state = ProbeState.DOWN
     probe.first_failure_at = NOW - 20 * timedelta(seconds=1)
