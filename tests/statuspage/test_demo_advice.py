@@ -8,8 +8,8 @@ from django.utils import translation
 
 from incidents.limits import MessageTooLong
 from incidents.models import Incident, IncidentUpdate
-from incidents.response.budgets import advice_fits
 from incidents.response import workflow
+from incidents.response.budgets import advice_fits
 from incidents.response.clock import publish_holding
 from notifiers.models import Announcement
 from notifiers.recipients import Recipients

@@ -12,7 +12,7 @@ from django.urls import reverse
 from incidents.models import OnCallContact
 from incidents.response import clock, workflow
 from statuspage.demo.setup import DEMO_ONCALL, load_demo
-from statuspage.models import Component, Probe, ProbeState, Verdict
+from statuspage.models import Probe, ProbeState, Verdict
 from tests.clock import NOW
 from tests.factories import user_in
 
