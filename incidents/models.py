@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from notifiers.recipients import Recipients
+from statuspage.inputs import CleanInput
 from statuspage.models import Component, ComponentStatus, Probe, new_public_id
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class IncidentQuerySet(models.QuerySet):
         return self.filter(kind=Incident.Kind.MONITORING)
 
 
-class Incident(models.Model):
+class Incident(CleanInput, models.Model):
     class Kind(models.TextChoices):
         INCIDENT = "incident", _("Incident")
         MAINTENANCE = "maintenance", _("Scheduled maintenance")
@@ -244,7 +245,7 @@ class PublicUpdateManager(models.Manager):
         return super().get_queryset().filter(internal=False)
 
 
-class IncidentUpdate(models.Model):
+class IncidentUpdate(CleanInput, models.Model):
     class Kind(models.TextChoices):
         OPENED = "opened", _("Opened")
         UPDATE = "update", _("Update")
@@ -296,7 +297,7 @@ phone_validator = RegexValidator(
 )
 
 
-class OnCallContact(models.Model):
+class OnCallContact(CleanInput, models.Model):
     """A person paged when an incident opens; `active` ones are on call now."""
 
     name = models.CharField(max_length=120)
@@ -324,7 +325,7 @@ PUBLIC_ACTIONS = (Action.PUBLISH, Action.HOLDING)
 PAGE_CHANNEL = "page"
 
 
-class EscalationPolicy(models.Model):
+class EscalationPolicy(CleanInput, models.Model):
     """Ordered steps for one kind of incident, chosen by component and impact."""
 
     name = models.CharField(max_length=120, unique=True)
@@ -358,7 +359,7 @@ class EscalationPolicy(models.Model):
         return not own or bool(own & component_ids)
 
 
-class EscalationStep(models.Model):
+class EscalationStep(CleanInput, models.Model):
     """After `delay` from detection, unless resolved (or acknowledged, for pages): do `action`."""
 
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
@@ -463,7 +464,7 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor or 'system'}: {self.action}"
 
 
-class MessageTemplate(models.Model):
+class MessageTemplate(CleanInput, models.Model):
     """An admin's override of one file under templates/messages/ for one locale."""
 
     channel = models.CharField(max_length=32)
@@ -484,7 +485,7 @@ class MessageTemplate(models.Model):
         return f"{self.channel}/{self.kind}_{self.part} ({self.locale})"
 
 
-class ApiToken(models.Model):
+class ApiToken(CleanInput, models.Model):
     """A management API key; only its SHA-256 is stored, the key is shown once."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
-from django.utils.dateparse import parse_datetime
 
 from incidents.console.api_auth import api_view, error
 from incidents.models import (
@@ -25,11 +24,13 @@ from incidents.models import (
 from incidents.response import maintenance, workflow
 from incidents.response.policies import ensure_default_policy
 from statuspage import clock
+from statuspage.inputs import parse_moment, text_problem
 from statuspage.models import Component, ComponentGroup, ComponentStatus
 from statuspage.picture.serializers import component_payload, incident_payload
 
 OPEN = [IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING]
 COMPONENT_STATUSES = {s.value for s in ComponentStatus}
+MAX_NOTICE_MINUTES = 366 * 24 * 60
 
 
 class Invalid(Exception):
@@ -59,14 +60,23 @@ def text(
     if not isinstance(value, str) or (required and not value.strip()):
         errors[name] = "A non-empty string." if required else "A string."
         return None
+    problem = text_problem(value)
+    if problem:
+        errors[name] = problem
+        return None
     if len(value) > limit:
         errors[name] = f"At most {limit} characters."
     return value.strip()
 
 
+def whole(value: object, low: int, high: int) -> bool:
+    """A whole number in range (JSON's true/false are not numbers here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 def choice(data: dict, name: str, allowed, errors: dict) -> str | None:
     value = data.get(name)
-    if value is not None and value not in allowed:
+    if value is not None and (not isinstance(value, str) or value not in allowed):
         errors[name] = f"One of: {', '.join(sorted(allowed))}."
         return None
     return value
@@ -76,11 +86,11 @@ def moment(data: dict, name: str, errors: dict) -> datetime | None:
     value = data.get(name)
     if value is None:
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None or parsed.tzinfo is None:
-        errors[name] = "An ISO 8601 time with an offset, e.g. 2026-11-28T02:00:00Z."
+    try:
+        return parse_moment(value)
+    except ValueError as problem:
+        errors[name] = str(problem)
         return None
-    return parsed
 
 
 def components_from(data: dict, errors: dict, default_status: str) -> dict[Component, str]:
@@ -88,12 +98,17 @@ def components_from(data: dict, errors: dict, default_status: str) -> dict[Compo
     wanted: dict[str, str] = {}
     raw = data.get("components") or {}
     ids = data.get("component_ids") or []
-    if not isinstance(raw, dict) or not all(v in COMPONENT_STATUSES for v in raw.values()):
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, str) and v in COMPONENT_STATUSES and not text_problem(k)
+        for k, v in raw.items()
+    ):
         errors["components"] = "An object of component id to status: " + ", ".join(
             sorted(COMPONENT_STATUSES)
         )
         return {}
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+    if not isinstance(ids, list) or not all(
+        isinstance(i, str) and not text_problem(i) for i in ids
+    ):
         errors["component_ids"] = "A list of component ids."
         return {}
     wanted.update(dict.fromkeys(ids, default_status))
@@ -128,6 +143,8 @@ def full(incident: Incident) -> dict:
 
 def handle(view):
     def wrapped(request, *args, **kwargs):
+        if any(text_problem(str(value)) for value in kwargs.values()):
+            return error(404, "No such object.")
         try:
             return view(request, *args, **kwargs)
         except Invalid as invalid:
@@ -201,9 +218,11 @@ def create_maintenance(request, data, name, body, components, errors, now) -> Js
         errors["scheduled_until"] = "The maintenance must end after it starts."
     notices = data.get("announce_before_minutes")
     if notices is not None and (
-        not isinstance(notices, list) or not all(isinstance(n, int) and n > 0 for n in notices)
+        not isinstance(notices, list) or not all(whole(n, 1, MAX_NOTICE_MINUTES) for n in notices)
     ):
-        errors["announce_before_minutes"] = "A list of positive whole minutes, e.g. [4320, 60]."
+        errors["announce_before_minutes"] = (
+            f"A list of whole minutes from 1 to {MAX_NOTICE_MINUTES}, e.g. [4320, 60]."
+        )
     if not components and "components" not in errors:
         errors["components"] = "Name the components the maintenance affects."
     if errors:
@@ -249,7 +268,7 @@ def update_incident(request: HttpRequest, item: Incident) -> JsonResponse:
     if not isinstance(deliver, bool):
         errors["deliver_notifications"] = "true or false."
     minutes = data.get("next_update_in_minutes")
-    if minutes is not None and (not isinstance(minutes, int) or not 5 <= minutes <= 1440):
+    if minutes is not None and not whole(minutes, 5, 1440):
         errors["next_update_in_minutes"] = "Whole minutes from 5 to 1440."
     if errors:
         raise Invalid(errors)
@@ -340,7 +359,9 @@ def apply_component(item: Component, data: dict, creating: bool) -> None:
     status = choice(data, "status", COMPONENT_STATUSES, errors)
     group_id = data.get("group_id")
     group = None
-    if group_id is not None:
+    if group_id is not None and (not isinstance(group_id, str) or text_problem(group_id)):
+        errors["group_id"] = "A group id (a string)."
+    elif group_id is not None:
         group = ComponentGroup.objects.filter(public_id=group_id).first()
         if group is None:
             errors["group_id"] = f"Unknown group id {group_id!r}."
@@ -382,7 +403,7 @@ def incident_action(request: HttpRequest, public_id: str, action: str) -> JsonRe
     elif action == "hold":
         minutes = data.get("minutes")
         errors = {}
-        if not isinstance(minutes, int):
+        if not whole(minutes, 1, 120):
             errors["minutes"] = "Whole minutes, 1 to 120."
         reason = text(data, "reason", errors, required=True, limit=500)
         if errors:
