@@ -410,6 +410,7 @@ class TaskQueueBeat(models.Model):
 
 from notifiers.providers import ProviderState  # noqa: E402
 from notifiers.ratelimit import SubscribeAttempt  # noqa: E402
+from notifiers.replays import SeenProviderEvent  # noqa: E402
 from notifiers.social import SocialAccount  # noqa: E402
 from notifiers.subscribers import Subscriber, SubscriberQuerySet  # noqa: E402
 
@@ -422,6 +423,7 @@ __all__ = [
     "Recipients",
     "SocialAccount",
     "SubscribeAttempt",
+    "SeenProviderEvent",
     "Subscriber",
     "SubscriberQuerySet",
 ]
