@@ -485,14 +485,46 @@ class MessageTemplate(CleanInput, models.Model):
         return f"{self.channel}/{self.kind}_{self.part} ({self.locale})"
 
 
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self, now: datetime) -> ApiTokenQuerySet:
+        """Neither revoked nor expired: the keys the API accepts."""
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
 class ApiToken(CleanInput, models.Model):
-    """A management API key; only its SHA-256 is stored, the key is shown once."""
+    """A management API key; only its SHA-256 is stored, the key is shown once.
+
+    A key may expire (`expires_at`) and is revoked, never deleted, so the admin's list keeps
+    who had which key and when it was last used."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=120)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Empty: the key never expires.")
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    def revoke(self, now: datetime) -> bool:
+        """Revoke the key at once; False if it was revoked already."""
+        updated = ApiToken.objects.filter(id=self.id, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        self.revoked_at = self.revoked_at or now
+        return updated == 1

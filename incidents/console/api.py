@@ -403,7 +403,7 @@ def incident_action(request: HttpRequest, public_id: str, action: str) -> JsonRe
     elif action == "hold":
         minutes = data.get("minutes")
         errors = {}
-        if not whole(minutes, 1, 120):
+        if not isinstance(minutes, int) or isinstance(minutes, bool):
             errors["minutes"] = "Whole minutes, 1 to 120."
         reason = text(data, "reason", errors, required=True, limit=500)
         if errors:
