@@ -367,7 +367,9 @@ class Delivery(DeliveryOutcome, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} to {self.target}: {self.state}"
+        """No subscriber's address: this is what lists, titles and logs show."""
+        to = f"subscriber {self.subscriber_id}" if self.subscriber_id else self.target
+        return f"{self.channel} #{self.id} to {to}: {self.state}"
 
 
 class TaskQueueBeat(models.Model):
