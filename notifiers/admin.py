@@ -47,7 +47,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
             return delivery.target
         return masked_address(delivery.channel, delivery.target)
 
-    def get_list_display(self, request) -> list[str]:
+    def get_list_display(self, request) -> list:
         if sees_addresses(request):
             return list(self.list_display)
         return [("recipient" if f == "target" else f) for f in self.list_display]
@@ -55,7 +55,7 @@ class DeliveryAdmin(ReadOnlyAdmin):
     def get_search_fields(self, request) -> list[str]:
         return list(self.search_fields) if sees_addresses(request) else ["provider_message_id"]
 
-    def get_fields(self, request, obj=None) -> list[str]:
+    def get_fields(self, request, obj=None) -> list:
         fields = [f for f in super().get_fields(request, obj) if f != "recipient"]
         if sees_addresses(request):
             return fields
