@@ -3,7 +3,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.template import Template, TemplateDoesNotExist, TemplateSyntaxError
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -21,6 +21,7 @@ from incidents.models import (
     MessageTemplate,
     OnCallContact,
 )
+from incidents.overrides import compile_override
 from incidents.response import workflow
 from statuspage import clock
 
@@ -103,7 +104,7 @@ class MessageTemplateForm(forms.ModelForm):
                 "check the channel, kind and part."
             ) from None
         try:
-            Template(data.get("body", ""))
+            compile_override(data.get("body", ""))
         except TemplateSyntaxError as error:
             self.add_error("body", f"Template error: {error}")
         return data

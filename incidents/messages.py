@@ -7,14 +7,18 @@ clear error (shown in the console's preview) instead of a provider's truncation.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from django.template import Context, Template
+from django.template import TemplateSyntaxError
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from incidents.limits import check
 from incidents.models import MessageTemplate
+from incidents.overrides import render_override
+
+log = logging.getLogger(__name__)
 
 
 def override_for(channel: str, kind: str, part: str) -> str | None:
@@ -46,10 +50,15 @@ def render_message(
         override = override_for(channel, kind, part)
     else:
         override = overrides.get((kind, part))
-    text: str
+    text = ""
     if override is not None:
-        text = Template(override).render(Context(context, autoescape=False))
-    else:
+        try:
+            text = render_override(override, context)
+        except TemplateSyntaxError as refused:
+            # Saved before the sandbox or outside the admin: the shipped wording goes out.
+            log.warning("override of %s/%s_%s refused: %s", channel, kind, part, refused)
+            override = None
+    if override is None:
         name = f"{kind}_{part}" if part else kind
         text = render_to_string(f"messages/{channel}/{name}.txt", context)
     text = "\n".join(line.rstrip() for line in text.strip().splitlines())
