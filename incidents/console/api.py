@@ -39,14 +39,21 @@ class Invalid(Exception):
         self.fields = fields
 
 
-def body_of(request: HttpRequest, wrapper: str) -> dict:
+def json_object(request: HttpRequest) -> dict:
     try:
         data = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid({"body": "Send a JSON object."}) from exc
-    if not isinstance(data, dict) or not isinstance(data.get(wrapper, {}), dict):
+    if not isinstance(data, dict):
+        raise Invalid({"body": "Send a JSON object."})
+    return data
+
+
+def body_of(request: HttpRequest, wrapper: str) -> dict:
+    data = json_object(request)
+    if not isinstance(data.get(wrapper), dict):
         raise Invalid({wrapper: f"Send a JSON object with an '{wrapper}' object in it."})
-    return data.get(wrapper, data if wrapper not in data else {})
+    return data[wrapper]
 
 
 def text(
@@ -121,6 +128,12 @@ def components_from(data: dict, errors: dict, default_status: str) -> dict[Compo
     return {found[i]: status for i, status in wanted.items()}
 
 
+def not_allowed(methods: str) -> JsonResponse:
+    response = error(405, f"Use {methods}.")
+    response["Allow"] = methods
+    return response
+
+
 def reply(payload: dict, status: int = 200) -> JsonResponse:
     return JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
 
@@ -170,7 +183,7 @@ def incidents(request: HttpRequest) -> JsonResponse:
     if request.method == "POST":
         return create_incident(request)
     if request.method != "GET":
-        return error(405, "Use GET or POST.")
+        return not_allowed("GET, POST")
     items = (
         Incident.objects.exclude(kind=Incident.Kind.MONITORING)
         .prefetch_related("components", "updates")
@@ -249,7 +262,7 @@ def incident(request: HttpRequest, public_id: str) -> JsonResponse:
     if request.method == "GET":
         return reply(full(item))
     if request.method not in ("PATCH", "PUT"):
-        return error(405, "Use GET or PATCH.")
+        return not_allowed("GET, PATCH, PUT")
     if not request.user.has_perm("incidents.respond_incident"):
         return error(403, "This key's user lacks the permission(s): incidents.respond_incident.")
     if item.is_maintenance:
@@ -319,7 +332,7 @@ def components(request: HttpRequest) -> JsonResponse:
             }
         )
     if request.method != "POST":
-        return error(405, "Use GET or POST.")
+        return not_allowed("GET, POST")
     if not request.user.has_perm("statuspage.add_component"):
         return error(403, "This key's user lacks the permission(s): statuspage.add_component.")
     data = body_of(request, "component")
@@ -343,7 +356,7 @@ def component(request: HttpRequest, public_id: str) -> JsonResponse:
         item.delete()
         return JsonResponse({}, status=204)
     if request.method not in ("PATCH", "PUT"):
-        return error(405, "Use GET, PATCH or DELETE.")
+        return not_allowed("GET, PATCH, PUT, DELETE")
     if not request.user.has_perm("statuspage.change_component"):
         return error(403, "This key's user lacks the permission(s): statuspage.change_component.")
     apply_component(item, body_of(request, "component"), creating=False)
@@ -353,7 +366,7 @@ def component(request: HttpRequest, public_id: str) -> JsonResponse:
 
 def apply_component(item: Component, data: dict, creating: bool) -> None:
     errors: dict[str, str] = {}
-    name = text(data, "name", errors, required=creating, limit=120)
+    name = text(data, "name", errors, required=creating or "name" in data, limit=120)
     description = text(data, "description", errors)
     advice = text(data, "advice", errors)
     status = choice(data, "status", COMPONENT_STATUSES, errors)
@@ -394,9 +407,9 @@ def apply_component(item: Component, data: dict, creating: bool) -> None:
 def incident_action(request: HttpRequest, public_id: str, action: str) -> JsonResponse:
     """acknowledge, hold {minutes, reason}, release, postmortem {body, deliver_notifications}."""
     if request.method != "POST":
-        return error(405, "Use POST.")
+        return not_allowed("POST")
     item = Incident.objects.incidents().get(public_id=public_id)
-    data = body_of(request, action) if request.body else {}
+    data = body_of(request, action) if action in ("hold", "postmortem") else json_object(request)
     now = clock.now()
     if action == "acknowledge":
         workflow.acknowledge(item, request.user, now)
