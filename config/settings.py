@@ -6,6 +6,7 @@ security settings that `manage.py check --deploy` asks for are on.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -74,8 +75,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it counts the queries of every other middleware too.
+    "statuspage.operations.queries.QueryCountMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.csp.content_security_policy",
+    "incidents.console.throttle.LoginThrottleMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -159,6 +163,8 @@ WHITENOISE_USE_FINDERS = DEBUG
 LOGIN_URL = "admin:login"
 # Where a staff login without ?next= lands: the console, not Django's /accounts/profile/.
 LOGIN_REDIRECT_URL = "console-dashboard"
+# How often the console dashboard asks for new incidents, fired steps and staff alerts.
+CONSOLE_REFRESH_SECONDS = env_int("CONSOLE_REFRESH_SECONDS", 5)
 
 LOGGING = {
     "version": 1,
@@ -446,6 +452,25 @@ RATE_LIMITS: dict[str, RateLimitSettings] = {
         "PER_DESTINATION": env_int("AGENT_API_PER_TOKEN_PER_MINUTE", 120),
         "WINDOW_SECONDS": 60,
     },
+    # Confirmation texts (SMS pumping): per client an hour, and for the whole site an hour
+    # (the "destination" is the site); past the site's budget SMS sign-up pauses.
+    "sms": {
+        "PER_IP": env_int("SMS_CONFIRMATIONS_PER_CLIENT_PER_HOUR", 5),
+        "PER_DESTINATION": env_int("SMS_CONFIRMATIONS_PER_HOUR", 100),
+        "WINDOW_SECONDS": 3600,
+    },
+    # One-time sign-in links asked for: per client an hour, and per username an hour.
+    "login-link": {
+        "PER_IP": env_int("LOGIN_LINKS_PER_CLIENT_PER_HOUR", 10),
+        "PER_DESTINATION": env_int("LOGIN_LINKS_PER_USER_PER_HOUR", 3),
+        "WINDOW_SECONDS": 3600,
+    },
+    # Push device registrations: per client an hour, and per app installation an hour.
+    "push": {
+        "PER_IP": env_int("PUSH_REGISTRATIONS_PER_CLIENT_PER_HOUR", 60),
+        "PER_DESTINATION": env_int("PUSH_REGISTRATIONS_PER_INSTALLATION_PER_HOUR", 5),
+        "WINDOW_SECONDS": 3600,
+    },
 }
 
 # --- Operations: /metrics, /healthz, /readyz (statuspage.operations) ------------------
@@ -463,3 +488,53 @@ OPERATIONS: OperationsSettings = {
 # Unset: single-process mode (each process's own counters only).
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+# --- Logins, proxies and sign-ups (docs/OPERATIONS.md, "Logins, proxies and sign-ups") ---
+# Which X-Forwarded-For hop is the client (statuspage.clients): a count of the proxies in
+# front of us, or their comma-separated networks. Unset: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "")
+if not TRUSTED_PROXIES.strip().isdigit():
+    for _network in env_list("TRUSTED_PROXIES", []):
+        try:
+            ipaddress.ip_network(_network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES: {_network!r} is neither a count of proxies nor a network."
+            ) from None
+# Every password login (console, admin, any other) goes through this backend first: it
+# refuses, unchecked, a try made during the growing delay (incidents.console.throttle).
+AUTHENTICATION_BACKENDS = [
+    "incidents.console.throttle.ThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_THROTTLE = {
+    # Failures free of delay per (username, client), and per client over all usernames.
+    "FREE_PER_USER_CLIENT": env_int("LOGIN_FREE_FAILURES_PER_USER_CLIENT", 5),
+    "FREE_PER_CLIENT": env_int("LOGIN_FREE_FAILURES_PER_CLIENT", 20),
+    # ... and per username from every client together (many addresses guessing one account).
+    "FREE_PER_USER": env_int("LOGIN_FREE_FAILURES_PER_USER", 100),
+    # Past them each failure doubles the wait before the next try, from this, up to the cap.
+    "FIRST_DELAY_SECONDS": env_int("LOGIN_FIRST_DELAY_SECONDS", 30),
+    "MAX_DELAY_SECONDS": env_int("LOGIN_MAX_DELAY_SECONDS", 900),
+    # Counters are forgotten this long after the last failure.
+    "FORGET_AFTER_SECONDS": env_int("LOGIN_FORGET_AFTER_SECONDS", 86400),
+    # The one-time sign-in link by email (a delayed account can still get in).
+    "LINK_MAX_AGE_SECONDS": env_int("LOGIN_LINK_MAX_AGE_SECONDS", 900),
+}
+# The limits' counters live in a cache every process shares: Redis when REDIS_URL is set.
+LIMITS_CACHE = "limits"
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    LIMITS_CACHE: (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "limits",
+        }
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "limits"}
+    ),
+}
+# Push registration: when set, an app proves it is the app with one of these keys in the
+# X-App-Key header (comma separated, so a key can be rotated).
+PUSH_APP_KEYS = env_list("PUSH_APP_KEYS", [])

@@ -53,6 +53,16 @@ def default_language():
 
 
 @pytest.fixture(autouse=True)
+def fresh_limits():
+    """Login and abuse counters live in the shared "limits" cache: each test starts with none."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    caches[settings.LIMITS_CACHE].clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def fresh_monitoring_state():
     """The web process caches the engine's state for a moment; each test starts without it."""
     from statuspage.picture.monitoring import forget

@@ -30,8 +30,8 @@ class UpdateForm(forms.Form):
         label=_("Title (new incidents)"),
         validators=[validate_text],
     )
-    status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
-    impact = forms.ChoiceField(choices=Impact.choices)
+    status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES, label=_("Status"))
+    impact = forms.ChoiceField(choices=Impact.choices, label=_("Impact"))
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}),
         max_length=5000,
@@ -39,7 +39,10 @@ class UpdateForm(forms.Form):
         validators=[validate_text],
     )
     components = forms.ModelMultipleChoiceField(
-        queryset=Component.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+        queryset=Component.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Affected components"),
     )
     component_status = forms.ChoiceField(
         choices=OUTAGE_CHOICES, initial="partial_outage", label=_("Status of the chosen components")
@@ -73,29 +76,41 @@ class UpdateForm(forms.Form):
 
 
 class HoldForm(forms.Form):
-    minutes = forms.IntegerField(min_value=1, max_value=int(MAX_HOLD.total_seconds() // 60))
-    reason = forms.CharField(max_length=500, validators=[validate_text])
+    minutes = forms.IntegerField(
+        min_value=1, max_value=int(MAX_HOLD.total_seconds() // 60), label=_("Minutes")
+    )
+    reason = forms.CharField(max_length=500, label=_("Reason"), validators=[validate_text])
 
 
 class MaintenanceForm(forms.Form):
-    name = forms.CharField(max_length=200, validators=[validate_text])
+    name = forms.CharField(max_length=200, label=_("Title"), validators=[validate_text])
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
+        label=_("Message"),
         validators=[validate_text],
         help_text=_("Leave empty for the template's wording."),
     )
     components = forms.ModelMultipleChoiceField(
-        queryset=Component.objects.all(), widget=forms.CheckboxSelectMultiple
+        queryset=Component.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Components"),
     )
     scheduled_for = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), validators=[validate_moment]
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label=_("Starts"),
+        validators=[validate_moment],
     )
     scheduled_until = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), validators=[validate_moment]
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label=_("Ends"),
+        validators=[validate_moment],
     )
     announce_before = forms.CharField(
-        initial="4320,60", required=False, help_text=_("Minutes before the start, comma separated.")
+        initial="4320,60",
+        required=False,
+        label=_("Announce it this many minutes before"),
+        help_text=_("Minutes before the start, comma separated."),
     )
 
     def clean_announce_before(self) -> list[int]:

@@ -8,9 +8,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from incidents.models import OnCallContact
 from statuspage.models import Audience, Component, ComponentGroup, Probe
 
 DEMO_ADMIN = "admin"
+# The demo's on-call person: a phone and an inbox that exist only on the sandbox page, so the
+# clock's page, the T+5 voice call and the reminders can be watched arriving there.
+DEMO_ONCALL = {"name": "Demo on-call", "phone": "+14155550123", "email": "oncall@example.org"}
 
 
 def demo_service_url() -> str:
@@ -59,6 +63,15 @@ def load_demo() -> None:
             "successes_to_confirm": 2,
         },
     )
+    load_demo_oncall()
+
+
+def load_demo_oncall() -> OnCallContact:
+    contact, _ = OnCallContact.objects.update_or_create(
+        name=DEMO_ONCALL["name"],
+        defaults={"phone": DEMO_ONCALL["phone"], "email": DEMO_ONCALL["email"], "active": True},
+    )
+    return contact
 
 
 def upsert_component(name, group, position, description, advice, audiences) -> Component:
