@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster abuse fuzz
+.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public bench-answers messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster abuse fuzz
 .PHONY: serve nginx wrk bench-herd
 
 $(VENV)/.runtime: requirements.txt
@@ -140,6 +140,10 @@ clean:
 # How fast the public site answers (page, v2 API, feeds, badges, snapshot); see docs/BENCHMARKS.md.
 bench-public: $(VENV)/.runtime
 	$(PY) bench/public_site.py 30
+
+# What the answer store saves per request (CPU), and the local backends compared.
+bench-answers: $(VENV)/.runtime
+	$(PY) bench/answer_store.py 30
 
 # The outage rush: wrk against gunicorn and the nginx front beside the two ceilings, in one
 # run; figures and chart to docs/BENCHMARKS.md (BENCH_ARGS="--runs 5 --seconds 10").

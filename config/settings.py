@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import TypedDict
 
@@ -213,6 +214,44 @@ else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
 
+# --- The answer store (statuspage.public.store, docs/OPERATIONS.md "The answer store") --
+# Public answers rendered once per change of the picture, read by every web worker. Redis
+# when there is one (its own key prefix beside django-q2's keys; ANSWERS_REDIS_URL moves it
+# to another database or server); otherwise files under var/, which every worker process
+# on this machine shares (a per-process memory cache would not see another's renders, and a
+# database cache would spend the queries the store exists to save).
+ANSWERS_REDIS_URL = os.environ.get("ANSWERS_REDIS_URL", REDIS_URL)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "answers": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": ANSWERS_REDIS_URL,
+        "KEY_PREFIX": "statuspage-answers",
+        "TIMEOUT": 3600,
+    }
+    if ANSWERS_REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("ANSWERS_CACHE_DIR", str(VAR_DIR / "answers")),
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
+
+
+class AnswersSettings(TypedDict):
+    ENABLED: bool
+    REFRESH_SECONDS: int
+
+
+ANSWERS: AnswersSettings = {
+    # Off: every public request renders live, as before the store.
+    "ENABLED": env_bool("ANSWERS_STORE", True),
+    # A stored answer is rendered again at least this often even when nothing changed: the
+    # time-driven parts (monitoring interrupted, "last checked", today's bar) move on.
+    "REFRESH_SECONDS": env_int("ANSWERS_REFRESH_SECONDS", 10),
+}
+
 
 class TasksSettings(TypedDict):
     STALL_SECONDS: int
@@ -357,6 +396,8 @@ ENGINE: EngineSettings = {
         # Probes nobody checked for two intervals: "status unknown" and one page each.
         "statuspage.picture.silence.sweep",
         "statuspage.public.snapshot.publish_if_due",
+        # The most-read public answers renewed in the answer store before they go stale.
+        "statuspage.public.prewarm.refresh",
         "incidents.response.clock.tick",
         "incidents.response.queue_stall.check_queue",
     ],
@@ -385,6 +426,10 @@ FIREBASE: FirebaseSettings = {
 }
 
 DEMO_SERVICE_PORT = env_int("DEMO_SERVICE_PORT", 8002)
+# For `manage.py demo replay` only: how much faster than real time statuspage.clock runs,
+# from the (real, virtual) moments the replay anchors it at. Never set in production.
+DEMO_CLOCK_SPEED = float(os.environ.get("DEMO_CLOCK_SPEED", "1"))
+DEMO_CLOCK_ANCHOR: tuple[datetime, datetime] | None = None
 
 # --- Notifiers (SMS, email, subscribers) ---------------------------------------------
 # In sandbox mode (SANDBOX_URL set) the sandbox's own test credentials are used instead.
@@ -523,18 +568,16 @@ LOGIN_THROTTLE = {
 }
 # The limits' counters live in a cache every process shares: Redis when REDIS_URL is set.
 LIMITS_CACHE = "limits"
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    LIMITS_CACHE: (
-        {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": "limits",
-        }
-        if REDIS_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "limits"}
-    ),
-}
+# Beside "default" and the answer store's "answers" (above).
+CACHES[LIMITS_CACHE] = (
+    {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "limits",
+    }
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "limits"}
+)
 # Push registration: when set, an app proves it is the app with one of these keys in the
 # X-App-Key header (comma separated, so a key can be rotated).
 PUSH_APP_KEYS = env_list("PUSH_APP_KEYS", [])

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from incidents.console import api as manage_api
-from incidents.console import views
+from incidents.console import replay, views
 from incidents.console.login import ThrottledLoginView, link_login, request_link
 
 urlpatterns = [
@@ -21,6 +21,7 @@ urlpatterns = [
     path("manage/incidents/new", views.new_incident, name="console-new-incident"),
     path("manage/maintenance/new", views.new_maintenance, name="console-new-maintenance"),
     path("manage/preview", views.live_preview, name="console-preview"),
+    path("manage/demo/replay", replay.replay_page, name="console-demo-replay"),
     path("manage/incidents/<str:public_id>", views.incident_detail, name="console-incident"),
     path(
         "manage/incidents/<str:public_id>/acknowledge",

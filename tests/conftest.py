@@ -83,6 +83,25 @@ def empty_redis_broker(settings):
         purge_queued_tasks()
 
 
+@pytest.fixture(autouse=True)
+def empty_answer_store(settings, tmp_path):
+    """Each test starts with an empty answer store of its own (statuspage.public.store): its
+    own directory on the file store, its own key prefix on Redis (never FLUSHDB: the store
+    may share its database with the django-q2 broker)."""
+    answers = dict(settings.CACHES["answers"])
+    if answers["BACKEND"].endswith("FileBasedCache"):
+        answers["LOCATION"] = str(tmp_path / "answers")
+    else:
+        answers["KEY_PREFIX"] = f"test-answers-{tmp_path.name}-{os.getpid()}-{id(tmp_path)}"
+    settings.CACHES = {**settings.CACHES, "answers": answers}
+    yield
+    from django.core.cache import caches
+
+    from statuspage.changes import VERSION_KEY
+
+    caches["answers"].delete(VERSION_KEY)  # answers expire by themselves; the version later
+
+
 @pytest.fixture
 def task_queue(transactional_db):
     """The real django-q2 broker, emptied first; call it to run what is queued."""

@@ -29,7 +29,7 @@ CONSOLE_TEMPLATES = [
 ]
 CONSOLE_PYTHON = sorted((BASE / "incidents" / "console").glob("*.py"))
 # Only placeholders and punctuation, or a technical word Spanish keeps.
-SAME = SAME_IN_SPANISH | {"%(component)s (%(probe)s): %(warning)s", "pid"}
+SAME = SAME_IN_SPANISH | {"%(component)s (%(probe)s): %(warning)s", "pid", "%(minutes)s min"}
 GETTEXT = {"_", "gettext", "gettext_lazy", "pgettext", "ngettext"}
 
 
