@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public bench-answers messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster abuse
+.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public bench-answers messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster abuse fuzz
 .PHONY: serve nginx wrk bench-herd
 
 $(VENV)/.runtime: requirements.txt
@@ -101,6 +101,16 @@ test: $(VENV)/.testing chromium prometheus cluster-tools nginx
 
 test-sqlite: $(VENV)/.testing
 	DATABASE_URL= REDIS_URL= $(PY) -m pytest
+
+# Schemathesis against /api/openapi.json and docs/openapi-manage.yaml (with a key), bounded in
+# time; zero server errors and zero answers outside the descriptions. `make test` runs a short
+# one (tests/test_fuzz.py); this one is longer. The live server listens on FUZZ_PORT.
+FUZZ_EXAMPLES ?= 100
+FUZZ_SECONDS ?= 240
+FUZZ_PORT ?= 18510
+fuzz: $(VENV)/.testing
+	DATABASE_URL= REDIS_URL= FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+	  $(PY) -m pytest -p no:cacheprovider -q -s --liveserver 127.0.0.1:$(FUZZ_PORT) tests/test_fuzz.py
 
 test-postgres: $(VENV)/.testing
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest

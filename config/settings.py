@@ -79,6 +79,7 @@ MIDDLEWARE = [
     # Outermost, so it counts the queries of every other middleware too.
     "statuspage.operations.queries.QueryCountMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.csp.content_security_policy",
     "incidents.console.throttle.LoginThrottleMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -161,6 +162,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 LOGIN_URL = "admin:login"
+# Where a staff login without ?next= lands: the console, not Django's /accounts/profile/.
+LOGIN_REDIRECT_URL = "console-dashboard"
 # How often the console dashboard asks for new incidents, fired steps and staff alerts.
 CONSOLE_REFRESH_SECONDS = env_int("CONSOLE_REFRESH_SECONDS", 5)
 
@@ -453,6 +456,13 @@ SENDGRID: SendGridSettings = {
     # The Event Webhook's verification key (base64 DER, as SendGrid's settings show it).
     "EVENT_WEBHOOK_PUBLIC_KEY": os.environ.get("SENDGRID_EVENT_WEBHOOK_PUBLIC_KEY", ""),
 }
+# Replays of provider webhooks (docs/RELIABILITY.md, "Security: input, replays and fuzzing"):
+# a SendGrid event batch signed longer ago than this (either way) is refused, and event ids
+# and Twilio status-callback MessageSids are remembered this long, in the database.
+WEBHOOK_REPLAY_TOLERANCE_SECONDS = env_int("WEBHOOK_REPLAY_TOLERANCE_SECONDS", 300)
+# Twilio signs no time: the MessageSids of texts sent to our number (STOP, START, HELP) are
+# remembered this long, so no replayed START re-enables a number that sent STOP.
+TWILIO_INBOUND_MEMORY_DAYS = env_int("TWILIO_INBOUND_MEMORY_DAYS", 400)
 NOTIFIERS: NotifiersSettings = {
     # Rate limits on the public subscribe forms: attempts per hour.
     "SUBSCRIBE_PER_IP_PER_HOUR": env_int("SUBSCRIBE_PER_IP_PER_HOUR", 20),

@@ -1,12 +1,17 @@
+import secrets
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.template import Template, TemplateDoesNotExist, TemplateSyntaxError
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
 from django.template.loader import get_template
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
+from incidents.console.api_auth import hash_key
 from incidents.models import (
     AffectedComponent,
+    ApiToken,
     AuditEvent,
     EscalationPolicy,
     EscalationStep,
@@ -16,6 +21,7 @@ from incidents.models import (
     MessageTemplate,
     OnCallContact,
 )
+from incidents.overrides import compile_override
 from incidents.response import workflow
 from incidents.response.budgets import check_override, describe
 from statuspage import clock
@@ -99,7 +105,7 @@ class MessageTemplateForm(forms.ModelForm):
                 "check the channel, kind and part."
             ) from None
         try:
-            Template(data.get("body", ""))
+            compile_override(data.get("body", ""))
         except TemplateSyntaxError as error:
             self.add_error("body", f"Template error: {error}")
             return data
@@ -146,6 +152,47 @@ class AuditEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Management API keys: who has one, when it was last used, when it expires; revoke
+    at once. A key added here is shown once, in the confirmation message."""
+
+    list_display = ["name", "user", "state", "created_at", "last_used_at", "expires_at"]
+    list_filter = ["revoked_at", "expires_at"]
+    search_fields = ["name", "user__username"]
+    readonly_fields = ["created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return self.readonly_fields + (["user"] if obj is not None else [])
+
+    @admin.display(description=_("state"))
+    def state(self, token: ApiToken) -> str:
+        return token.state(clock.now())
+
+    def save_model(self, request, obj: ApiToken, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key = secrets.token_urlsafe(32)
+        obj.key_hash = hash_key(key)
+        super().save_model(request, obj, form, change)
+        self.message_user(
+            request,
+            _("The key, shown this once: %(key)s") % {"key": key},
+            messages.WARNING,
+        )
+
+    @admin.action(description=_("Revoke the selected keys now"), permissions=["change"])
+    def revoke(self, request, queryset) -> None:
+        now = clock.now()
+        count = sum(token.revoke(now) for token in queryset)
+        self.message_user(request, ngettext("Revoked %d key.", "Revoked %d keys.", count) % count)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False

@@ -10,16 +10,21 @@ error (MessageTooLong), shown in the console's preview and failing the delivery 
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.template import Context, Template
+from django.template import Context, TemplateSyntaxError
 from django.template.loader import get_template
 from django.utils import translation
 
 from incidents.limits import MessageTooLong, folder, problem
 from incidents.models import MessageTemplate
+from incidents.overrides import compile_override, seal
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -121,20 +126,14 @@ def fitted(
     raise MessageTooLong(channel, part, f"{first}, and still over with the advice and body cut")
 
 
+Raw = Callable[[dict[str, Any]], str]
+
+
 def renderer(channel: str, kind: str, part: str, override: str | None):
     """A function rendering the part from `context`, its lines trimmed."""
-    if override is not None:
-        template = Template(override)
-
-        def raw(context: dict[str, Any]) -> str:
-            return template.render(Context(context, autoescape=False))
-
-    else:
-        name = f"{kind}_{part}" if part else kind
-        loaded = get_template(f"messages/{channel}/{name}.txt")
-
-        def raw(context: dict[str, Any]) -> str:
-            return loaded.render(context)
+    raw = (sandboxed(channel, kind, part, override) if override is not None else None) or shipped(
+        channel, kind, part
+    )
 
     def render(context: dict[str, Any], cut: bool) -> str:
         lines = raw(context).strip().splitlines()
@@ -143,3 +142,19 @@ def renderer(channel: str, kind: str, part: str, override: str | None):
         return "\n".join(line.rstrip() for line in lines)
 
     return render
+
+
+def sandboxed(channel: str, kind: str, part: str, override: str) -> Raw | None:
+    """The override rendered in the sandbox (incidents.overrides); None when the sandbox
+    refuses it (saved before the sandbox, or outside the admin): the shipped wording goes out."""
+    try:
+        template = compile_override(override)
+    except TemplateSyntaxError as refused:
+        log.warning("override of %s/%s_%s refused: %s", channel, kind, part, refused)
+        return None
+    return lambda context: template.render(Context(seal(context), autoescape=False))
+
+
+def shipped(channel: str, kind: str, part: str) -> Raw:
+    name = f"{kind}_{part}" if part else kind
+    return get_template(f"messages/{channel}/{name}.txt").render

@@ -12,6 +12,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from notifiers.recipients import Recipients
+from statuspage.inputs import CleanInput
 from statuspage.models import Component, ComponentStatus, Probe, new_public_id
 
 if TYPE_CHECKING:
@@ -109,7 +110,7 @@ class IncidentQuerySet(models.QuerySet):
         return self.filter(kind=Incident.Kind.MONITORING)
 
 
-class Incident(models.Model):
+class Incident(CleanInput, models.Model):
     class Kind(models.TextChoices):
         INCIDENT = "incident", _("Incident")
         MAINTENANCE = "maintenance", _("Scheduled maintenance")
@@ -254,7 +255,7 @@ class PublicUpdateManager(models.Manager):
         return super().get_queryset().filter(internal=False)
 
 
-class IncidentUpdate(models.Model):
+class IncidentUpdate(CleanInput, models.Model):
     class Kind(models.TextChoices):
         OPENED = "opened", _("Opened")
         UPDATE = "update", _("Update")
@@ -308,7 +309,7 @@ phone_validator = RegexValidator(
 )
 
 
-class OnCallContact(models.Model):
+class OnCallContact(CleanInput, models.Model):
     """A person paged when an incident opens; `active` ones are on call now."""
 
     name = models.CharField(max_length=120)
@@ -336,7 +337,7 @@ PUBLIC_ACTIONS = (Action.PUBLISH, Action.HOLDING)
 PAGE_CHANNEL = "page"
 
 
-class EscalationPolicy(models.Model):
+class EscalationPolicy(CleanInput, models.Model):
     """Ordered steps for one kind of incident, chosen by component and impact."""
 
     name = models.CharField(max_length=120, unique=True)
@@ -377,7 +378,7 @@ class EscalationPolicy(models.Model):
         return not own or bool(own & component_ids)
 
 
-class EscalationStep(models.Model):
+class EscalationStep(CleanInput, models.Model):
     """After `delay` from detection, unless resolved (or acknowledged, for pages): do `action`."""
 
     policy = models.ForeignKey(EscalationPolicy, on_delete=models.CASCADE, related_name="steps")
@@ -482,7 +483,7 @@ class AuditEvent(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor or 'system'}: {self.action}"
 
 
-class MessageTemplate(models.Model):
+class MessageTemplate(CleanInput, models.Model):
     """An admin's override of one file under templates/messages/ for one locale."""
 
     channel = models.CharField(max_length=32)
@@ -503,14 +504,46 @@ class MessageTemplate(models.Model):
         return f"{self.channel}/{self.kind}_{self.part} ({self.locale})"
 
 
-class ApiToken(models.Model):
-    """A management API key; only its SHA-256 is stored, the key is shown once."""
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self, now: datetime) -> ApiTokenQuerySet:
+        """Neither revoked nor expired: the keys the API accepts."""
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(CleanInput, models.Model):
+    """A management API key; only its SHA-256 is stored, the key is shown once.
+
+    A key may expire (`expires_at`) and is revoked, never deleted, so the admin's list keeps
+    who had which key and when it was last used."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=120)
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Empty: the key never expires.")
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = ApiTokenQuerySet.as_manager()
 
     def __str__(self) -> str:
         return f"{self.name} ({self.user})"
+
+    def state(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    def revoke(self, now: datetime) -> bool:
+        """Revoke the key at once; False if it was revoked already."""
+        updated = ApiToken.objects.filter(id=self.id, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        self.revoked_at = self.revoked_at or now
+        return updated == 1

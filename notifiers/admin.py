@@ -1,6 +1,8 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from notifiers.models import Announcement, Delivery, ProviderState, SocialAccount, Subscriber
+from notifiers.subscribers import masked_address
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -17,6 +19,11 @@ class AnnouncementAdmin(ReadOnlyAdmin):
     list_filter = ["channel"]
 
 
+def sees_addresses(request) -> bool:
+    """Support staff read the delivery list without the subscribers' addresses."""
+    return request.user.has_perm("notifiers.view_subscriber")
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(ReadOnlyAdmin):
     list_display = [
@@ -30,6 +37,29 @@ class DeliveryAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["channel", "state"]
     search_fields = ["target", "provider_message_id"]
+    readonly_fields = ["recipient"]
+    personal = ["target", "subscriber"]
+
+    @admin.display(description=_("recipient"))
+    def recipient(self, delivery: Delivery) -> str:
+        """A subscriber's address, masked; topics and on-call staff are not masked."""
+        if delivery.subscriber_id is None:
+            return delivery.target
+        return masked_address(delivery.channel, delivery.target)
+
+    def get_list_display(self, request) -> list:
+        if sees_addresses(request):
+            return list(self.list_display)
+        return [("recipient" if f == "target" else f) for f in self.list_display]
+
+    def get_search_fields(self, request) -> list[str]:
+        return list(self.search_fields) if sees_addresses(request) else ["provider_message_id"]
+
+    def get_fields(self, request, obj=None) -> list:
+        fields = [f for f in super().get_fields(request, obj) if f != "recipient"]
+        if sees_addresses(request):
+            return fields
+        return ["recipient"] + [f for f in fields if f not in self.personal]
 
 
 @admin.register(SocialAccount)

@@ -47,10 +47,29 @@ def kind_of(address: Address) -> str:
     """Why an address is not public ("" when it is)."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        tunnelled = tunnel_kind(address)
+        if tunnelled:
+            return tunnelled
     for kind in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
         if getattr(address, f"is_{kind}"):
             return kind.replace("_", "-")
     return "" if address.is_global else "non-public"
+
+
+def tunnel_kind(address: ipaddress.IPv6Address) -> str:
+    """A 6to4 (2002::/16) or Teredo (2001::/32) address reaches the IPv4 address it embeds:
+    it is refused when that address would be ("2002:a9fe:a9fe::1" is 169.254.169.254)."""
+    embedded: tuple[ipaddress.IPv4Address, ...] = ()
+    if address.sixtofour is not None:
+        embedded, tunnel = (address.sixtofour,), "6to4"
+    elif address.teredo is not None:
+        embedded, tunnel = address.teredo, "Teredo"
+    for inner in embedded:
+        kind = kind_of(inner)
+        if kind:
+            return f"{tunnel} {kind}"
+    return ""
 
 
 def refusal(host: str, address: str) -> str | None:

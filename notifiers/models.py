@@ -373,7 +373,9 @@ class Delivery(DeliveryOutcome, models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.channel} to {self.target}: {self.state}"
+        """No subscriber's address: this is what lists, titles and logs show."""
+        to = f"subscriber {self.subscriber_id}" if self.subscriber_id else self.target
+        return f"{self.channel} #{self.id} to {to}: {self.state}"
 
 
 class TaskQueueBeat(models.Model):
@@ -416,6 +418,7 @@ class TaskQueueBeat(models.Model):
 
 from notifiers.providers import ProviderState  # noqa: E402
 from notifiers.ratelimit import SubscribeAttempt  # noqa: E402
+from notifiers.replays import SeenProviderEvent  # noqa: E402
 from notifiers.social import SocialAccount  # noqa: E402
 from notifiers.subscribers import Subscriber, SubscriberQuerySet  # noqa: E402
 
@@ -428,6 +431,7 @@ __all__ = [
     "Recipients",
     "SocialAccount",
     "SubscribeAttempt",
+    "SeenProviderEvent",
     "Subscriber",
     "SubscriberQuerySet",
 ]

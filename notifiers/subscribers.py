@@ -42,6 +42,18 @@ class Suppression(models.TextChoices):
     UNREGISTERED = "unregistered", _("App uninstalled (token unregistered)")
 
 
+def masked_address(channel: str, address: str) -> str:
+    """Enough of a subscriber's address for Support to recognise it, not to read it:
+    "r•••@example.org", "+14•••••••01", "http•••". Staff allowed to view subscribers see
+    the whole address."""
+    if channel == "email" and "@" in address:
+        local, _, domain = address.rpartition("@")
+        return f"{local[:1]}•••@{domain}"
+    if channel in ("sms", "voice") and len(address) > 6:
+        return address[:3] + "•" * (len(address) - 5) + address[-2:]
+    return address[:4] + "•••"
+
+
 class WebhookFormat(models.TextChoices):
     STATUSPAGE = "statuspage", _("JSON (Statuspage-compatible, signed)")
     SLACK = "slack", _("Slack incoming webhook")

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from statuspage import clock
 from statuspage.checks import ProbeKind, kind_for, pushed_kinds, registered
 from statuspage.checks.outcome import CheckOutcome
+from statuspage.inputs import CleanInput
 from statuspage.judging.silence import MISSED_INTERVALS, Silence
 from statuspage.judging.verdicts import Confirmation, ProbeState
 from statuspage.judging.verdicts import Verdict as Verdict  # re-exported: callers find it here
@@ -47,7 +48,7 @@ def new_public_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
-class ComponentGroup(models.Model):
+class ComponentGroup(CleanInput, models.Model):
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
@@ -67,7 +68,7 @@ topic_validator = RegexValidator(
 )
 
 
-class Audience(models.Model):
+class Audience(CleanInput, models.Model):
     """The users of one of the company's apps: they see its banner and get its pushes."""
 
     slug = models.SlugField(max_length=60, unique=True)
@@ -81,7 +82,7 @@ class Audience(models.Model):
         return self.name
 
 
-class Component(models.Model):
+class Component(CleanInput, models.Model):
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     name = models.CharField(max_length=120, unique=True)
     description = models.TextField(blank=True)
@@ -154,7 +155,7 @@ SHARED_PROBE_SETTINGS = (
 )
 
 
-class Probe(Confirmation, Silence, models.Model):
+class Probe(Confirmation, Silence, CleanInput, models.Model):
     """A check of one component, its schedule and its confirmed state.
 
     Every kind's settings share this table; which of them a kind uses, how they are

@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
-from django.utils.dateparse import parse_datetime
 
 from incidents.console.api_auth import api_view, error
 from incidents.models import (
@@ -25,11 +24,13 @@ from incidents.models import (
 from incidents.response import maintenance, workflow
 from incidents.response.policies import ensure_default_policy
 from statuspage import clock
+from statuspage.inputs import parse_moment, text_problem
 from statuspage.models import Component, ComponentGroup, ComponentStatus
 from statuspage.picture.serializers import component_payload, incident_payload
 
 OPEN = [IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING]
 COMPONENT_STATUSES = {s.value for s in ComponentStatus}
+MAX_NOTICE_MINUTES = 366 * 24 * 60
 
 
 class Invalid(Exception):
@@ -38,14 +39,21 @@ class Invalid(Exception):
         self.fields = fields
 
 
-def body_of(request: HttpRequest, wrapper: str) -> dict:
+def json_object(request: HttpRequest) -> dict:
     try:
         data = json.loads(request.body or b"{}")
     except (ValueError, UnicodeDecodeError) as exc:
         raise Invalid({"body": "Send a JSON object."}) from exc
-    if not isinstance(data, dict) or not isinstance(data.get(wrapper, {}), dict):
+    if not isinstance(data, dict):
+        raise Invalid({"body": "Send a JSON object."})
+    return data
+
+
+def body_of(request: HttpRequest, wrapper: str) -> dict:
+    data = json_object(request)
+    if not isinstance(data.get(wrapper), dict):
         raise Invalid({wrapper: f"Send a JSON object with an '{wrapper}' object in it."})
-    return data.get(wrapper, data if wrapper not in data else {})
+    return data[wrapper]
 
 
 def text(
@@ -59,14 +67,23 @@ def text(
     if not isinstance(value, str) or (required and not value.strip()):
         errors[name] = "A non-empty string." if required else "A string."
         return None
+    problem = text_problem(value)
+    if problem:
+        errors[name] = problem
+        return None
     if len(value) > limit:
         errors[name] = f"At most {limit} characters."
     return value.strip()
 
 
+def whole(value: object, low: int, high: int) -> bool:
+    """A whole number in range (JSON's true/false are not numbers here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 def choice(data: dict, name: str, allowed, errors: dict) -> str | None:
     value = data.get(name)
-    if value is not None and value not in allowed:
+    if value is not None and (not isinstance(value, str) or value not in allowed):
         errors[name] = f"One of: {', '.join(sorted(allowed))}."
         return None
     return value
@@ -76,11 +93,11 @@ def moment(data: dict, name: str, errors: dict) -> datetime | None:
     value = data.get(name)
     if value is None:
         return None
-    parsed = parse_datetime(value) if isinstance(value, str) else None
-    if parsed is None or parsed.tzinfo is None:
-        errors[name] = "An ISO 8601 time with an offset, e.g. 2026-11-28T02:00:00Z."
+    try:
+        return parse_moment(value)
+    except ValueError as problem:
+        errors[name] = str(problem)
         return None
-    return parsed
 
 
 def components_from(data: dict, errors: dict, default_status: str) -> dict[Component, str]:
@@ -88,12 +105,17 @@ def components_from(data: dict, errors: dict, default_status: str) -> dict[Compo
     wanted: dict[str, str] = {}
     raw = data.get("components") or {}
     ids = data.get("component_ids") or []
-    if not isinstance(raw, dict) or not all(v in COMPONENT_STATUSES for v in raw.values()):
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, str) and v in COMPONENT_STATUSES and not text_problem(k)
+        for k, v in raw.items()
+    ):
         errors["components"] = "An object of component id to status: " + ", ".join(
             sorted(COMPONENT_STATUSES)
         )
         return {}
-    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+    if not isinstance(ids, list) or not all(
+        isinstance(i, str) and not text_problem(i) for i in ids
+    ):
         errors["component_ids"] = "A list of component ids."
         return {}
     wanted.update(dict.fromkeys(ids, default_status))
@@ -104,6 +126,12 @@ def components_from(data: dict, errors: dict, default_status: str) -> dict[Compo
         errors["components"] = f"Unknown component id(s): {', '.join(missing)}."
         return {}
     return {found[i]: status for i, status in wanted.items()}
+
+
+def not_allowed(methods: str) -> JsonResponse:
+    response = error(405, f"Use {methods}.")
+    response["Allow"] = methods
+    return response
 
 
 def reply(payload: dict, status: int = 200) -> JsonResponse:
@@ -128,6 +156,8 @@ def full(incident: Incident) -> dict:
 
 def handle(view):
     def wrapped(request, *args, **kwargs):
+        if any(text_problem(str(value)) for value in kwargs.values()):
+            return error(404, "No such object.")
         try:
             return view(request, *args, **kwargs)
         except Invalid as invalid:
@@ -153,7 +183,7 @@ def incidents(request: HttpRequest) -> JsonResponse:
     if request.method == "POST":
         return create_incident(request)
     if request.method != "GET":
-        return error(405, "Use GET or POST.")
+        return not_allowed("GET, POST")
     items = (
         Incident.objects.exclude(kind=Incident.Kind.MONITORING)
         .prefetch_related("components", "updates")
@@ -201,9 +231,11 @@ def create_maintenance(request, data, name, body, components, errors, now) -> Js
         errors["scheduled_until"] = "The maintenance must end after it starts."
     notices = data.get("announce_before_minutes")
     if notices is not None and (
-        not isinstance(notices, list) or not all(isinstance(n, int) and n > 0 for n in notices)
+        not isinstance(notices, list) or not all(whole(n, 1, MAX_NOTICE_MINUTES) for n in notices)
     ):
-        errors["announce_before_minutes"] = "A list of positive whole minutes, e.g. [4320, 60]."
+        errors["announce_before_minutes"] = (
+            f"A list of whole minutes from 1 to {MAX_NOTICE_MINUTES}, e.g. [4320, 60]."
+        )
     if not components and "components" not in errors:
         errors["components"] = "Name the components the maintenance affects."
     if errors:
@@ -230,7 +262,7 @@ def incident(request: HttpRequest, public_id: str) -> JsonResponse:
     if request.method == "GET":
         return reply(full(item))
     if request.method not in ("PATCH", "PUT"):
-        return error(405, "Use GET or PATCH.")
+        return not_allowed("GET, PATCH, PUT")
     if not request.user.has_perm("incidents.respond_incident"):
         return error(403, "This key's user lacks the permission(s): incidents.respond_incident.")
     if item.is_maintenance:
@@ -249,7 +281,7 @@ def update_incident(request: HttpRequest, item: Incident) -> JsonResponse:
     if not isinstance(deliver, bool):
         errors["deliver_notifications"] = "true or false."
     minutes = data.get("next_update_in_minutes")
-    if minutes is not None and (not isinstance(minutes, int) or not 5 <= minutes <= 1440):
+    if minutes is not None and not whole(minutes, 5, 1440):
         errors["next_update_in_minutes"] = "Whole minutes from 5 to 1440."
     if errors:
         raise Invalid(errors)
@@ -300,7 +332,7 @@ def components(request: HttpRequest) -> JsonResponse:
             }
         )
     if request.method != "POST":
-        return error(405, "Use GET or POST.")
+        return not_allowed("GET, POST")
     if not request.user.has_perm("statuspage.add_component"):
         return error(403, "This key's user lacks the permission(s): statuspage.add_component.")
     data = body_of(request, "component")
@@ -324,7 +356,7 @@ def component(request: HttpRequest, public_id: str) -> JsonResponse:
         item.delete()
         return JsonResponse({}, status=204)
     if request.method not in ("PATCH", "PUT"):
-        return error(405, "Use GET, PATCH or DELETE.")
+        return not_allowed("GET, PATCH, PUT, DELETE")
     if not request.user.has_perm("statuspage.change_component"):
         return error(403, "This key's user lacks the permission(s): statuspage.change_component.")
     apply_component(item, body_of(request, "component"), creating=False)
@@ -334,13 +366,15 @@ def component(request: HttpRequest, public_id: str) -> JsonResponse:
 
 def apply_component(item: Component, data: dict, creating: bool) -> None:
     errors: dict[str, str] = {}
-    name = text(data, "name", errors, required=creating, limit=120)
+    name = text(data, "name", errors, required=creating or "name" in data, limit=120)
     description = text(data, "description", errors)
     advice = text(data, "advice", errors)
     status = choice(data, "status", COMPONENT_STATUSES, errors)
     group_id = data.get("group_id")
     group = None
-    if group_id is not None:
+    if group_id is not None and (not isinstance(group_id, str) or text_problem(group_id)):
+        errors["group_id"] = "A group id (a string)."
+    elif group_id is not None:
         group = ComponentGroup.objects.filter(public_id=group_id).first()
         if group is None:
             errors["group_id"] = f"Unknown group id {group_id!r}."
@@ -373,16 +407,16 @@ def apply_component(item: Component, data: dict, creating: bool) -> None:
 def incident_action(request: HttpRequest, public_id: str, action: str) -> JsonResponse:
     """acknowledge, hold {minutes, reason}, release, postmortem {body, deliver_notifications}."""
     if request.method != "POST":
-        return error(405, "Use POST.")
+        return not_allowed("POST")
     item = Incident.objects.incidents().get(public_id=public_id)
-    data = body_of(request, action) if request.body else {}
+    data = body_of(request, action) if action in ("hold", "postmortem") else json_object(request)
     now = clock.now()
     if action == "acknowledge":
         workflow.acknowledge(item, request.user, now)
     elif action == "hold":
         minutes = data.get("minutes")
         errors = {}
-        if not isinstance(minutes, int):
+        if not isinstance(minutes, int) or isinstance(minutes, bool):
             errors["minutes"] = "Whole minutes, 1 to 120."
         reason = text(data, "reason", errors, required=True, limit=500)
         if errors:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 from functools import wraps
 
 from django.http import JsonResponse
@@ -17,10 +18,10 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def issue_token(user, name: str) -> str:
+def issue_token(user, name: str, expires_at: datetime | None = None) -> str:
     """Create a token and return its key; the key is not stored and cannot be shown again."""
     key = secrets.token_urlsafe(32)
-    ApiToken.objects.create(user=user, name=name, key_hash=hash_key(key))
+    ApiToken.objects.create(user=user, name=name, key_hash=hash_key(key), expires_at=expires_at)
     return key
 
 
@@ -36,10 +37,16 @@ def token_user(request):
     scheme, _, key = header.partition(" ")
     if scheme.lower() not in ("oauth", "bearer") or not key.strip():
         return None
-    token = ApiToken.objects.select_related("user").filter(key_hash=hash_key(key.strip())).first()
+    now = clock.now()
+    token = (
+        ApiToken.objects.usable(now)
+        .select_related("user")
+        .filter(key_hash=hash_key(key.strip()))
+        .first()
+    )
     if token is None or not token.user.is_active:
         return None
-    ApiToken.objects.filter(id=token.id).update(last_used_at=clock.now())
+    ApiToken.objects.filter(id=token.id).update(last_used_at=now)
     return token.user
 
 

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from incidents.models import MAINTENANCE_STATUSES, Impact, IncidentStatus
 from incidents.response.workflow import MAX_HOLD
+from statuspage.inputs import validate_moment, validate_text
 from statuspage.models import Component, ComponentStatus
 
 INCIDENT_STATUS_CHOICES = [
@@ -17,16 +18,25 @@ INCIDENT_STATUS_CHOICES = [
     if s not in MAINTENANCE_STATUSES and s != IncidentStatus.POSTMORTEM
 ]
 OUTAGE_CHOICES = [(s.value, s.label) for s in ComponentStatus]
+MAX_NOTICE_MINUTES = 366 * 24 * 60
 
 
 class UpdateForm(forms.Form):
     """Post once, reach everyone: one message, its status, impact and components."""
 
-    name = forms.CharField(max_length=200, required=False, label=_("Title (new incidents)"))
+    name = forms.CharField(
+        max_length=200,
+        required=False,
+        label=_("Title (new incidents)"),
+        validators=[validate_text],
+    )
     status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES, label=_("Status"))
     impact = forms.ChoiceField(choices=Impact.choices, label=_("Impact"))
     body = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 5}), max_length=5000, label=_("Message")
+        widget=forms.Textarea(attrs={"rows": 5}),
+        max_length=5000,
+        label=_("Message"),
+        validators=[validate_text],
     )
     components = forms.ModelMultipleChoiceField(
         queryset=Component.objects.all(),
@@ -69,15 +79,16 @@ class HoldForm(forms.Form):
     minutes = forms.IntegerField(
         min_value=1, max_value=int(MAX_HOLD.total_seconds() // 60), label=_("Minutes")
     )
-    reason = forms.CharField(max_length=500, label=_("Reason"))
+    reason = forms.CharField(max_length=500, label=_("Reason"), validators=[validate_text])
 
 
 class MaintenanceForm(forms.Form):
-    name = forms.CharField(max_length=200, label=_("Title"))
+    name = forms.CharField(max_length=200, label=_("Title"), validators=[validate_text])
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
         label=_("Message"),
+        validators=[validate_text],
         help_text=_("Leave empty for the template's wording."),
     )
     components = forms.ModelMultipleChoiceField(
@@ -86,10 +97,14 @@ class MaintenanceForm(forms.Form):
         label=_("Components"),
     )
     scheduled_for = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label=_("Starts")
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label=_("Starts"),
+        validators=[validate_moment],
     )
     scheduled_until = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label=_("Ends")
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label=_("Ends"),
+        validators=[validate_moment],
     )
     announce_before = forms.CharField(
         initial="4320,60",
@@ -104,7 +119,7 @@ class MaintenanceForm(forms.Form):
             values = sorted({int(v) for v in raw.split(",") if v.strip()}, reverse=True)
         except ValueError as error:
             raise forms.ValidationError(_("Whole minutes, like 4320,60.")) from error
-        if any(v <= 0 for v in values):
+        if any(v <= 0 or v > MAX_NOTICE_MINUTES for v in values):
             raise forms.ValidationError(_("Each notice must come before the start."))
         return values
 

@@ -33,7 +33,7 @@ def default_policy_resolves_itself(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("incidents", "0004_monitoring_interruptions")]
+    dependencies = [("incidents", "0006_api_token_expiry_and_revocation")]
 
     operations = [
         migrations.AddField(

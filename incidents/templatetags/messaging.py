@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import template
 from django.conf import settings
 
+from incidents.overrides import unseal
+
 register = template.Library()
 
 
@@ -16,14 +18,14 @@ def permalink(incident) -> str:
 
 @register.filter
 def component_names(incident) -> str:
-    return ", ".join(c.name for c in incident.components.all())
+    return ", ".join(c.name for c in unseal(incident).components.all())
 
 
 @register.filter
 def advice_text(incident) -> str:
     """Each affected component's backup advice, once each, in one paragraph."""
     seen: list[str] = []
-    for component in incident.components.all():
+    for component in unseal(incident).components.all():
         if component.advice and component.advice not in seen:
             seen.append(component.advice)
     return " ".join(seen)
@@ -31,7 +33,8 @@ def advice_text(incident) -> str:
 
 @register.filter
 def app_names(incident) -> str:
-    names = sorted({a.name for c in incident.components.all() for a in c.audiences.all()})
+    components = unseal(incident).components.all()
+    names = sorted({a.name for c in components for a in c.audiences.all()})
     return ", ".join(names)
 
 

@@ -1,7 +1,9 @@
 """Provider webhooks: Twilio status callbacks and inbound texts, SendGrid's Event Webhook.
 
 Each request is verified the way its provider signs it before anything is read or
-changed: a bad or missing signature gets 403 and changes nothing.
+changed: a bad or missing signature gets 403 and changes nothing. A replayed request, signed
+but already seen (or, for SendGrid, signed too long ago), changes nothing either
+(`notifiers.replays`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,13 @@ from twilio.twiml.messaging_response import MessagingResponse
 from notifiers.channels.sms import twilio_config
 from notifiers.languages import supported_language
 from notifiers.models import Delivery
+from notifiers.replays import (
+    SENDGRID_EVENT,
+    TWILIO_INBOUND,
+    TWILIO_STATUS,
+    SeenProviderEvent,
+    fresh,
+)
 from notifiers.subscribers import Subscriber, SubscriberChannel, Suppression
 from statuspage import clock
 
@@ -61,6 +70,9 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
     delivery_id = request.GET.get("delivery", "")
     if not status or not delivery_id.isdigit():
         return JsonResponse({"error": "MessageStatus and ?delivery= are required"}, status=400)
+    sid = request.POST.get("MessageSid", "")
+    if sid and not SeenProviderEvent.first_time(TWILIO_STATUS, f"{sid}:{status}", clock.now()):
+        return HttpResponse(status=204)
     Delivery.objects.filter(id=int(delivery_id)).update(provider_status=status)
     reason = GONE_CODES.get(request.POST.get("ErrorCode", ""))
     if reason:
@@ -77,6 +89,10 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
     phone = request.POST.get("From", "")
     word = request.POST.get("Body", "").strip().upper()
     now = clock.now()
+    sid = request.POST.get("MessageSid", "")
+    if not sid or not SeenProviderEvent.first_time(TWILIO_INBOUND, sid, now):
+        log.warning("twilio inbound without a MessageSid or replayed: %r, ignored", sid[:64])
+        return HttpResponse(str(MessagingResponse()), content_type="application/xml")
     subscribers = list(Subscriber.objects.filter(channel=SubscriberChannel.SMS, address=phone))
     if word in STOP_WORDS:
         for subscriber in subscribers:
@@ -134,6 +150,9 @@ def sendgrid_signed(request: HttpRequest) -> bool:
 def sendgrid_events(request: HttpRequest) -> HttpResponse:
     if not sendgrid_signed(request):
         return HttpResponse("invalid signature", status=403)
+    now = clock.now()
+    if not fresh(request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp", ""), now):
+        return HttpResponse("stale signature timestamp", status=403)
     try:
         events = json.loads(request.body)
     except ValueError:
@@ -141,6 +160,9 @@ def sendgrid_events(request: HttpRequest) -> HttpResponse:
     if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
         return JsonResponse({"error": "the body must be a JSON array of events"}, status=400)
     for event in events:
+        event_id = str(event.get("sg_event_id", ""))
+        if event_id and not SeenProviderEvent.first_time(SENDGRID_EVENT, event_id, now):
+            continue
         apply_email_event(event)
     return HttpResponse(status=204)
 

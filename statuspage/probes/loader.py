@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from statuspage.checks import kind_for, registered
+from statuspage.inputs import text_problem
 from statuspage.models import SHARED_PROBE_SETTINGS, Audience, Component, ComponentGroup, Probe
 
 COMPONENT_FIELDS = {
@@ -174,6 +175,9 @@ def apply_component(spec, where: str, report: LoadReport) -> list[Problem]:
         return problems + [Problem(spec.line, f"{where}.name", "This field is required.")]
     component = Component.objects.filter(name=spec["name"]).first() or Component(name=spec["name"])
     values = {k: v for k, v in spec.items() if k not in {"group", "audiences", "probes"}}
+    group_problem = text_problem(str(spec.get("group", "")))
+    if group_problem:
+        return problems + [Problem(spec.key_lines["group"], f"{where}.group", group_problem)]
     if "group" in spec:
         component.group = ComponentGroup.objects.get_or_create(name=str(spec["group"]))[0]
     problems += save_if_valid(component, values, spec, where, report, str(spec["name"]))

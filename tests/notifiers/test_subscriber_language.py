@@ -166,7 +166,13 @@ def test_sms_replies_are_in_the_texters_language(client, settings, sandbox):
     from notifiers.channels.sms import twilio_config
 
     subscribe("sms", "+14155550101", locale="es")
-    params = {"From": "+14155550101", "To": "+15005550006", "Body": "STOP"}
+    # Twilio sends every inbound text with its MessageSid; one without is ignored (replays).
+    params = {
+        "MessageSid": "SM-es-stop",
+        "From": "+14155550101",
+        "To": "+15005550006",
+        "Body": "STOP",
+    }
     url = f"{settings.STATUSPAGE['URL']}/hooks/twilio/inbound"
     signature = RequestValidator(twilio_config()["AUTH_TOKEN"]).compute_signature(url, params)
     response = client.post("/hooks/twilio/inbound", params, HTTP_X_TWILIO_SIGNATURE=signature)
