@@ -10,14 +10,16 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import Max, Q, Sum
+from django.db.models import Case, DateTimeField, F, Max, Q, Sum, When
 from django.db.models.functions import TruncHour
+from django.utils.safestring import SafeString
 
 from incidents.models import Incident
 from statuspage.models import Component, ComponentStatus, Probe, ResultRollup, RollupPeriod
 from statuspage.picture.maintenance import current_windows
 from statuspage.picture.summary import Snapshot, build_snapshot, with_timeline
 from statuspage.picture.uptime import UptimeView, day_start, local_day, uptime_views
+from statuspage.public.bars import BarStrips
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
@@ -59,7 +61,7 @@ def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
             start__lte=now,
             latency_sum__isnull=False,
         )
-        .annotate(hour=TruncHour("start", tzinfo=UTC))
+        .annotate(hour=on_the_hour())
         .values("probe__component_id", "period", "hour")
         .annotate(checks=Sum("checks"), total=Sum("latency_sum"))
         .order_by()
@@ -80,6 +82,16 @@ def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
         )
         for cid, hours in means.items()
     }
+
+
+def on_the_hour() -> Case:
+    """The hour a rollup falls in: an hourly rollup starts on it already, so only minute
+    rollups pay for truncation (costly per row on SQLite, and there are hundreds of hours)."""
+    return Case(
+        When(period=RollupPeriod.HOUR, then=F("start")),
+        default=TruncHour("start", tzinfo=UTC),
+        output_field=DateTimeField(),
+    )
 
 
 def chart(start: datetime, hours: dict[datetime, float]) -> LatencyChart:
@@ -111,6 +123,7 @@ class ComponentRow:
     uptime: UptimeView
     latency: LatencyChart | None
     last_checked_at: datetime | None
+    bars: SafeString
 
 
 @dataclass
@@ -150,10 +163,16 @@ def build_page(now: datetime) -> PageView:
     uptimes = uptime_views(visible, now)
     charts = latency_charts(now)
     checked = last_checked()
+    strips = BarStrips()
 
     def row(component: Component) -> ComponentRow:
+        uptime = uptimes[component.id]
         return ComponentRow(
-            component, uptimes[component.id], charts.get(component.id), checked.get(component.id)
+            component,
+            uptime,
+            charts.get(component.id),
+            checked.get(component.id),
+            strips.strip(uptime.bars),
         )
 
     def shown(component: Component) -> bool:
