@@ -84,8 +84,8 @@ def make_components(count: int, created: datetime, first: int = 0) -> list:
     return made
 
 
-def hourly_rollups(now: datetime, days: int) -> None:
-    """Hourly rollups for `days`, and daily ones for the whole year (the retention policy)."""
+def hourly_rollups(now: datetime, days: int, history_days: int = HISTORY_DAYS) -> None:
+    """Hourly rollups for `days`, and daily ones for all history (the retention policy)."""
     from statuspage.models import Probe, ResultRollup, RollupPeriod
 
     hour = now.replace(minute=0, second=0, microsecond=0)
@@ -114,19 +114,19 @@ def hourly_rollups(now: datetime, days: int) -> None:
                 latency_sum=1440 * 45.0,
                 histogram=histogram,
             )
-            for d in range(1, HISTORY_DAYS)
+            for d in range(1, history_days)
         ]
         ResultRollup.objects.bulk_create(rows, batch_size=2000)
 
 
-def make_incidents(components: list, now: datetime, count: int) -> None:
+def make_incidents(components: list, now: datetime, count: int, days: int = HISTORY_DAYS) -> None:
     """`count` published incidents over the year, each with its updates, affected
     components and the status changes the uptime rollup reads; the newest two still open."""
     from incidents.models import AffectedComponent, Incident, IncidentStatus, IncidentUpdate
     from statuspage.models import ComponentStatusChange
 
     chance = random.Random(15)
-    span = timedelta(days=HISTORY_DAYS - 1)
+    span = timedelta(days=days - 1)
     for k in range(count):
         started = now - span * (k + 1) / count
         open_ = k < 2
@@ -181,18 +181,27 @@ def make_incidents(components: list, now: datetime, count: int) -> None:
             component.set_status("major_outage")
 
 
-def seed_history(now: datetime, components: int, incidents: int) -> None:
-    from statuspage.models import Component
+def seed_history(
+    now: datetime,
+    components: int,
+    incidents: int,
+    days: int = HISTORY_DAYS,
+    hourly_days: int = HOURLY_DAYS,
+) -> None:
+    """Grow the page to `components` components with `days` days of history (rollups,
+    status changes, uptime days) and `incidents` more incidents over those days."""
+    from statuspage.models import Component, ResultRollup
     from statuspage.picture.uptime import local_day, rollup
 
-    created = now - timedelta(days=HISTORY_DAYS + 1)
+    created = now - timedelta(days=days + 1)
     Component.objects.update(created_at=created)
     existing = Component.objects.count()
     make_components(components - existing, created, first=existing)
     everything = list(Component.objects.all())
-    hourly_rollups(now, HOURLY_DAYS)
-    make_incidents(everything, now, incidents)
-    rollup(local_day(now) - timedelta(days=HISTORY_DAYS - 1), local_day(now), now)
+    ResultRollup.objects.all().delete()
+    hourly_rollups(now, hourly_days, days)
+    make_incidents(everything, now, incidents, days)
+    rollup(local_day(now) - timedelta(days=days - 1), local_day(now), now)
 
 
 @dataclass
