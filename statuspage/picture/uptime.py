@@ -259,7 +259,7 @@ def coverage(rows) -> dict[int, Coverage]:
     return sums
 
 
-def notable_days(rows) -> dict[tuple[int, date], tuple]:
+def notable_days(rows) -> list[tuple]:
     """The rows that are not a plain operational day: some downtime, a status other than
     operational, or an incident. On a page at rest, a few out of thousands."""
     plain = Q(worst_status=ComponentStatus.OPERATIONAL, down_seconds=0, observed_seconds__gt=0)
@@ -270,13 +270,14 @@ def notable_days(rows) -> dict[tuple[int, date], tuple]:
         )
         .order_by()
     )
-    return {(row[0], row[1]): row for row in found}
+    return list(found)
 
 
 def uptime_views(components: list[Component], now: datetime) -> dict[int, UptimeView]:
     """DAYS_SHOWN bars per component, oldest first. Plain operational days (most of them)
     are never read row by row: their bars are shared, and the uptime comes from sums, so the
-    cost is a few queries and one bar object per day, not one per component and day.
+    cost is two queries and a bar object per day and per day with news, not one per
+    component and day.
     Today's bar is never greener than the component is right now."""
     today = local_day(now)
     first = today - timedelta(days=DAYS_SHOWN - 1)
@@ -291,22 +292,26 @@ def uptime_views(components: list[Component], now: datetime) -> dict[int, Uptime
         day__gte=first, day__lte=today, component__in=[c.id for c in components]
     )
     sums = coverage(rows)
-    notable = notable_days(rows)
+    notable: dict[int, list[tuple]] = defaultdict(list)
+    for row in notable_days(rows):
+        notable[row[0]].append(row)
     views = {}
     for component in components:
         covered = sums.get(component.id)
-        bars = []
-        for index, day in enumerate(days):
-            row = notable.get((component.id, day))
-            if row is not None:
-                _, _, status, seen, lost, incidents = row
-                bars.append(
-                    DayBar(day, labels[index], status, uptime_percent(seen, lost), incidents)
-                )
-            elif covered is not None and covered.covers(day):
-                bars.append(plain_bars[index])
-            else:
-                bars.append(empty_bars[index])
+        if covered is None:
+            bars = list(empty_bars)
+        elif covered.contiguous:
+            start = max((covered.first - first).days, 0)
+            end = (covered.last - first).days + 1
+            bars = empty_bars[:start] + plain_bars[start:end] + empty_bars[end:]
+        else:
+            bars = [
+                plain_bars[i] if covered.covers(day) else empty_bars[i]
+                for i, day in enumerate(days)
+            ]
+        for _, day, status, seen, lost, incidents in notable[component.id]:
+            index = (day - first).days
+            bars[index] = DayBar(day, labels[index], status, uptime_percent(seen, lost), incidents)
         today_bar = bars[-1]
         bars[-1] = DayBar(
             today_bar.day,

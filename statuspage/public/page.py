@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import Case, DateTimeField, F, Max, Q, Sum, When
+from django.db.models import Case, DateTimeField, F, Max, Prefetch, Q, Sum, When
 from django.db.models.functions import TruncHour
 from django.utils.safestring import SafeString
 
-from incidents.models import Incident
+from incidents.models import Incident, IncidentUpdate
 from statuspage.models import Component, ComponentStatus, Probe, ResultRollup, RollupPeriod
 from statuspage.picture.maintenance import current_windows
 from statuspage.picture.summary import Snapshot, build_snapshot, with_timeline
@@ -196,6 +196,11 @@ def build_page(now: datetime) -> PageView:
     )
 
 
+def newest_updates_first() -> Prefetch:
+    """The history lists each incident with its latest update only: no components to read."""
+    return Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id"))
+
+
 def history_months(now: datetime, months: int = 3, before: date | None = None):
     """Incidents by calendar month, newest month first, every month listed even when quiet."""
     end_month = (before or local_day(now)).replace(day=1)
@@ -204,10 +209,11 @@ def history_months(now: datetime, months: int = 3, before: date | None = None):
         previous = firsts[-1] - timedelta(days=1)
         firsts.append(previous.replace(day=1))
     after_end = (end_month + timedelta(days=32)).replace(day=1)
-    incidents = with_timeline(
+    incidents = (
         Incident.objects.public()
         .filter(started_at__gte=day_start(firsts[-1]), started_at__lt=day_start(after_end))
         .order_by("-started_at")
+        .prefetch_related(newest_updates_first())
     )
     by_month: OrderedDict[date, list[Incident]] = OrderedDict((m, []) for m in firsts)
     for incident in incidents:
