@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster
+.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public bench-history messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -110,6 +110,11 @@ clean:
 # How fast the public site answers (page, v2 API, feeds, badges, snapshot); see docs/BENCHMARKS.md.
 bench-public: $(VENV)/.runtime
 	$(PY) bench/public_site.py 30
+
+# The public answers at a year of history (100 components, 500 incidents), rendered with no
+# cache, beside the same answers at 3 components and no history; see docs/BENCHMARKS.md.
+bench-history: $(VENV)/.runtime
+	$(PY) -m bench.history $(BENCH_ARGS)
 
 # Refresh the Spanish catalogue after changing public strings (translate, then compile).
 messages: $(VENV)/.runtime
