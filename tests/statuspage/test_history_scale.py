@@ -80,3 +80,15 @@ def test_the_page_shows_ninety_bars_per_component_whatever_the_length_of_history
     html = client.get("/").content.decode()
     assert html.count('<ol class="uptime-bars"') == 6
     assert html.count('<li class="bar') == 6 * 90
+
+
+def test_status_labels_stay_translated_and_unknown_values_show_as_stored():
+    from django.utils import translation
+
+    from incidents.models import IncidentUpdate
+
+    with translation.override("es"):
+        assert Component(status="major_outage").get_status_display() == "Interrupción grave"
+        assert Incident(status="resolved").get_status_display() == "Resuelto"
+        assert IncidentUpdate(status="resolved").get_status_display() == "Resuelto"
+    assert Component(status="retired").get_status_display() == "retired"
