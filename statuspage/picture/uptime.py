@@ -184,7 +184,7 @@ class Refresher:
 refresh_uptime = Refresher()
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: a plain day's bar is one object shared by components
 class DayBar:
     day: date
     label: str

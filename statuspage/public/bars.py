@@ -14,18 +14,23 @@ BAR_TEMPLATE = "statuspage/_uptime_bar.html"
 
 
 class BarStrips:
-    """One page's renderer: a memo of the bars rendered so far, in the active language."""
+    """One page's renderer: a memo of the bars rendered so far, in the active language, by
+    bar object (a plain day's bar is one object shared by every component) and by content."""
 
     def __init__(self) -> None:
         self.template = get_template(BAR_TEMPLATE)
-        self.rendered: dict[tuple, str] = {}
+        self.by_bar: dict[DayBar, str] = {}
+        self.by_content: dict[tuple, str] = {}
 
     def strip(self, bars: list[DayBar]) -> SafeString:
-        return mark_safe("".join(self.bar(bar) for bar in bars))
+        return mark_safe("".join([self.bar(bar) for bar in bars]))
 
     def bar(self, bar: DayBar) -> str:
-        key = (bar.label, bar.status, bar.uptime, tuple(i["name"] for i in bar.incidents))
-        html = self.rendered.get(key)
+        html = self.by_bar.get(bar)
         if html is None:
-            html = self.rendered[key] = self.template.render({"bar": bar})
+            key = (bar.label, bar.status, bar.uptime, tuple(i["name"] for i in bar.incidents))
+            html = self.by_content.get(key)
+            if html is None:
+                html = self.by_content[key] = self.template.render({"bar": bar})
+            self.by_bar[bar] = html
         return html

@@ -62,16 +62,14 @@ def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
             latency_sum__isnull=False,
         )
         .annotate(hour=on_the_hour())
-        .values("probe__component_id", "period", "hour")
+        .values_list("probe__component_id", "period", "hour")
         .annotate(checks=Sum("checks"), total=Sum("latency_sum"))
         .order_by()
     )
     means: dict[int, dict[datetime, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    for row in rows:
-        if row["checks"]:
-            means[row["probe__component_id"]][row["hour"]][row["period"]] = (
-                row["total"] / row["checks"]
-            )
+    for component_id, period, hour, checks, total in rows:
+        if checks:
+            means[component_id][hour][period] = total / checks
     return {
         cid: chart(
             start,
