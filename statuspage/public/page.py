@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from django.core.cache import cache
 from django.db.models import Case, DateTimeField, F, Max, Prefetch, Q, Sum, When
 from django.db.models.functions import TruncHour
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from incidents.models import Incident, IncidentUpdate
@@ -122,6 +123,8 @@ class ComponentRow:
     latency: LatencyChart | None
     last_checked_at: datetime | None
     bars: SafeString
+    rss_url: str = ""
+    atom_url: str = ""
 
 
 @dataclass
@@ -155,6 +158,18 @@ def recent_resolved(now: datetime) -> list[Incident]:
     )
 
 
+STAND_IN_ID = "0component0id0"
+
+
+def feed_url_patterns() -> tuple[str, str]:
+    """A component's feed URLs, reversed once per page with a stand-in id: reversing costs
+    about as much as rendering a component's row, and the page links two per component."""
+    return (
+        reverse("component-history-rss", args=[STAND_IN_ID]),
+        reverse("component-history-atom", args=[STAND_IN_ID]),
+    )
+
+
 def build_page(now: datetime) -> PageView:
     snapshot = build_snapshot()
     visible = [c for c in snapshot.components if c.showcase]
@@ -162,6 +177,7 @@ def build_page(now: datetime) -> PageView:
     charts = latency_charts(now)
     checked = last_checked()
     strips = BarStrips()
+    rss, atom = feed_url_patterns()
 
     def row(component: Component) -> ComponentRow:
         uptime = uptimes[component.id]
@@ -171,6 +187,8 @@ def build_page(now: datetime) -> PageView:
             charts.get(component.id),
             checked.get(component.id),
             strips.strip(uptime.bars),
+            rss.replace(STAND_IN_ID, component.public_id),
+            atom.replace(STAND_IN_ID, component.public_id),
         )
 
     def shown(component: Component) -> bool:
