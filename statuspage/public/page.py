@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
-from django.db.models import Case, DateTimeField, F, Max, Prefetch, Q, Sum, When
-from django.db.models.functions import TruncHour
+from django.db.models import CharField, Max, Prefetch, Q, Sum
+from django.db.models.functions import Cast, Substr
 from django.urls import reverse
 from django.utils.safestring import SafeString
 
@@ -53,8 +53,14 @@ def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
     query: hourly rollups, and for the last two hours (not rolled up into an hour yet, or
     only just) the minute rollups, summed per hour in SQL. Results of the last couple of
     minutes, not rolled up yet, wait for the next minute's chart."""
-    start = (now - timedelta(hours=CHART_HOURS - 1)).replace(minute=0, second=0, microsecond=0)
+    start = (now.astimezone(UTC) - timedelta(hours=CHART_HOURS - 1)).replace(
+        minute=0, second=0, microsecond=0
+    )
     recent = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    hours_by_key = {
+        (start + timedelta(hours=n)).strftime(HOUR_KEY_FORMAT): start + timedelta(hours=n)
+        for n in range(CHART_HOURS)
+    }
     rows = (
         ResultRollup.objects.filter(
             Q(period=RollupPeriod.HOUR, start__gte=start)
@@ -62,14 +68,15 @@ def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
             start__lte=now,
             latency_sum__isnull=False,
         )
-        .annotate(hour=on_the_hour())
+        .annotate(hour=hour_key())
         .values_list("probe__component_id", "period", "hour")
         .annotate(checks=Sum("checks"), total=Sum("latency_sum"))
         .order_by()
     )
     means: dict[int, dict[datetime, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    for component_id, period, hour, checks, total in rows:
-        if checks:
+    for component_id, period, key, checks, total in rows:
+        hour = hours_by_key.get(key)
+        if checks and hour is not None:
             means[component_id][hour][period] = total / checks
     return {
         cid: chart(
@@ -83,14 +90,16 @@ def compute_latency_charts(now: datetime) -> dict[int, LatencyChart]:
     }
 
 
-def on_the_hour() -> Case:
-    """The hour a rollup falls in: an hourly rollup starts on it already, so only minute
-    rollups pay for truncation (costly per row on SQLite, and there are hundreds of hours)."""
-    return Case(
-        When(period=RollupPeriod.HOUR, then=F("start")),
-        default=TruncHour("start", tzinfo=UTC),
-        output_field=DateTimeField(),
-    )
+# 'YYYY-MM-DD HH': how both SQLite and PostgreSQL (its sessions are in UTC) begin a UTC time
+# written as text.
+HOUR_KEY_FORMAT = "%Y-%m-%d %H"
+
+
+def hour_key() -> Substr:
+    """The UTC hour a rollup falls in, as text ('YYYY-MM-DD HH'), grouped in SQL: minute
+    rollups add up per hour, and no row pays for turning a timestamp into a datetime in
+    Python (on SQLite, a parse per row: most of the chart's cost at 100 components)."""
+    return Substr(Cast("start", CharField()), 1, 13)
 
 
 def chart(start: datetime, hours: dict[datetime, float]) -> LatencyChart:
