@@ -8,7 +8,8 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public bench-history messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster
+.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public bench-answers bench-history messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster abuse
+.PHONY: serve nginx wrk bench-herd
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,18 +20,37 @@ $(VENV)/.testing: $(VENV)/.runtime requirements-test.txt requirements-lint.txt
 	$(PIP) install --disable-pip-version-check -q -r requirements-test.txt
 	touch $@
 
+# collectstatic too: with DEBUG=0 whitenoise serves the collected, hashed files only.
 setup: $(VENV)/.runtime
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py demo setup
 
 run: setup
 	$(PY) manage.py runall --port $(PORT)
+
+# The production stack of one node (no sandbox, no demo) from the environment: SECRET_KEY,
+# ALLOWED_HOSTS, DATABASE_URL, REDIS_URL, STATUSPAGE_URL (docs/OPERATIONS.md, "Serving production").
+serve: $(VENV)/.runtime
+	$(PY) -m deploy.serve $(SERVE_ARGS)
 
 # Debian's chromium for the browser tests; installed when missing, never downloaded by a tool.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+# Debian's nginx with its njs module (deploy/nginx/, the front) and wrk (make bench-herd);
+# installed when missing, like chromium.
+nginx:
+	@{ test -x /usr/sbin/nginx && test -f /usr/lib/nginx/modules/ngx_http_js_module.so; } || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx libnginx-mod-http-js; }
+
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk; }
 
 # Debian's haproxy (the cluster's load balancer) and redis-server (the restart scenario runs
 # one of its own); installed when missing. PostgreSQL's initdb/pg_ctl come with the server.
@@ -73,7 +93,7 @@ format: $(VENV)/.testing
 	$(VENV)/bin/ruff check --select I --fix .
 	$(VENV)/bin/ruff format .
 
-test: $(VENV)/.testing chromium prometheus cluster-tools
+test: $(VENV)/.testing chromium prometheus cluster-tools nginx
 	$(MAKE) --no-print-directory test-sqlite
 	@if $(PY) -m tests.services_available; then \
 	  $(MAKE) --no-print-directory test-postgres; \
@@ -110,6 +130,20 @@ clean:
 # How fast the public site answers (page, v2 API, feeds, badges, snapshot); see docs/BENCHMARKS.md.
 bench-public: $(VENV)/.runtime
 	$(PY) bench/public_site.py 30
+
+# What the answer store saves per request (CPU), and the local backends compared.
+bench-answers: $(VENV)/.runtime
+	$(PY) bench/answer_store.py 30
+
+# The outage rush: wrk against gunicorn and the nginx front beside the two ceilings, in one
+# run; figures and chart to docs/BENCHMARKS.md (BENCH_ARGS="--runs 5 --seconds 10").
+bench-herd: $(VENV)/.testing nginx wrk
+	$(PY) -m bench.herd --write $(BENCH_ARGS)
+
+# Issue 16's attacks on logins, proxies and sign-ups against a real web process (counts for
+# docs/RELIABILITY.md, "Security: logins, proxies and sign-ups"); ABUSE_PORT, default 18400.
+abuse: $(VENV)/.runtime
+	$(PY) -m bench.abuse
 
 # The public answers at a year of history (100 components, 500 incidents), rendered with no
 # cache, beside the same answers at 3 components and no history; see docs/BENCHMARKS.md.

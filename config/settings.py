@@ -6,8 +6,10 @@ security settings that `manage.py check --deploy` asks for are on.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import TypedDict
 
@@ -74,7 +76,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it counts the queries of every other middleware too.
+    "statuspage.operations.queries.QueryCountMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "incidents.console.throttle.LoginThrottleMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -156,6 +161,8 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 
 LOGIN_URL = "admin:login"
+# How often the console dashboard asks for new incidents, fired steps and staff alerts.
+CONSOLE_REFRESH_SECONDS = env_int("CONSOLE_REFRESH_SECONDS", 5)
 
 LOGGING = {
     "version": 1,
@@ -203,6 +210,44 @@ if REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
     Q_CLUSTER["poll"] = 0.5
+
+# --- The answer store (statuspage.public.store, docs/OPERATIONS.md "The answer store") --
+# Public answers rendered once per change of the picture, read by every web worker. Redis
+# when there is one (its own key prefix beside django-q2's keys; ANSWERS_REDIS_URL moves it
+# to another database or server); otherwise files under var/, which every worker process
+# on this machine shares (a per-process memory cache would not see another's renders, and a
+# database cache would spend the queries the store exists to save).
+ANSWERS_REDIS_URL = os.environ.get("ANSWERS_REDIS_URL", REDIS_URL)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "answers": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": ANSWERS_REDIS_URL,
+        "KEY_PREFIX": "statuspage-answers",
+        "TIMEOUT": 3600,
+    }
+    if ANSWERS_REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("ANSWERS_CACHE_DIR", str(VAR_DIR / "answers")),
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
+}
+
+
+class AnswersSettings(TypedDict):
+    ENABLED: bool
+    REFRESH_SECONDS: int
+
+
+ANSWERS: AnswersSettings = {
+    # Off: every public request renders live, as before the store.
+    "ENABLED": env_bool("ANSWERS_STORE", True),
+    # A stored answer is rendered again at least this often even when nothing changed: the
+    # time-driven parts (monitoring interrupted, "last checked", today's bar) move on.
+    "REFRESH_SECONDS": env_int("ANSWERS_REFRESH_SECONDS", 10),
+}
 
 
 class TasksSettings(TypedDict):
@@ -348,6 +393,8 @@ ENGINE: EngineSettings = {
         # Probes nobody checked for two intervals: "status unknown" and one page each.
         "statuspage.picture.silence.sweep",
         "statuspage.public.snapshot.publish_if_due",
+        # The most-read public answers renewed in the answer store before they go stale.
+        "statuspage.public.prewarm.refresh",
         "incidents.response.clock.tick",
         "incidents.response.queue_stall.check_queue",
     ],
@@ -376,6 +423,10 @@ FIREBASE: FirebaseSettings = {
 }
 
 DEMO_SERVICE_PORT = env_int("DEMO_SERVICE_PORT", 8002)
+# For `manage.py demo replay` only: how much faster than real time statuspage.clock runs,
+# from the (real, virtual) moments the replay anchors it at. Never set in production.
+DEMO_CLOCK_SPEED = float(os.environ.get("DEMO_CLOCK_SPEED", "1"))
+DEMO_CLOCK_ANCHOR: tuple[datetime, datetime] | None = None
 
 # --- Notifiers (SMS, email, subscribers) ---------------------------------------------
 # In sandbox mode (SANDBOX_URL set) the sandbox's own test credentials are used instead.
@@ -436,6 +487,25 @@ RATE_LIMITS: dict[str, RateLimitSettings] = {
         "PER_DESTINATION": env_int("AGENT_API_PER_TOKEN_PER_MINUTE", 120),
         "WINDOW_SECONDS": 60,
     },
+    # Confirmation texts (SMS pumping): per client an hour, and for the whole site an hour
+    # (the "destination" is the site); past the site's budget SMS sign-up pauses.
+    "sms": {
+        "PER_IP": env_int("SMS_CONFIRMATIONS_PER_CLIENT_PER_HOUR", 5),
+        "PER_DESTINATION": env_int("SMS_CONFIRMATIONS_PER_HOUR", 100),
+        "WINDOW_SECONDS": 3600,
+    },
+    # One-time sign-in links asked for: per client an hour, and per username an hour.
+    "login-link": {
+        "PER_IP": env_int("LOGIN_LINKS_PER_CLIENT_PER_HOUR", 10),
+        "PER_DESTINATION": env_int("LOGIN_LINKS_PER_USER_PER_HOUR", 3),
+        "WINDOW_SECONDS": 3600,
+    },
+    # Push device registrations: per client an hour, and per app installation an hour.
+    "push": {
+        "PER_IP": env_int("PUSH_REGISTRATIONS_PER_CLIENT_PER_HOUR", 60),
+        "PER_DESTINATION": env_int("PUSH_REGISTRATIONS_PER_INSTALLATION_PER_HOUR", 5),
+        "WINDOW_SECONDS": 3600,
+    },
 }
 
 # --- Operations: /metrics, /healthz, /readyz (statuspage.operations) ------------------
@@ -453,3 +523,57 @@ OPERATIONS: OperationsSettings = {
 # Unset: single-process mode (each process's own counters only).
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
+
+# --- Logins, proxies and sign-ups (docs/OPERATIONS.md, "Logins, proxies and sign-ups") ---
+# Which X-Forwarded-For hop is the client (statuspage.clients): a count of the proxies in
+# front of us, or their comma-separated networks. Unset: REMOTE_ADDR is the client.
+TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "")
+if not TRUSTED_PROXIES.strip().isdigit():
+    for _network in env_list("TRUSTED_PROXIES", []):
+        try:
+            ipaddress.ip_network(_network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"TRUSTED_PROXIES: {_network!r} is neither a count of proxies nor a network."
+            ) from None
+# Every password login (console, admin, any other) goes through this backend first: it
+# refuses, unchecked, a try made during the growing delay (incidents.console.throttle).
+AUTHENTICATION_BACKENDS = [
+    "incidents.console.throttle.ThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_THROTTLE = {
+    # Failures free of delay per (username, client), and per client over all usernames.
+    "FREE_PER_USER_CLIENT": env_int("LOGIN_FREE_FAILURES_PER_USER_CLIENT", 5),
+    "FREE_PER_CLIENT": env_int("LOGIN_FREE_FAILURES_PER_CLIENT", 20),
+    # ... and per username from every client together (many addresses guessing one account).
+    "FREE_PER_USER": env_int("LOGIN_FREE_FAILURES_PER_USER", 100),
+    # Past them each failure doubles the wait before the next try, from this, up to the cap.
+    "FIRST_DELAY_SECONDS": env_int("LOGIN_FIRST_DELAY_SECONDS", 30),
+    "MAX_DELAY_SECONDS": env_int("LOGIN_MAX_DELAY_SECONDS", 900),
+    # Counters are forgotten this long after the last failure.
+    "FORGET_AFTER_SECONDS": env_int("LOGIN_FORGET_AFTER_SECONDS", 86400),
+    # The one-time sign-in link by email (a delayed account can still get in).
+    "LINK_MAX_AGE_SECONDS": env_int("LOGIN_LINK_MAX_AGE_SECONDS", 900),
+}
+# The limits' counters live in a cache every process shares: Redis when REDIS_URL is set,
+# otherwise files under var/ (every gunicorn worker on this machine sees the same counts;
+# a per-process memory cache would give each worker its own allowance).
+LIMITS_CACHE = "limits"
+# Beside "default" and the answer store's "answers" (above).
+CACHES[LIMITS_CACHE] = (
+    {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "limits",
+    }
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": os.environ.get("LIMITS_CACHE_DIR", str(VAR_DIR / "limits")),
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    }
+)
+# Push registration: when set, an app proves it is the app with one of these keys in the
+# X-App-Key header (comma separated, so a key can be rotated).
+PUSH_APP_KEYS = env_list("PUSH_APP_KEYS", [])

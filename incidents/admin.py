@@ -17,6 +17,7 @@ from incidents.models import (
     OnCallContact,
 )
 from incidents.response import workflow
+from incidents.response.budgets import check_override, describe
 from statuspage import clock
 
 
@@ -101,7 +102,20 @@ class MessageTemplateForm(forms.ModelForm):
             Template(data.get("body", ""))
         except TemplateSyntaxError as error:
             self.add_error("body", f"Template error: {error}")
+            return data
+        self.cuts = self.check_budget(data)
         return data
+
+    def check_budget(self, data: dict[str, Any]) -> list[str]:
+        """Refuse an override no shortening makes fit its channel's budget; return what
+        will be cut of one that fits only shortened (shown once saved)."""
+        draft = MessageTemplate(**{f: data.get(f, "") for f in self.Meta.fields})
+        fits = check_override(draft)
+        errors = [fit for fit in fits if fit.error]
+        if errors:
+            self.add_error("body", describe(errors))
+            return []
+        return describe(fits)
 
 
 @admin.register(MessageTemplate)
@@ -109,6 +123,11 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     form = MessageTemplateForm
     list_display = ["channel", "kind", "part", "locale"]
     list_filter = ["channel", "kind", "locale"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        for line in getattr(form, "cuts", []):
+            messages.warning(request, line)
 
 
 @admin.register(OnCallContact)

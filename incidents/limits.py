@@ -34,3 +34,10 @@ def problem(channel: str, part: str, text: str) -> str:
     if declared is None or declared.limit is None:
         return ""
     return declared.limit.problem(text)
+
+
+def folder(channel: str, part: str):
+    """The part's declared rewrite for a text over its limit (Part.fold), or None."""
+    cls = get_channel_class(channel)
+    declared = cls.part(part) if cls is not None else None
+    return declared.fold if declared is not None else None

@@ -231,6 +231,16 @@ class Incident(models.Model):
             and now - self.monitoring_at >= stable_for
         )
 
+    def auto_resolve_period(self, site_wide: timedelta, staff_acted: bool) -> timedelta:
+        """How long it must stay back before it resolves by itself: its policy's period when
+        a probe opened it and no person has acted on it since (a person who acted owns its
+        ending), else the site-wide AUTO_RESOLVE_AFTER_SECONDS (zero: never)."""
+        if self.origin_probe_id is not None and self.policy is not None and not staff_acted:
+            period = timedelta(minutes=self.policy.auto_resolve_minutes)
+            if period > timedelta(0):
+                return period
+        return site_wide
+
 
 class AffectedComponent(models.Model):
     incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="affected")
@@ -259,6 +269,8 @@ class IncidentUpdate(models.Model):
         MAINTENANCE_SCHEDULED = "maintenance_scheduled", _("Maintenance scheduled")
         MAINTENANCE_STARTED = "maintenance_started", _("Maintenance started")
         MAINTENANCE_COMPLETED = "maintenance_completed", _("Maintenance completed")
+        # What happened and what will change, after the resolution: the page and email only.
+        POSTMORTEM = "postmortem", _("Postmortem")
         # Internal: never shown to the public, they carry pages and reminders to on-call staff.
         PAGING = "paging", _("Page to on-call staff")
         REMINDER = "reminder", _("Reminder to on-call staff")
@@ -345,6 +357,13 @@ class EscalationPolicy(models.Model):
     )
     cadence_minutes = models.PositiveIntegerField(
         default=30, help_text=_("Every update promises the next one this many minutes later.")
+    )
+    auto_resolve_minutes = models.PositiveIntegerField(
+        default=30,
+        help_text=_(
+            "Resolve an incident a probe opened once it has been back this many minutes, "
+            "unless staff acted on it; everyone told hears. 0: staff resolve it."
+        ),
     )
 
     class Meta:

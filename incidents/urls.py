@@ -4,20 +4,24 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from incidents.console import api as manage_api
-from incidents.console import views
-from incidents.console.login import ThrottledLoginView
+from incidents.console import replay, views
+from incidents.console.login import ThrottledLoginView, link_login, request_link
 
 urlpatterns = [
     path("manage/login/", ThrottledLoginView.as_view(), name="console-login"),
+    path("manage/login/link/", request_link, name="console-login-request-link"),
+    path("manage/login/link/<str:token>/", link_login, name="console-login-link"),
     path(
         "manage/logout/",
         auth_views.LogoutView.as_view(next_page="console-login"),
         name="console-logout",
     ),
     path("manage/", views.dashboard, name="console-dashboard"),
+    path("manage/live", views.dashboard_live, name="console-live"),
     path("manage/incidents/new", views.new_incident, name="console-new-incident"),
     path("manage/maintenance/new", views.new_maintenance, name="console-new-maintenance"),
     path("manage/preview", views.live_preview, name="console-preview"),
+    path("manage/demo/replay", replay.replay_page, name="console-demo-replay"),
     path("manage/incidents/<str:public_id>", views.incident_detail, name="console-incident"),
     path(
         "manage/incidents/<str:public_id>/acknowledge",

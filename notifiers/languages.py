@@ -12,9 +12,11 @@ import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import translation
 
 from incidents.limits import MessageTooLong
+from notifiers.registry import DeliveryError, PermanentError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +60,20 @@ def render_in(channel, announcement, language: str) -> Any:
             settings.LANGUAGE_CODE,
         )
         return render_in(channel, announcement, settings.LANGUAGE_CODE)
+
+
+def message_or_error(channel, announcement, language: str) -> Any:
+    """The message to send, or the DeliveryError its rows fail with when it cannot be
+    rendered: a wording that no shortening makes fit, or a broken template override, is
+    final (retrying renders it the same); a database hiccup is retried."""
+    try:
+        return render_in(channel, announcement, language)
+    except DatabaseError as error:
+        return TransientError(f"could not render the message: {error}")
+    except Exception as error:  # any template or context error: fail the rows, never strand them
+        log.warning("%s message could not be rendered: %s", channel.name, error)
+        return PermanentError(f"could not render the message: {type(error).__name__}: {error}")
+
+
+def is_failure(message: Any) -> bool:
+    return isinstance(message, DeliveryError)

@@ -12,6 +12,7 @@ the words the console's preview shows (see notifiers.registry.Limit).
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 
 import regex
@@ -42,6 +43,43 @@ def sms_count(text: str) -> SmsCount:
         single, multi, encoding = 70, 67, "UCS-2"
     segments = 1 if units <= single else math.ceil(units / multi)
     return SmsCount(encoding, units, segments)
+
+
+# Typographic punctuation written in its GSM-7 look-alike, as Twilio's smart encoding does.
+GSM7_LOOKALIKES = {
+    "‘": "'",
+    "’": "'",
+    "‚": "'",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "«": '"',
+    "»": '"',
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "\u00a0": " ",
+    "\u202f": " ",
+}
+
+
+def gsm7_fold(text: str) -> str:
+    """The text with each letter outside GSM-7 that is a GSM-7 letter plus accents written
+    without them ("actualización" -> "actualizacion") and typographic punctuation in its
+    plain form: one accent or curly quote no longer switches a whole Spanish text to UCS-2,
+    which holds 67 characters a segment instead of 153. Other characters (emoji, other
+    scripts) are kept, and the text stays UCS-2."""
+    folded = []
+    for char in text:
+        if char in GSM7_BASIC or char in GSM7_EXTENSION:
+            folded.append(char)
+            continue
+        if char in GSM7_LOOKALIKES:
+            folded.append(GSM7_LOOKALIKES[char])
+            continue
+        base = unicodedata.normalize("NFD", char)[0]
+        folded.append(base if base in GSM7_BASIC else char)
+    return "".join(folded)
 
 
 def graphemes(text: str) -> int:

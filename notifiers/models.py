@@ -273,10 +273,16 @@ class DeliveryQuerySet(models.QuerySet["Delivery"]):
             return self.claim(due.values("id")[:limit], now)
 
     def requeue_stale(self, now: datetime) -> int:
-        """Give back rows whose worker died mid-send; they are sent again (at most once more)."""
-        return self.filter(
-            state=DeliveryState.SENDING, last_attempt_at__lt=now - SENDING_LEASE
-        ).update(state=DeliveryState.PENDING, next_attempt_at=now, claim_token=None)
+        """Give back rows whose worker died mid-send; they are sent again (at most once more).
+        A row whose every attempt ended that way fails with the reason instead of being
+        sent again forever (a message that crashes its worker stays "sending" no longer)."""
+        stale = self.filter(state=DeliveryState.SENDING, last_attempt_at__lt=now - SENDING_LEASE)
+        stale.filter(attempts__gte=MAX_ATTEMPTS).update(
+            state=DeliveryState.FAILED,
+            claim_token=None,
+            last_error=f"the send never finished in {MAX_ATTEMPTS} attempts (its worker died)",
+        )
+        return stale.update(state=DeliveryState.PENDING, next_attempt_at=now, claim_token=None)
 
 
 PENDING = models.Q(state=DeliveryState.PENDING)

@@ -40,6 +40,8 @@ PUBLIC_KINDS = (
     "maintenance_completed",
 )
 ONCALL_KINDS = ("paging", "reminder", "monitoring_interrupted", "monitoring_restored")
+# Kinds only the channels that declare them in `Channel.extra_kinds` word and carry.
+CARRIED_KINDS = ("postmortem",)
 MINUTE = 60
 
 Measure = Callable[[str, int], str]
@@ -72,6 +74,9 @@ class Part:
     name: str
     limit: Limit | None = None
     preview: bool = True
+    # How a text over the limit may be rewritten before anything is cut (SMS: accents
+    # dropped so a text stays GSM-7); see incidents.messages.fitted.
+    fold: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -153,11 +158,20 @@ class Channel:
     # Provider requests kept in flight at once by one send task. Above 1, send_batch runs
     # in a thread and must not touch the database.
     concurrent_batches: ClassVar[int] = 1
+    # Kinds of update only some channels word and carry (a postmortem: the page and email);
+    # everyone told hears them on these channels only.
+    extra_kinds: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def kinds(cls) -> tuple[str, ...]:
-        """The update kinds it words: the public ones, and the on-call ones if it pages."""
-        return PUBLIC_KINDS + (ONCALL_KINDS if Recipients.ONCALL in cls.recipients else ())
+        """The update kinds it words: the public ones, those it carries, and the on-call
+        ones if it pages."""
+        oncall = ONCALL_KINDS if Recipients.ONCALL in cls.recipients else ()
+        return PUBLIC_KINDS + cls.extra_kinds + oncall
+
+    @classmethod
+    def carries_kind(cls, kind: str) -> bool:
+        return kind in PUBLIC_KINDS or kind in cls.kinds()
 
     @classmethod
     def part(cls, name: str) -> Part | None:

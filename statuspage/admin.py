@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
+from django.utils.translation import gettext as _
 
+from incidents.response.budgets import advice_fits, describe
 from statuspage import clock
 from statuspage.checks import registered
 from statuspage.models import (
@@ -36,6 +38,22 @@ class ComponentAdmin(admin.ModelAdmin):
     list_display = ["name", "group", "status", "position"]
     list_filter = ["group", "status"]
     filter_horizontal = ["audiences"]
+    # Past this many lines the message list would bury the form; the rest are counted.
+    shown_cuts = 30
+
+    def save_model(self, request, obj, form, change) -> None:
+        """Saved, then checked: how the advice reads on every channel in every language."""
+        super().save_model(request, obj, form, change)
+        if not obj.advice:
+            return
+        lines = describe(advice_fits(obj))
+        if not lines:
+            messages.success(request, _("The advice fits every channel whole in every language."))
+            return
+        for line in lines[: self.shown_cuts]:
+            messages.warning(request, line)
+        if len(lines) > self.shown_cuts:
+            messages.warning(request, _("… and %(n)d more.") % {"n": len(lines) - self.shown_cuts})
 
 
 def kind_fieldsets(current: str) -> list[tuple[str, dict]]:

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from statuspage import changes
+
 
 class StatuspageConfig(AppConfig):
     name = "statuspage"
@@ -12,3 +14,4 @@ class StatuspageConfig(AppConfig):
         from statuspage.process import freeze_startup_heap
 
         post_spawn.connect(freeze_startup_heap, dispatch_uid="statuspage.freeze_startup_heap")
+        changes.connect()

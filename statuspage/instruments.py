@@ -34,6 +34,14 @@ SEND_SECONDS = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 
+PUBLIC_ANSWERS = Counter(
+    "statuspage_public_answers",
+    "Public answers served by this process, by kind and how: stored, not_modified (a 304 "
+    "from the store), rendered, live (store unreachable), last_resort (database down, an "
+    "older answer), unavailable (database down, a 503 status unknown).",
+    ["kind", "how"],
+)
+
 
 def count_claims(checks: int, slips: Sequence[float]) -> None:
     """One engine tick's claim: how many checks it starts and how late each one is."""

@@ -53,6 +53,16 @@ def default_language():
 
 
 @pytest.fixture(autouse=True)
+def fresh_limits():
+    """Login and abuse counters live in the shared "limits" cache: each test starts with none."""
+    from django.conf import settings
+    from django.core.cache import caches
+
+    caches[settings.LIMITS_CACHE].clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def fresh_monitoring_state():
     """The web process caches the engine's state for a moment; each test starts without it."""
     from statuspage.picture.monitoring import forget
@@ -71,6 +81,25 @@ def empty_redis_broker(settings):
         from tests.tasks import purge_queued_tasks
 
         purge_queued_tasks()
+
+
+@pytest.fixture(autouse=True)
+def empty_answer_store(settings, tmp_path):
+    """Each test starts with an empty answer store of its own (statuspage.public.store): its
+    own directory on the file store, its own key prefix on Redis (never FLUSHDB: the store
+    may share its database with the django-q2 broker)."""
+    answers = dict(settings.CACHES["answers"])
+    if answers["BACKEND"].endswith("FileBasedCache"):
+        answers["LOCATION"] = str(tmp_path / "answers")
+    else:
+        answers["KEY_PREFIX"] = f"test-answers-{tmp_path.name}-{os.getpid()}-{id(tmp_path)}"
+    settings.CACHES = {**settings.CACHES, "answers": answers}
+    yield
+    from django.core.cache import caches
+
+    from statuspage.changes import VERSION_KEY
+
+    caches["answers"].delete(VERSION_KEY)  # answers expire by themselves; the version later
 
 
 @pytest.fixture

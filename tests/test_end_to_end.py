@@ -13,7 +13,7 @@ from notifiers.channels.push import component_topic
 from statuspage import clock
 from statuspage.demo.service import DemoServer
 from statuspage.demo.setup import load_demo
-from statuspage.models import Component, Probe
+from statuspage.models import Component
 from statuspage.probes.engine import run_due_probes
 from tests.clock import NOW
 
@@ -26,9 +26,9 @@ def demo_service():
 
 
 @pytest.fixture
-def demo_config(demo_service):
+def demo_config(demo_service, settings):
+    settings.DEMO_SERVICE_PORT = demo_service.server_address[1]
     load_demo()
-    Probe.objects.update(url=f"{demo_service.url}/health")
 
 
 def probe_cycle(traveller, seconds: int = 10):

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -126,3 +127,29 @@ def test_make_run_stack_starts_serves_and_stops_cleanly_on_sigterm(tmp_path):
     assert "everything stopped" in output
     assert f"Status page     http://127.0.0.1:{ports['PORT']}/" in output
     assert "manage.py demo break" in output
+
+
+def test_the_web_process_hands_forwarded_hops_to_django(tmp_path):
+    """Waitress drops X-Forwarded-For by default; then TRUSTED_PROXIES could never find the
+    client and /metrics could not tell a proxied scrape (it would answer the internet)."""
+    port = str(free_port())
+    env = {"PORT": port, "STATUSPAGE_VAR_DIR": str(tmp_path), "DATABASE_URL": "", "REDIS_URL": ""}
+    assert manage("migrate", "--noinput", env=env, timeout=120).returncode == 0
+    web = subprocess.Popen(
+        [sys.executable, "manage.py", "runall", "--only", "web", "--port", port],
+        cwd=ROOT,
+        env=operator_env(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        metrics = f"http://127.0.0.1:{port}/metrics"
+        wait_for(metrics, time.monotonic() + 60)
+        proxied = urllib.request.Request(metrics, headers={"X-Forwarded-For": "203.0.113.5"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(proxied, timeout=10)
+        assert refused.value.code == 403
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=30)

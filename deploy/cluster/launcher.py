@@ -406,7 +406,11 @@ class Cluster:
             STATUSPAGE_VAR_DIR=str(self.config.var_dir / "admin"),
             Q_CLUSTER_NAME="statuspage",
             PYTHONUNBUFFERED="1",
+            # haproxy appends the client's address (option forwardfor): one trusted hop.
+            TRUSTED_PROXIES="1",
         )
+        # N nodes share this machine's cores: two web workers each, unless told otherwise.
+        env.setdefault("WEB_WORKERS", "2")
         env.update(self.config.env)
         return env
 

@@ -1,17 +1,21 @@
 """What staff should see but the public should not: the console's alerts about our own
-monitoring (interrupted, a dead engine among live ones, a stalled task queue, probes nobody
-checks, regions that stopped reporting, flapping probes, a region that alone sees an outage,
-warnings)."""
+monitoring (interrupted, a dead engine among live ones, a stalled task queue, SMS sign-up
+paused by its hourly budget, probes nobody checks, regions that stopped reporting, flapping
+probes, a region that alone sees an outage, warnings) and messages that failed for good (per
+update and channel, with their text)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q
 
+from incidents.console.failures import failed_channels
 from incidents.messages import overrides_for, render_message
 from notifiers.delivery.queue_health import queue_health
+from notifiers.ratelimit import SMS_SCOPE, SMS_SITE, destination_spent
 from statuspage import clock
 from statuspage.models import Probe, ProbeState, RegionState
 from statuspage.picture.monitoring import dead_engines, monitoring_state
@@ -61,6 +65,16 @@ def staff_alerts() -> list[StaffAlert]:
             StaffAlert("queue_stalled", render("queue_stalled", {"health": queue}), since)
         )
     alerts += silence_alerts(render)
+    sms_paused = destination_spent(SMS_SCOPE, SMS_SITE, clock.now())
+    if sms_paused is not None:
+        budget = settings.RATE_LIMITS[SMS_SCOPE]["PER_DESTINATION"]
+        alerts.append(
+            StaffAlert("sms_paused", render("sms_paused", {"budget": budget}), sms_paused)
+        )
+    alerts += [
+        StaffAlert("delivery_failed", render("delivery_failed", {"failure": f}), f.at)
+        for f in failed_channels(clock.now())
+    ]
     probes = list(
         Probe.objects.filter(enabled=True)
         .filter(Q(flapping_since__isnull=False) | ~Q(last_warning=""))

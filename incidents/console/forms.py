@@ -23,13 +23,16 @@ class UpdateForm(forms.Form):
     """Post once, reach everyone: one message, its status, impact and components."""
 
     name = forms.CharField(max_length=200, required=False, label=_("Title (new incidents)"))
-    status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES)
-    impact = forms.ChoiceField(choices=Impact.choices)
+    status = forms.ChoiceField(choices=INCIDENT_STATUS_CHOICES, label=_("Status"))
+    impact = forms.ChoiceField(choices=Impact.choices, label=_("Impact"))
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 5}), max_length=5000, label=_("Message")
     )
     components = forms.ModelMultipleChoiceField(
-        queryset=Component.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
+        queryset=Component.objects.all(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Affected components"),
     )
     component_status = forms.ChoiceField(
         choices=OUTAGE_CHOICES, initial="partial_outage", label=_("Status of the chosen components")
@@ -63,28 +66,36 @@ class UpdateForm(forms.Form):
 
 
 class HoldForm(forms.Form):
-    minutes = forms.IntegerField(min_value=1, max_value=int(MAX_HOLD.total_seconds() // 60))
-    reason = forms.CharField(max_length=500)
+    minutes = forms.IntegerField(
+        min_value=1, max_value=int(MAX_HOLD.total_seconds() // 60), label=_("Minutes")
+    )
+    reason = forms.CharField(max_length=500, label=_("Reason"))
 
 
 class MaintenanceForm(forms.Form):
-    name = forms.CharField(max_length=200)
+    name = forms.CharField(max_length=200, label=_("Title"))
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4}),
         required=False,
+        label=_("Message"),
         help_text=_("Leave empty for the template's wording."),
     )
     components = forms.ModelMultipleChoiceField(
-        queryset=Component.objects.all(), widget=forms.CheckboxSelectMultiple
+        queryset=Component.objects.all(),
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Components"),
     )
     scheduled_for = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label=_("Starts")
     )
     scheduled_until = forms.DateTimeField(
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label=_("Ends")
     )
     announce_before = forms.CharField(
-        initial="4320,60", required=False, help_text=_("Minutes before the start, comma separated.")
+        initial="4320,60",
+        required=False,
+        label=_("Announce it this many minutes before"),
+        help_text=_("Minutes before the start, comma separated."),
     )
 
     def clean_announce_before(self) -> list[int]:

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.utils import translation
 
 from incidents.limits import MessageTooLong
-from incidents.messages import render_message
+from incidents.messages import fitted, render_message
 from incidents.models import Incident, IncidentStatus, IncidentUpdate
 from incidents.response.publishing import PUBLIC_RECIPIENTS, tells_oncall, told
 from notifiers.models import Recipients
@@ -26,6 +27,11 @@ class PreviewPart:
     part: str
     text: str = ""
     error: str = ""
+    # What the shortening rule cut to fit the channel's budget (incidents.messages.fitted).
+    note: str = ""
+    # Set on the other languages' renderings: shown, never blocking (a translation over its
+    # budget is sent in the default language instead).
+    language: str = ""
 
 
 @dataclass
@@ -36,7 +42,7 @@ class ChannelPreview:
 
     @property
     def has_error(self) -> bool:
-        return any(p.error for p in self.parts)
+        return any(p.error and not p.language for p in self.parts)
 
 
 def draft_update(
@@ -89,11 +95,34 @@ def previewed_channels(update: IncidentUpdate) -> list[type[Channel]]:
     return [cls for cls in by_priority() if cls.recipients & reach]
 
 
-def render_part(channel: str, part: str, update: IncidentUpdate, context: dict) -> PreviewPart:
+def render_part(
+    channel: str, part: str, update: IncidentUpdate, context: dict, language: str = ""
+) -> PreviewPart:
+    label = f"{part} ({language})" if language else part
     try:
-        return PreviewPart(part, render_message(channel, update.kind, context, part))
+        result = fitted(channel, update.kind, context, part)
     except MessageTooLong as error:
-        return PreviewPart(part, "", str(error))
+        return PreviewPart(label, "", str(error), language=language)
+    note = render_message("staff", "cut", {"cut": result.cut}) if result.shortened else ""
+    return PreviewPart(label, result.text, note=note, language=language)
+
+
+def other_languages() -> list[str]:
+    active = (translation.get_language() or settings.LANGUAGE_CODE).split("-")[0]
+    return [code for code, _ in settings.LANGUAGES if code != active]
+
+
+def budgeted_parts(cls: type[Channel], update: IncidentUpdate, context: dict) -> list[PreviewPart]:
+    """The channel's budgeted parts in every other language, with what each would cut."""
+    parts = []
+    for language in other_languages():
+        with translation.override(language):
+            parts += [
+                render_part(cls.name, p.name, update, context, language)
+                for p in cls.parts
+                if p.preview and p.limit is not None
+            ]
+    return parts
 
 
 def build(update: IncidentUpdate) -> list[ChannelPreview]:
@@ -106,9 +135,11 @@ def build(update: IncidentUpdate) -> list[ChannelPreview]:
     previews = [ChannelPreview("page", [PreviewPart("body", update.body)], ["Status page"])]
     for cls in previewed_channels(update):
         parts = [render_part(cls.name, p.name, update, context) for p in cls.parts if p.preview]
+        parts += budgeted_parts(cls, update, context)
         previews.append(ChannelPreview(cls.name, parts, told_on.get(cls.name, [])))
     return previews
 
 
 def errors(previews: list[ChannelPreview]) -> list[str]:
-    return [p.error for preview in previews for p in preview.parts if p.error]
+    """What blocks posting: a part in the language being posted that cannot be sent."""
+    return [p.error for preview in previews for p in preview.parts if p.error and not p.language]

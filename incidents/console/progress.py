@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Count
+from django.db.models import Count, Max
 
 from incidents.models import Incident
 from notifiers.models import Delivery, DeliveryState
@@ -18,6 +18,8 @@ class ChannelProgress:
     channel: str
     counts: dict[str, int] = field(default_factory=dict)
     rate_per_second: float = 0.0
+    # One failed row's reason (the newest by text order), shown beside the counts at once.
+    failure: str = ""
 
     @property
     def total(self) -> int:
@@ -53,7 +55,7 @@ def progress(incident: Incident, now: datetime) -> dict[int, list[ChannelProgres
     rows = (
         Delivery.objects.filter(announcement__update__incident=incident)
         .values("announcement__update_id", "channel", "state")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id"), error=Max("last_error"))
     )
     recent = dict(
         Delivery.objects.filter(state=DeliveryState.SENT, sent_at__gte=now - THROUGHPUT_WINDOW)
@@ -72,6 +74,8 @@ def progress(incident: Incident, now: datetime) -> dict[int, list[ChannelProgres
             ),
         )
         item.counts[row["state"]] = row["n"]
+        if row["state"] == DeliveryState.FAILED:
+            item.failure = row["error"] or ""
     return {
         update_id: sorted(c.values(), key=lambda p: p.channel) for update_id, c in result.items()
     }

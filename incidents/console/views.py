@@ -8,12 +8,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from incidents.console import preview
@@ -61,8 +65,6 @@ def console_incidents():
 @permission_required(VIEW, raise_exception=True)
 def dashboard(request: HttpRequest) -> HttpResponse:
     now = wall.now()
-    open_incidents = list(console_incidents().incidents().filter(status__in=OPEN_STATUSES))
-    rows = [{"incident": i, "upcoming": clock.upcoming(i, now)[:3]} for i in open_incidents]
     windows = (
         Incident.objects.maintenance()
         .filter(
@@ -82,13 +84,38 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         request,
         "incidents/dashboard.html",
         {
-            "rows": rows,
+            **live_context(now),
             "windows": windows,
-            "now": now,
-            "alerts": staff_alerts(),
             "engines": fleet,
             "leader": leader,
+            "refresh_ms": int(settings.CONSOLE_REFRESH_SECONDS * 1000),
         },
+    )
+
+
+def live_context(now) -> dict:
+    """What the dashboard refreshes by itself: staff alerts, open incidents and their clocks."""
+    open_incidents = list(console_incidents().incidents().filter(status__in=OPEN_STATUSES))
+    return {
+        "rows": [{"incident": i, "upcoming": clock.upcoming(i, now)[:3]} for i in open_incidents],
+        "unacknowledged": sum(1 for i in open_incidents if i.acknowledged_at is None),
+        "now": now,
+        "alerts": staff_alerts(),
+    }
+
+
+@login_required(login_url="console-login")
+@permission_required(VIEW, raise_exception=True)
+def dashboard_live(request: HttpRequest) -> JsonResponse:
+    """The dashboard's live part, polled by console.js: its HTML and the tab title."""
+    context = live_context(wall.now())
+    return JsonResponse(
+        {
+            "unacknowledged": context["unacknowledged"],
+            "title": render_to_string("incidents/_dashboard_title.html", context, request),
+            "html": render_to_string("incidents/_dashboard_live.html", context, request),
+        },
+        headers={"Cache-Control": "no-store"},
     )
 
 
@@ -143,9 +170,9 @@ def initial_for(incident: Incident) -> dict:
 def acknowledge(request: HttpRequest, public_id: str) -> HttpResponse:
     incident = get_object_or_404(Incident, public_id=public_id)
     if workflow.acknowledge(incident, request.user, wall.now()):
-        messages.success(request, "Acknowledged: paging stopped; public updates go on.")
+        messages.success(request, _("Acknowledged: paging stopped; public updates go on."))
     else:
-        messages.info(request, "Already acknowledged.")
+        messages.info(request, _("Already acknowledged."))
     return redirect("console-incident", public_id)
 
 
@@ -156,8 +183,12 @@ def hold(request: HttpRequest, public_id: str) -> HttpResponse:
     incident = get_object_or_404(Incident, public_id=public_id)
     form = HoldForm(request.POST)
     if not form.is_valid():
-        for field, errors in form.errors.items():
-            messages.error(request, f"Hold {field}: {' '.join(map(str, errors))}")
+        for name, errors in form.errors.items():
+            label = form.fields[name].label if name in form.fields else ""
+            said = " ".join(map(str, errors))
+            messages.error(
+                request, _("Hold: %(label)s: %(errors)s") % {"label": label, "errors": said}
+            )
         return redirect("console-incident", public_id)
     try:
         workflow.hold(
@@ -189,12 +220,12 @@ def fire_step(request: HttpRequest, public_id: str, step_id: int) -> HttpRespons
     incident = get_object_or_404(Incident, public_id=public_id)
     step = get_object_or_404(EscalationStep, id=step_id, policy_id=incident.policy_id)
     if not incident.is_open:
-        messages.error(request, "This incident is closed; its clock has stopped.")
+        messages.error(request, _("This incident is closed; its clock has stopped."))
     elif clock.fire_now(incident, step, wall.now(), request.user) is None:
-        messages.info(request, "That step had already fired.")
+        messages.info(request, _("That step had already fired."))
     else:
         audit.record(incident, request.user, "published now", wall.now(), reason=str(step))
-        messages.success(request, f"Fired now: {step}")
+        messages.success(request, _("Fired now: %(step)s") % {"step": step})
     return redirect("console-incident", public_id)
 
 
@@ -206,7 +237,7 @@ def post_update(request: HttpRequest, public_id: str) -> HttpResponse:
     form = UpdateForm(request.POST)
     now = wall.now()
     if form.is_valid():
-        previews = preview.build(draft_from(form, incident, now))
+        previews = previews_of(draft_from(form, incident, now))
         problems = preview.errors(previews)
         if problems:
             for problem in problems:
@@ -217,7 +248,7 @@ def post_update(request: HttpRequest, public_id: str) -> HttpResponse:
             except InvalidTransition as error:
                 form.add_error("status", str(error))
             else:
-                messages.success(request, "Posted. Delivery progress is below.")
+                messages.success(request, _("Posted. Delivery progress is below."))
                 return redirect("console-incident", public_id)
         else:
             return render(
@@ -240,6 +271,14 @@ def post_update(request: HttpRequest, public_id: str) -> HttpResponse:
         },
         status=400,
     )
+
+
+def previews_of(update: IncidentUpdate) -> list[preview.ChannelPreview]:
+    """The channels' messages in the site's default language, whatever the console speaks:
+    topics, on-call staff and social accounts get that one, and a subscriber's translation
+    over a limit falls back to it when sent (notifiers.languages.render_in)."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return preview.build(update)
 
 
 def draft_from(form: UpdateForm, incident: Incident, now) -> IncidentUpdate:
@@ -279,7 +318,8 @@ def live_preview(request: HttpRequest) -> HttpResponse:
     public_id = request.POST.get("incident", "")
     form = UpdateForm(request.POST, new=not public_id)
     if not form.is_valid():
-        return render(request, "incidents/_preview.html", {"form_errors": form.errors}, status=400)
+        # Not an error yet: nobody has tried to submit. Errors appear next to the fields then.
+        return render(request, "incidents/_preview.html", {"incomplete": True}, status=400)
     now = wall.now()
     with transaction.atomic():
         incident = (
@@ -287,7 +327,7 @@ def live_preview(request: HttpRequest) -> HttpResponse:
             if public_id
             else draft_incident(form, now)
         )
-        previews = preview.build(draft_from(form, incident, now))
+        previews = previews_of(draft_from(form, incident, now))
         transaction.set_rollback(True)
     return render(request, "incidents/_preview.html", {"previews": previews})
 
@@ -326,7 +366,7 @@ def new_incident(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         now = wall.now()
         with transaction.atomic():
-            previews = preview.build(draft_from(form, draft_incident(form, now), now))
+            previews = previews_of(draft_from(form, draft_incident(form, now), now))
             transaction.set_rollback(True)
         problems = preview.errors(previews)
         for problem in problems:
@@ -343,7 +383,7 @@ def new_incident(request: HttpRequest) -> HttpResponse:
                 status=data["status"],
                 deliver=data["notify"],
             )
-            messages.success(request, "Incident opened and published.")
+            messages.success(request, _("Incident opened and published."))
             return redirect("console-incident", incident.public_id)
         if not problems:
             return render(
@@ -377,7 +417,7 @@ def new_maintenance(request: HttpRequest) -> HttpResponse:
             announce_before_minutes=data["announce_before"],
         )
         messages.success(
-            request, "Maintenance scheduled; it will be announced and run on its clock."
+            request, _("Maintenance scheduled; it will be announced and run on its clock.")
         )
         return redirect("console-incident", window.public_id)
     return render(
@@ -435,5 +475,5 @@ def postmortem(request: HttpRequest, public_id: str) -> HttpResponse:
     except InvalidTransition as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, "Postmortem published.")
+        messages.success(request, _("Postmortem published."))
     return redirect("console-incident", public_id)

@@ -169,6 +169,7 @@ def parse_policies(text: str) -> list[dict]:
                 "impacts": list(raw.get("impacts", [])),
                 "priority": int(raw.get("priority", 100)),
                 "cadence_minutes": int(raw.get("cadence_minutes", 30)),
+                "auto_resolve_minutes": int(raw.get("auto_resolve_minutes", 30)),
                 "steps": [parse_step(s, f"{where}.steps[{i}]") for i, s in enumerate(steps)],
             }
         )
@@ -186,7 +187,10 @@ def load_policies(path: Path) -> list[EscalationPolicy]:
             raise PolicyError(f"{spec['name']}: unknown component(s) {', '.join(sorted(missing))}.")
         policy, _ = EscalationPolicy.objects.update_or_create(
             name=spec["name"],
-            defaults={k: spec[k] for k in ("impacts", "priority", "cadence_minutes")},
+            defaults={
+                k: spec[k]
+                for k in ("impacts", "priority", "cadence_minutes", "auto_resolve_minutes")
+            },
         )
         policy.components.set(components)
         write_steps(policy, spec["steps"])

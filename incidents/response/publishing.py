@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from incidents.models import PAGE_CHANNEL, Incident, IncidentUpdate
 from notifiers.delivery.dispatch import announce
 from notifiers.models import Announcement, Recipients
-from notifiers.registry import channel_choices
+from notifiers.registry import channel_choices, registered
 from statuspage.models import Audience
 
 if TYPE_CHECKING:
@@ -88,15 +88,16 @@ def told(incident: Incident, oncall: bool = False) -> list[tuple[str, str, int |
 
 
 def publish_to_told(update: IncidentUpdate, now: datetime) -> list[Announcement]:
-    """A new update goes to everyone already told, on the channels they were told on;
-    the resolution also goes to the on-call staff who were paged."""
+    """A new update goes to everyone already told, on the channels they were told on that
+    carry its kind (a postmortem goes by email only); the resolution also goes to the
+    on-call staff who were paged."""
     if not update.deliver_notifications:
         return []
     # Looked up by an announcement's audience id, which is None for other recipients.
     audiences: dict[int | None, Audience] = {a.id: a for a in Audience.objects.all()}
-    available = registered_channels()
+    classes = registered()
     return [
         announce(update, channel, recipients, audiences.get(audience_id), now)
         for channel, recipients, audience_id in told(update.incident, tells_oncall(update))
-        if channel in available
+        if channel in classes and classes[channel].carries_kind(update.kind)
     ]

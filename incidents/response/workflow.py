@@ -15,11 +15,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from incidents.messages import render_message
 from incidents.models import (
     IMPACT_FOR_STATUS,
     AffectedComponent,
+    AuditEvent,
     Incident,
     IncidentStatus,
     IncidentUpdate,
@@ -218,11 +220,21 @@ def resolve(
 
 
 def auto_resolve_due(now: datetime) -> int:
-    """Resolve incidents that stayed recovered for AUTO_RESOLVE_AFTER_SECONDS (0 turns it off)."""
-    stable_for = timedelta(seconds=settings.STATUSPAGE["AUTO_RESOLVE_AFTER_SECONDS"])
+    """Resolve incidents that stayed recovered for their period (Incident.auto_resolve_period:
+    the policy's for a probe-opened incident no person acted on, else the site-wide
+    AUTO_RESOLVE_AFTER_SECONDS); everyone who was told hears the resolution."""
+    site_wide = timedelta(seconds=settings.STATUSPAGE["AUTO_RESOLVE_AFTER_SECONDS"])
+    staff = AuditEvent.objects.filter(incident=OuterRef("pk"), actor__isnull=False)
+    monitoring = (
+        Incident.objects.incidents()
+        .filter(status=IncidentStatus.MONITORING)
+        .select_related("policy")
+        .annotate(staff_acted=Exists(staff))
+    )
     resolved = 0
-    for incident in Incident.objects.incidents().filter(status=IncidentStatus.MONITORING):
-        if incident.is_due_for_auto_resolve(now, stable_for):
+    for incident in monitoring:
+        period = incident.auto_resolve_period(site_wide, incident.staff_acted)
+        if incident.is_due_for_auto_resolve(now, period):
             resolve(incident, now)
             resolved += 1
     return resolved
@@ -392,8 +404,9 @@ def publish_postmortem(
         before = audit.snapshot(incident)
         incident.transition_to(IncidentStatus.POSTMORTEM, now)
         incident.save()
+        text = render_message("page", "postmortem", {**context_for(incident), "body": body.strip()})
         update = add_update(
-            incident, IncidentUpdate.Kind.UPDATE, body.strip(), now, author=author, deliver=deliver
+            incident, IncidentUpdate.Kind.POSTMORTEM, text, now, author=author, deliver=deliver
         )
         publish_to_told(update, now)
         audit.record(

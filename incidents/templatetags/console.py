@@ -1,6 +1,27 @@
 from django import template
 
+from notifiers.models import DeliveryState
+from notifiers.recipients import Recipients
+
 register = template.Library()
+
+
+@register.filter
+def delivery_state(value: str) -> str:
+    """A delivery state in the reader's words ("sent" is "enviado" in Spanish)."""
+    try:
+        return str(DeliveryState(value).label).lower()
+    except ValueError:
+        return value
+
+
+@register.filter
+def recipients_label(value: str) -> str:
+    """Whom a clock step tells, in the reader's words; the stored name if unknown."""
+    try:
+        return str(Recipients(value).label)
+    except ValueError:
+        return value
 
 
 @register.filter

@@ -48,3 +48,14 @@ def shorten(text, length: int) -> str:
         return text
     cut = text[: int(length) - 3].rsplit(" ", 1)[0]
     return cut.rstrip(",.;: ") + "..."
+
+
+@register.filter
+def fit(text, cap) -> str:
+    """A part under a shortening step's cap (incidents.messages.fitted): no cap ("", the
+    message fits whole) leaves it as written, 0 drops it."""
+    if cap in ("", None):
+        return str(text)
+    if int(cap) <= 0:
+        return ""
+    return shorten(text, cap)

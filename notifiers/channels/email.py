@@ -80,6 +80,7 @@ class EmailChannel(Channel):
     priority = 2
     batch_size = 1000  # SendGrid's personalizations limit
     parts = (Part("subject"), Part("text"), Part("html", preview=False))
+    extra_kinds = ("postmortem",)
     recipients = frozenset({Recipients.SUBSCRIBERS, Recipients.ONCALL})
     escalation = (
         Slot(Action.PAGE, 0),

@@ -23,7 +23,7 @@ from incidents.messages import render_message
 from incidents.models import Action
 from notifiers.channels.context import absolute, message_context, subscriber_targets
 from notifiers.channels.oncall import oncall_targets
-from notifiers.lengths import sms_segments
+from notifiers.lengths import gsm7_fold, sms_segments
 from notifiers.recipients import Recipients
 from notifiers.registry import (
     MINUTE,
@@ -134,7 +134,7 @@ class SmsChannel(Channel):
     provider = "twilio"
     priority = 2
     batch_size = 50
-    parts = (Part("body", Limit("SMS_MAX_SEGMENTS", 3, sms_segments)),)
+    parts = (Part("body", Limit("SMS_MAX_SEGMENTS", 3, sms_segments), fold=gsm7_fold),)
     recipients = frozenset({Recipients.SUBSCRIBERS, Recipients.ONCALL})
     escalation = (
         Slot(Action.PAGE, 0),

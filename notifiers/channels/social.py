@@ -35,12 +35,15 @@ class Post:
     link: str
 
     def within(self, limit: int) -> str:
-        """The text and the link in ``limit`` characters: the text is cut, never the link."""
-        full = f"{self.text} {self.link}"
+        """The text ending with the link in ``limit`` characters: the text is cut, never the
+        link. The wording was already fitted to the network's own measure when rendered
+        (incidents.messages.fitted); this is the last guard for a network counting plainly."""
+        text = self.text.removesuffix(self.link).rstrip()
+        full = f"{text} {self.link}"
         if len(full) <= limit:
             return full
         room = limit - len(self.link) - len(ELLIPSIS) - 1
-        return f"{self.text[:room].rstrip()}{ELLIPSIS} {self.link}"
+        return f"{text[:room].rstrip()}{ELLIPSIS} {self.link}"
 
 
 class RoutedAdapter(requests.adapters.HTTPAdapter):

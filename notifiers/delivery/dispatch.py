@@ -23,7 +23,7 @@ from django_q.tasks import async_task
 
 from notifiers.channels.context import SubscriberTargets
 from notifiers.delivery.bulk import column_name, concrete_field, insert_deliveries_for
-from notifiers.languages import by_language, render_in
+from notifiers.languages import by_language, is_failure, message_or_error
 from notifiers.models import (
     SEND_QUEUE_LEASE,
     Announcement,
@@ -321,7 +321,7 @@ def send_in_flight(announcement: Announcement, channel, pool, deadline: float) -
                 groups = []
                 for language, group in by_language(batch):
                     if language not in messages:
-                        messages[language] = render_in(channel, announcement, language)
+                        messages[language] = message_or_error(channel, announcement, language)
                     groups.append((messages[language], group))
                 in_flight.append((batch, pool.submit(send_groups, channel, groups)))
                 continue
@@ -354,6 +354,9 @@ def postpone_if_circuit_open(announcement: Announcement, channel, now: datetime)
 
 
 def send_batch_safely(channel, message, batch: list[ClaimedDelivery]) -> list[SendResult]:
+    """The batch's results; rows whose message could not be rendered fail with the reason."""
+    if is_failure(message):
+        return [SendResult(delivery_id=d.id, error=message) for d in batch]
     try:
         with instruments.timed_send(channel.name):
             return channel.send_batch(message, batch)

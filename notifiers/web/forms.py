@@ -20,6 +20,27 @@ from statuspage.models import Component
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
+# Texts go to mobiles only: premium-rate, toll-free, shared-cost and fixed lines are where
+# SMS pumping fraud sends codes. Where a country's plan cannot tell a mobile from a fixed
+# line (the US, Canada), phonenumbers says FIXED_LINE_OR_MOBILE, and that is accepted.
+TEXTABLE_NUMBER_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+NOT_MOBILE = _("We send texts to mobile numbers only. Give a mobile number or subscribe by email.")
+REFUSED_NUMBER_TYPES = {
+    phonenumbers.PhoneNumberType.PREMIUM_RATE: _(
+        "Premium-rate numbers cannot subscribe. Give a mobile number or subscribe by email."
+    ),
+    phonenumbers.PhoneNumberType.TOLL_FREE: _(
+        "Toll-free numbers cannot receive texts. Give a mobile number or subscribe by email."
+    ),
+    phonenumbers.PhoneNumberType.FIXED_LINE: _(
+        "This is a landline number. Give a mobile number or subscribe by email."
+    ),
+}
+TWILIO_TEST_PREFIX = "+1500555"
+
 
 def normalise_phone(raw: str) -> str:
     """E.164, or a ValidationError saying what is wrong (format, country not served)."""
@@ -35,7 +56,16 @@ def normalise_phone(raw: str) -> str:
             _("We cannot send texts to numbers in %(region)s. Subscribe by email instead.")
             % {"region": region}
         )
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    kind = phonenumbers.number_type(number)
+    if kind not in TEXTABLE_NUMBER_TYPES and not sandbox_test_number(e164):
+        raise forms.ValidationError(REFUSED_NUMBER_TYPES.get(kind, NOT_MOBILE))
+    return e164
+
+
+def sandbox_test_number(e164: str) -> bool:
+    """Twilio's test numbers (+1 500 555 ...), which the sandbox answers as Twilio does."""
+    return bool(settings.SANDBOX_URL) and e164.startswith(TWILIO_TEST_PREFIX)
 
 
 def check_webhook_url(raw: str) -> str:

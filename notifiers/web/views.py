@@ -8,10 +8,13 @@ tasks; the views only write rows and queue them.
 
 from __future__ import annotations
 
+import hmac
 import json
+import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -23,7 +26,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from notifiers.channels.context import manage_token, read_manage_token
 from notifiers.delivery import confirmations
-from notifiers.ratelimit import SUBSCRIBE, client_ip, wait_seconds
+from notifiers.ratelimit import (
+    PUSH_SCOPE,
+    SMS_SCOPE,
+    SMS_SITE,
+    SUBSCRIBE,
+    Refusal,
+    attempt,
+    client_ip,
+    wait_seconds,
+)
 from notifiers.subscribers import Subscriber, SubscriberChannel, Suppression, WebhookFormat
 from notifiers.web.forms import CodeForm, DeviceForm, PreferencesForm, SubscribeForm
 from statuspage import clock
@@ -31,6 +43,8 @@ from statuspage.models import Component
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+log = logging.getLogger(__name__)
 
 
 @require_http_methods(["GET", "POST"])
@@ -44,10 +58,16 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             return render(
                 request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429
             )
-        subscriber = start_subscription(channel, address)
+        if channel == SubscriberChannel.SMS:
+            refused = attempt(SMS_SCOPE, client_ip(request), SMS_SITE, clock.now())
+            if refused is not None:
+                return sms_refused(request, form, refused)
+        subscriber, created = open_subscription(channel, address)
         language = form.cleaned_data["language"]
         component_ids = [c.id for c in form.cleaned_data["components"]]
         if channel == SubscriberChannel.WEBHOOK:
+            if not created:
+                return webhook_exists(request, subscriber)
             return start_webhook(request, subscriber, form.cleaned_data, language)
         confirmations.request(subscriber, component_ids, language, clock.now())
         if channel == SubscriberChannel.EMAIL:
@@ -61,7 +81,8 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 def start_webhook(
     request: HttpRequest, subscriber: Subscriber, data: dict, language: str
 ) -> HttpResponse:
-    """A fresh signing secret, shown once; the endpoint is confirmed by the verification ping.
+    """A new webhook's signing secret, shown once; the endpoint is confirmed by the
+    verification ping. Only for a subscriber this request created (webhook_exists).
 
     Components and language apply at once: a webhook is sent nothing before its ping is answered.
     """
@@ -81,13 +102,39 @@ def start_webhook(
     return render(request, "notifiers/webhook_added.html", context)
 
 
-def start_subscription(channel: str, address: str) -> Subscriber:
+def sms_refused(request: HttpRequest, form: SubscribeForm, refused: Refusal) -> HttpResponse:
+    """Past the site's hourly budget of confirmation texts SMS sign-up pauses (staff see it
+    among the console's alerts); past this client's, it waits like any other limit."""
+    paused = refused.budget == "destination"
+    if paused:
+        log.warning("SMS sign-up paused: the site's hourly budget of confirmation texts is spent")
+    context = {"form": form, "limited": not paused, "sms_paused": paused}
+    response = render(request, "notifiers/subscribe.html", context, status=503 if paused else 429)
+    response["Retry-After"] = str(refused.wait)
+    return response
+
+
+def webhook_exists(request: HttpRequest, subscriber: Subscriber) -> HttpResponse:
+    """A webhook URL already subscribed is never changed by whoever posts it again: its
+    secret, format and components stay, and its secret is never shown again. Only its
+    owner's manage link changes it. One not yet confirmed gets its ping again, signed with
+    the secret its first requester was shown."""
+    if subscriber.confirmed_at is None and subscriber.suppressed_at is None:
+        confirmations.request(subscriber, [], subscriber.locale, clock.now())
+    return render(request, "notifiers/webhook_exists.html", {"subscriber": subscriber})
+
+
+def open_subscription(channel: str, address: str) -> tuple[Subscriber, bool]:
+    """The subscriber for this address, and whether this request created it."""
     now = clock.now()
     with transaction.atomic():
-        subscriber, _ = Subscriber.objects.get_or_create(
+        return Subscriber.objects.get_or_create(
             channel=channel, address=address, defaults={"created_at": now, "updated_at": now}
         )
-    return subscriber
+
+
+def start_subscription(channel: str, address: str) -> Subscriber:
+    return open_subscription(channel, address)[0]
 
 
 def confirm(subscriber: Subscriber, component_ids: list[int], language: str = "") -> None:
@@ -192,10 +239,26 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifiers/unsubscribe.html", {"subscriber": subscriber, "token": token})
 
 
+def app_key_accepted(request: HttpRequest) -> bool:
+    """When PUSH_APP_KEYS is set, only a caller with one of them in X-App-Key is the app."""
+    keys = settings.PUSH_APP_KEYS
+    given = request.headers.get("X-App-Key", "").encode()
+    # Every key is compared, so the time taken does not tell which one came close.
+    matches = [hmac.compare_digest(given, key.encode()) for key in keys]
+    return not keys or any(matches)
+
+
 @csrf_exempt
 @require_POST
 def register_device(request: HttpRequest) -> JsonResponse:
-    """An app registers its install for push (JSON or form body); 400 says what is wrong."""
+    """An app registers its install for push (JSON or form body); 400 says what is wrong,
+    401 that it is not the app (PUSH_APP_KEYS), 429 that this client or installation
+    registered too often (RATE_LIMITS["push"])."""
+    if not app_key_accepted(request):
+        return JsonResponse(
+            {"errors": {"__all__": ["Registration needs this app's key in X-App-Key."]}},
+            status=401,
+        )
     data: Mapping[str, Any] | None = request.POST
     if request.content_type == "application/json":
         try:
@@ -209,10 +272,13 @@ def register_device(request: HttpRequest) -> JsonResponse:
     form = DeviceForm(data)
     if not form.is_valid():
         return JsonResponse({"errors": form.errors}, status=400)
-    if wait_seconds(SUBSCRIBE, client_ip(request), f"push:{form.cleaned_data['fid']}", clock.now()):
-        return JsonResponse(
+    wait = wait_seconds(PUSH_SCOPE, client_ip(request), form.cleaned_data["fid"], clock.now())
+    if wait:
+        refused = JsonResponse(
             {"errors": {"__all__": ["Too many registrations; retry later."]}}, status=429
         )
+        refused["Retry-After"] = str(wait)
+        return refused
     subscriber = start_subscription(SubscriberChannel.PUSH, form.cleaned_data["fid"])
     subscriber.locale = form.cleaned_data["locale"] or subscriber.locale
     confirm(subscriber, [c.id for c in form.cleaned_data["components"]])

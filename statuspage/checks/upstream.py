@@ -7,24 +7,20 @@ reports ...". Feed text is untrusted: tags are stripped and it is only ever plai
 
 from __future__ import annotations
 
-import calendar
 import json
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
-import feedparser
 from django.utils.html import strip_tags
 
 from statuspage import clock
+from statuspage.checks.feeds import active_report
 from statuspage.checks.http import fetch_text
 from statuspage.checks.outcome import CheckOutcome
 from statuspage.checks.registry import ProbeKind, register
 from statuspage.statuses import ComponentStatus
 
-# Words providers use in an entry that closes an incident or announces routine work.
-CLOSED = re.compile(r"\b(resolved|completed|restored|operational|scheduled)\b", re.IGNORECASE)
 MAX_REPORT = 300
 
 
@@ -47,19 +43,9 @@ def statuspage_report(document: dict) -> str:
 
 
 def feed_report(text: str, window: timedelta, now: datetime) -> str:
-    """The newest entry within the window that does not say the problem is over."""
-    for entry in feedparser.parse(text).entries:
-        stamp = entry.get("published_parsed") or entry.get("updated_parsed")
-        if stamp is None:
-            continue
-        when = datetime.fromtimestamp(calendar.timegm(stamp), UTC)
-        if now - when > window:
-            continue
-        words = f"{entry.get('title', '')} {entry.get('summary', '')}"
-        if CLOSED.search(words):
-            return ""
-        return plain(entry.get("title", ""))
-    return ""
+    """The newest item within the window whose status, read where its product writes it,
+    is not closed or planned (statuspage.checks.feeds)."""
+    return active_report(text, window, now)
 
 
 @dataclass(frozen=True)

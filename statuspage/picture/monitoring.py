@@ -21,6 +21,7 @@ from django.db.models import F, Max, Min, Subquery
 from django.utils.module_loading import import_string
 
 from statuspage import clock
+from statuspage.changes import picture_changed
 from statuspage.models import EngineHeartbeat, EngineNode, Lease, Probe
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ def record_cycle(
     if not updated and beat.filter(alarm_raised_at__isnull=False).update(
         checks_completed=counted, **fields
     ):
+        picture_changed()
         tell_pagers(MonitoringState(interrupted=False, last_cycle_at=now), now)
     elif not updated:
         EngineHeartbeat.objects.get_or_create(
@@ -179,6 +181,7 @@ def raise_alarm(state: MonitoringState, now: datetime) -> bool:
     ).update(alarm_raised_at=now)
     if not won:
         return False
+    picture_changed()
     tell_pagers(state, now)
     return True
 

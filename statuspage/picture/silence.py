@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils.module_loading import import_string
 
+from statuspage.changes import picture_changed
 from statuspage.models import Component, ComponentStatus, Probe
 from statuspage.picture.monitoring import monitoring_state
 
@@ -96,17 +97,23 @@ def exempt(probe: Probe) -> bool:
 def claim(probe: Probe, since: datetime) -> bool:
     """Only the sweeper whose UPDATE wins pages, and only while no result arrived since the
     probe was read (a late sweeper pages nobody)."""
-    return bool(
+    won = bool(
         Probe.objects.filter(
             id=probe.id, silent_since__isnull=True, last_checked_at=probe.last_checked_at
         ).update(silent_since=since)
     )
+    if won:
+        picture_changed()
+    return won
 
 
 def release(probe: Probe) -> bool:
-    return bool(
+    won = bool(
         Probe.objects.filter(id=probe.id, silent_since=probe.silent_since).update(silent_since=None)
     )
+    if won:
+        picture_changed()
+    return won
 
 
 def silent_probes() -> QuerySet[Probe]:

@@ -13,7 +13,7 @@ from django.db.models import Max, Prefetch
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from incidents.models import Impact, Incident, IncidentUpdate
+from incidents.models import Impact, Incident, IncidentStatus, IncidentUpdate
 from statuspage.models import (
     Component,
     ComponentGroup,
@@ -95,6 +95,19 @@ class Snapshot:
         if self.monitoring.interrupted or self.unknown_components:
             return None
         return self.updated_at
+
+    @property
+    def watching(self) -> bool:
+        """Every open incident is back and being watched (monitoring) and every component
+        works: the page says so instead of the impact's words. The API keeps Statuspage's
+        indicator and description, which follow the unresolved incident's impact."""
+        return (
+            bool(self.incidents)
+            and all(i.status == IncidentStatus.MONITORING for i in self.incidents)
+            and all(c.status == ComponentStatus.OPERATIONAL for c in self.components)
+            and not self.monitoring.interrupted
+            and not self.unknown_components
+        )
 
     @property
     def unknown_components(self) -> list[Component]:

@@ -75,6 +75,11 @@ class LoadReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     heartbeats: list[Probe] = field(default_factory=list)
+    # Probes in the database the file no longer names (removed only with prune).
+    pruned: list[str] = field(default_factory=list)
+    # Of those, the ones whose open incident will then need a person to resolve it.
+    open_incidents: list[str] = field(default_factory=list)
+    kept: set[int] = field(default_factory=set)
 
 
 def parse(text: str) -> list[Mapping]:
@@ -127,18 +132,38 @@ def field_problems(error: ValidationError, mapping: Mapping, where: str) -> list
     ]
 
 
-def load(text: str) -> LoadReport:
-    """Apply the file, or raise ConfigError listing every problem and change nothing."""
+def load(text: str, prune: bool = False, dry_run: bool = False) -> LoadReport:
+    """Apply the file, or raise ConfigError listing every problem and change nothing.
+
+    `prune` also deletes every probe the file does not name (their results go with them);
+    `dry_run` reports what would change, and changes nothing."""
     components = parse(text)
     report, problems = LoadReport(), []
     with transaction.atomic():
         for index, spec in enumerate(components):
             problems += apply_component(spec, f"components[{index}]", report)
-        if problems:
+        if not problems and prune:
+            prune_unnamed(report)
+        if problems or dry_run:
             transaction.set_rollback(True)
     if problems:
         raise ConfigError(problems)
     return report
+
+
+def prune_unnamed(report: LoadReport) -> None:
+    """Delete the probes the file does not name, noting those with an open incident (it
+    stays open, since no probe is left to see the recovery)."""
+    dropped = Probe.objects.exclude(id__in=report.kept).select_related("component")
+    with_incident = set(
+        dropped.filter(incidents__resolved_at__isnull=True).values_list("id", flat=True)
+    )
+    for probe in dropped.order_by("component__name", "name"):
+        label = f"{probe.component.name}: {probe.name}"
+        report.pruned.append(label)
+        if probe.id in with_incident:
+            report.open_incidents.append(label)
+    dropped.delete()
 
 
 def apply_component(spec, where: str, report: LoadReport) -> list[Problem]:
@@ -189,6 +214,8 @@ def apply_probe(component: Component, spec, where: str, report: LoadReport) -> l
     label = f"{component.name}: {spec['name']}"
     problems += other_kinds_keys(spec, str(spec.get("kind", probe.kind)), where)
     problems += save_if_valid(probe, dict(spec), spec, where, report, label)
+    if probe.pk is not None:
+        report.kept.add(probe.pk)
     if not problems and probe.rules.pushed:
         report.heartbeats.append(probe)
     return problems

@@ -18,7 +18,11 @@ from incidents.models import Incident
 from statuspage import clock
 from statuspage.models import Audience, Component
 from statuspage.picture.maintenance import maintenance_payloads
-from statuspage.picture.monitoring import INDICATOR_WHEN_UNKNOWN, monitoring_state
+from statuspage.picture.monitoring import (
+    INDICATOR_WHEN_UNKNOWN,
+    MonitoringState,
+    monitoring_state,
+)
 from statuspage.picture.serializers import (
     components_payload,
     incident_payload,
@@ -36,6 +40,8 @@ from statuspage.picture.summary import (
     recent_incidents,
 )
 from statuspage.public.http import allow_any_origin, public_json, public_read
+from statuspage.public.store import stored
+from statuspage.public.unavailable import json_503, v2_unknown
 
 SUMMARY_MAX_AGE = 10
 # banner.json's clock ticks in steps, so polls within one step get a 304 instead of a body.
@@ -77,6 +83,7 @@ def v2_payload(name: str, snapshot: Snapshot | None = None) -> dict:
 
 def v2_view(name: str) -> Callable:
     @public_read
+    @stored(f"v2:{name}", per_language=False, unreachable=v2_unknown(name))
     def view(request: HttpRequest) -> HttpResponse:
         with translation.override("en"):
             snapshot = build_snapshot()
@@ -132,6 +139,7 @@ def banner_payload(
     now: datetime,
     monitoring=None,
     unknown: list[Component] | None = None,
+    overrides: dict[tuple[str, str], str] | None = None,
 ) -> dict:
     """Show or not, and what; `valid_until` tells apps when to stop trusting this answer.
     An incident comes first; then monitoring interrupted everywhere; then the components
@@ -170,8 +178,8 @@ def banner_payload(
             show=True,
             status="unknown",
             severity=INDICATOR_WHEN_UNKNOWN,
-            title=render_message("banner", "unknown", context, "title"),
-            text=render_message("banner", "unknown", context, "text"),
+            title=render_message("banner", "unknown", context, "title", overrides),
+            text=render_message("banner", "unknown", context, "text", overrides),
             updated_at=stamp(monitoring.since or now),
         )
     elif unknown:
@@ -188,7 +196,15 @@ def banner_payload(
     return payload
 
 
+def banner_unknown(request: HttpRequest) -> HttpResponse:
+    """While the database is unreachable: "status unknown" in banner.json's shape, worded
+    from the template files (no override can be read)."""
+    state = MonitoringState(interrupted=True)
+    return json_503(banner_payload(None, clock.now(), state, overrides={}))
+
+
 @public_read
+@stored("banner", params=("audience", "components"), unreachable=banner_unknown)
 def banner(request: HttpRequest) -> HttpResponse:
     try:
         component_ids = components_for_banner(request)
@@ -203,4 +219,8 @@ def banner(request: HttpRequest) -> HttpResponse:
         monitoring_state(),
         silent_components(component_ids),
     )
-    return public_json(request, payload, max_age=min(ttl, SUMMARY_MAX_AGE))
+    response = public_json(request, payload, max_age=min(ttl, SUMMARY_MAX_AGE))
+    # For the answer store: its clock's next step renders it again; never served past valid_until.
+    response.fresh_until = step + timedelta(seconds=BANNER_STEP_SECONDS)  # type: ignore[attr-defined]
+    response.usable_until = step + timedelta(seconds=ttl)  # type: ignore[attr-defined]
+    return response

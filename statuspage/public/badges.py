@@ -16,6 +16,7 @@ from statuspage.picture.silence import with_silence
 from statuspage.picture.summary import build_snapshot
 from statuspage.picture.uptime import uptime_views
 from statuspage.public.http import conditional, public_read
+from statuspage.public.store import stored
 
 BADGE_MAX_AGE = 60
 COLOUR_FOR_INDICATOR = {
@@ -113,16 +114,19 @@ def shown_component(public_id: str) -> Component:
 
 
 @public_read
+@stored("badge:overall")
 def overall(request: HttpRequest) -> HttpResponse:
     return svg_response(request, overall_badge())
 
 
 @public_read
+@stored("badge:component_status")
 def component_status(request: HttpRequest, public_id: str) -> HttpResponse:
     return svg_response(request, status_badge(shown_component(public_id)))
 
 
 @public_read
+@stored("badge:component_uptime")
 def component_uptime(request: HttpRequest, public_id: str) -> HttpResponse:
     return svg_response(request, uptime_badge(shown_component(public_id)))
 

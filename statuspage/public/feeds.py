@@ -20,6 +20,7 @@ from statuspage.models import Component
 from statuspage.picture.serializers import incident_url
 from statuspage.picture.summary import recent_incidents
 from statuspage.public.http import conditional, public_read
+from statuspage.public.store import stored
 
 FEED_SIZE = 50
 FEED_MAX_AGE = 60
@@ -93,10 +94,11 @@ class HistoryAtom(HistoryRss):
         return settings.STATUSPAGE["NAME"]
 
 
-def public_feed(feed: Feed) -> Callable:
+def public_feed(feed: HistoryRss) -> Callable:
     """Feeds are read by aggregators on every origin: same caching and validators as the API."""
 
     @public_read
+    @stored(f"feed:{feed.suffix}")
     def view(request: HttpRequest, **kwargs) -> HttpResponse:
         rendered = feed(request, **kwargs)
         return conditional(request, rendered.content, rendered["Content-Type"], FEED_MAX_AGE)

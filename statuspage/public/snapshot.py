@@ -6,6 +6,11 @@ then switched to it in one atomic rename of a symlink, so a web server or CDN se
 sees a half-written copy. JSON files carry `generated_at`, so readers can tell how old the
 copy is; banner.json's `valid_until` makes the widget say "status unknown" once a copy is
 stale. Pages are written as <path>/index.html, which any static server serves for <path>.
+
+For a front that serves the copy (deploy/nginx/), banner.json is also written per audience
+(`api/v1/banner.audience-<slug>.json`, what `?audience=<slug>` answers) and in its "status
+unknown" form (`api/v1/banner.unknown.json`), which the front answers once the copy's own
+banner.json is past its `valid_until`.
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ from django.test import Client
 
 from incidents.models import Incident, IncidentUpdate
 from statuspage import clock
-from statuspage.models import Component, Probe
+from statuspage.models import Audience, Component, Probe
+from statuspage.picture.monitoring import MonitoringState
 from statuspage.picture.serializers import stamp
-from statuspage.public.api import V2_BODIES
+from statuspage.public.api import V2_BODIES, banner_payload
 from statuspage.public.badges import badge_paths
 from statuspage.public.feeds import component_feed_paths
+from statuspage.public.http import encode
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +67,19 @@ def public_paths() -> Iterator[str]:
     yield from component_feed_paths()
 
 
+def banner_variants() -> Iterator[tuple[str, str]]:
+    """(URL, file) of banner.json for each audience, written beside banner.json."""
+    for slug in Audience.objects.order_by("slug").values_list("slug", flat=True):
+        yield f"/api/v1/banner.json?audience={slug}", f"api/v1/banner.audience-{slug}.json"
+
+
+def unknown_banner(generated_at: datetime) -> bytes:
+    """banner.json saying "status unknown", for a front to answer once the copy is stale."""
+    payload = banner_payload(None, generated_at, MonitoringState(interrupted=True))
+    payload["generated_at"] = stamp(generated_at)
+    return encode(payload)
+
+
 def file_for(path: str) -> str:
     """Where a URL path lives in the copy: extension-less pages become <path>/index.html."""
     relative = path.strip("/")
@@ -83,17 +103,17 @@ def stamped(body: bytes, generated_at: datetime) -> bytes:
 
 def render_into(target: Path, generated_at: datetime) -> int:
     client, secure = site_client()
-    count = 0
-    for path in dict.fromkeys(public_paths()):
-        response = client.get(path, secure=secure)
+    files = [(path, file_for(path)) for path in dict.fromkeys(public_paths())]
+    for url, name in [*files, *banner_variants()]:
+        response = client.get(url, secure=secure)
         if response.status_code != 200:
-            raise SnapshotError(f"{path} answered {response.status_code}; snapshot not published")
+            raise SnapshotError(f"{url} answered {response.status_code}; snapshot not published")
         body = response.content
-        if path.startswith(("/api/v1/", "/api/v2/")):
+        if url.startswith(("/api/v1/", "/api/v2/")):
             body = stamped(body, generated_at)
-        write(target / file_for(path), body)
-        count += 1
-    return count + copy_assets(target)
+        write(target / name, body)
+    write(target / "api/v1/banner.unknown.json", unknown_banner(generated_at))
+    return len(files) + copy_assets(target)
 
 
 def copy_assets(target: Path) -> int:

@@ -15,9 +15,12 @@ from statuspage import clock
 from statuspage.models import Component
 from statuspage.public.http import public_page
 from statuspage.public.page import build_page, history_months
+from statuspage.public.store import stored
+from statuspage.public.unavailable import page_unknown
 
 
 @require_http_methods(["GET", "HEAD"])
+@stored("page", unreachable=page_unknown)
 @public_page
 def status_page(request: HttpRequest) -> HttpResponse:
     return render(request, "statuspage/index.html", {"view": build_page(clock.now())})

@@ -3,7 +3,13 @@ from datetime import timedelta
 import pytest
 from django.db import IntegrityError
 
-from incidents.models import Incident, IncidentStatus, IncidentUpdate, InvalidTransition
+from incidents.models import (
+    EscalationPolicy,
+    Incident,
+    IncidentStatus,
+    IncidentUpdate,
+    InvalidTransition,
+)
 from incidents.response import workflow
 from notifiers.models import Announcement
 from statuspage.models import ComponentStatus, ProbeState, Verdict
@@ -122,8 +128,9 @@ def test_resolving_twice_is_refused_with_a_clear_message(probe):
         workflow.resolve(incident, NOW)
 
 
-def test_stable_recovery_resolves_by_itself_only_when_enabled(probe, settings):
+def test_a_policy_without_auto_resolve_leaves_it_to_the_site_wide_setting(probe, settings):
     incident = workflow.handle_verdict(probe, Verdict.CONFIRMED_DOWN, NOW)
+    EscalationPolicy.objects.filter(id=incident.policy_id).update(auto_resolve_minutes=0)
     probe.state = ProbeState.UP
     probe.save()
     workflow.handle_verdict(probe, Verdict.CONFIRMED_UP, NOW)

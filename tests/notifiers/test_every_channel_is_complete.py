@@ -10,7 +10,15 @@ from django.template.loader import get_template
 
 from incidents.models import Action, IncidentUpdate
 from notifiers.recipients import Recipients
-from notifiers.registry import ONCALL_KINDS, PUBLIC_KINDS, Channel, Part, Slot, registered
+from notifiers.registry import (
+    CARRIED_KINDS,
+    ONCALL_KINDS,
+    PUBLIC_KINDS,
+    Channel,
+    Part,
+    Slot,
+    registered,
+)
 from notifiers.sandbox.app import provider_modules
 
 REQUIRED = ("name", "label", "parts", "recipients", "escalation", "sandbox")
@@ -70,7 +78,9 @@ def test_the_registered_channel_is_complete(name):
 
 def test_the_kinds_channels_word_are_every_kind_sent_out():
     """The registry names the kinds itself (it sits below incidents.models)."""
-    assert {*PUBLIC_KINDS, *ONCALL_KINDS} == set(IncidentUpdate.Kind.values) - {"note"}
+    kinds = {*PUBLIC_KINDS, *ONCALL_KINDS, *CARRIED_KINDS}
+    assert kinds == set(IncidentUpdate.Kind.values) - {"note"}
+    assert all(set(cls.extra_kinds) <= set(CARRIED_KINDS) for cls in registered().values())
 
 
 def test_the_channels_are_registered_at_startup():

@@ -187,3 +187,31 @@ def test_links_in_emails_sent_before_plain_signatures_still_work(client):
     earlier = signing.dumps(str(person.public_id), salt=MANAGE_SALT)
     assert client.get(f"/subscriptions/{earlier}/").status_code == 200
     assert client.get(f"/subscriptions/{earlier[:-2]}xx/").status_code == 400
+
+
+def register(client, fid: str, **meta):
+    return client.post(
+        "/api/v1/push/devices", {"fid": fid}, content_type="application/json", **meta
+    )
+
+
+def test_push_registration_is_rate_limited_per_client_and_per_installation(client, settings):
+    settings.RATE_LIMITS = {
+        **settings.RATE_LIMITS,
+        "push": {"PER_IP": 3, "PER_DESTINATION": 2, "WINDOW_SECONDS": 3600},
+    }
+    assert [register(client, "fid-1").status_code for _ in range(3)] == [201, 201, 429]
+    assert register(client, "fid-1", REMOTE_ADDR="192.0.2.8").status_code == 429
+    assert register(client, "fid-2").status_code == 201
+    refused = register(client, "fid-3")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert Subscriber.objects.filter(channel="push").count() == 2  # one row per installation
+
+
+def test_with_app_keys_set_only_the_app_registers_devices(client, settings):
+    settings.PUSH_APP_KEYS = ["old-key", "new-key"]
+    assert register(client, "fid-1").status_code == 401
+    assert register(client, "fid-1", HTTP_X_APP_KEY="guess").status_code == 401
+    assert register(client, "fid-1", HTTP_X_APP_KEY="new-key").status_code == 201
+    assert register(client, "fid-2", HTTP_X_APP_KEY="old-key").status_code == 201
+    assert Subscriber.objects.filter(channel="push").count() == 2

@@ -141,7 +141,7 @@ def test_a_translation_over_the_channel_limit_falls_back_to_the_default_language
     component, sandbox, task_queue
 ):
     MessageTemplate.objects.create(
-        channel="sms", kind="opened", part="body", locale="es", body="ó" * 400
+        channel="sms", kind="opened", part="body", locale="es", body="日" * 400
     )
     subscribe("sms", "+14155550101", locale="es")
     announce(add_update(make_incident(component), "opened"), "sms", task_queue)

@@ -147,3 +147,40 @@ def test_webhook_urls_must_be_public_https_outside_the_sandbox(client, settings)
         assert response.status_code == 400
         assert message in response.content.decode(), url
     assert Subscriber.objects.count() == 0
+
+
+def test_an_anonymous_subscribe_never_changes_a_confirmed_webhook(client, sandbox, task_queue):
+    victim = hook(sandbox, "victim")
+    before = Delivery.objects.count()
+    answer = client.post(
+        "/subscribe/",
+        {"channel": "webhook", "url": victim.address, "webhook_format": "slack"},
+    )
+    assert answer.status_code == 200
+    page = answer.content.decode()
+    assert "already subscribed" in page
+    assert 'id="signing-secret"' not in page
+    changed = Subscriber.objects.get(id=victim.id)
+    assert (changed.signing_secret, changed.webhook_format) == (SECRET, "statuspage")
+    assert changed.confirmed_at == victim.confirmed_at
+    assert changed.all_components
+    task_queue()
+    assert Delivery.objects.count() == before
+    assert received(sandbox, "victim") == []
+
+
+def test_an_unconfirmed_webhook_posted_again_is_pinged_again_with_its_own_secret(
+    client, sandbox, task_queue
+):
+    pending = hook(sandbox, "slow", confirmed=False)
+    answer = client.post("/subscribe/", {"channel": "webhook", "url": pending.address})
+    assert SECRET not in answer.content.decode()
+    task_queue()
+    [ping] = received(sandbox, "slow")
+    assert verify(
+        SECRET,
+        ping["payload"]["raw"].encode(),
+        ping["payload"]["headers"][SIGNATURE_HEADER],
+        now=ping_time(ping),
+    )
+    assert Subscriber.objects.get(id=pending.id).is_active

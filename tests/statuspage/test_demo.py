@@ -34,8 +34,14 @@ def test_demo_setup_is_idempotent_and_probes_the_demo_service(settings):
     load_demo()
     assert Component.objects.count() == 3
     assert Audience.objects.count() == 2
-    [probe] = Probe.objects.all()
-    assert probe.url == f"http://127.0.0.1:{settings.DEMO_SERVICE_PORT}/health"
-    assert probe.interval_seconds <= 15
+    probes = {probe.kind: probe for probe in Probe.objects.all()}
+    assert Probe.objects.count() == 3
+    assert probes["http"].url == f"http://127.0.0.1:{settings.DEMO_SERVICE_PORT}/health"
+    assert probes["http"].interval_seconds <= 15
+    assert probes["freshness"].url == f"http://127.0.0.1:{settings.DEMO_SERVICE_PORT}/metrics"
+    assert probes["freshness"].value_path == "$.data_age_seconds"
+    assert probes["heartbeat"].component.name == "Share upload"
+    for probe in probes.values():
+        probe.full_clean()  # every kind's own rules accept the demo's settings
     follow = Component.objects.get(name="Follow app alerts")
     assert list(follow.audiences.values_list("slug", flat=True)) == ["follow-app"]

@@ -1,5 +1,5 @@
-"""One node as it runs: a real engine process and a real web process sharing one
-PROMETHEUS_MULTIPROC_DIR; the web process's /metrics shows what the engine counted in its
+"""One node as it runs: a real engine process and a real web process (gunicorn, two workers)
+sharing one PROMETHEUS_MULTIPROC_DIR; the web process's /metrics shows what the engine counted in its
 own process, beside what the database says about it."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
+from statuspage.management.commands.runall import web_command
 from tests.factories import make_component, make_probe
 from tests.statuspage.servers import Answer
 
@@ -86,13 +87,7 @@ def test_the_web_process_reports_what_the_engine_process_counted(tmp_path, web):
         subprocess.Popen(argv, cwd=ROOT, env=env, stdout=logs, stderr=subprocess.STDOUT)
         for argv in (
             [sys.executable, "manage.py", "engine"],
-            [
-                sys.executable,
-                "-m",
-                "waitress",
-                f"--listen=127.0.0.1:{port}",
-                "config.wsgi:application",
-            ],
+            web_command("127.0.0.1", port, workers=2),
         )
     ]
     samples: dict[str, float] = {}

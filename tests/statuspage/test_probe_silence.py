@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from incidents.console import alerts
 from incidents.models import Incident, IncidentStatus, IncidentUpdate
 from incidents.response import maintenance, maintenance_clock
-from statuspage import clock
+from statuspage import changes, clock
 from statuspage.models import Component, ComponentStatus, Probe, ProbeAgent, ProbeState
 from statuspage.picture import monitoring, silence
 from statuspage.probes.engine import housekeeping, run_due_probes
@@ -331,6 +331,7 @@ def test_public_reads_cost_no_extra_query_per_silent_component(
 
     def public_reads() -> int:
         monitoring.forget()
+        changes.bump()  # each read renders: this counts a render's queries, not the store's
         with CaptureQueriesContext(connection) as queries:
             for path in ("/api/v2/summary.json", "/", f"/badges/{component.public_id}.svg"):
                 assert client.get(path).status_code == 200

@@ -1,5 +1,6 @@
-// The console's only script: a live per-channel preview as staff type, and delivery
-// progress that refreshes itself. Plain fetch + replace, in the spirit of htmx.
+// The console's only script: a live per-channel preview as staff type, delivery progress
+// and the dashboard that refresh themselves (the tab title counts unacknowledged
+// incidents). Plain fetch + replace, in the spirit of htmx; words come from the page.
 (function () {
   "use strict";
 
@@ -20,7 +21,7 @@
       fetch(form.dataset.preview, { method: "POST", body: data, credentials: "same-origin" })
         .then(function (response) { return response.text(); })
         .then(function (html) { preview.innerHTML = html; })
-        .catch(function () { preview.textContent = "Preview unavailable: is the server reachable?"; });
+        .catch(function () { preview.textContent = preview.dataset.unavailable || ""; });
     }, 300);
     form.addEventListener("input", refresh);
     form.addEventListener("change", refresh);
@@ -35,5 +36,23 @@
         .then(function (html) { if (html !== null) { progress.innerHTML = html; } })
         .catch(function () {});
     }, 2000);
+  }
+
+  const live = document.getElementById("live");
+  if (live && live.dataset.src) {
+    let shown = null;
+    setInterval(function () {
+      fetch(live.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) {
+          if (data === null) { return; }
+          if (shown !== data.html) {
+            shown = data.html;
+            live.innerHTML = data.html;
+          }
+          document.title = data.title;
+        })
+        .catch(function () {});
+    }, Number(live.dataset.every) || 5000);
   }
 })();

@@ -1,7 +1,8 @@
 """Run the whole system in the foreground: what `make run` ends with.
 
-Starts the web server, the engine, the task cluster (`manage.py tasks`), the provider
-sandbox and the demo service as child processes, each in its own process group. A child
+Starts the web server (gunicorn, `config/gunicorn_conf.py`), the engine, the task cluster
+(`manage.py tasks`), the provider sandbox and the demo service as child processes, each in its
+own process group. A child
 that exits is started again after a backoff (1 s, 2 s, 4 s ... at most MAX_BACKOFF_SECONDS,
 back to 1 s once it has run STABLE_SECONDS), and each restart is logged: one crashed part
 never takes the others down. Ctrl-C or SIGTERM stops them all: SIGTERM to each, then, after
@@ -30,6 +31,7 @@ FIRST_BACKOFF_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 30.0
 STABLE_SECONDS = 60.0
 POLL_SECONDS = 0.2
+GUNICORN_CONFIG = "config.gunicorn_conf"
 
 
 @dataclass
@@ -81,18 +83,39 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1", help="the web server's address")
         parser.add_argument("--no-demo", action="store_true", help="do not start the demo service")
         parser.add_argument(
+            "--no-sandbox",
+            action="store_true",
+            help="production: no provider sandbox, and providers are the real ones",
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=0,
+            help="web worker processes (default: WEB_WORKERS, else 2 x cores + 1)",
+        )
+        parser.add_argument(
             "--only",
             default="",
             help="comma-separated parts to run (web, engine, tasks, sandbox, demo); default all",
         )
 
-    def handle(self, *args, port: int, host: str, no_demo: bool, only: str, **options) -> None:
-        env = self.child_env()
-        children = self.children(host, port, no_demo, only)
+    def handle(
+        self,
+        *args,
+        port: int,
+        host: str,
+        no_demo: bool,
+        no_sandbox: bool,
+        workers: int,
+        only: str,
+        **options,
+    ) -> None:
+        env = self.child_env(sandbox=not no_sandbox)
+        children = self.children(host, port, no_demo, only, workers, sandbox=not no_sandbox)
         for child in children:
             child.start(env)
         if any(child.name == "web" for child in children):
-            self.print_welcome(host, port, no_demo)
+            self.print_welcome(host, port, no_demo, sandbox=not no_sandbox)
         stopping: list[int] = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda signum, _: stopping.append(signum))
@@ -103,17 +126,12 @@ class Command(BaseCommand):
         finally:
             self.stop(children)
 
-    def children(self, host: str, port: int, no_demo: bool, only: str) -> list[Child]:
+    def children(
+        self, host: str, port: int, no_demo: bool, only: str, workers: int = 0, sandbox: bool = True
+    ) -> list[Child]:
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         commands = {
-            "web": [
-                sys.executable,
-                "-m",
-                "waitress",
-                f"--listen={host}:{port}",
-                "--threads=8",
-                "config.wsgi:application",
-            ],
+            "web": web_command(host, port, workers),
             "engine": [*manage, "engine"],
             "tasks": [*manage, "tasks"],
             "sandbox": [*manage, "sandbox", "--port", str(settings.SANDBOX_PORT)],
@@ -121,6 +139,8 @@ class Command(BaseCommand):
         }
         if no_demo:
             del commands["demo"]
+        if not sandbox:
+            del commands["sandbox"]
         chosen = [name.strip() for name in only.split(",") if name.strip()] or list(commands)
         unknown = set(chosen) - set(commands)
         if unknown:
@@ -147,9 +167,10 @@ class Command(BaseCommand):
                 child.start(env)
                 log.warning("%s restarted (pid %s)", child.name, child.pid)
 
-    def child_env(self) -> dict[str, str]:
+    def child_env(self, sandbox: bool = True) -> dict[str, str]:
         env = dict(os.environ)
-        env.setdefault("SANDBOX_URL", f"http://127.0.0.1:{settings.SANDBOX_PORT}")
+        if sandbox:
+            env.setdefault("SANDBOX_URL", f"http://127.0.0.1:{settings.SANDBOX_PORT}")
         env["PYTHONUNBUFFERED"] = "1"
         return env
 
@@ -173,7 +194,7 @@ class Command(BaseCommand):
                 child.process.wait()
         self.stdout.write("everything stopped")
 
-    def print_welcome(self, host: str, port: int, no_demo: bool) -> None:
+    def print_welcome(self, host: str, port: int, no_demo: bool, sandbox: bool = True) -> None:
         base = f"http://{host}:{port}"
         lines = [
             "",
@@ -187,7 +208,8 @@ class Command(BaseCommand):
             lines.append(
                 f"  Staff login     {base}/admin/  user '{DEMO_ADMIN}', password '{password}'"
             )
-        lines.append(f"  Sandbox phones  http://127.0.0.1:{settings.SANDBOX_PORT}/")
+        if sandbox:
+            lines.append(f"  Sandbox phones  http://127.0.0.1:{settings.SANDBOX_PORT}/")
         if not no_demo:
             lines += [
                 "",
@@ -197,6 +219,22 @@ class Command(BaseCommand):
             ]
         lines += ["", "  Ctrl-C stops everything.", ""]
         self.stdout.write("\n".join(lines))
+
+
+def web_command(host: str, port: int, workers: int = 0) -> list[str]:
+    """gunicorn with the project's configuration; `workers` 0 leaves the count to it."""
+    argv = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        f"python:{GUNICORN_CONFIG}",
+        "--bind",
+        f"{host}:{port}",
+    ]
+    if workers:
+        argv += ["--workers", str(workers)]
+    return argv
 
 
 def kill_group(child: Child) -> None:
