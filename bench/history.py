@@ -42,6 +42,7 @@ def setup_django(var_dir: str) -> None:
         f"sqlite:///{var_dir}/bench.sqlite3"
     )
     os.environ["REDIS_URL"] = ""
+    os.environ["ANSWERS_STORE"] = "0"  # every request renders live: no stored answers
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["LOG_LEVEL"] = "WARNING"
     import django
