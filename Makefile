@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public bench-answers messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster abuse fuzz
+.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public bench-answers bench-history messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster abuse fuzz
 .PHONY: serve nginx wrk bench-herd
 
 $(VENV)/.runtime: requirements.txt
@@ -154,6 +154,11 @@ bench-herd: $(VENV)/.testing nginx wrk
 # docs/RELIABILITY.md, "Security: logins, proxies and sign-ups"); ABUSE_PORT, default 18400.
 abuse: $(VENV)/.runtime
 	$(PY) -m bench.abuse
+
+# The public answers at a year of history (100 components, 500 incidents), rendered with no
+# cache, beside the same answers at 3 components and no history; see docs/BENCHMARKS.md.
+bench-history: $(VENV)/.runtime
+	$(PY) -m bench.history $(BENCH_ARGS)
 
 # Refresh the Spanish catalogue after changing public strings (translate, then compile).
 messages: $(VENV)/.runtime

@@ -20,6 +20,16 @@ class ComponentStatus(models.TextChoices):
     UNDER_MAINTENANCE = "under_maintenance", _("Under maintenance")
 
 
+def choice_label(choices: type[models.TextChoices], value: str) -> str:
+    """The translated label of one choice, for a model's get_status_display: Django's own
+    translates every label of the field on each call (it hashes the lazy labels to build a
+    map), which a page or feed listing hundreds of statuses pays hundreds of times."""
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value
+
+
 # Worst first is highest: used to roll several statuses up into one.
 STATUS_SEVERITY: dict[str, int] = {
     ComponentStatus.OPERATIONAL: 0,

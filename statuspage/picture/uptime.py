@@ -7,14 +7,13 @@ maintenance as up. Days are calendar days in the page's time zone (settings.TIME
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils.formats import date_format
 
 from incidents.models import AffectedComponent
@@ -185,7 +184,7 @@ class Refresher:
 refresh_uptime = Refresher()
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: a plain day's bar is one object shared by components
 class DayBar:
     day: date
     label: str
@@ -202,8 +201,6 @@ class DayBar:
 class UptimeView:
     bars: list[DayBar]
     uptime: float | None
-    # Changes whenever any bar but today's could have changed: a key for caching their HTML.
-    version: str = ""
 
     @property
     def past(self) -> list[DayBar]:
@@ -218,40 +215,111 @@ def uptime_percent(observed: float, down: float) -> float | None:
     return 100.0 * max(0.0, 1.0 - down / observed) if observed > 0 else None
 
 
-def content_key(bars: list[DayBar]) -> str:
-    """Identical for identical bars, so cached HTML of past days can never be stale."""
-    content = repr([(b.day, b.status, b.uptime, b.incidents) for b in bars])
-    return hashlib.sha256(content.encode()).hexdigest()[:32]
+@dataclass
+class Coverage:
+    """One component's rows over the window, summed: totals for its uptime, and which days
+    have a row (every day from `first` to `last` when `contiguous`, else `days`)."""
+
+    observed: float
+    down: float
+    first: date
+    last: date
+    count: int
+    days: set[date] = field(default_factory=set)
+
+    @property
+    def contiguous(self) -> bool:
+        return self.count == (self.last - self.first).days + 1
+
+    def covers(self, day: date) -> bool:
+        if self.contiguous:
+            return self.first <= day <= self.last
+        return day in self.days
+
+
+def coverage(rows) -> dict[int, Coverage]:
+    """Per component, in one grouped query (and one more only for components with gaps)."""
+    sums = {
+        row["component_id"]: Coverage(
+            row["observed"], row["down"], row["first"], row["last"], row["count"]
+        )
+        for row in rows.values("component_id")
+        .annotate(
+            observed=Sum("observed_seconds"),
+            down=Sum("down_seconds"),
+            first=Min("day"),
+            last=Max("day"),
+            count=Count("id"),
+        )
+        .order_by()
+    }
+    gaps = [cid for cid, c in sums.items() if not c.contiguous]
+    for cid, day in rows.filter(component__in=gaps).values_list("component_id", "day").order_by():
+        sums[cid].days.add(day)
+    return sums
+
+
+def notable_days(rows) -> list[tuple]:
+    """The rows that are not a plain operational day: some downtime, a status other than
+    operational, or an incident. On a page at rest, a few out of thousands."""
+    plain = Q(worst_status=ComponentStatus.OPERATIONAL, down_seconds=0, observed_seconds__gt=0)
+    found = (
+        rows.exclude(plain & Q(incidents=[]))
+        .values_list(
+            "component_id", "day", "worst_status", "observed_seconds", "down_seconds", "incidents"
+        )
+        .order_by()
+    )
+    return list(found)
 
 
 def uptime_views(components: list[Component], now: datetime) -> dict[int, UptimeView]:
-    """DAYS_SHOWN bars per component, oldest first, from the rollup rows in one query.
+    """DAYS_SHOWN bars per component, oldest first. Plain operational days (most of them)
+    are never read row by row: their bars are shared, and the uptime comes from sums, so the
+    cost is two queries and a bar object per day and per day with news, not one per
+    component and day.
     Today's bar is never greener than the component is right now."""
     today = local_day(now)
     first = today - timedelta(days=DAYS_SHOWN - 1)
     days = [first + timedelta(days=offset) for offset in range(DAYS_SHOWN)]
     labels = [date_format(day, DAY_FORMAT) for day in days]
-    rows = {
-        (row[0], row[1]): row
-        for row in ComponentDay.objects.filter(
-            day__gte=first, day__lte=today, component__in=[c.id for c in components]
-        ).values_list(
-            "component_id", "day", "worst_status", "observed_seconds", "down_seconds", "incidents"
-        )
-    }
+    plain_bars = [
+        DayBar(day, label, ComponentStatus.OPERATIONAL, 100.0)
+        for day, label in zip(days, labels, strict=True)
+    ]
+    empty_bars = [DayBar(day, label) for day, label in zip(days, labels, strict=True)]
+    rows = ComponentDay.objects.filter(
+        day__gte=first, day__lte=today, component__in=[c.id for c in components]
+    )
+    sums = coverage(rows)
+    notable: dict[int, list[tuple]] = defaultdict(list)
+    for row in notable_days(rows):
+        notable[row[0]].append(row)
     views = {}
     for component in components:
-        bars, observed, down = [], 0.0, 0.0
-        for day, label in zip(days, labels, strict=True):
-            row = rows.get((component.id, day))
-            bar = DayBar(day, label)
-            if row is not None:
-                _, _, status, seen, lost, incidents = row
-                bar = DayBar(day, label, status, uptime_percent(seen, lost), incidents)
-                observed += seen
-                down += lost
-            bars.append(bar)
-        bars[-1].status = worst_status([s for s in (bars[-1].status, component.status) if s])
-        total = uptime_percent(observed, down)
-        views[component.id] = UptimeView(bars, total, content_key(bars[:-1]))
+        covered = sums.get(component.id)
+        if covered is None:
+            bars = list(empty_bars)
+        elif covered.contiguous:
+            start = max((covered.first - first).days, 0)
+            end = (covered.last - first).days + 1
+            bars = empty_bars[:start] + plain_bars[start:end] + empty_bars[end:]
+        else:
+            bars = [
+                plain_bars[i] if covered.covers(day) else empty_bars[i]
+                for i, day in enumerate(days)
+            ]
+        for _, day, status, seen, lost, incidents in notable[component.id]:
+            index = (day - first).days
+            bars[index] = DayBar(day, labels[index], status, uptime_percent(seen, lost), incidents)
+        today_bar = bars[-1]
+        bars[-1] = DayBar(
+            today_bar.day,
+            today_bar.label,
+            worst_status([s for s in (today_bar.status, component.status) if s]),
+            today_bar.uptime,
+            today_bar.incidents,
+        )
+        total = uptime_percent(covered.observed, covered.down) if covered else None
+        views[component.id] = UptimeView(bars, total)
     return views

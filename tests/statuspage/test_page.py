@@ -57,7 +57,7 @@ def test_page_queries_do_not_grow_with_components_or_incidents(client, path):
     few = queries(client, path)
     add_load(6)
     assert queries(client, path) == few
-    assert few <= 13  # the snapshot, uptime, charts, last checks, recent, maintenance, liveness
+    assert few <= 14  # the snapshot, uptime (2), charts, last checks, recent, maintenance, liveness
 
 
 def test_incident_page_queries_do_not_grow_with_updates(client):

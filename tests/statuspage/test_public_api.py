@@ -171,9 +171,9 @@ def test_public_json_refuses_writes(client):
 def test_status_page_lists_components_and_the_open_incident(
     client, outage, django_assert_max_num_queries
 ):
-    # snapshot (5), uptime rows, response times, last checks, recent incidents, engine liveness,
-    # maintenance windows
-    with django_assert_max_num_queries(11):
+    # snapshot (5), uptime (sums, days with news), response times, last checks, recent
+    # incidents, engine liveness, maintenance windows
+    with django_assert_max_num_queries(12):
         page = client.get("/").content.decode()
     assert "Major System Outage" in page
     assert outage.name in page

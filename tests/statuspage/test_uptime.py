@@ -114,7 +114,7 @@ def test_the_page_reads_ninety_bars_per_component_today_never_greener_than_now(
     rollup(DAY - timedelta(days=10), DAY, MIDNIGHT + timedelta(hours=1))
     status_at(component, MIDNIGHT + timedelta(hours=2), "partial_outage")
     component.refresh_from_db()
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):  # the sums per component, and the days with news
         view = uptime_views([component], MIDNIGHT + timedelta(hours=3))[component.id]
     assert len(view.bars) == DAYS_SHOWN
     assert view.bars[-1].day == DAY and view.bars[-1].status == "partial_outage"
