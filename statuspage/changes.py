@@ -73,9 +73,21 @@ def bump() -> None:
 
 def picture_changed() -> None:
     """Now, and again once the transaction commits: an answer rendered in between read the
-    old rows and was stored under the first new version; the second makes it unreachable."""
+    old rows and was stored under the first new version; the second makes it unreachable.
+    The bump on commit is registered once per transaction: an incident opening saves a dozen
+    rows, and one bump after them covers them all."""
     bump()
-    transaction.on_commit(bump)
+    if not bump_pending():
+        transaction.on_commit(bump)
+
+
+def bump_pending() -> bool:
+    """A bump is already waiting for this transaction's commit (a rolled-back savepoint
+    drops it, so the next change registers again)."""
+    connection = transaction.get_connection()
+    return connection.in_atomic_block and any(
+        callback is bump for _, callback, *_ in connection.run_on_commit
+    )
 
 
 def on_save(sender: Any, **kwargs: Any) -> None:

@@ -208,6 +208,17 @@ def test_a_change_inside_a_transaction_moves_the_version_again_on_commit(
     assert changes.current_version() != during
 
 
+def test_many_changes_in_one_transaction_move_the_version_once_more_on_commit(
+    django_capture_on_commit_callbacks,
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        changes.picture_changed()
+        first = changes.current_version()
+        make_component("Another")
+        assert changes.current_version() != first
+    assert callbacks.count(changes.bump) == 1
+
+
 def test_the_store_can_be_switched_off(client, site, settings, django_assert_max_num_queries):
     settings.ANSWERS = {**settings.ANSWERS, "ENABLED": False}
     client.get("/api/v2/summary.json")
