@@ -134,3 +134,19 @@ def user_in(role: str, username: str, is_staff: bool = False) -> User:
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def open_by_staff_elsewhere(user: User, count: int = 3) -> list[Incident]:
+    """Incidents staff open on components of their own: a dashboard's queries must not grow
+    with them."""
+    return [
+        workflow.open_by_staff(
+            f"Other {n}",
+            "Something else is slow today.",
+            "minor",
+            {make_component(f"Part {n}", None): "degraded_performance"},
+            user,
+            NOW,
+        )
+        for n in range(count)
+    ]
