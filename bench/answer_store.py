@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import time
@@ -26,21 +25,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.public_site import seed, setup_django  # noqa: E402
+from bench.public_site import ROUNDS, seed, setup_django, timed  # noqa: E402
 
-ROUNDS = 5
 REQUESTS = 40
 
 
 def cpu_per_request(client, path: str, **headers) -> float:
-    rounds = []
-    for _ in range(ROUNDS):
-        start = time.process_time()
-        for _ in range(REQUESTS):
-            response = client.get(path, **headers)
-            assert response.status_code in (200, 304), (path, response.status_code)
-        rounds.append((time.process_time() - start) / REQUESTS)
-    return statistics.median(rounds)
+    return timed(client, path, clock=time.process_time, requests=REQUESTS, **headers)
 
 
 def backends(var_dir: str) -> dict[str, dict]:

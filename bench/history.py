@@ -24,6 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import public_site  # noqa: E402
+
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 5))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", 20))
 BASELINE_COMPONENTS = 3
@@ -36,21 +40,12 @@ UPDATES_PER_INCIDENT = 4
 
 
 def setup_django(var_dir: str) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    os.environ["STATUSPAGE_VAR_DIR"] = var_dir
-    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or (
-        f"sqlite:///{var_dir}/bench.sqlite3"
+    # ANSWERS_STORE=0: every request renders live, no stored answers.
+    public_site.setup_django(
+        var_dir, os.environ.get("BENCH_DATABASE_URL", ""), REDIS_URL="", ANSWERS_STORE="0"
     )
-    os.environ["REDIS_URL"] = ""
-    os.environ["ANSWERS_STORE"] = "0"  # every request renders live: no stored answers
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ["LOG_LEVEL"] = "WARNING"
-    import django
-
-    django.setup()
     from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
     from django.conf import settings
 
