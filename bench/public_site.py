@@ -2,7 +2,9 @@
 
 Seeds a page with N components (90 days of uptime rollups, a day of check results) and 60
 incidents, then times each public answer in-process through Django's full middleware stack
-(no network, so the figures are the app's own cost). Each figure is the median of ROUNDS
+(no network, so the figures are the app's own cost) with the answer store off, so each
+request renders (what a reader costs when nothing is stored; `make bench-answers` measures
+what the store saves). Each figure is the median of ROUNDS
 rounds of REQUESTS requests; the baseline is /widget/banner.js, the cheapest dynamic answer
 (a template, no database), measured in the same run.
 
@@ -89,7 +91,7 @@ def timed(client, path: str, clock=time.perf_counter, requests: int = REQUESTS, 
 def main() -> None:
     components = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     with tempfile.TemporaryDirectory() as var_dir:
-        setup_django(var_dir)
+        setup_django(var_dir, ANSWERS_STORE="0")
         seed(components)
         from django.test import Client
 
