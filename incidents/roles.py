@@ -36,6 +36,7 @@ ADMIN_EXTRA = [
         ("incidents", "messagetemplate"),
         ("incidents", "oncallcontact"),
         ("incidents", "apitoken"),
+        ("notifiers", "subscriber"),
     ]
     for verb in ("view", "add", "change", "delete")
 ]

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from incidents.console import api as manage_api
-from incidents.console import replay, views
+from incidents.console import api_keys, api_subscribers, replay, views
 from incidents.console.login import ThrottledLoginView, link_login, request_link
 
 urlpatterns = [
@@ -58,4 +58,12 @@ urlpatterns = [
     ),
     path("api/manage/v1/components", manage_api.components, name="manage-components"),
     path("api/manage/v1/components/<str:public_id>", manage_api.component, name="manage-component"),
+    path("api/manage/v1/subscribers", api_subscribers.subscribers, name="manage-subscribers"),
+    path(
+        "api/manage/v1/subscribers/<str:public_id>",
+        api_subscribers.subscriber,
+        name="manage-subscriber",
+    ),
+    path("api/manage/v1/api-keys", api_keys.api_keys, name="manage-api-keys"),
+    path("api/manage/v1/api-keys/<str:public_id>", api_keys.api_key, name="manage-api-key"),
 ]

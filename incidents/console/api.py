@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 
@@ -134,6 +135,22 @@ def not_allowed(methods: str) -> JsonResponse:
     return response
 
 
+def lacking(request: HttpRequest, *permissions: str) -> JsonResponse | None:
+    """A 403 naming the permissions the key's user lacks, or None when it has them all."""
+    missing = [p for p in permissions if not request.user.has_perm(p)]
+    if missing:
+        return error(403, f"This key's user lacks the permission(s): {', '.join(missing)}.")
+    return None
+
+
+def flag(data: dict, name: str, errors: dict, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        errors[name] = "true or false."
+        return default
+    return value
+
+
 def reply(payload: dict, status: int = 200) -> JsonResponse:
     return JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
 
@@ -168,6 +185,8 @@ def handle(view):
             return error(404, "No such incident.")
         except Component.DoesNotExist:
             return error(404, "No such component.")
+        except ObjectDoesNotExist:
+            return error(404, "No such object.")
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
