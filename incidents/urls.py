@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from incidents.console import api as manage_api
-from incidents.console import api_keys, api_subscribers, replay, views
+from incidents.console import api_keys, api_probes, api_subscribers, replay, views
 from incidents.console.login import ThrottledLoginView, link_login, request_link
 
 urlpatterns = [
@@ -63,6 +63,13 @@ urlpatterns = [
         "api/manage/v1/subscribers/<str:public_id>",
         api_subscribers.subscriber,
         name="manage-subscriber",
+    ),
+    path("api/manage/v1/probes", api_probes.probes, name="manage-probes"),
+    path("api/manage/v1/probes/<str:public_id>", api_probes.probe, name="manage-probe"),
+    path(
+        "api/manage/v1/probes/<str:public_id>/<str:action>",
+        api_probes.probe_switch,
+        name="manage-probe-switch",
     ),
     path("api/manage/v1/api-keys", api_keys.api_keys, name="manage-api-keys"),
     path("api/manage/v1/api-keys/<str:public_id>", api_keys.api_key, name="manage-api-key"),
