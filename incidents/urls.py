@@ -4,7 +4,15 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from incidents.console import api as manage_api
-from incidents.console import api_keys, api_probes, api_subscribers, replay, views
+from incidents.console import (
+    api_keys,
+    api_policies,
+    api_probes,
+    api_subscribers,
+    api_templates,
+    replay,
+    views,
+)
 from incidents.console.login import ThrottledLoginView, link_login, request_link
 
 urlpatterns = [
@@ -71,6 +79,10 @@ urlpatterns = [
         api_probes.probe_switch,
         name="manage-probe-switch",
     ),
+    path("api/manage/v1/policies", api_policies.policies, name="manage-policies"),
+    path("api/manage/v1/policies/<str:public_id>", api_policies.policy, name="manage-policy"),
+    path("api/manage/v1/templates", api_templates.templates, name="manage-templates"),
+    path("api/manage/v1/templates/<str:public_id>", api_templates.template, name="manage-template"),
     path("api/manage/v1/api-keys", api_keys.api_keys, name="manage-api-keys"),
     path("api/manage/v1/api-keys/<str:public_id>", api_keys.api_key, name="manage-api-key"),
 ]
