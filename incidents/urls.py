@@ -72,6 +72,11 @@ urlpatterns = [
         api_subscribers.subscriber,
         name="manage-subscriber",
     ),
+    path(
+        "api/manage/v1/subscribers/<str:public_id>/unsubscribe",
+        api_subscribers.unsubscribe,
+        name="manage-subscriber-unsubscribe",
+    ),
     path("api/manage/v1/probes", api_probes.probes, name="manage-probes"),
     path("api/manage/v1/probes/<str:public_id>", api_probes.probe, name="manage-probe"),
     path(
@@ -85,4 +90,9 @@ urlpatterns = [
     path("api/manage/v1/templates/<str:public_id>", api_templates.template, name="manage-template"),
     path("api/manage/v1/api-keys", api_keys.api_keys, name="manage-api-keys"),
     path("api/manage/v1/api-keys/<str:public_id>", api_keys.api_key, name="manage-api-key"),
+    path(
+        "api/manage/v1/api-keys/<str:public_id>/revoke",
+        api_keys.revoke,
+        name="manage-api-key-revoke",
+    ),
 ]

@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
-from incidents.console.api import Invalid, body_of, handle, lacking, moment, not_allowed, reply
+from incidents.console.api import (
+    Invalid,
+    body_of,
+    handle,
+    lacking,
+    moment,
+    not_allowed,
+    reply,
+    row_id,
+)
 from incidents.console.api import text as text_field
 from incidents.console.api_auth import api_view, hash_key, issue_token
 from incidents.models import ApiToken
@@ -31,9 +40,7 @@ def key_payload(token: ApiToken) -> dict:
 
 
 def token_by(public_id: str) -> ApiToken:
-    if not public_id.isdigit() or len(public_id) > 18:
-        raise ApiToken.DoesNotExist
-    return ApiToken.objects.select_related("user").get(id=int(public_id))
+    return ApiToken.objects.select_related("user").get(id=row_id(public_id, ApiToken))
 
 
 @api_view("incidents.view_apitoken")
@@ -63,12 +70,17 @@ def api_keys(request: HttpRequest) -> JsonResponse:
 @api_view("incidents.view_apitoken")
 @handle
 def api_key(request: HttpRequest, public_id: str) -> JsonResponse:
+    if request.method != "GET":
+        return not_allowed("GET")
+    return reply(key_payload(token_by(public_id)))
+
+
+@api_view("incidents.delete_apitoken")
+@handle
+def revoke(request: HttpRequest, public_id: str) -> JsonResponse:
+    """The key stops working at once; its row stays, listed as revoked."""
+    if request.method != "POST":
+        return not_allowed("POST")
     token = token_by(public_id)
-    if request.method == "GET":
-        return reply(key_payload(token))
-    if request.method != "DELETE":
-        return not_allowed("GET, DELETE")
-    if refused := lacking(request, "incidents.delete_apitoken"):
-        return refused
     token.revoke(clock.now())
     return reply(key_payload(token))

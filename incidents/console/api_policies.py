@@ -16,9 +16,11 @@ from incidents.console.api import (
     Invalid,
     body_of,
     handle,
+    json_problem,
     lacking,
     not_allowed,
     reply,
+    row_id,
     text,
     whole,
 )
@@ -70,6 +72,9 @@ def checked_steps(raw: object, errors: dict[str, str]) -> list[dict] | None:
     steps = []
     for index, item in enumerate(raw):
         where = f"steps[{index}]"
+        if problem := json_problem(item):
+            errors[where] = problem
+            continue
         try:
             step = parse_step(item, where)
             EscalationStep(
@@ -98,7 +103,7 @@ def apply(policy: EscalationPolicy, data: dict, creating: bool) -> tuple[list, l
         if field in data and not whole(data[field], low, high):
             errors[field] = f"A whole number from {low} to {high}."
     impacts = data.get("impacts", policy.impacts)
-    if not isinstance(impacts, list) or not set(impacts) <= set(Impact.values):
+    if not isinstance(impacts, list) or not all(i in Impact.values for i in impacts):
         errors["impacts"] = f"A list of: {', '.join(Impact.values)} (empty: any)."
     components = components_of(data, errors)
     steps = checked_steps(data.get("steps"), errors) if creating or "steps" in data else None
@@ -114,7 +119,11 @@ def apply(policy: EscalationPolicy, data: dict, creating: bool) -> tuple[list, l
 
 def components_of(data: dict, errors: dict[str, str]) -> list:
     ids = data.get("component_ids", [])
-    if not isinstance(ids, list) or not all(isinstance(i, str) and len(i) < 64 for i in ids):
+    if (
+        not isinstance(ids, list)
+        or not all(isinstance(i, str) and len(i) < 64 for i in ids)
+        or json_problem(ids)
+    ):
         errors["component_ids"] = "A list of component ids (empty: any component)."
         return []
     found = list(Component.objects.filter(public_id__in=ids))
@@ -136,9 +145,9 @@ def save(policy: EscalationPolicy, data: dict, creating: bool) -> EscalationPoli
 
 
 def policy_by(public_id: str) -> EscalationPolicy:
-    if not public_id.isdigit() or len(public_id) > 18:
-        raise EscalationPolicy.DoesNotExist
-    return EscalationPolicy.objects.prefetch_related("components", "steps").get(id=int(public_id))
+    return EscalationPolicy.objects.prefetch_related("components", "steps").get(
+        id=row_id(public_id, EscalationPolicy)
+    )
 
 
 @api_view("incidents.view_escalationpolicy")

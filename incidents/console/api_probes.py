@@ -13,10 +13,20 @@ from django.db import models
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
-from incidents.console.api import Invalid, body_of, handle, lacking, not_allowed, reply
+from incidents.console.api import (
+    Invalid,
+    body_of,
+    handle,
+    json_problem,
+    lacking,
+    not_allowed,
+    reply,
+    row_id,
+)
 from incidents.console.api_auth import api_view
 from statuspage import clock
 from statuspage.checks import kind_for, registered
+from statuspage.inputs import text_problem
 from statuspage.models import SHARED_PROBE_SETTINGS, Component, Probe
 
 JSON_TYPES: list[tuple[type[models.Field], tuple[type, ...], str]] = [
@@ -49,6 +59,8 @@ def probe_payload(probe: Probe) -> dict:
 
 
 def type_problem(name: str, value: object) -> str | None:
+    if problem := json_problem(value):
+        return problem
     field = Probe._meta.get_field(name)
     if value is None:
         return None if field.null else "Cannot be null."
@@ -93,7 +105,7 @@ def apply(probe: Probe, data: dict) -> None:
 def set_component(probe: Probe, public_id: object, errors: dict[str, str]) -> None:
     component = (
         Component.objects.filter(public_id=public_id).first()
-        if isinstance(public_id, str) and len(public_id) < 64
+        if isinstance(public_id, str) and len(public_id) < 64 and not text_problem(public_id)
         else None
     )
     if component is None:
@@ -103,9 +115,7 @@ def set_component(probe: Probe, public_id: object, errors: dict[str, str]) -> No
 
 
 def probe_by(public_id: str) -> Probe:
-    if not public_id.isdigit() or len(public_id) > 18:
-        raise Probe.DoesNotExist
-    return Probe.objects.select_related("component").get(id=int(public_id))
+    return Probe.objects.select_related("component").get(id=row_id(public_id, Probe))
 
 
 @api_view("statuspage.view_probe")

@@ -1,5 +1,5 @@
 """Subscribers through the management API: list (paginated, filtered), add one or import
-many, unsubscribe.
+many, unsubscribe (kept, never sent to again) or remove.
 
 Addresses are checked by the public form's rules (notifiers.addresses: mobiles only for SMS,
 public hosts only for webhooks). An added subscriber is sent the same confirmation as one
@@ -25,6 +25,7 @@ from incidents.console.api import (
     flag,
     handle,
     json_object,
+    json_problem,
     lacking,
     moment,
     not_allowed,
@@ -36,6 +37,7 @@ from notifiers.addresses import check_email, check_webhook_url, normalise_phone
 from notifiers.delivery import confirmations
 from notifiers.subscribers import Consent, Subscriber, Suppression, WebhookFormat
 from statuspage import clock
+from statuspage.inputs import text_problem
 from statuspage.models import Component
 
 CHECKS = {"email": check_email, "sms": normalise_phone, "webhook": check_webhook_url}
@@ -94,7 +96,9 @@ def listed(request: HttpRequest, errors: dict[str, str]) -> QuerySet[Subscriber]
         items = items.filter(suppressed_at__isnull=False)
     component_id = query.get("component")
     if component_id is not None:
-        component = Component.objects.filter(public_id=component_id[:64]).first()
+        component = None
+        if not text_problem(component_id):
+            component = Component.objects.filter(public_id=component_id[:64]).first()
         if component is None:
             errors["component"] = "Unknown component id."
         else:
@@ -106,7 +110,7 @@ def page_numbers(request: HttpRequest, errors: dict[str, str]) -> tuple[int, int
     numbers = []
     for name, default, high in (("page", 1, 10**6), ("per_page", 100, MAX_PER_PAGE)):
         raw = request.GET.get(name, str(default))
-        if not raw.isdigit() or not 1 <= int(raw) <= high:
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= high:
             errors[name] = f"A whole number from 1 to {high}."
             numbers.append(default)
         else:
@@ -223,7 +227,11 @@ def checked_address(entry: dict, channel: str | None, errors: dict[str, str]) ->
 
 def components_of(entry: dict, errors: dict[str, str]) -> list[Component]:
     ids = entry.get("component_ids") or []
-    if not isinstance(ids, list) or not all(isinstance(i, str) and len(i) < 64 for i in ids):
+    if (
+        not isinstance(ids, list)
+        or not all(isinstance(i, str) and len(i) < 64 for i in ids)
+        or json_problem(ids)
+    ):
         errors["component_ids"] = "A list of component ids (empty: every component)."
         return []
     found = list(Component.objects.filter(public_id__in=ids))
@@ -284,6 +292,7 @@ def save(new: NewSubscriber, imported_by: str) -> dict:
 @api_view("notifiers.view_subscriber")
 @handle
 def subscriber(request: HttpRequest, public_id: str) -> JsonResponse:
+    """GET one; DELETE removes the row (its deliveries keep their history, unnamed)."""
     item = Subscriber.objects.prefetch_related("components").get(public_id=uuid_or_none(public_id))
     if request.method == "GET":
         return reply(subscriber_payload(item))
@@ -291,6 +300,17 @@ def subscriber(request: HttpRequest, public_id: str) -> JsonResponse:
         return not_allowed("GET, DELETE")
     if refused := lacking(request, "notifiers.delete_subscriber"):
         return refused
+    item.delete()
+    return JsonResponse({}, status=204)
+
+
+@api_view("notifiers.change_subscriber")
+@handle
+def unsubscribe(request: HttpRequest, public_id: str) -> JsonResponse:
+    """Stop sending, keep the record (and its consent): as the subscriber's own link does."""
+    if request.method != "POST":
+        return not_allowed("POST")
+    item = Subscriber.objects.prefetch_related("components").get(public_id=uuid_or_none(public_id))
     item.suppress(Suppression.UNSUBSCRIBED, clock.now())
     item.save(update_fields=["suppressed_at", "suppression", "updated_at"])
     return reply(subscriber_payload(item))

@@ -10,7 +10,16 @@ import re
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 
-from incidents.console.api import Invalid, body_of, choice, handle, lacking, not_allowed, reply
+from incidents.console.api import (
+    Invalid,
+    body_of,
+    choice,
+    handle,
+    lacking,
+    not_allowed,
+    reply,
+    row_id,
+)
 from incidents.console.api import text as text_field
 from incidents.console.api_auth import api_view
 from incidents.models import IncidentUpdate, MessageTemplate
@@ -61,9 +70,7 @@ def apply(template: MessageTemplate, data: dict, creating: bool) -> list[str]:
 
 
 def template_by(public_id: str) -> MessageTemplate:
-    if not public_id.isdigit() or len(public_id) > 18:
-        raise MessageTemplate.DoesNotExist
-    return MessageTemplate.objects.get(id=int(public_id))
+    return MessageTemplate.objects.get(id=row_id(public_id, MessageTemplate))
 
 
 @api_view("incidents.view_messagetemplate")

@@ -199,12 +199,15 @@ def test_query_count_does_not_grow_with_the_page(admin_api, django_assert_max_nu
         assert len(admin_api("get", "subscribers").json()["subscribers"]) == 30
 
 
-def test_delete_unsubscribes_and_keeps_the_record(admin_api, support_api):
+def test_unsubscribe_keeps_the_record_and_delete_removes_it(admin_api, support_api):
     item = subscribe("email", "rae@example.org")
-    assert support_api("delete", f"subscribers/{item.public_id}").status_code == 403
-    response = admin_api("delete", f"subscribers/{item.public_id}")
+    assert support_api("post", f"subscribers/{item.public_id}/unsubscribe").status_code == 403
+    response = admin_api("post", f"subscribers/{item.public_id}/unsubscribe")
     assert response.status_code == 200 and response.json()["state"] == "suppressed"
     item.refresh_from_db()
     assert item.suppression == "unsubscribed" and not item.is_active
     assert admin_api("get", "subscribers/not-a-uuid").status_code == 404
     assert admin_api("put", f"subscribers/{item.public_id}", {}).status_code == 405
+    assert admin_api("delete", f"subscribers/{item.public_id}").status_code == 204
+    assert not Subscriber.objects.exists()
+    assert admin_api("get", f"subscribers/{item.public_id}").status_code == 404
