@@ -82,5 +82,8 @@ def revoke(request: HttpRequest, public_id: str) -> JsonResponse:
     if request.method != "POST":
         return not_allowed("POST")
     token = token_by(public_id)
+    if token.id == getattr(request, "api_token_id", None):
+        why = "This is the key making the request: revoke it with another key or in the admin."
+        raise Invalid({"id": why})
     token.revoke(clock.now())
     return reply(key_payload(token))

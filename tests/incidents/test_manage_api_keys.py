@@ -51,3 +51,11 @@ def test_bad_input_is_400_and_support_staff_may_not_manage_keys(
     assert support("post", "api-keys", {"api_key": {"name": "mine"}}).status_code == 403
     assert support("post", "api-keys/1/revoke").status_code == 403
     assert ApiToken.objects.count() == 2
+
+
+def test_the_key_making_the_request_cannot_revoke_itself(client, admin_role_user):
+    api = caller(client, admin_role_user)
+    own = ApiToken.objects.get()
+    refused = api("post", f"api-keys/{own.id}/revoke")
+    assert refused.status_code == 400 and "another key" in refused.json()["fields"]["id"]
+    assert api("get", "api-keys").status_code == 200
