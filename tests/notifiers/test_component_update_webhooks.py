@@ -58,7 +58,7 @@ def test_a_status_change_reaches_followers_in_statuspages_shape_signed(
     assert body["component"]["name"] == "Follow app alerts"
     assert body["component"]["status"] == "major_outage"
     assert set(body["page"]) == {"id", "status_indicator", "status_description"}
-    assert f"/subscriptions/" in body["meta"]["unsubscribe"]
+    assert "/subscriptions/" in body["meta"]["unsubscribe"]
     assert body["meta"]["documentation"].endswith("/api/v2/summary.json")
     raw, header = call["payload"]["raw"].encode(), call["payload"]["headers"][SIGNATURE_HEADER]
     assert verify(SECRET, raw, header, now=NOW.timestamp())
