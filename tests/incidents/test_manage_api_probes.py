@@ -130,3 +130,11 @@ def test_support_staff_may_not_touch_probes(client, support_user):
     assert api("post", f"probes/{probe.id}/pause").status_code == 403
     assert api("delete", f"probes/{probe.id}").status_code == 403
     assert Probe.objects.get().enabled
+
+
+def test_the_list_costs_the_same_queries_for_many_probes(admin_api, django_assert_max_num_queries):
+    component = make_component()
+    for n in range(12):
+        make_probe(component, f"https://follow.example.org/{n}", name=f"health {n}")
+    with django_assert_max_num_queries(6):
+        assert len(admin_api("get", "probes").json()["probes"]) == 12
