@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, JsonResponse
 
@@ -177,17 +178,24 @@ def add(request: HttpRequest) -> JsonResponse:
         checked.append(new)
     if errors:
         raise Invalid(errors)
-    with transaction.atomic():
-        created = [save(new, request.user.get_username()) for new in checked if new]
+    try:
+        with transaction.atomic():
+            created = [save(new, request.user.get_username()) for new in checked if new]
+    except IntegrityError:  # the same address added by another request meanwhile
+        raise Invalid({"subscribers": "Already a subscriber: added meanwhile."}) from None
     return reply({"subscribers": created}, status=201)
 
 
+@dataclass(frozen=True)
 class NewSubscriber:
     """One checked entry of an import, not yet saved."""
 
-    def __init__(self, channel, address, language, components, style, consent) -> None:
-        self.channel, self.address, self.language = channel, address, language
-        self.components, self.style, self.consent = components, style, consent
+    channel: str
+    address: str
+    language: str
+    components: list[Component]
+    style: str
+    consent: Consent | None
 
 
 def checked_entry(entry: object, errors: dict[str, str]) -> NewSubscriber | None:
