@@ -21,6 +21,7 @@ from twilio.rest import Client
 
 from incidents.messages import render_message
 from incidents.models import Action
+from notifiers.channels.acks import ack_context, ack_incident, fill
 from notifiers.channels.context import absolute, message_context, subscriber_targets
 from notifiers.channels.oncall import oncall_targets
 from notifiers.lengths import gsm7_fold, sms_segments
@@ -125,6 +126,8 @@ def status_callback_base() -> str:
 @dataclass(frozen=True)
 class TextMessage:
     body: str
+    # An on-call page: each delivery's own acknowledge link replaces the placeholder.
+    ack_incident: int | None = None
 
 
 @register
@@ -160,7 +163,9 @@ class SmsChannel(Channel):
         return []
 
     def render(self, announcement) -> TextMessage:
-        return self.render_direct(announcement.update.kind, message_context(announcement))
+        context = {**message_context(announcement), **ack_context(announcement)}
+        message = self.render_direct(announcement.update.kind, context)
+        return TextMessage(message.body, ack_incident(announcement))
 
     direct_field = "phone"
 
@@ -181,7 +186,7 @@ class SmsChannel(Channel):
         try:
             sent = client.messages.create(
                 to=delivery.target,
-                body=message.body,
+                body=fill(message.body, message.ack_incident, delivery.id),
                 messaging_service_sid=config["MESSAGING_SERVICE_SID"],
                 validity_period=config["SMS_VALIDITY_SECONDS"],
                 status_callback=f"{config['callback']}{delivery.id}",
