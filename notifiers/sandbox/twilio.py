@@ -160,7 +160,11 @@ async def create_call(request: web.Request) -> web.Response:
         Preview(title=f"Call from {str(form['From'])}", body=spoken),
     )
     sid = "CA" + secrets.token_hex(16)
-    request.app[CALLS_KEY][to] = {"sid": sid, "from": str(form["From"]), "twiml": form["Twiml"]}
+    request.app[CALLS_KEY][to] = {
+        "sid": sid,
+        "from": str(form["From"]),
+        "twiml": str(form.get("Twiml", "")),
+    }
     return web.json_response(
         {
             "sid": sid,
@@ -192,8 +196,8 @@ async def answer(request: web.Request) -> web.Response:
     """A phone answers its latest call and presses keys: post the Gather's action."""
     data = await request.json()
     phone = str(data.get("to", ""))
-    call = request.app[CALLS_KEY].get(phone)
-    action = _gather_action(str(call["twiml"])) if call else ""
+    call = request.app[CALLS_KEY].get(phone) or {}
+    action = _gather_action(str(call.get("twiml", "")))
     if not action:
         return web.json_response({"error": f"no call to {phone} asks for keys"}, status=404)
     params = {
@@ -309,7 +313,7 @@ async def clear_opt_outs(request: web.Request) -> web.Response:
 
 
 CALLBACKS_KEY = web.AppKey("twilio_callbacks", set)
-CALLS_KEY = web.AppKey("twilio_calls", dict)
+CALLS_KEY = web.AppKey("twilio_calls", dict[str, dict[str, str]])
 
 
 def register(app: web.Application) -> None:

@@ -72,11 +72,14 @@ def voice(request: HttpRequest, token: str) -> HttpResponse:
     if request.POST.get("Digits", "") == "1":
         won = acks.acknowledge_paged(paged, clock.now())
         return say("done" if won else "already", paged.incident)
-    announcement = Delivery.objects.select_related("announcement__update__incident").get(
-        id=claim.delivery_id
-    )
-    call = get_channel("voice").render(announcement.announcement)
-    return twiml(put_token(call.twiml, token, voice_callback))
+    return twiml(put_token(page_call(claim.delivery_id), token, voice_callback))
+
+
+def page_call(delivery_id: int) -> str:
+    """The page call's TwiML again, rendered as it was sent (its callback a placeholder)."""
+    delivery = Delivery.objects.select_related("announcement__update__incident").get(id=delivery_id)
+    assert delivery.announcement is not None  # paged_by found it on an announcement
+    return get_channel("voice").render(delivery.announcement).twiml
 
 
 def say(kind: str, incident=None) -> HttpResponse:

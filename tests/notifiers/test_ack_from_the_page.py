@@ -230,7 +230,9 @@ def test_the_email_link_shows_a_confirm_page_and_only_the_post_acknowledges(
     assert client.get(path).status_code == 410
 
 
-def test_the_link_in_the_text_acknowledges_as_sms_link(component, sandbox, site, task_queue, client):
+def test_the_link_in_the_text_acknowledges_as_sms_link(
+    component, sandbox, site, task_queue, client
+):
     incident = page(component, task_queue, "sms")
     [text] = received(sandbox, ADA)
     path = LINK.search(text).group(0).removeprefix(site)
