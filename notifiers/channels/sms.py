@@ -19,6 +19,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from incidents.limits import MessageTooLong
 from incidents.messages import render_message
 from incidents.models import Action
 from notifiers.channels.acks import ack_context, ack_incident, fill
@@ -163,9 +164,16 @@ class SmsChannel(Channel):
         return []
 
     def render(self, announcement) -> TextMessage:
+        """A page offers its acknowledge link when it fits; else only "reply ACK <code>"
+        (a text in UCS-2 holds 201 characters in three segments), never a failed page."""
         context = {**message_context(announcement), **ack_context(announcement)}
-        message = self.render_direct(announcement.update.kind, context)
-        return TextMessage(message.body, ack_incident(announcement))
+        kind = announcement.update.kind
+        try:
+            return TextMessage(self.render_direct(kind, context).body, ack_incident(announcement))
+        except MessageTooLong:
+            if "ack_url" not in context:
+                raise
+        return self.render_direct(kind, {**context, "ack_url": ""})
 
     direct_field = "phone"
 

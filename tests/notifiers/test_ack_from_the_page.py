@@ -13,8 +13,10 @@ import pytest
 import requests
 import time_machine
 
-from incidents.models import AuditEvent, Incident
+from incidents.models import AuditEvent, Incident, UsedAckLink
+from notifiers.channels.acks import read_token
 from notifiers.delivery import dispatch
+from notifiers.lengths import sms_count
 from notifiers.models import Recipients
 from tests.clock import NOW
 from tests.factories import add_update, make_incident
@@ -51,10 +53,16 @@ def site(live_server, settings):
     return live_server.url
 
 
-def page(component, task_queue, *channels, name: str = "Follow app alerts down") -> Incident:
+def page(
+    component,
+    task_queue,
+    *channels,
+    name: str = "Follow app alerts down",
+    body: str = "Alerts are not reaching phones.",
+) -> Incident:
     incident = make_incident(component)
     Incident.objects.filter(id=incident.id).update(name=name)
-    update = add_update(incident, "paging", body="Alerts are not reaching phones.")
+    update = add_update(incident, "paging", body=body)
     with time_machine.travel(NOW, tick=True):
         for channel in channels:
             dispatch.announce(update, channel, Recipients.ONCALL, None, NOW)
@@ -125,6 +133,29 @@ def test_the_short_code_alone_acknowledges_and_a_second_ack_changes_nothing(
     assert incident.acknowledged_contact == f"Grace ({GRACE})"
     assert AuditEvent.objects.filter(action="acknowledged").count() == 1
     assert f"already acknowledged by Grace ({GRACE})" in received(sandbox, ADA)[-1]
+
+
+def test_a_long_page_is_shortened_to_fit_but_keeps_the_code_and_the_whole_link(
+    component, sandbox, site, task_queue, client
+):
+    incident = page(component, task_queue, "sms", body="Queue backed up. " * 30)
+    [text] = received(sandbox, ADA)
+    assert "Queue backed up." in text and len(text) < len("Queue backed up. " * 30)
+    assert sms_count(text).segments <= 3 and f"ACK {incident.short_code}" in text
+    assert client.post(LINK.search(text).group(0).removeprefix(site)).status_code == 200
+
+
+def test_a_page_in_ucs2_too_long_for_the_link_still_goes_out_with_the_code(
+    component, sandbox, site, task_queue
+):
+    incident = page(component, task_queue, "sms", name="🔥 Alerts 🔥 " * 5, body="🔥 " * 80)
+    [text] = received(sandbox, ADA)
+    assert sms_count(text).segments <= 3
+    assert text.endswith(f"To acknowledge reply ACK {incident.short_code}")
+    assert not LINK.search(text)
+    text_us(sandbox, site, ADA, "ACK")
+    incident.refresh_from_db()
+    assert incident.acknowledged_via == "sms"
 
 
 def test_a_phone_not_on_call_and_never_paged_cannot_acknowledge(
@@ -258,6 +289,18 @@ def test_each_contact_has_their_own_link_and_a_used_one_of_another_does_not_bloc
 
 def two_inboxes() -> list[Contact]:
     return [Contact("Ada", "", "ada@example.org"), Contact("Grace", "", "grace@example.org")]
+
+
+def test_a_link_spent_by_another_process_is_refused_by_the_database(
+    component, sandbox, site, task_queue, client
+):
+    incident = page(component, task_queue, "email")
+    path = link_in_inbox(sandbox, "ada@example.org").removeprefix(site)
+    claim = read_token(path.removeprefix("/ack/"))
+    UsedAckLink.objects.create(key=claim.key, incident=incident, used_at=NOW)
+    assert client.post(path).status_code == 410
+    incident.refresh_from_db()
+    assert incident.acknowledged_at is None
 
 
 def test_an_expired_link_is_refused_and_says_so(component, sandbox, site, task_queue, client):
