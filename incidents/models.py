@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from notifiers.recipients import Recipients
@@ -95,6 +95,7 @@ IMPACT_FOR_STATUS: dict[str, Impact] = {
 CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_DIGITS = "23456789"
 SHORT_CODE = r"^[A-Z]{2}[0-9]{2}$"
+SHORT_CODE_TRIES = 5
 
 
 def new_short_code() -> str:
@@ -220,9 +221,19 @@ class Incident(CleanInput, models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        if not self.short_code:
+        """A new incident takes a free short code; if a concurrent one took the same code
+        first (the constraint), it takes another, in a savepoint, a few times."""
+        if self.short_code:
+            return super().save(*args, **kwargs)
+        for attempt in range(SHORT_CODE_TRIES):
             self.short_code = self.free_short_code()
-        super().save(*args, **kwargs)
+            try:
+                with transaction.atomic():
+                    return super().save(*args, **kwargs)
+            except IntegrityError as error:
+                if "short_code" not in str(error) or attempt == SHORT_CODE_TRIES - 1:
+                    raise
+                self.short_code = ""
 
     @classmethod
     def free_short_code(cls) -> str:
