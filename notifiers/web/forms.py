@@ -94,7 +94,27 @@ class ComponentsField(forms.ModelMultipleChoiceField):
         super().__init__(queryset=Component.objects.order_by("name"), required=False, **kwargs)
 
 
-class SubscribeForm(forms.Form):
+class AddressForm(forms.Form):
+    """Validates and normalises an address field with the channel's own check."""
+
+    def clean_address(self, field: str, check) -> str:
+        raw = (self.cleaned_data.get(field) or "").strip()
+        if not raw:
+            self.add_error(field, _("This field is required."))
+            return ""
+        try:
+            return check(raw)
+        except forms.ValidationError as error:
+            self.add_error(field, error)
+            return ""
+
+    @staticmethod
+    def check_email(raw: str) -> str:
+        validate_email(raw)
+        return raw.lower()
+
+
+class SubscribeForm(AddressForm):
     channel = forms.ChoiceField(
         choices=[
             (SubscriberChannel.EMAIL, _("Email")),
@@ -139,21 +159,37 @@ class SubscribeForm(forms.Form):
             data["address"] = self.clean_address("url", check_webhook_url)
         return data
 
-    def clean_address(self, field: str, check) -> str:
-        raw = (self.cleaned_data.get(field) or "").strip()
-        if not raw:
-            self.add_error(field, _("This field is required."))
-            return ""
-        try:
-            return check(raw)
-        except forms.ValidationError as error:
-            self.add_error(field, error)
-            return ""
 
-    @staticmethod
-    def check_email(raw: str) -> str:
-        validate_email(raw)
-        return raw.lower()
+class BackupForm(AddressForm):
+    """A subscriber's backup contact: a mobile number for an email subscriber, an email
+    address for an SMS one, checked as a subscription's (SMS countries, mobiles only)."""
+
+    def __init__(self, channel: str, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        if channel == SubscriberChannel.SMS:
+            self.fields["phone"] = forms.CharField(
+                max_length=32,
+                required=False,
+                label=_("Backup mobile number"),
+                widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            )
+        else:
+            self.fields["email"] = forms.CharField(
+                max_length=254,
+                required=False,
+                label=_("Backup email address"),
+                widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data; the stubs allow None
+        if self.channel == SubscriberChannel.SMS:
+            data["address"] = self.clean_address("phone", normalise_phone)
+        else:
+            data["address"] = self.clean_address("email", self.check_email)
+        return data
 
 
 class CodeForm(forms.Form):
