@@ -108,6 +108,10 @@ class AddressForm(forms.Form):
             self.add_error(field, error)
             return ""
 
+    def clean_backup(self, field: str, check) -> str:
+        """An optional backup contact, checked as a subscription's address when given."""
+        return self.clean_address(field, check) if self.cleaned_data.get(field) else ""
+
     @staticmethod
     def check_email(raw: str) -> str:
         validate_email(raw)
@@ -133,6 +137,18 @@ class SubscribeForm(AddressForm):
         required=False,
         label=_("Payload format"),
     )
+    backup_phone = forms.CharField(
+        required=False,
+        max_length=32,
+        label=_("Backup mobile, optional"),
+        help_text=_("With email: we text it when we cannot reach your inbox."),
+    )
+    backup_email = forms.CharField(
+        required=False,
+        max_length=254,
+        label=_("Backup email, optional"),
+        help_text=_("With a text message: we write to it when we cannot reach your phone."),
+    )
     components = ComponentsField(
         label=_("Only these components"),
         help_text=_("Leave all unticked to hear about everything."),
@@ -153,8 +169,10 @@ class SubscribeForm(AddressForm):
         channel = data.get("channel")
         if channel == SubscriberChannel.EMAIL:
             data["address"] = self.clean_address("email", self.check_email)
+            data["backup"] = self.clean_backup("backup_phone", normalise_phone)
         elif channel == SubscriberChannel.SMS:
             data["address"] = self.clean_address("phone", normalise_phone)
+            data["backup"] = self.clean_backup("backup_email", self.check_email)
         elif channel == SubscriberChannel.WEBHOOK:
             data["address"] = self.clean_address("url", check_webhook_url)
         return data

@@ -36,7 +36,13 @@ from notifiers.ratelimit import (
     client_ip,
     wait_seconds,
 )
-from notifiers.subscribers import Subscriber, SubscriberChannel, Suppression, WebhookFormat
+from notifiers.subscribers import (
+    BACKUP_CHANNELS,
+    Subscriber,
+    SubscriberChannel,
+    Suppression,
+    WebhookFormat,
+)
 from notifiers.web.forms import (
     BackupForm,
     CodeForm,
@@ -60,14 +66,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST or None, initial={"language": translation.get_language()})
     if request.method == "POST" and form.is_valid():
         channel, address = form.cleaned_data["channel"], form.cleaned_data["address"]
-        if wait_seconds(SUBSCRIBE, client_ip(request), f"{channel}:{address}", clock.now()):
-            return render(
-                request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429
-            )
-        if channel == SubscriberChannel.SMS:
-            refused = attempt(SMS_SCOPE, client_ip(request), SMS_SITE, clock.now())
-            if refused is not None:
-                return sms_refused(request, form, refused)
+        backup = form.cleaned_data.get("backup", "")
+        refused = refused_by_limits(request, form, channel, address) or (
+            backup and refused_by_limits(request, form, BACKUP_CHANNELS[channel], backup)
+        )
+        if refused:
+            return refused
         subscriber, created = open_subscription(channel, address)
         language = form.cleaned_data["language"]
         component_ids = [c.id for c in form.cleaned_data["components"]]
@@ -76,12 +80,43 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                 return webhook_exists(request, subscriber)
             return start_webhook(request, subscriber, form.cleaned_data, language)
         confirmations.request(subscriber, component_ids, language, clock.now())
+        backup_code = start_backup(subscriber, backup, language) if backup else ""
         if channel == SubscriberChannel.EMAIL:
-            return render(request, "notifiers/check_inbox.html", {"address": address})
+            context = {"address": address, "backup_code": backup_code}
+            return render(request, "notifiers/check_inbox.html", context)
         token = confirmations.pending_token(subscriber, component_ids, language)
         return redirect("notifiers:confirm-sms", token=token)
     status = 400 if request.method == "POST" else 200
     return render(request, "notifiers/subscribe.html", {"form": form}, status=status)
+
+
+def refused_by_limits(
+    request: HttpRequest, form: SubscribeForm, channel: str, address: str
+) -> HttpResponse | None:
+    """The refusal, when this address may not be sent a confirmation now: the limits per
+    client and per address, and for a text the SMS-pumping budgets."""
+    if wait_seconds(SUBSCRIBE, client_ip(request), f"{channel}:{address}", clock.now()):
+        return render(
+            request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429
+        )
+    if channel == SubscriberChannel.SMS:
+        refused = attempt(SMS_SCOPE, client_ip(request), SMS_SITE, clock.now())
+        if refused is not None:
+            return sms_refused(request, form, refused)
+    return None
+
+
+def start_backup(primary: Subscriber, address: str, language: str) -> str:
+    """Write the backup contact given on the subscribe form (following nothing of its
+    own) and queue its confirmation; for a mobile, the URL where its code is entered."""
+    channel = primary.backup_channel
+    assert channel is not None  # the form takes a backup only for email and SMS
+    backup, _ = open_subscription(channel, address, follows_nothing=True)
+    confirmations.request(backup, [], language, clock.now(), backup_for=primary)
+    if channel != SubscriberChannel.SMS:
+        return ""
+    token = confirmations.pending_token(backup, [], language, str(primary.public_id))
+    return reverse("notifiers:confirm-sms", args=[token])
 
 
 def start_webhook(

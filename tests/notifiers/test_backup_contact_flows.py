@@ -171,3 +171,38 @@ def test_manage_page_with_a_backup_has_a_fixed_query_count(client, django_assert
     with django_assert_max_num_queries(4):
         page = client.get(manage_url(person))
     assert f"Backup: SMS to {PHONE}." in page.content.decode()
+
+
+def test_backup_wording_is_in_spanish_too(client, sandbox, task_queue):
+    person = subscribe("sms", PHONE, locale="es")
+    page = client.get(manage_url(person), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Contacto de respaldo" in page and "Añadir un respaldo" in page
+    client.post(manage_url(person) + "backup", {"email": EMAIL})
+    task_queue()
+    [mail] = sandbox.recorder.list(provider="sendgrid", target=EMAIL)
+    assert "como respaldo de sus avisos de estado de Acme Status" in mail["payload"]["text"]
+
+
+def test_a_backup_given_at_subscribe_time_is_confirmed_by_its_own_code(client, sandbox, task_queue):
+    answer = client.post(
+        "/subscribe/", {"channel": "email", "email": EMAIL, "backup_phone": "415 555 0123"}
+    )
+    assert answer.status_code == 200
+    code_page = re.search(r'href="(/subscribe/sms/[^"]+/)"', answer.content.decode()).group(1)
+    assert "Enter the code we texted to your backup mobile" in answer.content.decode()
+    task_queue()
+    person = Subscriber.objects.get(address=EMAIL)
+    confirmed = client.post(code_page, {"code": texted_code(sandbox, PHONE)})
+    assert confirmed.url == manage_url(person)
+    person.refresh_from_db()
+    assert person.fallback.address == PHONE and person.fallback.is_active
+    assert person.confirmed_at is None, "the subscription itself waits for its own link"
+
+
+def test_a_bad_backup_at_subscribe_time_is_a_field_error_and_nothing_is_written(client):
+    answer = client.post(
+        "/subscribe/", {"channel": "sms", "phone": PHONE, "backup_email": "not-an-address"}
+    )
+    assert answer.status_code == 400
+    assert "Enter a valid email address." in answer.content.decode()
+    assert not Subscriber.objects.exists()
