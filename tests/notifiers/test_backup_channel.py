@@ -24,6 +24,7 @@ from notifiers.models import (
 from notifiers.subscribers import Subscriber
 from tests.clock import NOW
 from tests.factories import add_update, make_incident, subscribe
+from tests.taskqueue.processes import Child, child_env
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,6 +176,61 @@ def test_two_writers_of_one_backup_write_one_row(component, texter_with_email_ba
     second = dispatch.write_backup_delivery(update.id, email, BackupReason.PROVIDER_DOWN, NOW)
     assert first is not None and second is None
     assert Delivery.objects.filter(subscriber=email).count() == 1
+
+
+SWEEP_WHEN_TOLD = """
+import pathlib, time
+from notifiers.delivery.backups import send_backups_due
+from statuspage import clock
+go = pathlib.Path({go!r})
+print("ready", flush=True)
+while not go.exists():
+    time.sleep(0.01)
+print("wrote", send_backups_due(clock.now()))
+"""
+
+
+def test_two_engine_processes_sweeping_at_once_write_one_backup(
+    component, task_queue, tmp_path, texter_with_email_backup
+):
+    """Two processes (their own clocks: the real time) run the sweep together against one
+    pending text whose provider has been down for a day."""
+    update = add_update(make_incident(component), "opened")
+    announcement = Announcement.objects.create(
+        update=update, channel="sms", recipients=Recipients.SUBSCRIBERS, created_at=NOW
+    )
+    Delivery.objects.create(
+        announcement=announcement,
+        channel="sms",
+        target=PHONE,
+        subscriber=texter_with_email_backup,
+        next_attempt_at=NOW + timedelta(days=365),
+        created_at=NOW,
+    )
+    ProviderState.objects.create(
+        provider="twilio",
+        consecutive_failures=5,
+        opened_at=NOW - timedelta(days=1),
+        open_until=NOW + timedelta(days=365),
+    )
+    go = tmp_path / "go"
+    env = child_env(tmp_path)
+    script = SWEEP_WHEN_TOLD.format(go=str(go))
+    engines = [
+        Child.manage("shell", "-c", script, env=env, log=tmp_path / f"engine{n}.log")
+        for n in range(2)
+    ]
+    try:
+        for engine in engines:
+            engine.wait_for(r"ready", timeout=60)
+        go.touch()
+        written = [int(e.wait_for(r"wrote (\d+)", timeout=60)[0].group(1)) for e in engines]
+    finally:
+        for engine in engines:
+            engine.stop()
+    assert sorted(written) == [0, 1]
+    [backup] = Delivery.objects.filter(subscriber__address=EMAIL)
+    assert backup.backup_reason == BackupReason.PROVIDER_DOWN
 
 
 def test_permanent_failure_still_falls_back_and_says_why(component, sandbox, task_queue):
