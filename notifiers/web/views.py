@@ -202,15 +202,17 @@ def pending_subscriber(token: str) -> tuple[Subscriber | None, list[int], str, s
     return subscriber, data["c"], data.get("l", ""), data.get("b", "")
 
 
-def confirm_backup(backup: Subscriber, primary_public_id: str) -> Subscriber | None:
+def confirm_backup(backup: Subscriber, primary_public_id: str, language: str) -> Subscriber | None:
     """A proven opt-in of a backup contact: it becomes the primary's backup (replacing
-    an earlier one, which is retired). None if the primary is gone."""
+    an earlier one, which is retired). A contact of no subscription of its own is written
+    to in the language of the request. None if the primary is gone."""
     primary = Subscriber.objects.filter(public_id=primary_public_id).first()
     if primary is None:
         return None
     now = clock.now()
     with transaction.atomic():
         if backup.confirm_as_backup(now):
+            backup.locale = language or primary.locale
             backup.components.clear()
         backup.save()
         replaced = primary.use_backup(backup, now)
@@ -229,7 +231,7 @@ def finish_confirmation(
 ) -> HttpResponse:
     """Confirm a subscription, or a backup contact, and show its manage page."""
     if backup_for:
-        primary = confirm_backup(subscriber, backup_for)
+        primary = confirm_backup(subscriber, backup_for, language)
         if primary is None:
             return render(request, "notifiers/link_invalid.html", status=400)
         return redirect("notifiers:preferences", token=manage_token(primary.public_id))

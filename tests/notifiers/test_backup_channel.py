@@ -143,6 +143,12 @@ def test_no_backup_for_a_subscriber_whose_backup_is_not_confirmed(
     assert inbox(sandbox) == []
 
 
+def test_while_every_provider_is_healthy_the_sweep_is_one_query(django_assert_num_queries):
+    ProviderState.objects.create(provider="twilio")
+    with django_assert_num_queries(1):
+        assert backups.send_backups_due(NOW) == 0
+
+
 def test_a_breaker_last_open_long_ago_is_not_down():
     """No traffic since an old outage: the next batch is tried before anyone is
     reached on a backup."""

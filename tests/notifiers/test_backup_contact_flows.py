@@ -181,6 +181,8 @@ def test_backup_wording_is_in_spanish_too(client, sandbox, task_queue):
     task_queue()
     [mail] = sandbox.recorder.list(provider="sendgrid", target=EMAIL)
     assert "como respaldo de sus avisos de estado de Acme Status" in mail["payload"]["text"]
+    client.post(emailed_link(sandbox, EMAIL))
+    assert Subscriber.objects.get(address=EMAIL).locale == "es", "told in their language"
 
 
 def test_a_backup_given_at_subscribe_time_is_confirmed_by_its_own_code(client, sandbox, task_queue):
