@@ -9,15 +9,13 @@ offsets, unicode and HTML-ish bodies.
 from __future__ import annotations
 
 import json
-import shutil
-import zipfile
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
 import pytest
 import time_machine
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 
 from incidents.models import (
     AffectedComponent,
@@ -112,7 +110,10 @@ def test_incidents_keep_their_ids_times_updates_and_affected_components():
     assert [u.public_id for u in updates] == [u["id"] for u in source["incident_updates"]]
     assert [u.kind for u in updates] == ["update", "update", "opened"]
     assert updates[-1].body.startswith("Estamos investigando problemas con Follow app alerts")
-    follow, ios = Component.objects.get(name="Follow app alerts"), Component.objects.get(name="iOS app")
+    follow, ios = (
+        Component.objects.get(name="Follow app alerts"),
+        Component.objects.get(name="iOS app"),
+    )
     assert [(a["code"], a["name"], a["new_status"]) for a in updates[-1].affected_components] == [
         (follow.public_id, "Follow app alerts", "degraded_performance"),
         (ios.public_id, "iOS app", "degraded_performance"),
@@ -126,7 +127,9 @@ def test_incidents_keep_their_ids_times_updates_and_affected_components():
 def test_a_postmortem_and_maintenance_windows_come_along():
     run(EXPORT)
 
-    postmortem = IncidentUpdate.objects.get(incident__public_id=POSTMORTEM_INCIDENT, kind="postmortem")
+    postmortem = IncidentUpdate.objects.get(
+        incident__public_id=POSTMORTEM_INCIDENT, kind="postmortem"
+    )
     assert postmortem.body.startswith("## What happened\nA certificate expired")
     assert postmortem.incident.status == "postmortem"
     upcoming = Incident.objects.get(public_id=UPCOMING_MAINTENANCE)
@@ -216,7 +219,10 @@ def test_an_incident_changed_here_since_the_export_is_kept_as_it_is():
 
     incident.refresh_from_db()
     assert incident.status == "resolved"
-    assert f"kept as it is here (changed here since the export): incident 'Delayed push alerts for some followers' ({OPEN_INCIDENT})" in out
+    assert (
+        f"kept as it is here (changed here since the export): incident 'Delayed push alerts for some followers' ({OPEN_INCIDENT})"
+        in out
+    )
 
 
 def test_a_dry_run_says_what_would_change_and_changes_nothing():

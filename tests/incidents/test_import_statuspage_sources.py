@@ -93,8 +93,14 @@ def test_a_url_naming_one_document_reads_only_that_one(statuspage):
     ("answer", "message"),
     [
         (Answer(500, "oops"), "components.json: the page answered HTTP 500"),
-        (Answer(200, "<html>Log in</html>"), "components.json: not JSON (Expecting value at line 1 column 1)"),
-        (Answer(200, json.dumps({"page": {}, "status": {}})), "components.json: not a Statuspage v2 document"),
+        (
+            Answer(200, "<html>Log in</html>"),
+            "components.json: not JSON (Expecting value at line 1 column 1)",
+        ),
+        (
+            Answer(200, json.dumps({"page": {}, "status": {}})),
+            "components.json: not a Statuspage v2 document",
+        ),
     ],
 )
 def test_a_page_answering_badly_is_refused_clearly(statuspage, answer, message):
@@ -173,7 +179,10 @@ def set_status(value):
 def test_an_unknown_incident_status_is_named_with_its_place(tmp_path):
     message = refused(bad_export(tmp_path, set_status("fixing")))
 
-    assert "incidents[2] (id kvt9uu7vqswo).status: 'fixing' is not one of investigating, identified, monitoring, resolved, postmortem" in message
+    assert (
+        "incidents[2] (id kvt9uu7vqswo).status: 'fixing' is not one of investigating, identified, monitoring, resolved, postmortem"
+        in message
+    )
 
 
 def test_every_problem_is_listed_at_once(tmp_path):
@@ -188,17 +197,25 @@ def test_every_problem_is_listed_at_once(tmp_path):
     assert message.startswith("nothing was imported:\n")
     assert ".components[0] (id kmn1i064gmq8).status: 'on_fire' is not one of operational" in message
     assert "incident_updates (id iubio2rb716k).status: 'sorted' is not one of" in message
-    assert "(id 7foe61vq1wu8).created_at: 'last tuesday': An ISO 8601 time with an offset" in message
+    assert (
+        "(id 7foe61vq1wu8).created_at: 'last tuesday': An ISO 8601 time with an offset" in message
+    )
     assert ".incident_updates[0] (id " in message and "Control characters other than tab" in message
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "not JSON (Expecting property name enclosed in double quotes at line 1 column 2)"),
+        (
+            "{not json",
+            "not JSON (Expecting property name enclosed in double quotes at line 1 column 2)",
+        ),
         ("[1, 2, 3]", "not a Statuspage v2 document: expected a JSON object with components"),
         ('{"incidents": {"id": "x"}}', "incidents: a list of objects is required"),
-        ('{"components": [{"id": "x", "name": "API", "status": "broken"}]}', "status: 'broken' is not one of"),
+        (
+            '{"components": [{"id": "x", "name": "API", "status": "broken"}]}',
+            "status: 'broken' is not one of",
+        ),
     ],
 )
 def test_a_file_that_is_not_an_export_is_refused(tmp_path, content, message):
@@ -211,7 +228,10 @@ def test_a_file_that_is_not_an_export_is_refused(tmp_path, content, message):
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("/no/such/export.json", "/no/such/export.json: no such file or directory, and not an http(s) URL"),
+        (
+            "/no/such/export.json",
+            "/no/such/export.json: no such file or directory, and not an http(s) URL",
+        ),
         ("ftp://status.example.com", "only http(s) URLs of a status page are read"),
     ],
 )

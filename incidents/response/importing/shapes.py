@@ -260,7 +260,11 @@ def read_incident(
         resolved_at=fields.moment("resolved_at", required=False),
         scheduled_for=fields.moment("scheduled_for", required=maintenance),
         scheduled_until=fields.moment("scheduled_until", required=maintenance),
-        component_ids=[c.get("id") for c in fields.objects("components") if not c.get("group")],
+        component_ids=[
+            c["id"]
+            for c in fields.objects("components")
+            if isinstance(c.get("id"), str) and not c.get("group")
+        ],
         updates=updates,
         postmortem=read_postmortem(fields, row_id),
     )

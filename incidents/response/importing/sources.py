@@ -114,20 +114,28 @@ def fetch_page(url: str) -> list[Document]:
     base, single = api_base(url)
     with requests.Session() as session:
         if single:
-            return [fetch(session, base + single + ".json", missing_ok=False)]
-        found = {name: fetch(session, f"{base}{name}.json", missing_ok=True) for name in ENDPOINTS}
+            return [required(session, f"{base}{single}.json")]
+        found = {name: fetch(session, f"{base}{name}.json") for name in ENDPOINTS}
         documents = [doc for doc in found.values() if doc is not None]
         if found["components"] is None or found["incidents"] is None:
-            documents.append(fetch(session, f"{base}{FALLBACK}.json", missing_ok=False))
-    return [doc for doc in documents if doc is not None]
+            documents.append(required(session, f"{base}{FALLBACK}.json"))
+    return documents
 
 
-def fetch(session: requests.Session, url: str, missing_ok: bool) -> Document | None:
+def required(session: requests.Session, url: str) -> Document:
+    document = fetch(session, url)
+    if document is None:
+        raise SourceError(f"{url}: the page answered HTTP 404")
+    return document
+
+
+def fetch(session: requests.Session, url: str) -> Document | None:
+    """The document at `url`, or None when the page has none (404)."""
     try:
         with session.get(
             url, timeout=TIMEOUT, stream=True, headers={"Accept": "application/json"}
         ) as response:
-            if response.status_code == 404 and missing_ok:
+            if response.status_code == 404:
                 return None
             if response.status_code != 200:
                 raise SourceError(f"{url}: the page answered HTTP {response.status_code}")

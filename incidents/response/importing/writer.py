@@ -29,13 +29,13 @@ from statuspage.statuses import STATUS_SEVERITY, ComponentStatus
 
 PUBLIC_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 # The status an affected component had when no update of the incident says.
-STATUS_FOR_IMPACT = {
+STATUS_FOR_IMPACT: dict[str, str] = {
     Impact.NONE: ComponentStatus.DEGRADED_PERFORMANCE,
     Impact.MINOR: ComponentStatus.DEGRADED_PERFORMANCE,
     Impact.MAJOR: ComponentStatus.PARTIAL_OUTAGE,
     Impact.CRITICAL: ComponentStatus.MAJOR_OUTAGE,
 }
-UPDATE_KINDS = {
+UPDATE_KINDS: dict[str, str] = {
     IncidentStatus.RESOLVED: IncidentUpdate.Kind.RESOLVED,
     IncidentStatus.POSTMORTEM: IncidentUpdate.Kind.POSTMORTEM,
     IncidentStatus.SCHEDULED: IncidentUpdate.Kind.MAINTENANCE_SCHEDULED,
@@ -74,19 +74,15 @@ def import_export(export: Export, now: datetime, dry_run: bool = False) -> Impor
     with transaction.atomic():
         for group in export.groups.values():
             write_group(group, report.groups)
-        groups = imported(ComponentGroup)
+        groups = {g.external_id: g for g in ComponentGroup.objects.exclude(external_id="")}
         for component in export.components.values():
             write_component(component, groups, report.components)
-        components = imported(Component)
+        components = {c.external_id: c for c in Component.objects.exclude(external_id="")}
         for row in sorted(export.incidents.values(), key=lambda r: r.created_at):
             write_incident(row, components, report, now)
         if dry_run:
             transaction.set_rollback(True)
     return report
-
-
-def imported(model: type[models.Model]) -> dict:
-    return {row.external_id: row for row in model._default_manager.exclude(external_id="")}
 
 
 def differences(instance: models.Model, wanted: dict) -> list[str]:
