@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.urls import reverse
 
 from incidents.models import (
     AffectedComponent,
@@ -261,3 +262,16 @@ def test_imported_history_notifies_nobody_and_wakes_no_clock(sandbox):
     assert Incident.objects.get(public_id=OPEN_INCIDENT).status == "monitoring"
     assert Incident.objects.filter(policy__isnull=False).count() == 0
     assert EscalationPolicy.objects.count() == 1
+
+
+def test_staff_see_an_imported_open_incident_is_nobody_paged_for(client, support_user):
+    run(EXPORT)
+    client.force_login(support_user)
+
+    with time_machine.travel(NOW, tick=False):
+        text = client.get(reverse("console-dashboard")).content.decode()
+
+    card = text[text.index(f'data-incident="{OPEN_INCIDENT}"') :]
+    assert "Delayed push alerts for some followers" in card
+    assert "Imported from Statuspage: nobody is paged for it here" in card
+    assert "Not acknowledged" not in card
