@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('incidents', '0007_policy_auto_resolve'),
-        ('statuspage', '0009_imported_from_statuspage'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

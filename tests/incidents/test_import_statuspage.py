@@ -74,6 +74,11 @@ def test_a_directory_export_brings_groups_components_incidents_and_maintenance()
     assert "components: created 11, updated 0, unchanged 0" in out
     assert "incidents: created 22, updated 0, unchanged 0" in out
     assert "updates: created 84, updated 0, unchanged 0" in out
+    assert out.endswith(
+        "from the page 'Glucoflow' (https://status.glucoflow.example)\n"
+        "  to answer as it did, set in the environment: STATUSPAGE_PAGE_ID=y2j98763l56x "
+        "STATUSPAGE_NAME=Glucoflow TIME_ZONE=America/Los_Angeles\n"
+    )
     europe = ComponentGroup.objects.get(name="Europe – Región UE")
     assert europe.description == "Servicios alojados en Fráncfort."
     assert europe.public_id == europe.external_id  # Statuspage's ids become ours

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
@@ -37,6 +40,8 @@ class Command(BaseCommand):
         except DatabaseError as error:
             raise CommandError(f"nothing was imported: the database refused it: {error}") from None
         self.write_report(report)
+        for page in export.pages.values():
+            self.write_page_hint(page)
 
     def write_report(self, report: ImportReport) -> None:
         would = "would be " if report.dry_run else ""
@@ -55,3 +60,17 @@ class Command(BaseCommand):
                     self.stdout.write(f"  ~ {label}")
         for label in report.kept:
             self.stdout.write(f"  kept as it is here (changed here since the export): {label}")
+
+    def write_page_hint(self, page: dict[str, str]) -> None:
+        """The settings that make our v2 JSON answer with the old page's id, name and zone."""
+        ours = {
+            "STATUSPAGE_PAGE_ID": (settings.STATUSPAGE["PAGE_ID"], page.get("id")),
+            "STATUSPAGE_NAME": (settings.STATUSPAGE["NAME"], page.get("name")),
+            "TIME_ZONE": (settings.TIME_ZONE, page.get("time_zone")),
+        }
+        differ = [
+            f"{name}={shlex.quote(new)}" for name, (now, new) in ours.items() if new and new != now
+        ]
+        self.stdout.write(f"from the page {page.get('name', '')!r} ({page.get('url', '')})")
+        if differ:
+            self.stdout.write(f"  to answer as it did, set in the environment: {' '.join(differ)}")

@@ -70,6 +70,8 @@ class Export:
     groups: dict[str, GroupRow] = field(default_factory=dict)
     components: dict[str, ComponentRow] = field(default_factory=dict)
     incidents: dict[str, IncidentRow] = field(default_factory=dict)
+    # The documents' `page` objects by id: which settings would answer as the old page did.
+    pages: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 class ExportError(Exception):
@@ -181,6 +183,7 @@ def read_document(document: Document, export: Export, problems: list[str]) -> No
             "components, incidents or scheduled_maintenances (as /api/v2/*.json answer)"
         )
         return
+    read_page(data.get("page"), export)
     top = Fields(data, document.name, problems)
     for index, item in enumerate(top.objects("components")):
         read_component(Fields(item, f"{document.name}: components[{index}]", problems), export)
@@ -190,6 +193,12 @@ def read_document(document: Document, export: Export, problems: list[str]) -> No
             row = read_incident(fields, key == "scheduled_maintenances", export)
             if row is not None:
                 keep_newer(export.incidents, row)
+
+
+def read_page(page: object, export: Export) -> None:
+    if isinstance(page, dict) and isinstance(page.get("id"), str):
+        keys = ("id", "name", "url", "time_zone")
+        export.pages[page["id"]] = {k: page[k] for k in keys if isinstance(page.get(k), str)}
 
 
 def read_component(fields: Fields, export: Export, embedded: bool = False) -> None:
