@@ -115,6 +115,13 @@ def test_a_page_answering_too_much_is_cut_off(statuspage, monkeypatch):
     assert "components.json: larger than 1000 bytes" in refused(statuspage.url)
 
 
+def test_a_page_too_slow_to_answer_times_out(statuspage, monkeypatch):
+    monkeypatch.setattr(sources, "TIMEOUT", (1, 0.2))
+    statuspage.routes["/api/v2/incidents.json"] = Answer(body="{}", delay=1.0)
+
+    assert "incidents.json: could not be fetched (ReadTimeout" in refused(statuspage.url)
+
+
 def test_an_unreachable_page_says_so(statuspage):
     url = statuspage.url
     statuspage.shutdown()
