@@ -62,11 +62,6 @@ class ImportReport:
     # Incidents changed here since the export was taken: kept as they are.
     kept: list[str] = field(default_factory=list)
 
-    @property
-    def changed(self) -> bool:
-        tallies = (self.groups, self.components, self.incidents, self.updates)
-        return any(t.created or t.updated for t in tallies)
-
 
 def import_export(export: Export, now: datetime, dry_run: bool = False) -> ImportReport:
     """Write the export, all of it or (on any error) none; a dry run is rolled back."""
