@@ -39,8 +39,8 @@ def test_a_code_taken_concurrently_is_replaced_by_another(monkeypatch):
     assert raced.short_code != taken and raced.short_code in ("KQ47", "KQ48")
 
 
-BEFORE = [("incidents", "0007_policy_auto_resolve")]
-AFTER = [("incidents", "0008_acknowledge_from_the_page")]
+BEFORE = [("incidents", "0008_imported_from_statuspage")]
+AFTER = [("incidents", "0009_acknowledge_from_the_page")]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -26,8 +26,7 @@ def give_open_incidents_codes(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("incidents", "0007_policy_auto_resolve"),
-        ("statuspage", "0008_engine_nodes_and_leases"),
+        ("incidents", "0008_imported_from_statuspage"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
