@@ -38,7 +38,7 @@ from notifiers.ratelimit import (
 )
 from notifiers.subscribers import Subscriber, SubscriberChannel, Suppression, WebhookFormat
 from notifiers.web.forms import CodeForm, DeviceForm, PreferencesForm, SubscribeForm
-from statuspage import clock
+from statuspage import clock, viewer
 from statuspage.models import Component
 
 if TYPE_CHECKING:
@@ -128,9 +128,10 @@ def open_subscription(channel: str, address: str) -> tuple[Subscriber, bool]:
     """The subscriber for this address, and whether this request created it."""
     now = clock.now()
     with transaction.atomic():
-        return Subscriber.objects.get_or_create(
-            channel=channel, address=address, defaults={"created_at": now, "updated_at": now}
-        )
+        # Made on an audience's page (statuspage.public.private): bound to that audience,
+        # so it also hears of the incidents private to it.
+        defaults = {"created_at": now, "updated_at": now, "audience": viewer.audience()}
+        return Subscriber.objects.get_or_create(channel=channel, address=address, defaults=defaults)
 
 
 def start_subscription(channel: str, address: str) -> Subscriber:
@@ -207,7 +208,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         "components": [] if subscriber.all_components else list(subscriber.components.all()),
         "language": subscriber.locale,
     }
-    form = PreferencesForm(request.POST or None, initial=initial)
+    form = PreferencesForm(request.POST or None, initial=initial, audience=subscriber.audience)
     saved = False
     if request.method == "POST" and form.is_valid():
         chosen = list(form.cleaned_data["components"])
