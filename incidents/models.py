@@ -225,6 +225,14 @@ class Incident(CleanInput, models.Model):
         """Private to some audience: never on a public surface nor announced to the public."""
         return self.private_to.exists()
 
+    def inherit_privacy(self) -> None:
+        """Opened on components that are all private: private to their audiences too, or
+        an incident named after a private component would reach the public."""
+        components = list(self.components.prefetch_related("private_to"))
+        if not components or any(not c.private_to.all() for c in components):
+            return
+        self.private_to.add(*{a for c in components for a in c.private_to.all()})
+
     def announced_components(self) -> list[Component]:
         """The components named when announcing it to its readers: the public ones, and,
         of a private incident, those private to its audiences too."""

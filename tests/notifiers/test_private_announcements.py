@@ -42,7 +42,7 @@ def test_a_private_incident_reaches_its_audience_and_nobody_else(sandbox, task_q
     [mail] = told(sandbox, "nurse@example.org")
     assert mail["payload"]["subject"] == "Service problem: Clinic portal"
     assert told(sandbox, "parent@example.org") == []
-    assert [r for r in sandbox.recorder.list(provider="webhook")] == []
+    assert sandbox.recorder.list(provider="webhook") == []
     assert [r for r in sandbox.recorder.list() if r["kind"] == "post"] == []
     pushes = [r["target"] for r in sandbox.recorder.list(provider="fcm")]
     assert pushes and all("clinic-status" in target for target in pushes)
