@@ -115,6 +115,21 @@ def publish_to_told(update: IncidentUpdate, now: datetime) -> list[Announcement]
     classes = registered()
     return [
         announce(update, channel, recipients, audiences.get(audience_id), now)
-        for channel, recipients, audience_id in told(update.incident, tells_oncall(update))
+        for channel, recipients, audience_id in still_told(update.incident, tells_oncall(update))
         if channel in classes and classes[channel].carries_kind(update.kind)
+    ]
+
+
+def still_told(incident: Incident, oncall: bool) -> list[tuple[str, str, int | None]]:
+    """Those told so far, less the public side once the incident was made private to some
+    audiences (and other audiences' apps): its later updates stay within them."""
+    everyone = told(incident, oncall)
+    private_to = set(incident.private_to.values_list("id", flat=True))
+    if not private_to:
+        return everyone
+    return [
+        (channel, recipients, audience_id)
+        for channel, recipients, audience_id in everyone
+        if recipients not in NOT_FOR_PRIVATE
+        and (recipients != Recipients.APP_USERS or audience_id in private_to)
     ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import time_machine
 
-from incidents.response.publishing import publish
+from incidents.response.publishing import publish, publish_to_told
 from notifiers.models import Announcement, Recipients
 from tests.clock import NOW
 from tests.factories import add_update, subscribe
@@ -62,3 +62,17 @@ def test_a_public_incident_reaches_public_and_audience_subscribers(sandbox, task
         task_queue()
     assert len(told(sandbox, "parent@example.org")) == 1
     assert len(told(sandbox, "nurse@example.org")) == 1
+
+
+def test_an_incident_made_private_after_it_was_announced_stays_within_its_audience():
+    world = private_world()
+    incident = world.private_incident
+    incident.private_to.clear()
+    subscribe("email", "parent@example.org")
+    first = incident.updates.get()
+    publish(first, Recipients.PUBLIC, ["x"], NOW)
+    publish(first, Recipients.SUBSCRIBERS, ["email"], NOW)
+    incident.private_to.add(world.audience)
+    later = add_update(incident, "update", body="Clinic sign-in works again for some.")
+    [again] = publish_to_told(later, NOW)
+    assert (again.channel, again.recipients) == ("email", Recipients.SUBSCRIBERS)
