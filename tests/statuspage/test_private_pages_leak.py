@@ -11,7 +11,7 @@ import pytest
 import time_machine
 
 from statuspage.models import Audience
-from statuspage.public.snapshot import banner_variants, public_paths, publish
+from statuspage.public.snapshot import banner_variants, fingerprint, public_paths, publish
 from tests.clock import NOW
 from tests.factories import add_update, make_incident
 from tests.statuspage.private_world import private_world
@@ -141,3 +141,9 @@ def test_a_private_page_read_first_is_never_served_to_the_public(client, admin_c
         assert private["Cache-Control"] == "private, no-store", url
         public = client.get(url)
         assert_clean(public.content, world.secrets(), url)
+
+
+def test_making_a_component_private_republishes_the_copy_at_once(world):
+    before = fingerprint()
+    world.public_component.private_to.add(world.audience)
+    assert fingerprint() != before
