@@ -162,3 +162,21 @@ def test_the_private_page_reads_a_fixed_number_of_queries(
         assert client.get("/a/clinic-network/").status_code == 200
     with django_assert_max_num_queries(12):
         assert client.get("/a/clinic-network/api/v2/summary.json").status_code == 200
+
+
+def test_staff_see_the_embed_url_and_rotate_its_key_in_the_admin(admin_client, world):
+    world.audience.embed_enabled = True
+    world.audience.save()
+    change = admin_client.get(f"/admin/statuspage/audience/{world.audience.id}/change/")
+    assert embed_path(world.audience) in change.content.decode()
+    admin_client.post(
+        "/admin/statuspage/audience/",
+        {"action": "rotate_embed_keys", "_selected_action": [world.audience.id]},
+    )
+    world.audience.refresh_from_db()
+    assert world.audience.embed_key_version == 2
+
+
+def test_staff_mark_a_component_private_in_the_admin(admin_client, client, world):
+    form = admin_client.get(f"/admin/statuspage/component/{world.public_component.id}/change/")
+    assert 'name="private_to"' in form.content.decode()

@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifiers', '0014_seen_provider_events'),
-        ('statuspage', '0009_private_audience_pages'),
+        ('notifiers', '0015_backup_deliveries_and_breaker_opened_at'),
+        ('statuspage', '0010_private_audience_pages'),
     ]
 
     operations = [

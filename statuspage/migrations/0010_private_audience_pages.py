@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('statuspage', '0008_engine_nodes_and_leases'),
+        ('statuspage', '0009_imported_from_statuspage'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -6,8 +6,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0007_policy_auto_resolve'),
-        ('statuspage', '0009_private_audience_pages'),
+        ('incidents', '0008_imported_from_statuspage'),
+        ('statuspage', '0010_private_audience_pages'),
     ]
 
     operations = [
