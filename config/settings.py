@@ -332,6 +332,7 @@ class NotifiersSettings(TypedDict):
     WEBHOOK_ALLOWED_NETWORKS: list[str]
     SENDING_LEASE_SECONDS: int
     SEND_QUEUE_LEASE_SECONDS: int
+    BACKUP_AFTER_BREAKER_OPEN_MINUTES: int
 
 
 class OperationsSettings(TypedDict):
@@ -390,6 +391,7 @@ ENGINE: EngineSettings = {
         "incidents.response.workflow.auto_resolve_due",
         "notifiers.delivery.dispatch.retry_due",
         "notifiers.delivery.confirmations.retry_due",
+        "notifiers.delivery.backups.send_backups_due",
         "statuspage.probes.rollups.roll_up",
         "statuspage.probes.rollups.purge_expired",
         "statuspage.picture.uptime.refresh_uptime",
@@ -463,6 +465,8 @@ WEBHOOK_REPLAY_TOLERANCE_SECONDS = env_int("WEBHOOK_REPLAY_TOLERANCE_SECONDS", 3
 # Twilio signs no time: the MessageSids of texts sent to our number (STOP, START, HELP) are
 # remembered this long, so no replayed START re-enables a number that sent STOP.
 TWILIO_INBOUND_MEMORY_DAYS = env_int("TWILIO_INBOUND_MEMORY_DAYS", 400)
+# How long the acknowledge link (and voice callback) in an on-call page works, once.
+ACK_LINK_MAX_AGE_SECONDS = env_int("ACK_LINK_MAX_AGE_SECONDS", 24 * 3600)
 NOTIFIERS: NotifiersSettings = {
     # Rate limits on the public subscribe forms: attempts per hour.
     "SUBSCRIBE_PER_IP_PER_HOUR": env_int("SUBSCRIBE_PER_IP_PER_HOUR", 20),
@@ -480,6 +484,9 @@ NOTIFIERS: NotifiersSettings = {
     # or send task not finished this long after it was queued is queued again.
     "SENDING_LEASE_SECONDS": env_int("OUTBOX_SENDING_LEASE_SECONDS", Q_TIMEOUT + 30),
     "SEND_QUEUE_LEASE_SECONDS": env_int("OUTBOX_SEND_QUEUE_LEASE_SECONDS", 120),
+    # A subscriber's pending delivery goes to their confirmed backup contact too once its
+    # provider's circuit breaker has been open this long (notifiers.delivery.backups).
+    "BACKUP_AFTER_BREAKER_OPEN_MINUTES": env_int("BACKUP_AFTER_BREAKER_OPEN_MINUTES", 10),
 }
 NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.current_contacts"
 
@@ -509,6 +516,12 @@ RATE_LIMITS: dict[str, RateLimitSettings] = {
         "PER_IP": env_int("LOGIN_LINKS_PER_CLIENT_PER_HOUR", 10),
         "PER_DESTINATION": env_int("LOGIN_LINKS_PER_USER_PER_HOUR", 3),
         "WINDOW_SECONDS": 3600,
+    },
+    # Acknowledge links opened (GET or POST): per client a minute, and per link a minute.
+    "ack": {
+        "PER_IP": env_int("ACK_LINKS_PER_CLIENT_PER_MINUTE", 30),
+        "PER_DESTINATION": env_int("ACK_LINKS_PER_LINK_PER_MINUTE", 10),
+        "WINDOW_SECONDS": 60,
     },
     # Push device registrations: per client an hour, and per app installation an hour.
     "push": {

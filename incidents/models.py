@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from notifiers.recipients import Recipients
+from statuspage import viewer
 from statuspage.inputs import CleanInput
-from statuspage.models import Component, ComponentStatus, Probe, new_public_id
+from statuspage.models import (
+    Audience,
+    Component,
+    ComponentStatus,
+    Probe,
+    imported_once,
+    new_public_id,
+    visible_to,
+)
 from statuspage.statuses import choice_label
 
 if TYPE_CHECKING:
@@ -89,17 +99,48 @@ IMPACT_FOR_STATUS: dict[str, Impact] = {
 }
 
 
+# Short codes: two letters and two digits ("KQ47"), never a word (STOP, HELP...), no I, O,
+# 0 or 1 to misread; unique among unresolved incidents, so a code names one when texted.
+CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_DIGITS = "23456789"
+SHORT_CODE = r"^[A-Z]{2}[0-9]{2}$"
+SHORT_CODE_TRIES = 5
+
+
+def new_short_code() -> str:
+    pick = secrets.choice
+    return "".join((pick(CODE_LETTERS), pick(CODE_LETTERS), pick(CODE_DIGITS), pick(CODE_DIGITS)))
+
+
+class AckVia(models.TextChoices):
+    """Where an acknowledgement came from."""
+
+    CONSOLE = "console", _("console")
+    SMS = "sms", _("SMS reply")
+    VOICE = "voice", _("voice call")
+    EMAIL_LINK = "email-link", _("email link")
+    SMS_LINK = "sms-link", _("SMS link")
+
+
 class IncidentQuerySet(models.QuerySet):
     def unresolved(self) -> IncidentQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
     def public(self) -> IncidentQuerySet:
-        """What the public may see: incidents once a public step fired, and all maintenance.
+        """What the reader may see: incidents once a public step fired, and all maintenance,
+        of those visible to the reader of this request (`shown`: the public by default).
 
         A probe-opened incident stays internal until its policy publishes it, so a false
         alarm closed quietly before then never appears on the page.
         """
-        return self.filter(published_at__isnull=False)
+        return self.filter(published_at__isnull=False).shown()
+
+    def visible_to(self, audience: Audience | None) -> IncidentQuerySet:
+        """Private incidents only on their audiences' pages (statuspage.models.visible_to)."""
+        return self.filter(visible_to(audience, Incident.private_to.through, "incident"))
+
+    def shown(self) -> IncidentQuerySet:
+        return self.visible_to(viewer.audience())
 
     def maintenance(self) -> IncidentQuerySet:
         return self.filter(kind=Incident.Kind.MAINTENANCE)
@@ -109,6 +150,11 @@ class IncidentQuerySet(models.QuerySet):
 
     def interruptions(self) -> IncidentQuerySet:
         return self.filter(kind=Incident.Kind.MONITORING)
+
+    def opened_here(self) -> IncidentQuerySet:
+        """Not imported: an imported incident's paging and announcing happened on the page
+        it came from, so the escalation clock leaves it to staff."""
+        return self.filter(external_id="")
 
 
 class Incident(CleanInput, models.Model):
@@ -128,6 +174,13 @@ class Incident(CleanInput, models.Model):
     impact = models.CharField(max_length=10, choices=Impact.choices, default=Impact.MINOR)
     components = models.ManyToManyField(
         Component, through="AffectedComponent", related_name="incidents"
+    )
+    # Private to these audiences: shown, and announced, only to them ("internal" to them).
+    private_to = models.ManyToManyField(
+        Audience,
+        blank=True,
+        related_name="private_incidents",
+        help_text=_("Shown and announced only to these audiences; empty: public."),
     )
     origin_probe = models.ForeignKey(
         Probe, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
@@ -157,6 +210,11 @@ class Incident(CleanInput, models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who acknowledged from a page (an on-call contact has no login) and from where.
+    acknowledged_via = models.CharField(max_length=16, choices=AckVia.choices, blank=True)
+    acknowledged_contact = models.CharField(max_length=200, blank=True)
+    # Texted back to acknowledge ("ACK KQ47"); unique among unresolved incidents.
+    short_code = models.CharField(max_length=8, blank=True, editable=False)
     # Public steps wait while held (paging goes on); the reason is in the audit log.
     held_until = models.DateTimeField(null=True, blank=True)
     false_alarm = models.BooleanField(default=False)
@@ -167,6 +225,8 @@ class Incident(CleanInput, models.Model):
     auto_transition = models.BooleanField(
         default=True, help_text=_("Start and complete the maintenance at its times by itself.")
     )
+    # The Statuspage id it was imported from (incidents.response.importing); empty: ours.
+    external_id = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = IncidentQuerySet.as_manager()
 
@@ -181,10 +241,46 @@ class Incident(CleanInput, models.Model):
                 condition=models.Q(resolved_at__isnull=True, origin_component__isnull=False),
                 name="one_open_probe_incident_per_component",
             ),
+            models.UniqueConstraint(
+                fields=["short_code"],
+                condition=models.Q(resolved_at__isnull=True) & ~models.Q(short_code=""),
+                name="one_short_code_per_open_incident",
+            ),
+            imported_once("incident"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        """A new incident takes a free short code; if a concurrent one took the same code
+        first (the constraint), it takes another, in a savepoint, a few times."""
+        if self.short_code:
+            return super().save(*args, **kwargs)
+        for attempt in range(SHORT_CODE_TRIES):
+            self.short_code = self.free_short_code()
+            try:
+                with transaction.atomic():
+                    return super().save(*args, **kwargs)
+            except IntegrityError as error:
+                if "short_code" not in str(error) or attempt == SHORT_CODE_TRIES - 1:
+                    raise
+                self.short_code = ""
+
+    @classmethod
+    def free_short_code(cls) -> str:
+        """A code no unresolved incident holds (the constraint settles a race)."""
+        taken = set(
+            cls.objects.filter(resolved_at__isnull=True).values_list("short_code", flat=True)
+        )
+        while (code := new_short_code()) in taken:
+            pass
+        return code
+
+    @property
+    def acknowledger(self) -> str:
+        """Who acknowledged: the contact paged, or the staff member in the console."""
+        return self.acknowledged_contact or str(self.acknowledged_by or "")
 
     def get_status_display(self) -> str:  # type: ignore[no-redef]  # faster than Django's
         return choice_label(IncidentStatus, self.status)
@@ -196,6 +292,29 @@ class Incident(CleanInput, models.Model):
     @property
     def is_maintenance(self) -> bool:
         return self.kind == self.Kind.MAINTENANCE
+
+    @property
+    def is_private(self) -> bool:
+        """Private to some audience: never on a public surface nor announced to the public."""
+        return self.private_to.exists()
+
+    def inherit_privacy(self) -> None:
+        """Opened on components that are all private: private to their audiences too, or
+        an incident named after a private component would reach the public."""
+        components = list(self.components.prefetch_related("private_to"))
+        if not components or any(not c.private_to.all() for c in components):
+            return
+        self.private_to.add(*{a for c in components for a in c.private_to.all()})
+
+    def announced_components(self) -> list[Component]:
+        """The components named when announcing it to its readers: the public ones, and,
+        of a private incident, those private to its audiences too."""
+        audiences = list(self.private_to.all())
+        public = visible_to(None, Component.private_to.through, "component")
+        if not audiences:
+            return list(self.components.filter(public))
+        own = models.Q(private_to__in=audiences)
+        return list(self.components.filter(public | own).distinct())
 
     def is_held(self, now: datetime) -> bool:
         return self.held_until is not None and self.held_until > now
@@ -295,6 +414,7 @@ class IncidentUpdate(CleanInput, models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     internal = models.BooleanField(default=False)
+    external_id = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     # The default manager (and so `incident.updates`) hides internal updates from every
     # public reader; staff code asks `IncidentUpdate.everything`.
@@ -303,6 +423,7 @@ class IncidentUpdate(CleanInput, models.Model):
 
     class Meta:
         ordering = ["-display_at", "-id"]
+        constraints = [imported_once("incidentupdate")]
 
     def __str__(self) -> str:
         return f"{self.incident}: {self.get_status_display()} at {self.display_at:%H:%M}"
@@ -478,6 +599,9 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     action = models.CharField(max_length=40)
+    # Acknowledgements: where from (AckVia) and the on-call contact, who has no login.
+    via = models.CharField(max_length=16, choices=AckVia.choices, blank=True)
+    contact = models.CharField(max_length=200, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     reason = models.TextField(blank=True)
@@ -488,6 +612,18 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor or 'system'}: {self.action}"
+
+
+class UsedAckLink(models.Model):
+    """A signed acknowledge link spent: the unique key makes each link work once, across
+    processes (whoever inserts it first acknowledges; a second use finds it taken)."""
+
+    key = models.CharField(max_length=80, unique=True)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    used_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} used at {self.used_at:%Y-%m-%d %H:%M}"
 
 
 class MessageTemplate(CleanInput, models.Model):

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from statuspage.models import Component
+from statuspage.models import Audience, Component
 
 CONFIRMATION_CODE_DIGITS = 6
 CONFIRMATION_CODE_TTL = timedelta(minutes=15)
@@ -31,6 +31,13 @@ class SubscriberChannel(models.TextChoices):
     SMS = "sms", _("SMS")
     WEBHOOK = "webhook", _("Webhook")
     PUSH = "push", _("Push (an app install)")
+
+
+# A subscriber's backup contact is on the other of these two channels.
+BACKUP_CHANNELS = {
+    SubscriberChannel.EMAIL: SubscriberChannel.SMS,
+    SubscriberChannel.SMS: SubscriberChannel.EMAIL,
+}
 
 
 class Suppression(models.TextChoices):
@@ -87,6 +94,14 @@ class SubscriberQuerySet(models.QuerySet):
         )
         return self.filter(models.Q(all_components=True) | models.Exists(chosen))
 
+    def hearing_about(self, incident) -> SubscriberQuerySet:
+        """Who may be told of this incident: everyone of a public one; of one private to
+        some audiences, only the subscribers of those audiences' pages (never the public)."""
+        private_to = list(incident.private_to.values_list("id", flat=True))
+        if not private_to:
+            return self
+        return self.filter(audience_id__in=private_to)
+
 
 class Subscriber(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -97,6 +112,10 @@ class Subscriber(models.Model):
     locale = models.CharField(max_length=16, default="en")
     all_components = models.BooleanField(default=True)
     components = models.ManyToManyField(Component, blank=True, related_name="subscribers")
+    # Subscribed on an audience's private page: also told of the incidents private to it.
+    audience = models.ForeignKey(
+        Audience, null=True, blank=True, on_delete=models.CASCADE, related_name="subscribers"
+    )
     # The same person's other contact, tried when this one fails permanently.
     fallback = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -151,6 +170,41 @@ class Subscriber(models.Model):
         self.consent_at, self.consent_source = consent.at, consent.source
         self.imported_by = imported_by
         self.confirm(now)
+
+    @property
+    def backup_channel(self) -> str | None:
+        """The channel its backup contact may be on; None: this channel has no backup."""
+        return BACKUP_CHANNELS.get(SubscriberChannel(self.channel))
+
+    def confirm_as_backup(self, now: datetime) -> bool:
+        """A proven opt-in to be another contact's backup; True when it follows nothing
+        (it was no live subscription of its own), so it is sent only what the first
+        contact could not be. A proven opt-in lifts an earlier suppression, as a
+        subscription's does."""
+        follows_nothing = not self.is_active
+        if follows_nothing:
+            self.all_components = False
+        self.confirm(now)
+        self.suppressed_at = None
+        self.suppression = ""
+        return follows_nothing
+
+    def use_backup(self, backup: Subscriber, now: datetime) -> Subscriber | None:
+        """Make `backup` this contact's backup; returns the one it replaces, if any."""
+        replaced = self.fallback if self.fallback_id not in (None, backup.id) else None
+        self.fallback = backup
+        self.updated_at = now
+        return replaced
+
+    def retire_backup(self, now: datetime) -> bool:
+        """Stop sending to this former backup contact if it follows nothing itself and is
+        no one else's backup; True when it is now unsubscribed."""
+        if self.all_components or self.components.exists():
+            return False
+        if Subscriber.objects.filter(fallback=self).exists():
+            return False
+        self.suppress(Suppression.UNSUBSCRIBED, now)
+        return True
 
     def suppress(self, reason: str, now: datetime) -> None:
         """Stop sending here. The first reason is kept: a later bounce does not hide a STOP."""

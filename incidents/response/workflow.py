@@ -11,6 +11,7 @@ alarm: it is closed quietly with an internal note and never announced.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.db.models import Exists, OuterRef
 from incidents.messages import render_message
 from incidents.models import (
     IMPACT_FOR_STATUS,
+    AckVia,
     AffectedComponent,
     AuditEvent,
     Incident,
@@ -32,7 +34,7 @@ from incidents.response.maintenance import is_under_maintenance
 from incidents.response.policies import assign_policy
 from incidents.response.publishing import publish_to_told
 from incidents.response.timeline import add_update, change_component, context_for, next_update_by
-from statuspage.models import Component, ComponentStatus, Probe, ProbeState, Verdict
+from statuspage.models import Audience, Component, ComponentStatus, Probe, ProbeState, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ def create_probe_incident(probe: Probe, component: Component, now: datetime) -> 
     incident.name = render_message("page", "opened", {"component": component}, "name")
     incident.save()
     AffectedComponent.objects.create(incident=incident, component=component, status=status)
+    incident.inherit_privacy()
     assign_policy(incident)
     # The component's status changes on the page when the incident is published.
     change = {
@@ -227,6 +230,7 @@ def auto_resolve_due(now: datetime) -> int:
     staff = AuditEvent.objects.filter(incident=OuterRef("pk"), actor__isnull=False)
     monitoring = (
         Incident.objects.incidents()
+        .opened_here()
         .filter(status=IncidentStatus.MONITORING)
         .select_related("policy")
         .annotate(staff_acted=Exists(staff))
@@ -252,8 +256,10 @@ def open_by_staff(
     now: datetime,
     status: str = IncidentStatus.INVESTIGATING,
     deliver: bool = True,
+    private_to: Iterable[Audience] = (),
 ) -> Incident:
-    """A person opened it: it is public at once, and its policy's clock starts now."""
+    """A person opened it: it is published at once (to the public, or only to the audiences
+    it is private to), and its policy's clock starts now."""
     if status not in (
         IncidentStatus.INVESTIGATING,
         IncidentStatus.IDENTIFIED,
@@ -279,6 +285,11 @@ def open_by_staff(
             change = change_component(component, component_status)
             if change:
                 changes.append(change)
+        private_to = list(private_to)
+        if private_to:
+            incident.private_to.set(private_to)
+        else:
+            incident.inherit_privacy()
         assign_policy(incident)
         add_update(
             incident,
@@ -359,15 +370,33 @@ def set_components(incident: Incident, components: dict[Component, str]) -> list
     return changes
 
 
-def acknowledge(incident: Incident, user, now: datetime) -> bool:
-    """Stop paging (the public cadence goes on); False if it was already acknowledged."""
+def acknowledge(
+    incident: Incident, user, now: datetime, via: str = AckVia.CONSOLE, contact: str = ""
+) -> bool:
+    """Stop paging (the public cadence goes on); False if it was already acknowledged.
+    Staff acknowledge in the console (`user`); an on-call contact from the page (`via`,
+    `contact`: incidents.response.acks). The first one wins, by a conditional UPDATE."""
     before = audit.snapshot(incident)
     won = Incident.objects.filter(id=incident.id, acknowledged_at__isnull=True).update(
-        acknowledged_at=now, acknowledged_by=user
+        acknowledged_at=now,
+        acknowledged_by=user if getattr(user, "is_authenticated", False) else None,
+        acknowledged_via=via,
+        acknowledged_contact=contact[:200],
     )
     if won:
         incident.refresh_from_db()
-        audit.record(incident, user, "acknowledged", now, before, audit.snapshot(incident))
+        audit.record(
+            incident,
+            user,
+            "acknowledged",
+            now,
+            before,
+            audit.snapshot(incident),
+            via=via,
+            contact=contact or str(user or ""),
+        )
+    else:
+        incident.refresh_from_db()
     return bool(won)
 
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from notifiers.addresses import check_email, check_webhook_url, normalise_phone
 from notifiers.languages import supported_language
 from notifiers.subscribers import SubscriberChannel, WebhookFormat
+from statuspage import viewer
 from statuspage.models import Component
 
 
@@ -22,7 +23,39 @@ class ComponentsField(forms.ModelMultipleChoiceField):
         super().__init__(queryset=Component.objects.order_by("name"), required=False, **kwargs)
 
 
-class SubscribeForm(forms.Form):
+class ShownComponents(forms.Form):
+    """The components a reader may choose: the public ones, or on an audience's page (or
+    for its subscriber) also those private to it (statuspage.models.visible_to)."""
+
+    def __init__(self, *args, audience=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        shown = Component.objects.visible_to(audience or viewer.audience())
+        field = self.fields["components"]
+        field.queryset = shown.order_by("name")  # type: ignore[attr-defined]
+
+
+class AddressForm(forms.Form):
+    """Validates and normalises an address field with the channel's own check."""
+
+    def clean_address(self, field: str, check) -> str:
+        raw = (self.cleaned_data.get(field) or "").strip()
+        if not raw:
+            self.add_error(field, _("This field is required."))
+            return ""
+        try:
+            return check(raw)
+        except forms.ValidationError as error:
+            self.add_error(field, error)
+            return ""
+
+    def clean_backup(self, field: str, check) -> str:
+        """An optional backup contact, checked as a subscription's address when given."""
+        return self.clean_address(field, check) if self.cleaned_data.get(field) else ""
+
+    check_email = staticmethod(check_email)
+
+
+class SubscribeForm(ShownComponents, AddressForm):
     channel = forms.ChoiceField(
         choices=[
             (SubscriberChannel.EMAIL, _("Email")),
@@ -40,6 +73,18 @@ class SubscribeForm(forms.Form):
         initial=WebhookFormat.STATUSPAGE,
         required=False,
         label=_("Payload format"),
+    )
+    backup_phone = forms.CharField(
+        required=False,
+        max_length=32,
+        label=_("Backup mobile, optional"),
+        help_text=_("With email: we text it when we cannot reach your inbox."),
+    )
+    backup_email = forms.CharField(
+        required=False,
+        max_length=254,
+        label=_("Backup email, optional"),
+        help_text=_("With a text message: we write to it when we cannot reach your phone."),
     )
     components = ComponentsField(
         label=_("Only these components"),
@@ -60,37 +105,60 @@ class SubscribeForm(forms.Form):
         assert data is not None  # Form.clean returns cleaned_data; the stubs allow None
         channel = data.get("channel")
         if channel == SubscriberChannel.EMAIL:
-            data["address"] = self.clean_address("email", check_email)
+            data["address"] = self.clean_address("email", self.check_email)
+            data["backup"] = self.clean_backup("backup_phone", normalise_phone)
         elif channel == SubscriberChannel.SMS:
             data["address"] = self.clean_address("phone", normalise_phone)
+            data["backup"] = self.clean_backup("backup_email", self.check_email)
         elif channel == SubscriberChannel.WEBHOOK:
             data["address"] = self.clean_address("url", check_webhook_url)
         return data
 
-    def clean_address(self, field: str, check) -> str:
-        raw = (self.cleaned_data.get(field) or "").strip()
-        if not raw:
-            self.add_error(field, _("This field is required."))
-            return ""
-        try:
-            return check(raw)
-        except forms.ValidationError as error:
-            self.add_error(field, error)
-            return ""
+
+class BackupForm(AddressForm):
+    """A subscriber's backup contact: a mobile number for an email subscriber, an email
+    address for an SMS one, checked as a subscription's (SMS countries, mobiles only)."""
+
+    def __init__(self, channel: str, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        if channel == SubscriberChannel.SMS:
+            self.fields["phone"] = forms.CharField(
+                max_length=32,
+                required=False,
+                label=_("Backup mobile number"),
+                widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            )
+        else:
+            self.fields["email"] = forms.CharField(
+                max_length=254,
+                required=False,
+                label=_("Backup email address"),
+                widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data; the stubs allow None
+        if self.channel == SubscriberChannel.SMS:
+            data["address"] = self.clean_address("phone", normalise_phone)
+        else:
+            data["address"] = self.clean_address("email", self.check_email)
+        return data
 
 
 class CodeForm(forms.Form):
     code = forms.CharField(max_length=6, min_length=6, label=_("Confirmation code"))
 
 
-class PreferencesForm(forms.Form):
+class PreferencesForm(ShownComponents):
     components = ComponentsField(
         label=_("Components"), help_text=_("Leave all unticked to hear about everything.")
     )
     language = forms.ChoiceField(choices=settings.LANGUAGES, label=_("Language of the messages"))
 
 
-class DeviceForm(forms.Form):
+class DeviceForm(ShownComponents):
     """Push device registration from an app: its Firebase installation id (or token)."""
 
     fid = forms.CharField(max_length=500)

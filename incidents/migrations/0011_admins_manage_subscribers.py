@@ -15,8 +15,8 @@ def sync(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("incidents", "0007_policy_auto_resolve"),
-        ("notifiers", "0015_subscriber_consent"),
+        ("incidents", "0010_private_incidents"),
+        ("notifiers", "0017_subscriber_consent"),
     ]
 
     operations = [migrations.RunPython(sync, migrations.RunPython.noop)]

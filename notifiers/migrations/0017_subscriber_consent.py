@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifiers', '0014_seen_provider_events'),
+        ('notifiers', '0016_audience_subscribers'),
     ]
 
     operations = [
