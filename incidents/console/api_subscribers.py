@@ -242,10 +242,11 @@ def components_of(entry: dict, errors: dict[str, str]) -> list[Component]:
     ):
         errors["component_ids"] = "A list of component ids (empty: every component)."
         return []
-    found = list(Component.objects.filter(public_id__in=ids))
+    # Added here, a subscriber is the public's: it may follow only public components.
+    found = list(Component.objects.visible_to(None).filter(public_id__in=ids))
     missing = sorted(set(ids) - {c.public_id for c in found})
     if missing:
-        errors["component_ids"] = f"Unknown component id(s): {', '.join(missing)}."
+        errors["component_ids"] = f"Unknown or private component id(s): {', '.join(missing)}."
     return found
 
 

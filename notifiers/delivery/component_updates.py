@@ -7,7 +7,9 @@ no announcement; its `context` names the change. The send task claims it by cond
 UPDATE before the endpoint is called and records the outcome; transient failures are
 retried with the outbox's backoff by the confirmation sweep (`confirmations.retry_due`).
 
-Only Statuspage-format webhooks get these events: a Slack or Teams channel is told about
+A component private to some audiences is told of only to their pages' subscribers, as
+their private incidents are (`Subscriber.objects.hearing_about`). Only Statuspage-format
+webhooks get these events: a Slack or Teams channel is told about
 incidents, not every component flap.
 """
 
@@ -33,8 +35,10 @@ def record(change: ComponentStatusChange, now: datetime) -> list[int]:
         Subscriber.objects.active()
         .filter(channel=SubscriberChannel.WEBHOOK, webhook_format=WebhookFormat.STATUSPAGE)
         .following([change.component_id])
-        .values_list("id", "address")
     )
+    private_to = list(change.component.private_to.values_list("id", flat=True))
+    if private_to:  # a private component's changes reach only its audiences' subscribers
+        subscribers = subscribers.filter(audience_id__in=private_to)
     rows = Delivery.objects.bulk_create(
         Delivery(
             channel=SubscriberChannel.WEBHOOK,
@@ -44,7 +48,7 @@ def record(change: ComponentStatusChange, now: datetime) -> list[int]:
             next_attempt_at=now + SEND_QUEUE_LEASE,
             created_at=now,
         )
-        for subscriber_id, address in subscribers
+        for subscriber_id, address in subscribers.values_list("id", "address")
     )
     ids = [row.id for row in rows]
     for delivery_id in ids:

@@ -7,6 +7,7 @@ import pytest
 
 from notifiers.models import Delivery
 from notifiers.subscribers import Subscriber
+from statuspage.models import Audience
 from tests.clock import NOW
 from tests.factories import make_component, subscribe
 from tests.incidents.api_calls import caller
@@ -211,3 +212,22 @@ def test_unsubscribe_keeps_the_record_and_delete_removes_it(admin_api, support_a
     assert admin_api("delete", f"subscribers/{item.public_id}").status_code == 204
     assert not Subscriber.objects.exists()
     assert admin_api("get", f"subscribers/{item.public_id}").status_code == 404
+
+
+def test_a_subscriber_added_here_may_not_follow_a_private_component(admin_api):
+    clinic = Audience.objects.create(slug="clinic", name="Clinic", push_topic="clinic-status")
+    private = make_component("Clinic sign-in", audience_slug=None)
+    private.private_to.add(clinic)
+    response = admin_api(
+        "post",
+        "subscribers",
+        {
+            "subscriber": {
+                "channel": "email",
+                "address": "rae@example.org",
+                "component_ids": [private.public_id],
+            }
+        },
+    )
+    assert response.status_code == 400
+    assert "private" in response.json()["fields"]["subscriber.component_ids"]

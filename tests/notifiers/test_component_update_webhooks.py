@@ -13,6 +13,7 @@ import time_machine
 from notifiers.channels.webhook import SIGNATURE_HEADER, verify
 from notifiers.delivery import confirmations
 from notifiers.models import Delivery, DeliveryState
+from statuspage.models import Audience
 from tests.clock import NOW
 from tests.factories import make_component, subscribe
 
@@ -106,3 +107,24 @@ def test_the_event_is_recorded_with_the_change_before_any_send(component, sandbo
     assert row.state == DeliveryState.PENDING and row.announcement_id is None
     assert row.context == {"component_update": component.changes.get().id}
     assert received(sandbox, "all") == []
+
+
+def test_a_private_components_changes_reach_only_its_audiences_webhooks(
+    component, sandbox, task_queue
+):
+    clinic = Audience.objects.create(
+        slug="clinic-network", name="Clinic network", push_topic="clinic-status", private_page=True
+    )
+    component.private_to.add(clinic)
+    hook(sandbox, "public")
+    subscribe(
+        "webhook",
+        f"{sandbox.url}/_sandbox/hooks/clinic",
+        signing_secret=SECRET,
+        audience=clinic,
+    )
+    component.set_status("major_outage")
+    task_queue()
+    assert received(sandbox, "public") == []
+    [call] = received(sandbox, "clinic")
+    assert call["payload"]["body"]["component"]["id"] == component.public_id
