@@ -196,7 +196,9 @@ class LayerMember(models.Model):
     """A person's place in a layer's rotation."""
 
     layer = models.ForeignKey(ScheduleLayer, on_delete=models.CASCADE, related_name="members")
-    contact = models.ForeignKey("incidents.OnCallContact", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(
+        "incidents.OnCallContact", on_delete=models.CASCADE, related_name="+"
+    )
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -207,10 +209,12 @@ class LayerMember(models.Model):
 
 
 class ScheduleOverride(CleanInput, models.Model):
-    """"Ana covers Saturday 08:00-20:00": one person for a window, above every layer."""
+    """ "Ana covers Saturday 08:00-20:00": one person for a window, above every layer."""
 
     schedule = models.ForeignKey(Schedule, on_delete=models.CASCADE, related_name="overrides")
-    contact = models.ForeignKey("incidents.OnCallContact", on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(
+        "incidents.OnCallContact", on_delete=models.CASCADE, related_name="+"
+    )
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField()
     created_by = models.ForeignKey(
@@ -235,7 +239,9 @@ class EscalationLevel(CleanInput, models.Model):
     """One level of a page step: a schedule's person and/or named contacts, paged in turn
     while nobody acknowledges; the next level follows `wait_minutes` later."""
 
-    step = models.ForeignKey("incidents.EscalationStep", on_delete=models.CASCADE, related_name="levels")
+    step = models.ForeignKey(
+        "incidents.EscalationStep", on_delete=models.CASCADE, related_name="levels"
+    )
     position = models.PositiveIntegerField(default=1)
     schedule = models.ForeignKey(
         Schedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -263,9 +269,15 @@ class PagedContact(models.Model):
     """Who one page (an internal paging update) went to, fixed when it fired: a retry, or
     a send after a hand-off, reaches these people and no others."""
 
-    update = models.ForeignKey("incidents.IncidentUpdate", on_delete=models.CASCADE, related_name="+")
+    update = models.ForeignKey(
+        "incidents.IncidentUpdate", on_delete=models.CASCADE, related_name="+"
+    )
     contact = models.ForeignKey(
-        "incidents.OnCallContact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "incidents.OnCallContact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     level = models.PositiveIntegerField(default=0, help_text=_("0: no levels (everyone on call)."))
     name = models.CharField(max_length=120)
