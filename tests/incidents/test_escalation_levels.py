@@ -90,6 +90,7 @@ def test_level_two_is_paged_after_its_wait_without_an_acknowledgement(
     down_probe, levels_policy, sandbox, task_queue
 ):
     incident = open_incident(down_probe)
+    sent_to(sandbox, task_queue, NOW)
     clock.tick(NOW + 9 * MIN)
     assert paged(incident) == [("Ben", 1)]
     tick(NOW + 10 * MIN)
