@@ -34,9 +34,20 @@ def local_moment(day: date, at: time, zone: ZoneInfo) -> datetime:
 
 
 class ScheduleQuerySet(models.QuerySet):
-    def for_reading(self) -> ScheduleQuerySet:
+    def for_reading(self, since: datetime | None = None) -> ScheduleQuerySet:
+        """Everything `on_call_at` reads, in four queries; overrides over by `since` left out."""
+        overrides = ScheduleOverride.objects.select_related("contact", "created_by")
+        if since is not None:
+            overrides = overrides.filter(ends_at__gt=since)
+        members = LayerMember.objects.select_related("contact")
         return self.prefetch_related(
-            "layers__members__contact", "overrides__contact", "overrides__created_by"
+            models.Prefetch(
+                "layers",
+                queryset=ScheduleLayer.objects.prefetch_related(
+                    models.Prefetch("members", queryset=members)
+                ),
+            ),
+            models.Prefetch("overrides", queryset=overrides),
         )
 
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from incidents.models import IncidentUpdate, OnCallContact, PagedContact, Schedule
+from django.db import transaction
+
+from incidents.models import (
+    IncidentUpdate,
+    OnCallContact,
+    PagedContact,
+    Schedule,
+    ScheduleOverride,
+)
+from incidents.response import audit
 
 
 def current_contacts() -> list[OnCallContact]:
@@ -25,6 +34,62 @@ def scheduled_people(moment: datetime) -> list[OnCallContact] | None:
         return None
     people = [schedule.on_call_at(moment) for schedule in schedules]
     return list({p.pk: p for p in people if p is not None}.values())
+
+
+def on_call_summary(now: datetime) -> list[dict]:
+    """Per schedule: who is on call now, and when the next hand-off is and to whom (the
+    console's panel). Without schedules, the roster's active contacts are on call."""
+    rows = []
+    for schedule in Schedule.objects.for_reading(since=now):
+        upcoming = schedule.next_hand_off(now)
+        rows.append(
+            {
+                "schedule": schedule,
+                "now": schedule.on_call_at(now),
+                "next_at": upcoming[0] if upcoming else None,
+                "next": upcoming[1] if upcoming else None,
+            }
+        )
+    return rows
+
+
+def on_call_panel(now: datetime) -> dict:
+    """The dashboard's "On call" panel: the schedules, or the flat roster without any."""
+    rows = on_call_summary(now)
+    return {"rows": rows, "roster": [] if rows else current_contacts()}
+
+
+def add_override(
+    schedule: Schedule, contact: OnCallContact, starts_at: datetime, ends_at: datetime, actor, now
+) -> ScheduleOverride:
+    """ "Ana covers Saturday": validated (ValidationError says what is wrong) and audited."""
+    override = ScheduleOverride(
+        schedule=schedule,
+        contact=contact,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
+    override.full_clean()
+    with transaction.atomic():
+        override.save()
+        audit.record(None, actor, "oncall_override_added", now, after=override_facts(override))
+    return override
+
+
+def remove_override(override: ScheduleOverride, actor, now) -> None:
+    with transaction.atomic():
+        audit.record(None, actor, "oncall_override_removed", now, before=override_facts(override))
+        override.delete()
+
+
+def override_facts(override: ScheduleOverride) -> dict:
+    return {
+        "schedule": override.schedule.name,
+        "contact": override.contact.name,
+        "starts_at": override.starts_at.isoformat(),
+        "ends_at": override.ends_at.isoformat(),
+    }
 
 
 def record_page(update: IncidentUpdate, people: list, level: int = 0) -> list[PagedContact]:
