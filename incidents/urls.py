@@ -71,22 +71,22 @@ urlpatterns = [
     path("api/manage/v1/components/<str:public_id>", manage_api.component, name="manage-component"),
     path("api/manage/v1/schedules", api_schedules.schedules, name="manage-schedules"),
     path(
-        "api/manage/v1/schedules/<str:schedule_id>",
+        "api/manage/v1/schedules/<str:public_id>",
         api_schedules.schedule,
         name="manage-schedule",
     ),
     path(
-        "api/manage/v1/schedules/<str:schedule_id>/oncall",
+        "api/manage/v1/schedules/<str:public_id>/oncall",
         api_schedules.on_call,
         name="manage-schedule-oncall",
     ),
     path(
-        "api/manage/v1/schedules/<str:schedule_id>/overrides",
+        "api/manage/v1/schedules/<str:public_id>/overrides",
         api_schedules.overrides,
         name="manage-schedule-overrides",
     ),
     path(
-        "api/manage/v1/schedules/<str:schedule_id>/overrides/<str:override_id>",
+        "api/manage/v1/schedules/<str:public_id>/overrides/<str:override_id>",
         api_schedules.override,
         name="manage-schedule-override",
     ),

@@ -119,14 +119,15 @@ def on_call_payload(schedule: Schedule, at: datetime) -> dict:
     }
 
 
-def number(value: str) -> int:
+def number(value: str | int) -> int:
     """A path id; anything else is an unknown schedule or override (404)."""
+    value = str(value)
     if not value.isascii() or not value.isdigit() or len(value) > 9:
         raise Schedule.DoesNotExist
     return int(value)
 
 
-def read(schedule_id: str, now: datetime) -> Schedule:
+def read(schedule_id: str | int, now: datetime) -> Schedule:
     return Schedule.objects.for_reading(since=now).get(id=number(schedule_id))
 
 
@@ -258,9 +259,9 @@ def schedules(request: HttpRequest) -> JsonResponse:
 
 @api_view("incidents.view_schedule")
 @handled
-def schedule(request: HttpRequest, schedule_id: str) -> JsonResponse:
+def schedule(request: HttpRequest, public_id: str) -> JsonResponse:
     now = clock.now()
-    item = read(schedule_id, now)
+    item = read(public_id, now)
     if request.method == "GET":
         return reply(schedule_payload(item, now))
     if request.method == "DELETE":
@@ -280,7 +281,7 @@ def schedule(request: HttpRequest, schedule_id: str) -> JsonResponse:
 
 @api_view("incidents.view_schedule")
 @handled
-def on_call(request: HttpRequest, schedule_id: str) -> JsonResponse:
+def on_call(request: HttpRequest, public_id: str) -> JsonResponse:
     """Who is on call `at` (default: now), and when the next hand-off is, to whom."""
     if request.method != "GET":
         return not_allowed("GET")
@@ -288,14 +289,14 @@ def on_call(request: HttpRequest, schedule_id: str) -> JsonResponse:
     at = moment(dict(request.GET.items()), "at", errors) or clock.now()
     if errors:
         raise Invalid(errors)
-    return reply(on_call_payload(read(schedule_id, at), at))
+    return reply(on_call_payload(read(public_id, at), at))
 
 
 @api_view("incidents.view_schedule")
 @handled
-def overrides(request: HttpRequest, schedule_id: str) -> JsonResponse:
+def overrides(request: HttpRequest, public_id: str) -> JsonResponse:
     now = clock.now()
-    item = read(schedule_id, now)
+    item = read(public_id, now)
     if request.method == "GET":
         return reply({"overrides": [override_payload(o) for o in item.overrides.all()]})
     if request.method != "POST":
@@ -327,9 +328,9 @@ def overrides(request: HttpRequest, schedule_id: str) -> JsonResponse:
 
 @api_view("incidents.view_schedule")
 @handled
-def override(request: HttpRequest, schedule_id: str, override_id: str) -> JsonResponse:
+def override(request: HttpRequest, public_id: str, override_id: str) -> JsonResponse:
     found = ScheduleOverride.objects.select_related("schedule", "contact").get(
-        id=number(override_id), schedule_id=number(schedule_id)
+        id=number(override_id), schedule_id=number(public_id)
     )
     if request.method == "GET":
         return reply(override_payload(found))
