@@ -47,10 +47,14 @@ class OverrideForm(forms.Form):
 @permission_required(VIEW, raise_exception=True)
 def schedules_page(request: HttpRequest) -> HttpResponse:
     now = wall.now()
+    form = OverrideForm()
+    # Read once: the form is shown under every schedule.
+    people = [(c.pk, str(c)) for c in OnCallContact.objects.all()]
+    form.fields["contact"].choices = [("", "---------"), *people]
     return render(
         request,
         "incidents/schedules.html",
-        {"rows": oncall.on_call_summary(now), "now": now, "form": OverrideForm()},
+        {"rows": oncall.on_call_summary(now), "now": now, "form": form},
     )
 
 
