@@ -307,11 +307,9 @@ def overrides(request: HttpRequest, public_id: str) -> JsonResponse:
     data = body_of(request, "override")
     errors: dict[str, str] = {}
     contact_id = data.get("contact_id")
-    contact = (
-        OnCallContact.objects.filter(id=contact_id).first()
-        if whole(contact_id, 1, 2**31 - 1)
-        else None
-    )
+    contact = None
+    if isinstance(contact_id, int) and whole(contact_id, 1, 2**31 - 1):
+        contact = OnCallContact.objects.filter(id=contact_id).first()
     if contact is None:
         errors["contact_id"] = "The id of an on-call contact."
     starts_at = moment(data, "starts_at", errors)

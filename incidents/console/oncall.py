@@ -50,7 +50,9 @@ def schedules_page(request: HttpRequest) -> HttpResponse:
     form = OverrideForm()
     # Read once: the form is shown under every schedule.
     people = [(c.pk, str(c)) for c in OnCallContact.objects.all()]
-    form.fields["contact"].choices = [("", "---------"), *people]
+    field = form.fields["contact"]
+    assert isinstance(field, forms.ModelChoiceField)
+    field.choices = [("", "---------"), *people]
     return render(
         request,
         "incidents/schedules.html",
@@ -76,7 +78,7 @@ def add_override(request: HttpRequest, schedule_id: int) -> HttpResponse:
     else:
         for field, errors in form.errors.items():
             label = form.fields[field].label if field in form.fields else field
-            messages.error(request, f"{label}: {' '.join(errors)}")
+            messages.error(request, f"{label}: {' '.join(map(str, errors))}")
     return redirect("console-schedules")
 
 

@@ -192,6 +192,7 @@ def fire(
 
 def perform(incident: Incident, due: Due, record: FiredStep, now: datetime) -> None:
     step = due.step
+    update: IncidentUpdate | None
     if step.action == Action.PAGE:
         update, outcome = page_oncall(incident, step, now, due.turn)
     else:

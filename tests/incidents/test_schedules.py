@@ -122,3 +122,19 @@ def test_schedules_say_what_is_wrong(team):
     with pytest.raises(ValidationError) as wrong:
         backwards.full_clean()
     assert "ends_at" in wrong.value.message_dict
+
+
+def test_the_demo_schedule_has_someone_on_call_and_can_be_loaded_again():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from statuspage import clock
+
+    for _ in range(2):
+        out = StringIO()
+        call_command("load_demo_oncall", stdout=out)
+    [schedule] = Schedule.objects.for_reading()
+    assert schedule.on_call_at(clock.now()) is not None
+    assert "is on call now" in out.getvalue()
+    assert schedule.overrides.count() == 1 and schedule.layers.count() == 2
