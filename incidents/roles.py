@@ -41,6 +41,7 @@ ADMIN_EXTRA = [
         ("incidents", "oncallcontact"),
         ("incidents", "apitoken"),
         ("incidents", "schedule"),
+        ("incidents", "scheduleoverride"),
         ("incidents", "schedulelayer"),
         ("incidents", "layermember"),
         ("incidents", "escalationlevel"),
