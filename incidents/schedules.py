@@ -268,6 +268,10 @@ class EscalationLevel(CleanInput, models.Model):
     def __str__(self) -> str:
         return f"{self.step}: level {self.position}"
 
+    def clean(self) -> None:
+        if self.step_id and self.step.action != "page":
+            raise ValidationError({"step": _("Only page steps have escalation levels.")})
+
     def people_at(self, moment: datetime) -> list:
         """Who this level pages at `moment`: the schedule's person, then the named contacts."""
         people = [self.schedule.on_call_at(moment)] if self.schedule else []

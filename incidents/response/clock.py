@@ -317,7 +317,10 @@ def step_state(incident: Incident, step: EscalationStep, now: datetime) -> str:
 def fire_now(incident: Incident, step: EscalationStep, now: datetime, actor) -> FiredStep | None:
     """Publish now: fire the step's next occurrence early, as the staff member asked."""
     taken = set(incident.fired_steps.values_list("key", flat=True))
-    turn = levels.next_turn(incident, step, taken) if step.action == Action.PAGE else None
+    leveled = step.action == Action.PAGE and bool(levels.step_levels(step))
+    turn = levels.next_turn(incident, step, taken) if leveled else None
+    if leveled and turn is None:
+        return None  # every level has paged as many times as the step says
     if turn is not None:
         key = turn.key
     elif step.action == Action.HOLDING:

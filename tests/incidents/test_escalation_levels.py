@@ -161,3 +161,35 @@ def test_the_console_shows_when_the_next_level_is_due(down_probe, levels_policy)
     incident = open_incident(down_probe)
     [row] = [r for r in clock.upcoming(incident, NOW + MIN) if r["step"] == levels_policy]
     assert row["at"] == NOW + 10 * MIN
+
+
+def test_publish_now_pages_the_next_level_early_and_once(down_probe, levels_policy, admin_user):
+    incident = open_incident(down_probe)
+    assert clock.fire_now(incident, levels_policy, NOW + MIN, admin_user) is not None
+    clock.tick(NOW + 10 * MIN)
+    assert paged(incident) == [("Ben", 1), ("Cai", 2)]
+
+
+def test_levels_load_from_the_policies_file(team, tmp_path):
+    from incidents.response.policies import PolicyError, load_policies
+
+    ana, ben, _ = team
+    weekly_schedule(ana, ben)
+    path = tmp_path / "policies.yaml"
+    path.write_text(
+        "policies:\n"
+        "  - name: Levels from YAML\n"
+        "    steps:\n"
+        "      - {after: 0, do: page, channels: [sms], repeat: 2, levels: [\n"
+        "          {schedule: Follow service, wait: 10m}, {contacts: [Cai], wait: 5m}]}\n"
+    )
+    [policy] = load_policies(path)
+    step = policy.steps.get()
+    assert step.levels_repeat == 2
+    assert [(lv.schedule and lv.schedule.name, lv.wait_minutes) for lv in step.levels.all()] == [
+        ("Follow service", 10),
+        (None, 5),
+    ]
+    path.write_text(path.read_text().replace("[Cai]", "[Zed]"))
+    with pytest.raises(PolicyError, match="unknown contact"):
+        load_policies(path)
