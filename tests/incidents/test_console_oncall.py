@@ -93,3 +93,13 @@ def test_overrides_need_the_permission_and_the_page_needs_a_login(client, outsid
     assert client.get(reverse("console-schedules")).status_code == 403
     add = client.post(reverse("console-add-override", args=[schedule.id]), {})
     assert add.status_code == 403
+
+
+def test_admins_edit_schedules_layers_and_levels_in_the_admin(client, admin_role_user, schedule):
+    client.force_login(admin_role_user)
+    for name in ["schedule", "schedulelayer", "escalationlevel"]:
+        assert client.get(reverse(f"admin:incidents_{name}_changelist")).status_code == 200, name
+    listing = client.get(reverse("admin:incidents_schedule_changelist")).content.decode()
+    assert '<td class="field-on_call_now">Ben</td>' in listing
+    page = client.get(reverse("admin:incidents_schedule_change", args=[schedule.id]))
+    assert page.status_code == 200
