@@ -332,6 +332,7 @@ class NotifiersSettings(TypedDict):
     WEBHOOK_ALLOWED_NETWORKS: list[str]
     SENDING_LEASE_SECONDS: int
     SEND_QUEUE_LEASE_SECONDS: int
+    BACKUP_AFTER_BREAKER_OPEN_MINUTES: int
 
 
 class OperationsSettings(TypedDict):
@@ -390,6 +391,7 @@ ENGINE: EngineSettings = {
         "incidents.response.workflow.auto_resolve_due",
         "notifiers.delivery.dispatch.retry_due",
         "notifiers.delivery.confirmations.retry_due",
+        "notifiers.delivery.backups.send_backups_due",
         "statuspage.probes.rollups.roll_up",
         "statuspage.probes.rollups.purge_expired",
         "statuspage.picture.uptime.refresh_uptime",
@@ -480,6 +482,9 @@ NOTIFIERS: NotifiersSettings = {
     # or send task not finished this long after it was queued is queued again.
     "SENDING_LEASE_SECONDS": env_int("OUTBOX_SENDING_LEASE_SECONDS", Q_TIMEOUT + 30),
     "SEND_QUEUE_LEASE_SECONDS": env_int("OUTBOX_SEND_QUEUE_LEASE_SECONDS", 120),
+    # A subscriber's pending delivery goes to their confirmed backup contact too once its
+    # provider's circuit breaker has been open this long (notifiers.delivery.backups).
+    "BACKUP_AFTER_BREAKER_OPEN_MINUTES": env_int("BACKUP_AFTER_BREAKER_OPEN_MINUTES", 10),
 }
 NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.current_contacts"
 # Who a fired page was recorded for (so a retry after a hand-off reaches the same people).

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from notifiers.recipients import Recipients
 from statuspage.inputs import CleanInput
-from statuspage.models import Component, ComponentStatus, Probe, new_public_id
+from statuspage.models import Component, ComponentStatus, Probe, imported_once, new_public_id
 from statuspage.statuses import choice_label
 
 if TYPE_CHECKING:
@@ -110,6 +110,11 @@ class IncidentQuerySet(models.QuerySet):
     def interruptions(self) -> IncidentQuerySet:
         return self.filter(kind=Incident.Kind.MONITORING)
 
+    def opened_here(self) -> IncidentQuerySet:
+        """Not imported: an imported incident's paging and announcing happened on the page
+        it came from, so the escalation clock leaves it to staff."""
+        return self.filter(external_id="")
+
 
 class Incident(CleanInput, models.Model):
     class Kind(models.TextChoices):
@@ -167,6 +172,8 @@ class Incident(CleanInput, models.Model):
     auto_transition = models.BooleanField(
         default=True, help_text=_("Start and complete the maintenance at its times by itself.")
     )
+    # The Statuspage id it was imported from (incidents.response.importing); empty: ours.
+    external_id = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     objects = IncidentQuerySet.as_manager()
 
@@ -181,6 +188,7 @@ class Incident(CleanInput, models.Model):
                 condition=models.Q(resolved_at__isnull=True, origin_component__isnull=False),
                 name="one_open_probe_incident_per_component",
             ),
+            imported_once("incident"),
         ]
 
     def __str__(self) -> str:
@@ -295,6 +303,7 @@ class IncidentUpdate(CleanInput, models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
     internal = models.BooleanField(default=False)
+    external_id = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     # The default manager (and so `incident.updates`) hides internal updates from every
     # public reader; staff code asks `IncidentUpdate.everything`.
@@ -303,6 +312,7 @@ class IncidentUpdate(CleanInput, models.Model):
 
     class Meta:
         ordering = ["-display_at", "-id"]
+        constraints = [imported_once("incidentupdate")]
 
     def __str__(self) -> str:
         return f"{self.incident}: {self.get_status_display()} at {self.display_at:%H:%M}"

@@ -33,9 +33,10 @@ class DeliveryAdmin(ReadOnlyAdmin):
         "attempts",
         "sent_at",
         "provider_status",
+        "backup_reason",
         "last_error",
     ]
-    list_filter = ["channel", "state"]
+    list_filter = ["channel", "state", "backup_reason"]
     search_fields = ["target", "provider_message_id"]
     readonly_fields = ["recipient"]
     personal = ["target", "subscriber"]
@@ -86,4 +87,4 @@ class SubscriberAdmin(admin.ModelAdmin):
 
 @admin.register(ProviderState)
 class ProviderStateAdmin(ReadOnlyAdmin):
-    list_display = ["provider", "consecutive_failures", "open_until", "next_slot_at"]
+    list_display = ["provider", "consecutive_failures", "opened_at", "open_until", "next_slot_at"]

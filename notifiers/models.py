@@ -193,6 +193,13 @@ class DeliveryState(models.TextChoices):
     SUPERSEDED = "superseded", _("Superseded")
 
 
+class BackupReason(models.TextChoices):
+    """Why a delivery went to a subscriber's backup contact; empty for every other row."""
+
+    FIRST_FAILED = "first_failed", _("Sent on backup: the first channel failed permanently")
+    PROVIDER_DOWN = "provider_down", _("Sent on backup: the first channel's provider was down")
+
+
 DELIVERY_COLUMNS = ("id", "channel", "target", "subscriber_id", "attempts")
 # The public id is read as text (a UUID object per row was the claim's largest cost on SQLite).
 SUBSCRIBER_COLUMNS: tuple[Cast | str, ...] = (
@@ -334,6 +341,10 @@ class Delivery(DeliveryOutcome, models.Model):
     segments = models.PositiveSmallIntegerField(default=0)
     # The provider's latest word on the message (delivered, undelivered, bounce...).
     provider_status = models.CharField(max_length=32, blank=True)
+    # A delivery to a subscriber's backup contact: why it was sent there.
+    backup_reason = models.CharField(
+        max_length=16, choices=BackupReason.choices, blank=True, default=""
+    )
     # Confirmations only: what the pending request chose (components, language); null
     # elsewhere, so set-based inserts of update deliveries need not name it.
     context = models.JSONField(null=True, blank=True)
@@ -423,6 +434,7 @@ from notifiers.social import SocialAccount  # noqa: E402
 from notifiers.subscribers import Subscriber, SubscriberQuerySet  # noqa: E402
 
 __all__ = [
+    "BackupReason",
     "TaskQueueBeat",
     "Announcement",
     "Delivery",

@@ -19,5 +19,6 @@ class Recipients(models.TextChoices):
     SUBSCRIBERS = "subscribers", _("Subscribers of the affected components")
     ONCALL = "oncall", _("On-call staff")
     PUBLIC = "public", _("The public (social networks, public webhooks)")
-    # Subscribers whose first channel failed permanently; deliveries are added one by one.
+    # Subscribers reached on their backup contact (their first channel failed permanently,
+    # or its provider was down too long); deliveries are added one by one.
     FALLBACK = "fallback", _("Subscribers reached on their second channel")

@@ -32,6 +32,13 @@ class SubscriberChannel(models.TextChoices):
     PUSH = "push", _("Push (an app install)")
 
 
+# A subscriber's backup contact is on the other of these two channels.
+BACKUP_CHANNELS = {
+    SubscriberChannel.EMAIL: SubscriberChannel.SMS,
+    SubscriberChannel.SMS: SubscriberChannel.EMAIL,
+}
+
+
 class Suppression(models.TextChoices):
     UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
     STOP = "stop", _("Replied STOP")
@@ -127,6 +134,41 @@ class Subscriber(models.Model):
         self.confirmed_at = self.confirmed_at or now
         self.code_digest = ""
         self.updated_at = now
+
+    @property
+    def backup_channel(self) -> str | None:
+        """The channel its backup contact may be on; None: this channel has no backup."""
+        return BACKUP_CHANNELS.get(SubscriberChannel(self.channel))
+
+    def confirm_as_backup(self, now: datetime) -> bool:
+        """A proven opt-in to be another contact's backup; True when it follows nothing
+        (it was no live subscription of its own), so it is sent only what the first
+        contact could not be. A proven opt-in lifts an earlier suppression, as a
+        subscription's does."""
+        follows_nothing = not self.is_active
+        if follows_nothing:
+            self.all_components = False
+        self.confirm(now)
+        self.suppressed_at = None
+        self.suppression = ""
+        return follows_nothing
+
+    def use_backup(self, backup: Subscriber, now: datetime) -> Subscriber | None:
+        """Make `backup` this contact's backup; returns the one it replaces, if any."""
+        replaced = self.fallback if self.fallback_id not in (None, backup.id) else None
+        self.fallback = backup
+        self.updated_at = now
+        return replaced
+
+    def retire_backup(self, now: datetime) -> bool:
+        """Stop sending to this former backup contact if it follows nothing itself and is
+        no one else's backup; True when it is now unsubscribed."""
+        if self.all_components or self.components.exists():
+            return False
+        if Subscriber.objects.filter(fallback=self).exists():
+            return False
+        self.suppress(Suppression.UNSUBSCRIBED, now)
+        return True
 
     def suppress(self, reason: str, now: datetime) -> None:
         """Stop sending here. The first reason is kept: a later bounce does not hide a STOP."""

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from notifiers.web import views, webhooks
+from notifiers.web import backups, views, webhooks
 
 app_name = "notifiers"
 
@@ -12,6 +12,8 @@ urlpatterns = [
     path("subscribe/sms/<str:token>/", views.confirm_sms, name="confirm-sms"),
     path("subscriptions/<str:token>/", views.preferences, name="preferences"),
     path("subscriptions/<str:token>/unsubscribe", views.unsubscribe, name="unsubscribe"),
+    path("subscriptions/<str:token>/backup", backups.add_backup, name="add-backup"),
+    path("subscriptions/<str:token>/backup/remove", backups.remove_backup, name="remove-backup"),
     path("api/v1/push/devices", views.register_device, name="push-devices"),
     path("hooks/twilio/status", webhooks.twilio_status, name="twilio-status"),
     path("hooks/twilio/inbound", webhooks.twilio_inbound, name="twilio-inbound"),

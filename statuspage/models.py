@@ -48,6 +48,15 @@ def new_public_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def imported_once(model: str) -> models.UniqueConstraint:
+    """One row per id of the page it was imported from (`external_id`); ours have none."""
+    return models.UniqueConstraint(
+        fields=["external_id"],
+        condition=~models.Q(external_id=""),
+        name=f"{model}_imported_once",
+    )
+
+
 class ComponentGroup(CleanInput, models.Model):
     public_id = models.CharField(max_length=32, unique=True, default=new_public_id, editable=False)
     name = models.CharField(max_length=120, unique=True)
@@ -55,9 +64,12 @@ class ComponentGroup(CleanInput, models.Model):
     position = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The Statuspage id it was imported from (incidents.response.importing); empty: ours.
+    external_id = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["position", "name"]
+        constraints = [imported_once("componentgroup")]
 
     def __str__(self) -> str:
         return self.name
@@ -108,9 +120,11 @@ class Component(CleanInput, models.Model):
     start_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    external_id = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["group__position", "position", "name"]
+        constraints = [imported_once("component")]
 
     def __str__(self) -> str:
         return self.name

@@ -54,7 +54,9 @@ class Due:
 def tick(now: datetime) -> int:
     """The engine's housekeeping job: advance every open incident and maintenance."""
     fired = 0
-    for incident in Incident.objects.incidents().unresolved().select_related("policy"):
+    for incident in (
+        Incident.objects.incidents().unresolved().opened_here().select_related("policy")
+    ):
         try:
             fired += len(advance(incident, now))
         except Exception:

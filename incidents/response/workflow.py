@@ -227,6 +227,7 @@ def auto_resolve_due(now: datetime) -> int:
     staff = AuditEvent.objects.filter(incident=OuterRef("pk"), actor__isnull=False)
     monitoring = (
         Incident.objects.incidents()
+        .opened_here()
         .filter(status=IncidentStatus.MONITORING)
         .select_related("policy")
         .annotate(staff_acted=Exists(staff))

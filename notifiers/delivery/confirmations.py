@@ -46,13 +46,15 @@ SWEEP_LIMIT = 100
 SMS_CODE_VALIDITY_SECONDS = 600
 
 
-def pending_token(subscriber: Subscriber, component_ids: list[int], language: str) -> str:
-    """The signed request (who, which components, which language) an opt-in confirms."""
-    return signing.dumps(
-        {"s": str(subscriber.public_id), "c": list(component_ids), "l": language},
-        salt=PENDING_SALT,
-        compress=True,
-    )
+def pending_token(
+    subscriber: Subscriber, component_ids: list[int], language: str, backup_for: str = ""
+) -> str:
+    """The signed request (who, which components, which language, and for a backup
+    contact whose backup it becomes) an opt-in confirms."""
+    request = {"s": str(subscriber.public_id), "c": list(component_ids), "l": language}
+    if backup_for:
+        request["b"] = backup_for
+    return signing.dumps(request, salt=PENDING_SALT, compress=True)
 
 
 def read_pending(token: str) -> dict | None:
@@ -63,9 +65,14 @@ def read_pending(token: str) -> dict | None:
 
 
 def request(
-    subscriber: Subscriber, component_ids: list[int], language: str, now: datetime
+    subscriber: Subscriber,
+    component_ids: list[int],
+    language: str,
+    now: datetime,
+    backup_for: Subscriber | None = None,
 ) -> Delivery:
-    """Record a confirmation to send and queue its task once the transaction commits.
+    """Record a confirmation to send and queue its task once the transaction commits;
+    with `backup_for`, the subscriber confirms being that contact's backup.
 
     The row waits a queue lease before it counts as due, so the sweep leaves it to the
     task just queued; if that task is lost, the sweep sends it after the lease."""
@@ -73,7 +80,11 @@ def request(
         channel=subscriber.channel,
         target=subscriber.address,
         subscriber=subscriber,
-        context={"components": list(component_ids), "language": language},
+        context={
+            "components": list(component_ids),
+            "language": language,
+            "backup_for": str(backup_for.public_id) if backup_for else "",
+        },
         next_attempt_at=now + SEND_QUEUE_LEASE,
         created_at=now,
     )
@@ -142,9 +153,12 @@ def attempt(delivery: Delivery) -> SendResult:
 
 def send_email(delivery: Delivery, subscriber: Subscriber) -> str:
     context = delivery.context or {}
-    token = pending_token(subscriber, context.get("components", []), translation.get_language())
+    backup_for = context.get("backup_for", "")
+    token = pending_token(
+        subscriber, context.get("components", []), translation.get_language(), backup_for
+    )
     link = absolute(reverse("notifiers:confirm-email", args=[token]))
-    page = {"page_name": settings.STATUSPAGE["NAME"], "link": link}
+    page = {"page_name": settings.STATUSPAGE["NAME"], "link": link, "backup": bool(backup_for)}
     subject = render_message("email", "confirm", page, "subject")
     text = render_message("email", "confirm", page, "body")
     html = render_to_string("notifiers/email_confirm.html", {**page, "subject": subject})

@@ -27,6 +27,7 @@ from notifiers.languages import by_language, is_failure, message_or_error
 from notifiers.models import (
     SEND_QUEUE_LEASE,
     Announcement,
+    BackupReason,
     ClaimedDelivery,
     Delivery,
     DeliveryState,
@@ -523,44 +524,59 @@ def after_permanent_failures(
                 suppressed_at=now, suppression=error.suppression, updated_at=now
             )
     if failed:
-        fall_back(announcement, list(failed.values()), now)
+        fall_back(announcement.update_id, failed.values(), now)
 
 
-def fall_back(announcement: Announcement, subscriber_ids: list[int], now: datetime) -> int:
-    """Deliver the same update on each failed subscriber's fallback contact, once."""
-    already = Delivery.objects.filter(announcement__update_id=announcement.update_id).values(
-        "subscriber_id"
-    )
-    fallbacks = (
+def fall_back(
+    update_id: int,
+    subscriber_ids: Iterable[int],
+    now: datetime,
+    reason: str = BackupReason.FIRST_FAILED,
+) -> int:
+    """Deliver the update on each of these subscribers' backup contacts, once: not to a
+    contact sent this update already, and at most one row per (update, contact) whichever
+    engine or worker writes it (the outbox's unique key). Returns the rows written."""
+    already = Delivery.objects.filter(announcement__update_id=update_id).values("subscriber_id")
+    backups = (
         Subscriber.objects.active()
         .filter(id__in=Subscriber.objects.filter(id__in=subscriber_ids).values("fallback_id"))
         .exclude(id__in=already)
     )
-    created = 0
-    for subscriber in fallbacks:
-        target, _ = Announcement.objects.get_or_create(
-            update_id=announcement.update_id,
-            channel=subscriber.channel,
-            recipients=Recipients.FALLBACK,
-            audience=None,
-            defaults={"created_at": now, "fanned_out_at": now},
-        )
-        Delivery.objects.bulk_create(
-            [
-                Delivery(
-                    announcement=target,
-                    channel=subscriber.channel,
-                    target=subscriber.address,
-                    subscriber=subscriber,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-            ],
-            ignore_conflicts=True,
-        )
-        created += 1
-        queue_send(target.id, now)
-    return created
+    written = 0
+    for backup in backups:
+        target = write_backup_delivery(update_id, backup, reason, now)
+        if target is not None:
+            written += 1
+            queue_send(target.id, now)
+    return written
+
+
+def write_backup_delivery(
+    update_id: int, backup: Subscriber, reason: str, now: datetime
+) -> Announcement | None:
+    """The backup contact's delivery of the update, under the update's fallback
+    announcement on its channel; None when one exists already (another writer's)."""
+    target, _ = Announcement.objects.get_or_create(
+        update_id=update_id,
+        channel=backup.channel,
+        recipients=Recipients.FALLBACK,
+        audience=None,
+        defaults={"created_at": now, "fanned_out_at": now},
+    )
+    try:
+        with transaction.atomic():
+            Delivery.objects.create(
+                announcement=target,
+                channel=backup.channel,
+                target=backup.address,
+                subscriber=backup,
+                backup_reason=reason,
+                next_attempt_at=now,
+                created_at=now,
+            )
+    except IntegrityError:
+        return None
+    return target
 
 
 def remove_orphans(due: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:

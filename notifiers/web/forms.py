@@ -94,7 +94,31 @@ class ComponentsField(forms.ModelMultipleChoiceField):
         super().__init__(queryset=Component.objects.order_by("name"), required=False, **kwargs)
 
 
-class SubscribeForm(forms.Form):
+class AddressForm(forms.Form):
+    """Validates and normalises an address field with the channel's own check."""
+
+    def clean_address(self, field: str, check) -> str:
+        raw = (self.cleaned_data.get(field) or "").strip()
+        if not raw:
+            self.add_error(field, _("This field is required."))
+            return ""
+        try:
+            return check(raw)
+        except forms.ValidationError as error:
+            self.add_error(field, error)
+            return ""
+
+    def clean_backup(self, field: str, check) -> str:
+        """An optional backup contact, checked as a subscription's address when given."""
+        return self.clean_address(field, check) if self.cleaned_data.get(field) else ""
+
+    @staticmethod
+    def check_email(raw: str) -> str:
+        validate_email(raw)
+        return raw.lower()
+
+
+class SubscribeForm(AddressForm):
     channel = forms.ChoiceField(
         choices=[
             (SubscriberChannel.EMAIL, _("Email")),
@@ -112,6 +136,18 @@ class SubscribeForm(forms.Form):
         initial=WebhookFormat.STATUSPAGE,
         required=False,
         label=_("Payload format"),
+    )
+    backup_phone = forms.CharField(
+        required=False,
+        max_length=32,
+        label=_("Backup mobile, optional"),
+        help_text=_("With email: we text it when we cannot reach your inbox."),
+    )
+    backup_email = forms.CharField(
+        required=False,
+        max_length=254,
+        label=_("Backup email, optional"),
+        help_text=_("With a text message: we write to it when we cannot reach your phone."),
     )
     components = ComponentsField(
         label=_("Only these components"),
@@ -133,27 +169,45 @@ class SubscribeForm(forms.Form):
         channel = data.get("channel")
         if channel == SubscriberChannel.EMAIL:
             data["address"] = self.clean_address("email", self.check_email)
+            data["backup"] = self.clean_backup("backup_phone", normalise_phone)
         elif channel == SubscriberChannel.SMS:
             data["address"] = self.clean_address("phone", normalise_phone)
+            data["backup"] = self.clean_backup("backup_email", self.check_email)
         elif channel == SubscriberChannel.WEBHOOK:
             data["address"] = self.clean_address("url", check_webhook_url)
         return data
 
-    def clean_address(self, field: str, check) -> str:
-        raw = (self.cleaned_data.get(field) or "").strip()
-        if not raw:
-            self.add_error(field, _("This field is required."))
-            return ""
-        try:
-            return check(raw)
-        except forms.ValidationError as error:
-            self.add_error(field, error)
-            return ""
 
-    @staticmethod
-    def check_email(raw: str) -> str:
-        validate_email(raw)
-        return raw.lower()
+class BackupForm(AddressForm):
+    """A subscriber's backup contact: a mobile number for an email subscriber, an email
+    address for an SMS one, checked as a subscription's (SMS countries, mobiles only)."""
+
+    def __init__(self, channel: str, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.channel = channel
+        if channel == SubscriberChannel.SMS:
+            self.fields["phone"] = forms.CharField(
+                max_length=32,
+                required=False,
+                label=_("Backup mobile number"),
+                widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+            )
+        else:
+            self.fields["email"] = forms.CharField(
+                max_length=254,
+                required=False,
+                label=_("Backup email address"),
+                widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+            )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None  # Form.clean returns cleaned_data; the stubs allow None
+        if self.channel == SubscriberChannel.SMS:
+            data["address"] = self.clean_address("phone", normalise_phone)
+        else:
+            data["address"] = self.clean_address("email", self.check_email)
+        return data
 
 
 class CodeForm(forms.Form):

@@ -36,8 +36,20 @@ from notifiers.ratelimit import (
     client_ip,
     wait_seconds,
 )
-from notifiers.subscribers import Subscriber, SubscriberChannel, Suppression, WebhookFormat
-from notifiers.web.forms import CodeForm, DeviceForm, PreferencesForm, SubscribeForm
+from notifiers.subscribers import (
+    BACKUP_CHANNELS,
+    Subscriber,
+    SubscriberChannel,
+    Suppression,
+    WebhookFormat,
+)
+from notifiers.web.forms import (
+    BackupForm,
+    CodeForm,
+    DeviceForm,
+    PreferencesForm,
+    SubscribeForm,
+)
 from statuspage import clock
 from statuspage.models import Component
 
@@ -54,14 +66,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     form = SubscribeForm(request.POST or None, initial={"language": translation.get_language()})
     if request.method == "POST" and form.is_valid():
         channel, address = form.cleaned_data["channel"], form.cleaned_data["address"]
-        if wait_seconds(SUBSCRIBE, client_ip(request), f"{channel}:{address}", clock.now()):
-            return render(
-                request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429
-            )
-        if channel == SubscriberChannel.SMS:
-            refused = attempt(SMS_SCOPE, client_ip(request), SMS_SITE, clock.now())
-            if refused is not None:
-                return sms_refused(request, form, refused)
+        backup = form.cleaned_data.get("backup", "")
+        refused = refused_by_limits(request, form, channel, address) or (
+            backup and refused_by_limits(request, form, BACKUP_CHANNELS[channel], backup)
+        )
+        if refused:
+            return refused
         subscriber, created = open_subscription(channel, address)
         language = form.cleaned_data["language"]
         component_ids = [c.id for c in form.cleaned_data["components"]]
@@ -70,12 +80,43 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                 return webhook_exists(request, subscriber)
             return start_webhook(request, subscriber, form.cleaned_data, language)
         confirmations.request(subscriber, component_ids, language, clock.now())
+        backup_code = start_backup(subscriber, backup, language) if backup else ""
         if channel == SubscriberChannel.EMAIL:
-            return render(request, "notifiers/check_inbox.html", {"address": address})
+            context = {"address": address, "backup_code": backup_code}
+            return render(request, "notifiers/check_inbox.html", context)
         token = confirmations.pending_token(subscriber, component_ids, language)
         return redirect("notifiers:confirm-sms", token=token)
     status = 400 if request.method == "POST" else 200
     return render(request, "notifiers/subscribe.html", {"form": form}, status=status)
+
+
+def refused_by_limits(
+    request: HttpRequest, form: SubscribeForm, channel: str, address: str
+) -> HttpResponse | None:
+    """The refusal, when this address may not be sent a confirmation now: the limits per
+    client and per address, and for a text the SMS-pumping budgets."""
+    if wait_seconds(SUBSCRIBE, client_ip(request), f"{channel}:{address}", clock.now()):
+        return render(
+            request, "notifiers/subscribe.html", {"form": form, "limited": True}, status=429
+        )
+    if channel == SubscriberChannel.SMS:
+        refused = attempt(SMS_SCOPE, client_ip(request), SMS_SITE, clock.now())
+        if refused is not None:
+            return sms_refused(request, form, refused)
+    return None
+
+
+def start_backup(primary: Subscriber, address: str, language: str) -> str:
+    """Write the backup contact given on the subscribe form (following nothing of its
+    own) and queue its confirmation; for a mobile, the URL where its code is entered."""
+    channel = primary.backup_channel
+    assert channel is not None  # the form takes a backup only for email and SMS
+    backup, _ = open_subscription(channel, address, follows_nothing=True)
+    confirmations.request(backup, [], language, clock.now(), backup_for=primary)
+    if channel != SubscriberChannel.SMS:
+        return ""
+    token = confirmations.pending_token(backup, [], language, str(primary.public_id))
+    return reverse("notifiers:confirm-sms", args=[token])
 
 
 def start_webhook(
@@ -124,13 +165,15 @@ def webhook_exists(request: HttpRequest, subscriber: Subscriber) -> HttpResponse
     return render(request, "notifiers/webhook_exists.html", {"subscriber": subscriber})
 
 
-def open_subscription(channel: str, address: str) -> tuple[Subscriber, bool]:
-    """The subscriber for this address, and whether this request created it."""
+def open_subscription(
+    channel: str, address: str, follows_nothing: bool = False
+) -> tuple[Subscriber, bool]:
+    """The subscriber for this address, and whether this request created it (following
+    nothing, for a backup contact)."""
     now = clock.now()
+    defaults = {"created_at": now, "updated_at": now, "all_components": not follows_nothing}
     with transaction.atomic():
-        return Subscriber.objects.get_or_create(
-            channel=channel, address=address, defaults={"created_at": now, "updated_at": now}
-        )
+        return Subscriber.objects.get_or_create(channel=channel, address=address, defaults=defaults)
 
 
 def start_subscription(channel: str, address: str) -> Subscriber:
@@ -150,28 +193,67 @@ def confirm(subscriber: Subscriber, component_ids: list[int], language: str = ""
         subscriber.components.set(Component.objects.filter(id__in=component_ids))
 
 
-def pending_subscriber(token: str) -> tuple[Subscriber | None, list[int], str]:
+def pending_subscriber(token: str) -> tuple[Subscriber | None, list[int], str, str]:
+    """Who confirms, their components, their language, and whose backup they become."""
     data = confirmations.read_pending(token)
     if data is None:
-        return None, [], ""
-    return Subscriber.objects.filter(public_id=data["s"]).first(), data["c"], data.get("l", "")
+        return None, [], "", ""
+    subscriber = Subscriber.objects.filter(public_id=data["s"]).first()
+    return subscriber, data["c"], data.get("l", ""), data.get("b", "")
+
+
+def confirm_backup(backup: Subscriber, primary_public_id: str, language: str) -> Subscriber | None:
+    """A proven opt-in of a backup contact: it becomes the primary's backup (replacing
+    an earlier one, which is retired). A contact of no subscription of its own is written
+    to in the language of the request. None if the primary is gone."""
+    primary = Subscriber.objects.filter(public_id=primary_public_id).first()
+    if primary is None:
+        return None
+    now = clock.now()
+    with transaction.atomic():
+        if backup.confirm_as_backup(now):
+            backup.locale = language or primary.locale
+            backup.components.clear()
+        backup.save()
+        replaced = primary.use_backup(backup, now)
+        primary.save(update_fields=["fallback", "updated_at"])
+        if replaced is not None and replaced.retire_backup(now):
+            replaced.save(update_fields=["suppressed_at", "suppression", "updated_at"])
+    return primary
+
+
+def finish_confirmation(
+    request: HttpRequest,
+    subscriber: Subscriber,
+    component_ids: list[int],
+    language: str,
+    backup_for: str,
+) -> HttpResponse:
+    """Confirm a subscription, or a backup contact, and show its manage page."""
+    if backup_for:
+        primary = confirm_backup(subscriber, backup_for, language)
+        if primary is None:
+            return render(request, "notifiers/link_invalid.html", status=400)
+        return redirect("notifiers:preferences", token=manage_token(primary.public_id))
+    confirm(subscriber, component_ids, language)
+    return redirect("notifiers:preferences", token=manage_token(subscriber.public_id))
 
 
 @require_http_methods(["GET", "POST"])
 def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button and POST confirms: mail scanners that open links confirm nothing."""
-    subscriber, component_ids, language = pending_subscriber(token)
+    subscriber, component_ids, language, backup_for = pending_subscriber(token)
     if subscriber is None:
         return render(request, "notifiers/link_invalid.html", status=400)
     if request.method == "POST":
-        confirm(subscriber, component_ids, language)
-        return redirect("notifiers:preferences", token=manage_token(subscriber.public_id))
-    return render(request, "notifiers/confirm_email.html", {"subscriber": subscriber})
+        return finish_confirmation(request, subscriber, component_ids, language, backup_for)
+    context = {"subscriber": subscriber, "backup": bool(backup_for)}
+    return render(request, "notifiers/confirm_email.html", context)
 
 
 @require_http_methods(["GET", "POST"])
 def confirm_sms(request: HttpRequest, token: str) -> HttpResponse:
-    subscriber, component_ids, language = pending_subscriber(token)
+    subscriber, component_ids, language, backup_for = pending_subscriber(token)
     if subscriber is None:
         return render(request, "notifiers/link_invalid.html", status=400)
     form = CodeForm(request.POST or None)
@@ -179,8 +261,7 @@ def confirm_sms(request: HttpRequest, token: str) -> HttpResponse:
         right = subscriber.check_code(form.cleaned_data["code"], clock.now())
         subscriber.save(update_fields=["code_tries"])
         if right:
-            confirm(subscriber, component_ids, language)
-            return redirect("notifiers:preferences", token=manage_token(subscriber.public_id))
+            return finish_confirmation(request, subscriber, component_ids, language, backup_for)
         form.add_error(
             "code", _("This code is wrong or has expired. Check the latest text we sent.")
         )
@@ -195,7 +276,9 @@ def confirm_sms(request: HttpRequest, token: str) -> HttpResponse:
 
 def managed_subscriber(token: str) -> Subscriber | None:
     public_id = read_manage_token(token)
-    return Subscriber.objects.filter(public_id=public_id).first() if public_id else None
+    if not public_id:
+        return None
+    return Subscriber.objects.select_related("fallback").filter(public_id=public_id).first()
 
 
 @require_http_methods(["GET", "POST"])
@@ -203,11 +286,7 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = managed_subscriber(token)
     if subscriber is None:
         return render(request, "notifiers/link_invalid.html", status=400)
-    initial = {
-        "components": [] if subscriber.all_components else list(subscriber.components.all()),
-        "language": subscriber.locale,
-    }
-    form = PreferencesForm(request.POST or None, initial=initial)
+    form = PreferencesForm(request.POST or None, initial=preferences_initial(subscriber))
     saved = False
     if request.method == "POST" and form.is_valid():
         chosen = list(form.cleaned_data["components"])
@@ -218,10 +297,31 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
             subscriber.save(update_fields=["all_components", "locale", "updated_at"])
             subscriber.components.set(chosen)
         saved = True
-    context = {"form": form, "subscriber": subscriber, "token": token, "saved": saved}
+    context = preferences_context(subscriber, token, form=form, saved=saved)
     return render(
         request, "notifiers/preferences.html", context, status=400 if form.errors else 200
     )
+
+
+def preferences_initial(subscriber: Subscriber) -> dict[str, Any]:
+    return {
+        "components": [] if subscriber.all_components else list(subscriber.components.all()),
+        "language": subscriber.locale,
+    }
+
+
+def preferences_context(subscriber: Subscriber, token: str, **extra) -> dict[str, Any]:
+    """The manage page's context: the preferences form, and the backup contact's."""
+    form = extra.pop("form", None) or PreferencesForm(initial=preferences_initial(subscriber))
+    channel = subscriber.backup_channel
+    context = {
+        "form": form,
+        "subscriber": subscriber,
+        "token": token,
+        "backup": subscriber.fallback,
+        "backup_form": BackupForm(channel) if channel else None,
+    }
+    return {**context, **extra}
 
 
 @csrf_exempt

@@ -22,7 +22,7 @@ def refresh_roles(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0007_policy_auto_resolve'),
+        ('incidents', '0008_imported_from_statuspage'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
