@@ -4,10 +4,12 @@ fires once however many engines tick, and reaches the people recorded when it fi
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 
 from incidents.models import (
     Action,
@@ -115,9 +117,25 @@ def test_the_levels_repeat_from_level_one_as_often_as_the_step_says(down_probe, 
 
 def test_two_engines_ticking_at_the_same_moment_page_each_level_once(down_probe, levels_policy):
     incident = open_incident(down_probe)
-    for _ in range(2):
-        clock.tick(NOW + 10 * MIN)
-        clock.tick(NOW + 10 * MIN)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def engine():
+        try:
+            barrier.wait()
+            clock.tick(NOW + 10 * MIN)
+        except Exception as error:  # surfaced below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=engine) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    clock.tick(NOW + 10 * MIN)
+    assert not errors, errors
     assert paged(incident) == [("Ben", 1), ("Cai", 2)]
     keys = list(incident.fired_steps.values_list("key", flat=True))
     assert len(keys) == len(set(keys))
