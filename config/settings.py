@@ -465,6 +465,8 @@ WEBHOOK_REPLAY_TOLERANCE_SECONDS = env_int("WEBHOOK_REPLAY_TOLERANCE_SECONDS", 3
 # Twilio signs no time: the MessageSids of texts sent to our number (STOP, START, HELP) are
 # remembered this long, so no replayed START re-enables a number that sent STOP.
 TWILIO_INBOUND_MEMORY_DAYS = env_int("TWILIO_INBOUND_MEMORY_DAYS", 400)
+# How long the acknowledge link (and voice callback) in an on-call page works, once.
+ACK_LINK_MAX_AGE_SECONDS = env_int("ACK_LINK_MAX_AGE_SECONDS", 24 * 3600)
 NOTIFIERS: NotifiersSettings = {
     # Rate limits on the public subscribe forms: attempts per hour.
     "SUBSCRIBE_PER_IP_PER_HOUR": env_int("SUBSCRIBE_PER_IP_PER_HOUR", 20),
@@ -516,6 +518,12 @@ RATE_LIMITS: dict[str, RateLimitSettings] = {
         "PER_IP": env_int("LOGIN_LINKS_PER_CLIENT_PER_HOUR", 10),
         "PER_DESTINATION": env_int("LOGIN_LINKS_PER_USER_PER_HOUR", 3),
         "WINDOW_SECONDS": 3600,
+    },
+    # Acknowledge links opened (GET or POST): per client a minute, and per link a minute.
+    "ack": {
+        "PER_IP": env_int("ACK_LINKS_PER_CLIENT_PER_MINUTE", 30),
+        "PER_DESTINATION": env_int("ACK_LINKS_PER_LINK_PER_MINUTE", 10),
+        "WINDOW_SECONDS": 60,
     },
     # Push device registrations: per client an hour, and per app installation an hour.
     "push": {

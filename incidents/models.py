@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from notifiers.recipients import Recipients
@@ -89,6 +90,29 @@ IMPACT_FOR_STATUS: dict[str, Impact] = {
 }
 
 
+# Short codes: two letters and two digits ("KQ47"), never a word (STOP, HELP...), no I, O,
+# 0 or 1 to misread; unique among unresolved incidents, so a code names one when texted.
+CODE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_DIGITS = "23456789"
+SHORT_CODE = r"^[A-Z]{2}[0-9]{2}$"
+SHORT_CODE_TRIES = 5
+
+
+def new_short_code() -> str:
+    pick = secrets.choice
+    return "".join((pick(CODE_LETTERS), pick(CODE_LETTERS), pick(CODE_DIGITS), pick(CODE_DIGITS)))
+
+
+class AckVia(models.TextChoices):
+    """Where an acknowledgement came from."""
+
+    CONSOLE = "console", _("console")
+    SMS = "sms", _("SMS reply")
+    VOICE = "voice", _("voice call")
+    EMAIL_LINK = "email-link", _("email link")
+    SMS_LINK = "sms-link", _("SMS link")
+
+
 class IncidentQuerySet(models.QuerySet):
     def unresolved(self) -> IncidentQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
@@ -162,6 +186,11 @@ class Incident(CleanInput, models.Model):
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who acknowledged from a page (an on-call contact has no login) and from where.
+    acknowledged_via = models.CharField(max_length=16, choices=AckVia.choices, blank=True)
+    acknowledged_contact = models.CharField(max_length=200, blank=True)
+    # Texted back to acknowledge ("ACK KQ47"); unique among unresolved incidents.
+    short_code = models.CharField(max_length=8, blank=True, editable=False)
     # Public steps wait while held (paging goes on); the reason is in the audit log.
     held_until = models.DateTimeField(null=True, blank=True)
     false_alarm = models.BooleanField(default=False)
@@ -188,11 +217,46 @@ class Incident(CleanInput, models.Model):
                 condition=models.Q(resolved_at__isnull=True, origin_component__isnull=False),
                 name="one_open_probe_incident_per_component",
             ),
+            models.UniqueConstraint(
+                fields=["short_code"],
+                condition=models.Q(resolved_at__isnull=True) & ~models.Q(short_code=""),
+                name="one_short_code_per_open_incident",
+            ),
             imported_once("incident"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        """A new incident takes a free short code; if a concurrent one took the same code
+        first (the constraint), it takes another, in a savepoint, a few times."""
+        if self.short_code:
+            return super().save(*args, **kwargs)
+        for attempt in range(SHORT_CODE_TRIES):
+            self.short_code = self.free_short_code()
+            try:
+                with transaction.atomic():
+                    return super().save(*args, **kwargs)
+            except IntegrityError as error:
+                if "short_code" not in str(error) or attempt == SHORT_CODE_TRIES - 1:
+                    raise
+                self.short_code = ""
+
+    @classmethod
+    def free_short_code(cls) -> str:
+        """A code no unresolved incident holds (the constraint settles a race)."""
+        taken = set(
+            cls.objects.filter(resolved_at__isnull=True).values_list("short_code", flat=True)
+        )
+        while (code := new_short_code()) in taken:
+            pass
+        return code
+
+    @property
+    def acknowledger(self) -> str:
+        """Who acknowledged: the contact paged, or the staff member in the console."""
+        return self.acknowledged_contact or str(self.acknowledged_by or "")
 
     def get_status_display(self) -> str:  # type: ignore[no-redef]  # faster than Django's
         return choice_label(IncidentStatus, self.status)
@@ -491,6 +555,9 @@ class AuditEvent(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     action = models.CharField(max_length=40)
+    # Acknowledgements: where from (AckVia) and the on-call contact, who has no login.
+    via = models.CharField(max_length=16, choices=AckVia.choices, blank=True)
+    contact = models.CharField(max_length=200, blank=True)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     reason = models.TextField(blank=True)
@@ -501,6 +568,18 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor or 'system'}: {self.action}"
+
+
+class UsedAckLink(models.Model):
+    """A signed acknowledge link spent: the unique key makes each link work once, across
+    processes (whoever inserts it first acknowledges; a second use finds it taken)."""
+
+    key = models.CharField(max_length=80, unique=True)
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="+")
+    used_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key} used at {self.used_at:%Y-%m-%d %H:%M}"
 
 
 class MessageTemplate(CleanInput, models.Model):

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from notifiers.web import backups, views, webhooks
+from notifiers.web import acks, backups, views, webhooks
 
 app_name = "notifiers"
 
@@ -17,5 +17,7 @@ urlpatterns = [
     path("api/v1/push/devices", views.register_device, name="push-devices"),
     path("hooks/twilio/status", webhooks.twilio_status, name="twilio-status"),
     path("hooks/twilio/inbound", webhooks.twilio_inbound, name="twilio-inbound"),
+    path("ack/<str:token>", acks.link, name="ack-link"),
+    path("hooks/twilio/ack/<str:token>", acks.voice, name="ack-voice"),
     path("hooks/sendgrid/events", webhooks.sendgrid_events, name="sendgrid-events"),
 ]

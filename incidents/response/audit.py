@@ -26,6 +26,8 @@ def record(
     before: dict | None = None,
     after: dict | None = None,
     reason: str = "",
+    via: str = "",
+    contact: str = "",
 ) -> AuditEvent:
     return AuditEvent.objects.create(
         incident=incident,
@@ -34,5 +36,7 @@ def record(
         before=before,
         after=after,
         reason=reason,
+        via=via,
+        contact=contact[:200],
         at=now,
     )

@@ -20,6 +20,7 @@ from django.db.models import Exists, OuterRef
 from incidents.messages import render_message
 from incidents.models import (
     IMPACT_FOR_STATUS,
+    AckVia,
     AffectedComponent,
     AuditEvent,
     Incident,
@@ -360,15 +361,33 @@ def set_components(incident: Incident, components: dict[Component, str]) -> list
     return changes
 
 
-def acknowledge(incident: Incident, user, now: datetime) -> bool:
-    """Stop paging (the public cadence goes on); False if it was already acknowledged."""
+def acknowledge(
+    incident: Incident, user, now: datetime, via: str = AckVia.CONSOLE, contact: str = ""
+) -> bool:
+    """Stop paging (the public cadence goes on); False if it was already acknowledged.
+    Staff acknowledge in the console (`user`); an on-call contact from the page (`via`,
+    `contact`: incidents.response.acks). The first one wins, by a conditional UPDATE."""
     before = audit.snapshot(incident)
     won = Incident.objects.filter(id=incident.id, acknowledged_at__isnull=True).update(
-        acknowledged_at=now, acknowledged_by=user
+        acknowledged_at=now,
+        acknowledged_by=user if getattr(user, "is_authenticated", False) else None,
+        acknowledged_via=via,
+        acknowledged_contact=contact[:200],
     )
     if won:
         incident.refresh_from_db()
-        audit.record(incident, user, "acknowledged", now, before, audit.snapshot(incident))
+        audit.record(
+            incident,
+            user,
+            "acknowledged",
+            now,
+            before,
+            audit.snapshot(incident),
+            via=via,
+            contact=contact or str(user or ""),
+        )
+    else:
+        incident.refresh_from_db()
     return bool(won)
 
 

@@ -18,6 +18,8 @@ from sendgrid import SendGridAPIClient
 
 from incidents.messages import render_message
 from incidents.models import Action
+from notifiers.channels.acks import ack_context, ack_incident, make_token, placeholder
+from notifiers.channels.acks import link as ack_link
 from notifiers.channels.context import link_maker, message_context, subscriber_targets
 from notifiers.channels.oncall import oncall_targets
 from notifiers.recipients import Recipients
@@ -32,6 +34,7 @@ from notifiers.registry import (
     TransientError,
     register,
 )
+from statuspage import clock
 
 SANDBOX_API_KEY = "SG.sandbox-key"
 UNSUBSCRIBE = "-unsubscribe_url-"
@@ -44,6 +47,9 @@ class EmailMessage:
     text: str
     html: str
     incident_id: str
+    # An on-call page: each recipient's own acknowledge link is substituted for the
+    # placeholder, as the unsubscribe links are.
+    ack_incident: int | None = None
 
 
 def sendgrid_client() -> SendGridAPIClient:
@@ -101,7 +107,7 @@ class EmailChannel(Channel):
         return []
 
     def render(self, announcement) -> EmailMessage:
-        context = message_context(announcement)
+        context = {**message_context(announcement), **ack_context(announcement)}
         message = self.render_direct(announcement.update.kind, context)
         footer = render_to_string("notifiers/email_footer.txt", context).strip()
         return EmailMessage(
@@ -109,6 +115,7 @@ class EmailChannel(Channel):
             f"{message.text}\n\n{footer}",
             message.html,
             announcement.update.incident.public_id,
+            ack_incident(announcement),
         )
 
     direct_field = "email"
@@ -133,15 +140,20 @@ class EmailChannel(Channel):
                 {"type": "text/plain", "value": message.text},
                 {"type": "text/html", "value": message.html},
             ],
-            "personalizations": [self.personalization(d, links) for d in deliveries],
+            "personalizations": [
+                self.personalization(d, links, message.ack_incident) for d in deliveries
+            ],
             "custom_args": {"incident": message.incident_id},
             "categories": ["status-update"],
         }
 
-    def personalization(self, delivery, make_links) -> dict:
+    def personalization(self, delivery, make_links, ack_incident_id: int | None = None) -> dict:
         subscriber = delivery.subscriber
         preferences, unsubscribe = make_links(subscriber.public_id) if subscriber else ("", "")
         links = {UNSUBSCRIBE: unsubscribe, PREFERENCES: preferences}
+        if ack_incident_id is not None:
+            token = make_token(ack_incident_id, delivery.id, clock.now())
+            links[placeholder()] = ack_link(token)
         personalization = {
             "to": [{"email": delivery.target}],
             "substitutions": links,

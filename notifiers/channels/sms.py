@@ -19,8 +19,10 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from incidents.limits import MessageTooLong
 from incidents.messages import render_message
 from incidents.models import Action
+from notifiers.channels.acks import ack_context, ack_incident, fill
 from notifiers.channels.context import absolute, message_context, subscriber_targets
 from notifiers.channels.oncall import oncall_targets
 from notifiers.lengths import gsm7_fold, sms_segments
@@ -125,6 +127,8 @@ def status_callback_base() -> str:
 @dataclass(frozen=True)
 class TextMessage:
     body: str
+    # An on-call page: each delivery's own acknowledge link replaces the placeholder.
+    ack_incident: int | None = None
 
 
 @register
@@ -160,7 +164,16 @@ class SmsChannel(Channel):
         return []
 
     def render(self, announcement) -> TextMessage:
-        return self.render_direct(announcement.update.kind, message_context(announcement))
+        """A page offers its acknowledge link when it fits; else only "reply ACK <code>"
+        (a text in UCS-2 holds 201 characters in three segments), never a failed page."""
+        context = {**message_context(announcement), **ack_context(announcement)}
+        kind = announcement.update.kind
+        try:
+            return TextMessage(self.render_direct(kind, context).body, ack_incident(announcement))
+        except MessageTooLong:
+            if "ack_url" not in context:
+                raise
+        return self.render_direct(kind, {**context, "ack_url": ""})
 
     direct_field = "phone"
 
@@ -181,7 +194,7 @@ class SmsChannel(Channel):
         try:
             sent = client.messages.create(
                 to=delivery.target,
-                body=message.body,
+                body=fill(message.body, message.ack_incident, delivery.id),
                 messaging_service_sid=config["MESSAGING_SERVICE_SID"],
                 validity_period=config["SMS_VALIDITY_SECONDS"],
                 status_callback=f"{config['callback']}{delivery.id}",

@@ -12,6 +12,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from incidents.messages import render_message
 from incidents.models import Action
+from notifiers.channels.acks import ack_context, ack_incident, fill, voice_callback
 from notifiers.channels.context import message_context
 from notifiers.channels.oncall import oncall_targets
 from notifiers.channels.sms import classify, twilio_client
@@ -24,6 +25,8 @@ SANDBOX_VOICE_FROM = "+15005550006"
 @dataclass(frozen=True)
 class Call:
     twiml: str
+    # An on-call page: each call's own signed gather callback replaces the placeholder.
+    ack_incident: int | None = None
 
 
 def voice_from() -> str:
@@ -49,14 +52,19 @@ class VoiceChannel(Channel):
         return []
 
     def render(self, announcement) -> Call:
-        text = render_message(
-            "voice", announcement.update.kind, message_context(announcement), "body"
-        )
+        """The message said twice; a page's inside a one-digit Gather (1 acknowledges)
+        whose action is the call's signed callback (notifiers.web.acks.voice)."""
+        ack = ack_context(announcement, voice_callback)
+        context = {**message_context(announcement), "ack_by_keypad": bool(ack)}
+        text = render_message("voice", announcement.update.kind, context, "body")
         response = VoiceResponse()
-        response.say(text)
-        response.pause(length=1)
-        response.say(text)
-        return Call(str(response))
+        said = (
+            response.gather(num_digits=1, action=ack["ack_url"], method="POST") if ack else response
+        )
+        said.say(text)
+        said.pause(length=1)
+        said.say(text)
+        return Call(str(response), ack_incident(announcement))
 
     def send_batch(self, message: Call, deliveries) -> list[SendResult]:
         try:
@@ -66,9 +74,8 @@ class VoiceChannel(Channel):
         results = []
         for delivery in deliveries:
             try:
-                call = client.calls.create(
-                    to=delivery.target, from_=voice_from(), twiml=message.twiml
-                )
+                twiml = fill(message.twiml, message.ack_incident, delivery.id, voice_callback)
+                call = client.calls.create(to=delivery.target, from_=voice_from(), twiml=twiml)
             except (TwilioException, requests.RequestException) as error:
                 results.append(SendResult(delivery.id, error=classify(error, http)))
                 continue

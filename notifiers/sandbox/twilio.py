@@ -10,6 +10,10 @@
 - ``POST /_sandbox/twilio/inbound`` ``{"url", "from", "to", "body"}``: a phone texts us;
   the signed inbound webhook is posted to ``url`` and its TwiML reply is delivered back to
   the phone. ``"signature": "bad"`` sends a wrong signature, for negative tests.
+- ``POST /_sandbox/twilio/answer`` ``{"to", "digits"}``: the phone answers the latest call
+  made to it and presses `digits`: the call's ``<Gather>`` action is posted, signed as
+  Twilio signs it (CallSid, Digits, From, To), and what its TwiML reply says is recorded
+  on the phone (kind "call"). 404 if no call to it had a Gather.
 
 Magic numbers, as Twilio's test credentials have them: ``+15005550001`` is invalid (21211),
 ``+15005550004`` is blocked (21610, as is any number that texted STOP here), and
@@ -156,6 +160,11 @@ async def create_call(request: web.Request) -> web.Response:
         Preview(title=f"Call from {str(form['From'])}", body=spoken),
     )
     sid = "CA" + secrets.token_hex(16)
+    request.app[CALLS_KEY][to] = {
+        "sid": sid,
+        "from": str(form["From"]),
+        "twiml": str(form.get("Twiml", "")),
+    }
     return web.json_response(
         {
             "sid": sid,
@@ -173,6 +182,39 @@ def _spoken_text(twiml: str) -> str:
         return " ".join(node.text or "" for node in ElementTree.fromstring(twiml).iter("Say"))
     except ElementTree.ParseError:
         return twiml
+
+
+def _gather_action(twiml: str) -> str:
+    try:
+        gather = ElementTree.fromstring(twiml).find("Gather")
+    except ElementTree.ParseError:
+        return ""
+    return "" if gather is None else gather.get("action", "")
+
+
+async def answer(request: web.Request) -> web.Response:
+    """A phone answers its latest call and presses keys: post the Gather's action."""
+    data = await request.json()
+    phone = str(data.get("to", ""))
+    call = request.app[CALLS_KEY].get(phone) or {}
+    action = _gather_action(str(call.get("twiml", "")))
+    if not action:
+        return web.json_response({"error": f"no call to {phone} asks for keys"}, status=404)
+    params = {
+        "AccountSid": ACCOUNT_SID,
+        "CallSid": call["sid"],
+        "From": call["from"],
+        "To": phone,
+        "Digits": str(data.get("digits", "")),
+        "CallStatus": "in-progress",
+        "Direction": "outbound-api",
+    }
+    status, reply = await _post_signed(action, params)
+    spoken = _spoken_text(reply)
+    request.app[RECORDER_KEY].add(
+        PROVIDER, "call", phone, {"Digits": params["Digits"]}, Preview(title="Keys", body=spoken)
+    )
+    return web.json_response({"status": status, "reply": reply})
 
 
 def sign(url: str, params: dict[str, str]) -> str:
@@ -271,15 +313,18 @@ async def clear_opt_outs(request: web.Request) -> web.Response:
 
 
 CALLBACKS_KEY = web.AppKey("twilio_callbacks", set)
+CALLS_KEY = web.AppKey("twilio_calls", dict[str, dict[str, str]])
 
 
 def register(app: web.Application) -> None:
     app[STOPPED_KEY] = set()
     app[CALLBACKS_KEY] = set()
+    app[CALLS_KEY] = {}
     base = API.format(sid="{sid}")
     app.router.add_post(f"{base}/Messages.json", create_message, name="twilio_messages")
     app.router.add_post(f"{base}/Calls.json", create_call, name="twilio_calls")
     app.router.add_post("/_sandbox/twilio/inbound", inbound, name="sandbox_twilio_inbound")
+    app.router.add_post("/_sandbox/twilio/answer", answer, name="sandbox_twilio_answer")
     app.router.add_delete(
         "/_sandbox/twilio/opt-outs", clear_opt_outs, name="sandbox_twilio_optouts"
     )

@@ -21,6 +21,7 @@ from sendgrid.helpers.eventwebhook import EventWebhook
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
+from incidents.response import acks
 from notifiers.channels.sms import twilio_config
 from notifiers.languages import supported_language
 from notifiers.models import Delivery
@@ -83,7 +84,8 @@ def twilio_status(request: HttpRequest) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
-    """STOP, START and HELP (and their synonyms) texted to our number."""
+    """STOP, START and HELP (and their synonyms) texted to our number; on-call staff
+    acknowledging a page ("ACK", "ACK KQ47", "KQ47": incidents.response.acks)."""
     if not twilio_signed(request):
         return HttpResponse("invalid signature", status=403)
     phone = request.POST.get("From", "")
@@ -106,6 +108,8 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
         reply = "start"
     elif word in HELP_WORDS:
         reply = "help"
+    elif (asked := acks.ack_words(word)) is not None:
+        return ack_reply(acks.answer_text(phone, asked[1], now))
     else:
         reply = "unknown"
     return twiml_reply(reply, subscribers[0].locale if subscribers else settings.LANGUAGE_CODE)
@@ -121,6 +125,19 @@ def twiml_reply(kind: str, language: str) -> HttpResponse:
     response = MessagingResponse()
     if text:
         response.message(text)
+    return HttpResponse(str(response), content_type="application/xml")
+
+
+def ack_reply(answer: acks.Answer) -> HttpResponse:
+    """What acknowledging by text did, as TwiML (messages/sms/reply_ack_<kind>.txt)."""
+    context = {
+        "page_name": settings.STATUSPAGE["NAME"],
+        "incident": answer.incident,
+        "incidents": answer.incidents,
+    }
+    text = render_to_string(f"messages/sms/reply_ack_{answer.kind}.txt", context).strip()
+    response = MessagingResponse()
+    response.message(text)
     return HttpResponse(str(response), content_type="application/xml")
 
 
