@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+import requests
 import time_machine
 from django.db import connection
 
@@ -211,3 +212,25 @@ def test_levels_load_from_the_policies_file(team, tmp_path):
     path.write_text(path.read_text().replace("[Cai]", "[Zed]"))
     with pytest.raises(PolicyError, match="unknown contact"):
         load_policies(path)
+
+
+def test_a_text_back_from_level_one_stops_level_two(
+    down_probe, levels_policy, sandbox, task_queue, live_server, settings
+):
+    """Acknowledging from the page (issue 18, item 2) is an acknowledgement like any other."""
+    settings.STATUSPAGE = {**settings.STATUSPAGE, "URL": live_server.url}
+    incident = open_incident(down_probe)
+    sent_to(sandbox, task_queue, NOW)
+    reply = requests.post(
+        f"{sandbox.url}/_sandbox/twilio/inbound",
+        json={
+            "url": f"{live_server.url}/hooks/twilio/inbound",
+            "from": "+34600000002",
+            "to": "+14155550000",
+            "body": "ACK",
+        },
+        timeout=10,
+    )
+    assert reply.status_code == 200 and reply.json()["status"] == 200
+    tick(NOW + 10 * MIN)
+    assert paged(incident) == [("Ben", 1)]
