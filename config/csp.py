@@ -20,18 +20,20 @@ from statuspage.public.context_processors import brand_colour
 
 BASE = (
     "default-src 'self'; script-src 'self'; img-src 'self' data:; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "base-uri 'self'; form-action 'self'"
 )
 
 
 @functools.lru_cache(maxsize=8)
-def policy(colour: str) -> str:
+def policy(colour: str, frame_ancestors: str = "'none'") -> str:
+    """`frame_ancestors`: who may frame the response; nobody, but an audience's signed
+    embed URL (statuspage.public.private), which any site holding it may frame."""
     styles = "style-src 'self'"
     if colour:
         inline = f":root {{ --brand: {colour}; }}".encode()
         digest = base64.b64encode(hashlib.sha256(inline).digest()).decode()
         styles += f" 'sha256-{digest}'"
-    return f"{BASE}; {styles}"
+    return f"{BASE}; frame-ancestors {frame_ancestors}; {styles}"
 
 
 def content_security_policy(get_response: Callable) -> Callable:
@@ -39,7 +41,8 @@ def content_security_policy(get_response: Callable) -> Callable:
         response = get_response(request)
         if "Content-Security-Policy" not in response:
             colour = brand_colour(settings.STATUSPAGE.get("BRAND_COLOUR", ""))
-            response["Content-Security-Policy"] = policy(colour)
+            framed = getattr(response, "frame_ancestors", None)
+            response["Content-Security-Policy"] = policy(colour, framed or "'none'")
         return response
 
     return middleware

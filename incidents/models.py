@@ -13,8 +13,17 @@ from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
 from notifiers.recipients import Recipients
+from statuspage import viewer
 from statuspage.inputs import CleanInput
-from statuspage.models import Component, ComponentStatus, Probe, imported_once, new_public_id
+from statuspage.models import (
+    Audience,
+    Component,
+    ComponentStatus,
+    Probe,
+    imported_once,
+    new_public_id,
+    visible_to,
+)
 from statuspage.statuses import choice_label
 
 if TYPE_CHECKING:
@@ -118,12 +127,20 @@ class IncidentQuerySet(models.QuerySet):
         return self.filter(status__in=OPEN_STATUSES)
 
     def public(self) -> IncidentQuerySet:
-        """What the public may see: incidents once a public step fired, and all maintenance.
+        """What the reader may see: incidents once a public step fired, and all maintenance,
+        of those visible to the reader of this request (`shown`: the public by default).
 
         A probe-opened incident stays internal until its policy publishes it, so a false
         alarm closed quietly before then never appears on the page.
         """
-        return self.filter(published_at__isnull=False)
+        return self.filter(published_at__isnull=False).shown()
+
+    def visible_to(self, audience: Audience | None) -> IncidentQuerySet:
+        """Private incidents only on their audiences' pages (statuspage.models.visible_to)."""
+        return self.filter(visible_to(audience, Incident.private_to.through, "incident"))
+
+    def shown(self) -> IncidentQuerySet:
+        return self.visible_to(viewer.audience())
 
     def maintenance(self) -> IncidentQuerySet:
         return self.filter(kind=Incident.Kind.MAINTENANCE)
@@ -157,6 +174,13 @@ class Incident(CleanInput, models.Model):
     impact = models.CharField(max_length=10, choices=Impact.choices, default=Impact.MINOR)
     components = models.ManyToManyField(
         Component, through="AffectedComponent", related_name="incidents"
+    )
+    # Private to these audiences: shown, and announced, only to them ("internal" to them).
+    private_to = models.ManyToManyField(
+        Audience,
+        blank=True,
+        related_name="private_incidents",
+        help_text=_("Shown and announced only to these audiences; empty: public."),
     )
     origin_probe = models.ForeignKey(
         Probe, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents"
@@ -268,6 +292,29 @@ class Incident(CleanInput, models.Model):
     @property
     def is_maintenance(self) -> bool:
         return self.kind == self.Kind.MAINTENANCE
+
+    @property
+    def is_private(self) -> bool:
+        """Private to some audience: never on a public surface nor announced to the public."""
+        return self.private_to.exists()
+
+    def inherit_privacy(self) -> None:
+        """Opened on components that are all private: private to their audiences too, or
+        an incident named after a private component would reach the public."""
+        components = list(self.components.prefetch_related("private_to"))
+        if not components or any(not c.private_to.all() for c in components):
+            return
+        self.private_to.add(*{a for c in components for a in c.private_to.all()})
+
+    def announced_components(self) -> list[Component]:
+        """The components named when announcing it to its readers: the public ones, and,
+        of a private incident, those private to its audiences too."""
+        audiences = list(self.private_to.all())
+        public = visible_to(None, Component.private_to.through, "component")
+        if not audiences:
+            return list(self.components.filter(public))
+        own = models.Q(private_to__in=audiences)
+        return list(self.components.filter(public | own).distinct())
 
     def is_held(self, now: datetime) -> bool:
         return self.held_until is not None and self.held_until > now

@@ -5,6 +5,7 @@ from django.urls import path
 
 from incidents.console import api as manage_api
 from incidents.console import api_schedules, oncall, replay, views
+from incidents.console.invitations import join
 from incidents.console.login import ThrottledLoginView, link_login, request_link
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
         auth_views.LogoutView.as_view(next_page="console-login"),
         name="console-logout",
     ),
+    path("audiences/join/<str:token>/", join, name="audience-join"),
     path("manage/", views.dashboard, name="console-dashboard"),
     path("manage/live", views.dashboard_live, name="console-live"),
     path("manage/incidents/new", views.new_incident, name="console-new-incident"),

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from statuspage.models import Component
+from statuspage.models import Audience, Component
 
 CONFIRMATION_CODE_DIGITS = 6
 CONFIRMATION_CODE_TTL = timedelta(minutes=15)
@@ -83,6 +83,14 @@ class SubscriberQuerySet(models.QuerySet):
         )
         return self.filter(models.Q(all_components=True) | models.Exists(chosen))
 
+    def hearing_about(self, incident) -> SubscriberQuerySet:
+        """Who may be told of this incident: everyone of a public one; of one private to
+        some audiences, only the subscribers of those audiences' pages (never the public)."""
+        private_to = list(incident.private_to.values_list("id", flat=True))
+        if not private_to:
+            return self
+        return self.filter(audience_id__in=private_to)
+
 
 class Subscriber(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -93,6 +101,10 @@ class Subscriber(models.Model):
     locale = models.CharField(max_length=16, default="en")
     all_components = models.BooleanField(default=True)
     components = models.ManyToManyField(Component, blank=True, related_name="subscribers")
+    # Subscribed on an audience's private page: also told of the incidents private to it.
+    audience = models.ForeignKey(
+        Audience, null=True, blank=True, on_delete=models.CASCADE, related_name="subscribers"
+    )
     # The same person's other contact, tried when this one fails permanently.
     fallback = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -4,12 +4,15 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.translation import gettext as _
 
+from incidents.console.invitations import invite
 from incidents.response.budgets import advice_fits, describe
 from statuspage import clock
 from statuspage.checks import registered
 from statuspage.models import (
     SHARED_PROBE_SETTINGS,
     Audience,
+    AudienceInvitation,
+    AudienceMember,
     CheckResult,
     Component,
     ComponentGroup,
@@ -20,6 +23,7 @@ from statuspage.models import (
     ProbeAgent,
     RegionState,
 )
+from statuspage.public.private import embed_path
 
 
 @admin.register(ComponentGroup)
@@ -29,15 +33,60 @@ class ComponentGroupAdmin(admin.ModelAdmin):
 
 @admin.register(Audience)
 class AudienceAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "push_topic"]
+    list_display = ["name", "slug", "push_topic", "private_page", "embed_enabled"]
     prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["embed_url"]
+    actions = ["rotate_embed_keys"]
+
+    @admin.display(description="Embed URL")
+    def embed_url(self, obj: Audience) -> str:
+        """The signed URL to embed the private page (works while embedding is on)."""
+        if obj.pk is None or not obj.private_page:
+            return "-"
+        return embed_path(obj)
+
+    @admin.action(description="Rotate the embed key (every embed URL given out stops working)")
+    def rotate_embed_keys(self, request, queryset) -> None:
+        for audience in queryset:
+            audience.rotate_embed_key()
+        self.message_user(request, f"{queryset.count()} embed key(s) rotated.")
+
+
+@admin.register(AudienceMember)
+class AudienceMemberAdmin(admin.ModelAdmin):
+    list_display = ["user", "audience", "joined_at"]
+    list_filter = ["audience"]
+    autocomplete_fields = ["user"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if obj.joined_at is None:
+            obj.joined_at = clock.now()
+        super().save_model(request, obj, form, change)
+
+    def get_exclude(self, request, obj=None):
+        return ["joined_at"]
+
+
+@admin.register(AudienceInvitation)
+class AudienceInvitationAdmin(admin.ModelAdmin):
+    """Adding one records it and emails the link (incidents.console.invitations)."""
+
+    list_display = ["email", "audience", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["audience"]
+    fields = ["audience", "email"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.pk = invite(obj.audience, obj.email, request.user).pk
 
 
 @admin.register(Component)
 class ComponentAdmin(admin.ModelAdmin):
     list_display = ["name", "group", "status", "position"]
     list_filter = ["group", "status"]
-    filter_horizontal = ["audiences"]
+    filter_horizontal = ["audiences", "private_to"]
     # Past this many lines the message list would bury the form; the rest are counted.
     shown_cuts = 30
 

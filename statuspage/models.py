@@ -10,13 +10,15 @@ import secrets
 import uuid
 import zoneinfo
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import IntegrityError, models, transaction
 from django.utils.translation import gettext_lazy as _
 
-from statuspage import clock
+from statuspage import clock, viewer
 from statuspage.checks import ProbeKind, kind_for, pushed_kinds, registered
 from statuspage.checks.outcome import CheckOutcome
 from statuspage.inputs import CleanInput
@@ -81,17 +83,69 @@ topic_validator = RegexValidator(
 
 
 class Audience(CleanInput, models.Model):
-    """The users of one of the company's apps: they see its banner and get its pushes."""
+    """The users of one of the company's apps: they see its banner and get its pushes.
+
+    With `private_page`, also the readers of a page of its own (`/a/<slug>/`): the public
+    components and incidents plus those private to it (`visible_to`), for its members
+    (`AudienceMember`) and, while `embed_enabled`, anyone holding its signed embed URL
+    (rotated by bumping `embed_key_version`)."""
 
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=120)
     push_topic = models.CharField(max_length=200, validators=[topic_validator])
+    private_page = models.BooleanField(
+        default=False, help_text=_("Has a private page of its own at /a/<slug>/.")
+    )
+    embed_enabled = models.BooleanField(
+        default=False, help_text=_("Its signed embed URL opens the private page.")
+    )
+    embed_key_version = models.PositiveIntegerField(
+        default=1, help_text=_("Bump to invalidate every embed URL given out so far.")
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def rotate_embed_key(self) -> None:
+        """Every embed URL given out so far stops working (a database increment)."""
+        Audience.objects.filter(id=self.id).update(
+            embed_key_version=models.F("embed_key_version") + 1
+        )
+        self.refresh_from_db(fields=["embed_key_version"])
+
+    def has_member(self, user) -> bool:
+        """Staff read every private page; others need a membership."""
+        if not user.is_authenticated or not user.is_active:
+            return False
+        if user.is_staff:
+            return True
+        return AudienceMember.objects.filter(audience=self, user=user).exists()
+
+
+def visible_to(audience: Audience | None, link: Any, owner: str) -> models.Q:
+    """THE rule of private rows, for components and incidents alike: a row private to no
+    audience is public; a row private to some audiences is seen only on those audiences'
+    pages. `link` is the row's `private_to` through table, `owner` its foreign key name."""
+    private = models.Q(models.Exists(link.objects.filter(**{owner: models.OuterRef("pk")})))
+    if audience is None:
+        return ~private
+    own = link.objects.filter(**{owner: models.OuterRef("pk"), "audience": audience})
+    return ~private | models.Q(models.Exists(own))
+
+
+class ComponentQuerySet(models.QuerySet):
+    def visible_to(self, audience: Audience | None) -> ComponentQuerySet:
+        return self.filter(visible_to(audience, Component.private_to.through, "component"))
+
+    def shown(self) -> ComponentQuerySet:
+        """What the reader of this request may see (statuspage.viewer): the public, by default."""
+        return self.visible_to(viewer.audience())
+
+    def private(self) -> ComponentQuerySet:
+        return self.filter(private_to__isnull=False).distinct()
 
 
 class Component(CleanInput, models.Model):
@@ -117,10 +171,18 @@ class Component(CleanInput, models.Model):
         related_name="components",
         help_text=_("The apps whose users are affected when this component fails."),
     )
+    private_to = models.ManyToManyField(
+        Audience,
+        blank=True,
+        related_name="private_components",
+        help_text=_("Shown only on these audiences' private pages; empty: public."),
+    )
     start_date = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     external_id = models.CharField(max_length=64, blank=True, default="", editable=False)
+
+    objects = ComponentQuerySet.as_manager()
 
     class Meta:
         ordering = ["group__position", "position", "name"]
@@ -800,3 +862,57 @@ class ComponentDay(models.Model):
         if self.observed_seconds <= 0:
             return None
         return 100.0 * max(0.0, 1.0 - self.down_seconds / self.observed_seconds)
+
+
+class AudienceMember(models.Model):
+    """A user who may read one audience's private page (Django login)."""
+
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="audience_memberships"
+    )
+    joined_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["audience", "user"], name="audience_member_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.audience}"
+
+
+class AudienceInvitation(CleanInput, models.Model):
+    """An emailed link that makes its holder a member once: `accept` claims it with a
+    conditional UPDATE, so two clicks (or two processes) cannot both use it."""
+
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.audience}"
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.accepted_at is None and now < self.expires_at
+
+    def accept(self, user, now: datetime) -> bool:
+        """Claim it for `user` and make them a member; False when used or expired."""
+        with transaction.atomic():
+            claimed = AudienceInvitation.objects.filter(
+                id=self.id, accepted_at__isnull=True, expires_at__gt=now
+            ).update(accepted_at=now, accepted_by=user)
+            if not claimed:
+                return False
+            AudienceMember.objects.get_or_create(
+                audience_id=self.audience_id, user=user, defaults={"joined_at": now}
+            )
+        return True

@@ -28,8 +28,10 @@ from deploy.nginx.front import Front, FrontConfig, port_answers
 from statuspage import clock
 from statuspage.management.commands.runall import web_command
 from statuspage.models import Audience
+from statuspage.public.private import embed_path
 from statuspage.public.snapshot import publish
 from tests.factories import open_outage_at
+from tests.statuspage.private_world import PRIVATE_NAME, private_world
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONT_PORT = int(os.environ.get("FRONT_TEST_PORT", "18210"))
@@ -201,3 +203,25 @@ def test_a_hung_app_is_answered_from_the_snapshot_after_the_front_stops_waiting(
                 assert (status, headers["X-Status-Source"]) == (200, "snapshot"), path
         finally:
             os.killpg(app.pid, signal.SIGCONT)
+
+
+def test_an_audience_page_is_never_cached_nor_served_from_the_copy(
+    app, front, snapshot_dir, tmp_path, settings
+):
+    world = private_world()
+    world.audience.embed_enabled = True
+    world.audience.save()
+    assert get("/")[0] == 200  # the app has made its development key by now
+    settings.SECRET_KEY = (tmp_path / "var" / "secret_key").read_text().strip()  # sign as it
+    path = embed_path(world.audience)
+    publish()
+    for _ in range(2):
+        status, headers, body = get(path)
+        assert status == 200 and PRIVATE_NAME in body.decode()
+        assert headers.get("X-Front-Cache") in (None, "BYPASS", "MISS")
+        assert headers["Cache-Control"] == "private, no-store"
+    status, headers, body = get("/")
+    assert PRIVATE_NAME not in body.decode()
+    stop(app)
+    status, headers, body = get(path)
+    assert status == 503 and PRIVATE_NAME not in body.decode()

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from incidents.models import MAINTENANCE_STATUSES, Impact, IncidentStatus
 from incidents.response.workflow import MAX_HOLD
 from statuspage.inputs import validate_moment, validate_text
-from statuspage.models import Component, ComponentStatus
+from statuspage.models import Audience, Component, ComponentStatus
 
 INCIDENT_STATUS_CHOICES = [
     (s.value, s.label)
@@ -46,6 +46,15 @@ class UpdateForm(forms.Form):
     )
     component_status = forms.ChoiceField(
         choices=OUTAGE_CHOICES, initial="partial_outage", label=_("Status of the chosen components")
+    )
+    private_to = forms.ModelMultipleChoiceField(
+        queryset=Audience.objects.filter(private_page=True),
+        required=False,
+        label=_("Private to (new incidents)"),
+        help_text=_(
+            "Shown and announced only on these audiences' pages; none: public. "
+            "Left empty on private components only, it is private to their audiences."
+        ),
     )
     notify = forms.BooleanField(
         required=False, initial=True, label=_("Notify everyone told so far")

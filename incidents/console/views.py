@@ -386,6 +386,7 @@ def new_incident(request: HttpRequest) -> HttpResponse:
                 now,
                 status=data["status"],
                 deliver=data["notify"],
+                private_to=data["private_to"],
             )
             messages.success(request, _("Incident opened and published."))
             return redirect("console-incident", incident.public_id)

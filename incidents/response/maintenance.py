@@ -92,6 +92,7 @@ def schedule(
             AffectedComponent.objects.create(
                 incident=maintenance, component=component, status=ComponentStatus.UNDER_MAINTENANCE
             )
+        maintenance.inherit_privacy()
         text = body or render_message(
             "page", IncidentUpdate.Kind.MAINTENANCE_SCHEDULED, context_for(maintenance)
         )

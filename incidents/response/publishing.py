@@ -49,13 +49,30 @@ def incident_audiences(incident: Incident) -> list[Audience]:
     return list(Audience.objects.filter(components__incidents=incident).distinct())
 
 
+# Never told of an incident private to some audiences: they reach people outside them.
+NOT_FOR_PRIVATE = (Recipients.COMPONENT_TOPICS, Recipients.PUBLIC)
+
+
+def recipient_audiences(incident: Incident, recipients: str) -> Sequence[Audience | None]:
+    """The audiences to announce to: for app users, those of the affected components, or
+    of a private incident only its own audiences (their apps); one announcement otherwise."""
+    if recipients != Recipients.APP_USERS:
+        return [None]
+    private_to = list(incident.private_to.all())
+    return private_to or incident_audiences(incident)
+
+
 def publish(update: IncidentUpdate, recipients: str, channels: list[str], now: datetime) -> Outcome:
-    """Announce one update to one kind of recipients on each named channel."""
+    """Announce one update to one kind of recipients on each named channel; a private
+    incident never to the public (social networks, public webhooks, component topics),
+    and to subscribers only of its audiences' pages (SubscriberQuerySet.hearing_about)."""
     outcome = Outcome()
+    private = update.incident.is_private
+    if private and recipients in NOT_FOR_PRIVATE:
+        outcome.warnings.append(f"private incident: not announced to {recipients}")
+        return outcome
     available = registered_channels()
-    audiences: Sequence[Audience | None] = (
-        incident_audiences(update.incident) if recipients == Recipients.APP_USERS else [None]
-    )
+    audiences = recipient_audiences(update.incident, recipients)
     for channel in channels:
         if channel == PAGE_CHANNEL:
             continue
@@ -64,7 +81,7 @@ def publish(update: IncidentUpdate, recipients: str, channels: list[str], now: d
             continue
         for audience in audiences:
             outcome.announced.append(announce(update, channel, recipients, audience, now))
-        if recipients == Recipients.APP_USERS and channel == PUSH:
+        if recipients == Recipients.APP_USERS and channel == PUSH and not private:
             # Pushes to the apps also reach installs that follow the affected components.
             outcome.announced.append(announce(update, PUSH, Recipients.COMPONENT_TOPICS, None, now))
     return outcome
@@ -98,6 +115,21 @@ def publish_to_told(update: IncidentUpdate, now: datetime) -> list[Announcement]
     classes = registered()
     return [
         announce(update, channel, recipients, audiences.get(audience_id), now)
-        for channel, recipients, audience_id in told(update.incident, tells_oncall(update))
+        for channel, recipients, audience_id in still_told(update.incident, tells_oncall(update))
         if channel in classes and classes[channel].carries_kind(update.kind)
+    ]
+
+
+def still_told(incident: Incident, oncall: bool) -> list[tuple[str, str, int | None]]:
+    """Those told so far, less the public side once the incident was made private to some
+    audiences (and other audiences' apps): its later updates stay within them."""
+    everyone = told(incident, oncall)
+    private_to = set(incident.private_to.values_list("id", flat=True))
+    if not private_to:
+        return everyone
+    return [
+        (channel, recipients, audience_id)
+        for channel, recipients, audience_id in everyone
+        if recipients not in NOT_FOR_PRIVATE
+        and (recipients != Recipients.APP_USERS or audience_id in private_to)
     ]

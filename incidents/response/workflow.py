@@ -11,6 +11,7 @@ alarm: it is closed quietly with an internal note and never announced.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -33,7 +34,7 @@ from incidents.response.maintenance import is_under_maintenance
 from incidents.response.policies import assign_policy
 from incidents.response.publishing import publish_to_told
 from incidents.response.timeline import add_update, change_component, context_for, next_update_by
-from statuspage.models import Component, ComponentStatus, Probe, ProbeState, Verdict
+from statuspage.models import Audience, Component, ComponentStatus, Probe, ProbeState, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ def create_probe_incident(probe: Probe, component: Component, now: datetime) -> 
     incident.name = render_message("page", "opened", {"component": component}, "name")
     incident.save()
     AffectedComponent.objects.create(incident=incident, component=component, status=status)
+    incident.inherit_privacy()
     assign_policy(incident)
     # The component's status changes on the page when the incident is published.
     change = {
@@ -254,8 +256,10 @@ def open_by_staff(
     now: datetime,
     status: str = IncidentStatus.INVESTIGATING,
     deliver: bool = True,
+    private_to: Iterable[Audience] = (),
 ) -> Incident:
-    """A person opened it: it is public at once, and its policy's clock starts now."""
+    """A person opened it: it is published at once (to the public, or only to the audiences
+    it is private to), and its policy's clock starts now."""
     if status not in (
         IncidentStatus.INVESTIGATING,
         IncidentStatus.IDENTIFIED,
@@ -281,6 +285,11 @@ def open_by_staff(
             change = change_component(component, component_status)
             if change:
                 changes.append(change)
+        private_to = list(private_to)
+        if private_to:
+            incident.private_to.set(private_to)
+        else:
+            incident.inherit_privacy()
         assign_policy(incident)
         add_update(
             incident,

@@ -25,7 +25,7 @@ def incident_url(incident) -> str:
 def message_context(announcement) -> dict:
     update = announcement.update
     incident = update.incident
-    components = list(incident.components.all())
+    components = incident.announced_components()
     return {
         "announcement": announcement,
         "incident": incident,
@@ -127,12 +127,14 @@ class SubscriberTargets:
     """
 
     def __init__(self, announcement, channel: str) -> None:
-        component_ids = list(announcement.update.incident.components.values_list("id", flat=True))
+        incident = announcement.update.incident
+        component_ids = list(incident.components.values_list("id", flat=True))
         self.announcement = announcement
         self.subscribers = (
             Subscriber.objects.active()
             .filter(channel=channel)
             .following(component_ids)
+            .hearing_about(incident)
             .order_by("id")
         )
 

@@ -152,7 +152,7 @@ class WebhookChannel(Channel):
                 "status_indicator": snapshot.overall.indicator,
                 "status_description": snapshot.overall.description,
             },
-            "incident": incident_payload(announcement.update.incident),
+            "incident": incident_payload(announcement.update.incident, context["components"]),
         }
         return WebhookMessage(
             statuspage=payload,

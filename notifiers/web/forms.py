@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from notifiers.destinations import BlockedDestination, checked_address
 from notifiers.languages import supported_language
 from notifiers.subscribers import SubscriberChannel, WebhookFormat
+from statuspage import viewer
 from statuspage.models import Component
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -94,6 +95,17 @@ class ComponentsField(forms.ModelMultipleChoiceField):
         super().__init__(queryset=Component.objects.order_by("name"), required=False, **kwargs)
 
 
+class ShownComponents(forms.Form):
+    """The components a reader may choose: the public ones, or on an audience's page (or
+    for its subscriber) also those private to it (statuspage.models.visible_to)."""
+
+    def __init__(self, *args, audience=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        shown = Component.objects.visible_to(audience or viewer.audience())
+        field = self.fields["components"]
+        field.queryset = shown.order_by("name")  # type: ignore[attr-defined]
+
+
 class AddressForm(forms.Form):
     """Validates and normalises an address field with the channel's own check."""
 
@@ -118,7 +130,7 @@ class AddressForm(forms.Form):
         return raw.lower()
 
 
-class SubscribeForm(AddressForm):
+class SubscribeForm(ShownComponents, AddressForm):
     channel = forms.ChoiceField(
         choices=[
             (SubscriberChannel.EMAIL, _("Email")),
@@ -214,14 +226,14 @@ class CodeForm(forms.Form):
     code = forms.CharField(max_length=6, min_length=6, label=_("Confirmation code"))
 
 
-class PreferencesForm(forms.Form):
+class PreferencesForm(ShownComponents):
     components = ComponentsField(
         label=_("Components"), help_text=_("Leave all unticked to hear about everything.")
     )
     language = forms.ChoiceField(choices=settings.LANGUAGES, label=_("Language of the messages"))
 
 
-class DeviceForm(forms.Form):
+class DeviceForm(ShownComponents):
     """Push device registration from an app: its Firebase installation id (or token)."""
 
     fid = forms.CharField(max_length=500)

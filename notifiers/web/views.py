@@ -50,7 +50,7 @@ from notifiers.web.forms import (
     PreferencesForm,
     SubscribeForm,
 )
-from statuspage import clock
+from statuspage import clock, viewer
 from statuspage.models import Component
 
 if TYPE_CHECKING:
@@ -173,6 +173,9 @@ def open_subscription(
     now = clock.now()
     defaults = {"created_at": now, "updated_at": now, "all_components": not follows_nothing}
     with transaction.atomic():
+        # Made on an audience's page (statuspage.public.private): bound to that audience,
+        # so it also hears of the incidents private to it.
+        defaults["audience"] = viewer.audience()
         return Subscriber.objects.get_or_create(channel=channel, address=address, defaults=defaults)
 
 
@@ -286,7 +289,9 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
     subscriber = managed_subscriber(token)
     if subscriber is None:
         return render(request, "notifiers/link_invalid.html", status=400)
-    form = PreferencesForm(request.POST or None, initial=preferences_initial(subscriber))
+    form = PreferencesForm(
+        request.POST or None, initial=preferences_initial(subscriber), audience=subscriber.audience
+    )
     saved = False
     if request.method == "POST" and form.is_valid():
         chosen = list(form.cleaned_data["components"])
@@ -312,7 +317,9 @@ def preferences_initial(subscriber: Subscriber) -> dict[str, Any]:
 
 def preferences_context(subscriber: Subscriber, token: str, **extra) -> dict[str, Any]:
     """The manage page's context: the preferences form, and the backup contact's."""
-    form = extra.pop("form", None) or PreferencesForm(initial=preferences_initial(subscriber))
+    form = extra.pop("form", None) or PreferencesForm(
+        initial=preferences_initial(subscriber), audience=subscriber.audience
+    )
     channel = subscriber.backup_channel
     context = {
         "form": form,

@@ -30,7 +30,7 @@ def current_windows() -> list[Incident]:
 def windows(which: Which):
     """All (most recent first), current (upcoming and active, as summary.json lists them),
     upcoming (scheduled) or active (in progress, verifying)."""
-    found = Incident.objects.maintenance()
+    found = Incident.objects.maintenance().shown()
     if which == "current":
         found = found.filter(
             status__in=[IncidentStatus.SCHEDULED, *ACTIVE_MAINTENANCE_STATUSES]

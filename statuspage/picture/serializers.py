@@ -93,7 +93,14 @@ def components_payload(snapshot) -> list[dict]:
     ]
 
 
-def update_payload(update: IncidentUpdate, incident: Incident) -> dict:
+def update_payload(
+    update: IncidentUpdate, incident: Incident, shown: set[str] | None = None
+) -> dict:
+    """`shown`: the component ids the reader may see; others are left out of the update's
+    affected components (a private component named in a public incident's update)."""
+    affected = update.affected_components
+    if shown is not None and affected:
+        affected = [a for a in affected if a.get("code") in shown]
     return {
         "id": update.public_id,
         "incident_id": incident.public_id,
@@ -102,15 +109,19 @@ def update_payload(update: IncidentUpdate, incident: Incident) -> dict:
         "created_at": stamp(update.created_at),
         "updated_at": stamp(update.updated_at),
         "display_at": stamp(update.display_at),
-        "affected_components": update.affected_components,
+        "affected_components": affected,
         "deliver_notifications": update.deliver_notifications,
         "custom_tweet": None,
         "tweet_id": None,
     }
 
 
-def incident_payload(incident: Incident) -> dict:
-    """Expects updates prefetched newest first and components with their group."""
+def incident_payload(incident: Incident, components: list[Component] | None = None) -> dict:
+    """Expects updates prefetched newest first and components with their group, the
+    components those the reader may see (Component.objects.shown())."""
+    if components is None:
+        components = list(incident.components.all())
+    shown = {c.public_id for c in components}
     return {
         "id": incident.public_id,
         "name": incident.name,
@@ -123,6 +134,6 @@ def incident_payload(incident: Incident) -> dict:
         "resolved_at": stamp(incident.resolved_at),
         "shortlink": incident_url(incident),
         "page_id": page_id(),
-        "incident_updates": [update_payload(u, incident) for u in incident.updates.all()],
-        "components": [component_payload(c) for c in incident.components.all()],
+        "incident_updates": [update_payload(u, incident, shown) for u in incident.updates.all()],
+        "components": [component_payload(c) for c in components],
     }

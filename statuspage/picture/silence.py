@@ -129,7 +129,7 @@ def with_silence(components: QuerySet[Component]) -> QuerySet[Component]:
 
 def silent_components(component_ids: list[int] | None = None) -> list[Component]:
     """The components whose status is unknown (of these ids, or all), in one query."""
-    components = with_silence(Component.objects.all()).filter(
+    components = with_silence(Component.objects.shown()).filter(
         Exists(silent_probes().filter(component=OuterRef("pk")))
     )
     if component_ids is not None:

@@ -174,7 +174,7 @@ def with_timeline(incidents):
     """Updates newest first and components with their group, in two extra queries."""
     return incidents.prefetch_related(
         Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
-        Prefetch("components", queryset=Component.objects.select_related("group")),
+        Prefetch("components", queryset=Component.objects.shown().select_related("group")),
     )
 
 
@@ -195,7 +195,7 @@ def last_incident_change() -> datetime | None:
 
 
 def build_snapshot() -> Snapshot:
-    components = list(with_silence(Component.objects.select_related("group")))
+    components = list(with_silence(Component.objects.shown().select_related("group")))
     incidents = unresolved_incidents()
     groups: dict[int, GroupView] = {}
     ungrouped = []

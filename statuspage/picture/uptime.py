@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils.formats import date_format
 
-from incidents.models import AffectedComponent
+from incidents.models import AffectedComponent, Incident
 from statuspage.models import (
     Component,
     ComponentDay,
@@ -91,6 +91,7 @@ def incidents_by_component_day(start: datetime, end: datetime) -> dict[tuple[int
         Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gte=start),
         incident__started_at__lt=end,
         incident__published_at__isnull=False,
+        incident__in=Incident.objects.visible_to(None),
     )
     found: dict[tuple[int, date], list] = defaultdict(list)
     for link in touching.order_by("incident__started_at"):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import translation
 
@@ -112,9 +113,11 @@ def components_for_banner(request: HttpRequest) -> list[int] | None:
         audience = Audience.objects.filter(slug=slug).first()
         if audience is None:
             raise BannerQueryError(f"Unknown audience '{slug}'.")
-        ids.update(audience.components.values_list("id", flat=True))
+        ids.update(audience.components.shown().values_list("id", flat=True))
     if wanted:
-        found = dict(Component.objects.filter(public_id__in=wanted).values_list("public_id", "id"))
+        found = dict(
+            Component.objects.shown().filter(public_id__in=wanted).values_list("public_id", "id")
+        )
         missing = sorted(set(wanted) - set(found))
         if missing:
             raise BannerQueryError(f"Unknown component id(s): {', '.join(missing)}.")
@@ -123,7 +126,11 @@ def components_for_banner(request: HttpRequest) -> list[int] | None:
 
 
 def banner_incident(component_ids: list[int] | None) -> Incident | None:
-    incidents = Incident.objects.public().unresolved().prefetch_related("components", "updates")
+    incidents = (
+        Incident.objects.public()
+        .unresolved()
+        .prefetch_related(Prefetch("components", queryset=Component.objects.shown()), "updates")
+    )
     if component_ids is not None:
         incidents = incidents.filter(components__id__in=component_ids).distinct()
     ranked = sorted(

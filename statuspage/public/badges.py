@@ -107,7 +107,7 @@ def svg_response(request: HttpRequest, badge: Badge) -> HttpResponse:
 
 
 def shown_component(public_id: str) -> Component:
-    component = get_object_or_404(with_silence(Component.objects.all()), public_id=public_id)
+    component = get_object_or_404(with_silence(Component.objects.shown()), public_id=public_id)
     if not component.showcase:
         raise Http404("No such component.")
     return component
@@ -134,6 +134,7 @@ def component_uptime(request: HttpRequest, public_id: str) -> HttpResponse:
 def badge_paths() -> list[str]:
     """Every badge URL, for the static snapshot."""
     paths = ["/badge.svg"]
-    for public_id in Component.objects.filter(showcase=True).values_list("public_id", flat=True):
+    shown = Component.objects.shown().filter(showcase=True)
+    for public_id in shown.values_list("public_id", flat=True):
         paths += [f"/badges/{public_id}.svg", f"/badges/{public_id}/uptime.svg"]
     return paths

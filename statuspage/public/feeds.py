@@ -62,7 +62,7 @@ class HistoryRss(Feed):
         """The whole page, or one component when the URL names it."""
         if public_id is None:
             return None
-        return get_object_or_404(Component, public_id=public_id, showcase=True)
+        return get_object_or_404(Component.objects.shown(), public_id=public_id, showcase=True)
 
     def title(self, component: Component | None = None) -> str:
         if component is not None:
@@ -136,5 +136,5 @@ def public_feed(feed: HistoryRss) -> Callable:
 
 def component_feed_paths() -> list[str]:
     """Every per-component feed URL, for the static snapshot."""
-    ids = Component.objects.filter(showcase=True).values_list("public_id", flat=True)
+    ids = Component.objects.shown().filter(showcase=True).values_list("public_id", flat=True)
     return [f"/components/{i}/history.{suffix}" for i in ids for suffix in ("rss", "atom")]

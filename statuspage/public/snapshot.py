@@ -179,9 +179,10 @@ def republish_every() -> timedelta:
 
 
 def fingerprint() -> tuple:
-    """Cheap marker of anything public having changed."""
+    """Cheap marker of anything public having changed (a component or an incident made
+    private leaves the public counts)."""
     return (
-        Component.objects.aggregate(n=Count("id"), at=Max("updated_at")),
+        Component.objects.shown().aggregate(n=Count("id"), at=Max("updated_at")),
         Incident.objects.public().aggregate(n=Count("id"), at=Max("updated_at")),
         IncidentUpdate.objects.aggregate(n=Count("id"), at=Max("updated_at")),
         Probe.objects.filter(silent_since__isnull=False).aggregate(

@@ -29,7 +29,7 @@ from django.utils import translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import parse_http_date_safe, quote_etag
 
-from statuspage import clock
+from statuspage import clock, viewer
 from statuspage.changes import VERSION_KEY, current_version, store
 from statuspage.instruments import PUBLIC_ANSWERS
 
@@ -260,7 +260,9 @@ def stored(
     def decorate(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method not in ("GET", "HEAD") or not enabled():
+            # An audience's private answer (statuspage.public.private) is never stored.
+            private = viewer.audience() is not None
+            if request.method not in ("GET", "HEAD") or not enabled() or private:
                 return view(request, *args, **kwargs)
             key = answer_key(kind, request, names, per_language, kwargs)
             return answer(view, request, args, kwargs, key, unreachable, kind)

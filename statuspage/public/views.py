@@ -32,7 +32,7 @@ def incident_detail(request: HttpRequest, public_id: str) -> HttpResponse:
     incident = get_object_or_404(
         Incident.objects.public().prefetch_related(
             Prefetch("updates", queryset=IncidentUpdate.objects.order_by("-display_at", "-id")),
-            Prefetch("components", queryset=Component.objects.order_by("name")),
+            Prefetch("components", queryset=Component.objects.shown().order_by("name")),
         ),
         public_id=public_id,
     )

@@ -22,7 +22,7 @@ def refresh_roles(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0009_acknowledge_from_the_page'),
+        ('incidents', '0010_private_incidents'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,0 +1,70 @@
+"""Audience pages in headless Chromium: a member logs in and reads the private page; an
+outsider is refused without learning the page exists; the signed embed URL opens it in a
+frame, and a tampered one does not."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import expect
+
+from statuspage.models import AudienceMember
+from statuspage.public.private import embed_path
+from tests.clock import NOW
+from tests.statuspage.private_world import PRIVATE_INCIDENT, PRIVATE_NAME, private_world
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-test-password"
+
+
+def log_in(page, live_server, path: str, username: str) -> None:
+    page.goto(f"{live_server.url}{path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_a_member_logs_in_and_reads_the_private_page(live_server, page):
+    world = private_world()
+    nurse = User.objects.create_user("nurse", password=PASSWORD)
+    AudienceMember.objects.create(audience=world.audience, user=nurse, joined_at=NOW)
+
+    log_in(page, live_server, "/a/clinic-network/", "nurse")
+
+    expect(page).to_have_url(f"{live_server.url}/a/clinic-network/")
+    expect(page.locator("main")).to_contain_text(PRIVATE_NAME)
+    page.get_by_role("link", name=PRIVATE_INCIDENT).first.click()
+    expect(page).to_have_url(
+        f"{live_server.url}/a/clinic-network/incidents/{world.private_incident.public_id}"
+    )
+    expect(page.locator("main")).to_contain_text("Clinic staff cannot sign in.")
+
+
+def test_an_outsider_is_refused_as_if_the_page_did_not_exist(live_server, page):
+    private_world()
+    User.objects.create_user("outsider", password=PASSWORD)
+
+    log_in(page, live_server, "/a/clinic-network/", "outsider")
+    expect(page.locator("body")).not_to_contain_text(PRIVATE_NAME)
+    real = page.goto(f"{live_server.url}/a/clinic-network/")
+    missing = page.goto(f"{live_server.url}/a/no-such-audience/")
+    assert real.status == missing.status == 404
+    assert PRIVATE_NAME not in page.content()
+
+
+def test_the_embed_url_opens_in_a_frame_and_a_tampered_one_does_not(live_server, page):
+    world = private_world()
+    world.audience.embed_enabled = True
+    world.audience.save()
+    path = embed_path(world.audience)
+
+    opened = page.goto(f"{live_server.url}{path}")
+    assert opened.status == 200
+    expect(page.locator("main")).to_contain_text(PRIVATE_INCIDENT)
+    page.set_content(f'<iframe src="{live_server.url}{path}" width="800" height="600"></iframe>')
+    expect(page.frame_locator("iframe").locator("main")).to_contain_text(PRIVATE_NAME)
+
+    tampered = page.goto(f"{live_server.url}{path[:-3]}x/")
+    assert tampered.status == 404
+    assert PRIVATE_NAME not in page.content()
