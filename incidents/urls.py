@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from incidents.console import api as manage_api
-from incidents.console import replay, views
+from incidents.console import api_schedules, oncall, replay, views
 from incidents.console.invitations import join
 from incidents.console.login import ThrottledLoginView, link_login, request_link
 
@@ -23,6 +23,17 @@ urlpatterns = [
     path("manage/incidents/new", views.new_incident, name="console-new-incident"),
     path("manage/maintenance/new", views.new_maintenance, name="console-new-maintenance"),
     path("manage/preview", views.live_preview, name="console-preview"),
+    path("manage/oncall", oncall.schedules_page, name="console-schedules"),
+    path(
+        "manage/oncall/<int:schedule_id>/overrides",
+        oncall.add_override,
+        name="console-add-override",
+    ),
+    path(
+        "manage/oncall/<int:schedule_id>/overrides/<int:override_id>/remove",
+        oncall.remove_override,
+        name="console-remove-override",
+    ),
     path("manage/demo/replay", replay.replay_page, name="console-demo-replay"),
     path("manage/incidents/<str:public_id>", views.incident_detail, name="console-incident"),
     path(
@@ -60,4 +71,25 @@ urlpatterns = [
     ),
     path("api/manage/v1/components", manage_api.components, name="manage-components"),
     path("api/manage/v1/components/<str:public_id>", manage_api.component, name="manage-component"),
+    path("api/manage/v1/schedules", api_schedules.schedules, name="manage-schedules"),
+    path(
+        "api/manage/v1/schedules/<str:public_id>",
+        api_schedules.schedule,
+        name="manage-schedule",
+    ),
+    path(
+        "api/manage/v1/schedules/<str:public_id>/oncall",
+        api_schedules.on_call,
+        name="manage-schedule-oncall",
+    ),
+    path(
+        "api/manage/v1/schedules/<str:public_id>/overrides",
+        api_schedules.overrides,
+        name="manage-schedule-overrides",
+    ),
+    path(
+        "api/manage/v1/schedules/<str:public_id>/overrides/<str:override_id>",
+        api_schedules.override,
+        name="manage-schedule-override",
+    ),
 ]
