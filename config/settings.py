@@ -489,6 +489,8 @@ NOTIFIERS: NotifiersSettings = {
     "BACKUP_AFTER_BREAKER_OPEN_MINUTES": env_int("BACKUP_AFTER_BREAKER_OPEN_MINUTES", 10),
 }
 NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.current_contacts"
+# Who a fired page was recorded for (so a retry after a hand-off reaches the same people).
+NOTIFIERS_ONCALL_PAGED_PROVIDER = "incidents.response.oncall.paged_contacts"
 
 # Rate limits of the other public endpoints, on the subscribe forms' limiter
 # (notifiers.ratelimit): attempts per client address and per destination

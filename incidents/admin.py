@@ -11,13 +11,18 @@ from incidents.models import (
     AffectedComponent,
     ApiToken,
     AuditEvent,
+    EscalationLevel,
     EscalationPolicy,
     EscalationStep,
     Incident,
     IncidentUpdate,
     InvalidTransition,
+    LayerMember,
     MessageTemplate,
     OnCallContact,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
 )
 from incidents.response import workflow
 from incidents.response.budgets import override_problems
@@ -174,3 +179,48 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+# --- On-call schedules and escalation levels (incidents.schedules) ------------------------
+
+
+class LayerMemberInline(admin.TabularInline):
+    model = LayerMember
+    extra = 1
+
+
+@admin.register(ScheduleLayer)
+class ScheduleLayerAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "position", "rotation", "hand_off_time", "starts_at"]
+    inlines = [LayerMemberInline]
+
+
+class ScheduleLayerInline(admin.TabularInline):
+    model = ScheduleLayer
+    extra = 0
+    show_change_link = True
+
+
+class ScheduleOverrideInline(admin.TabularInline):
+    model = ScheduleOverride
+    extra = 0
+    exclude = ["created_by"]
+
+
+@admin.register(Schedule)
+class ScheduleAdmin(admin.ModelAdmin):
+    list_display = ["name", "time_zone", "on_call_now"]
+    inlines = [ScheduleLayerInline, ScheduleOverrideInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_reading(since=clock.now())
+
+    @admin.display(description=_("On call now"))
+    def on_call_now(self, schedule: Schedule) -> str:
+        return str(schedule.on_call_at(clock.now()) or "-")
+
+
+@admin.register(EscalationLevel)
+class EscalationLevelAdmin(admin.ModelAdmin):
+    list_display = ["step", "position", "schedule", "wait_minutes"]
+    filter_horizontal = ["contacts"]

@@ -521,6 +521,9 @@ class EscalationStep(CleanInput, models.Model):
     if_quiet_for_seconds = models.PositiveIntegerField(
         default=0, help_text=_("Reminders: only when no staff update for this long.")
     )
+    levels_repeat = models.PositiveIntegerField(
+        default=0, help_text=_("Page steps with levels: go through them again this many times.")
+    )
 
     class Meta:
         ordering = ["policy", "delay_seconds", "position", "id"]
@@ -690,3 +693,15 @@ class ApiToken(CleanInput, models.Model):
         )
         self.revoked_at = self.revoked_at or now
         return updated == 1
+
+
+# Schedules, escalation levels and paged contacts live in their own module; imported here so
+# Django registers them with the app's models.
+from incidents.schedules import (  # noqa: E402, F401
+    EscalationLevel,
+    LayerMember,
+    PagedContact,
+    Schedule,
+    ScheduleLayer,
+    ScheduleOverride,
+)

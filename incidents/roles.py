@@ -19,6 +19,10 @@ SUPPORT_PERMISSIONS = [
     "incidents.view_auditevent",
     "incidents.view_firedstep",
     "incidents.view_oncallcontact",
+    "incidents.view_schedule",
+    "incidents.view_scheduleoverride",
+    "incidents.add_scheduleoverride",
+    "incidents.delete_scheduleoverride",
     "statuspage.view_component",
     "notifiers.view_announcement",
     "notifiers.view_delivery",
@@ -37,6 +41,11 @@ ADMIN_EXTRA = [
         ("incidents", "oncallcontact"),
         ("incidents", "apitoken"),
         ("notifiers", "subscriber"),
+        ("incidents", "schedule"),
+        ("incidents", "scheduleoverride"),
+        ("incidents", "schedulelayer"),
+        ("incidents", "layermember"),
+        ("incidents", "escalationlevel"),
     ]
     for verb in ("view", "add", "change", "delete")
 ]

@@ -8,8 +8,10 @@ from incidents.console import (
     api_keys,
     api_policies,
     api_probes,
+    api_schedules,
     api_subscribers,
     api_templates,
+    oncall,
     replay,
     views,
 )
@@ -31,6 +33,17 @@ urlpatterns = [
     path("manage/incidents/new", views.new_incident, name="console-new-incident"),
     path("manage/maintenance/new", views.new_maintenance, name="console-new-maintenance"),
     path("manage/preview", views.live_preview, name="console-preview"),
+    path("manage/oncall", oncall.schedules_page, name="console-schedules"),
+    path(
+        "manage/oncall/<int:schedule_id>/overrides",
+        oncall.add_override,
+        name="console-add-override",
+    ),
+    path(
+        "manage/oncall/<int:schedule_id>/overrides/<int:override_id>/remove",
+        oncall.remove_override,
+        name="console-remove-override",
+    ),
     path("manage/demo/replay", replay.replay_page, name="console-demo-replay"),
     path("manage/incidents/<str:public_id>", views.incident_detail, name="console-incident"),
     path(
@@ -96,5 +109,26 @@ urlpatterns = [
         "api/manage/v1/api-keys/<str:public_id>/revoke",
         api_keys.revoke,
         name="manage-api-key-revoke",
+    ),
+    path("api/manage/v1/schedules", api_schedules.schedules, name="manage-schedules"),
+    path(
+        "api/manage/v1/schedules/<str:public_id>",
+        api_schedules.schedule,
+        name="manage-schedule",
+    ),
+    path(
+        "api/manage/v1/schedules/<str:public_id>/oncall",
+        api_schedules.on_call,
+        name="manage-schedule-oncall",
+    ),
+    path(
+        "api/manage/v1/schedules/<str:public_id>/overrides",
+        api_schedules.overrides,
+        name="manage-schedule-overrides",
+    ),
+    path(
+        "api/manage/v1/schedules/<str:public_id>/overrides/<str:override_id>",
+        api_schedules.override,
+        name="manage-schedule-override",
     ),
 ]

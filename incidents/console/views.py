@@ -34,7 +34,7 @@ from incidents.models import (
     IncidentUpdate,
     InvalidTransition,
 )
-from incidents.response import audit, clock, maintenance, workflow
+from incidents.response import audit, clock, maintenance, oncall, workflow
 from incidents.response.policies import ensure_default_policy
 from statuspage import clock as wall
 from statuspage.models import CheckResult
@@ -51,7 +51,10 @@ def console_incidents():
     ).prefetch_related(
         "components",
         Prefetch(
-            "policy__steps", queryset=EscalationStep.objects.order_by("delay_seconds", "position")
+            "policy__steps",
+            queryset=EscalationStep.objects.order_by("delay_seconds", "position").prefetch_related(
+                "levels"
+            ),
         ),
         Prefetch(
             "fired_steps",
@@ -88,6 +91,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "windows": windows,
             "engines": fleet,
             "leader": leader,
+            "oncall": oncall.on_call_panel(now),
             "refresh_ms": int(settings.CONSOLE_REFRESH_SECONDS * 1000),
         },
     )

@@ -25,8 +25,8 @@ from incidents.models import (
     Incident,
     IncidentUpdate,
 )
-from incidents.response import maintenance_clock
-from incidents.response.oncall import current_contacts
+from incidents.response import levels, maintenance_clock
+from incidents.response.oncall import paged_so_far, record_page
 from incidents.response.policies import assign_policy
 from incidents.response.publishing import Outcome, publish, publish_to_told
 from incidents.response.timeline import (
@@ -48,6 +48,7 @@ class Due:
     key: str
     due_at: datetime
     skip_reason: str = ""
+    turn: levels.LevelTurn | None = None
 
 
 def tick(now: datetime) -> int:
@@ -92,6 +93,8 @@ def due_occurrences(
         return []
     if step.action == Action.HOLDING:
         return holding_due(incident, step, now, taken)
+    if step.action == Action.PAGE and levels.step_levels(step):
+        return level_due(incident, step, now, taken)
     if not step.repeat_every_seconds:
         key = grid_key(step, 0)
         return [] if key in taken else [with_condition(incident, step, Due(step, key, first), now)]
@@ -112,6 +115,17 @@ def due_occurrences(
     if key in taken:
         return missed
     return missed + [with_condition(incident, step, Due(step, key, first + latest * period), now)]
+
+
+def level_due(
+    incident: Incident, step: EscalationStep, now: datetime, taken: set[str]
+) -> list[Due]:
+    """The latest level due pages; older ones missed meanwhile are recorded as skipped."""
+    due = levels.due_turns(incident, step, now, taken)
+    skipped = "a later level was due at the same time (the engine was stopped or the clock jumped)"
+    return [Due(step, t.key, t.due_at, skipped, t) for t in due[:-1]] + [
+        Due(step, t.key, t.due_at, turn=t) for t in due[-1:]
+    ]
 
 
 def blocked(incident: Incident, step: EscalationStep, now: datetime) -> bool:
@@ -166,7 +180,7 @@ def fire(
                 fired_by=actor,
             )
             if not due.skip_reason:
-                perform(incident, due.step, record, now)
+                perform(incident, due, record, now)
                 record.save(update_fields=["note", "update"])
     except IntegrityError:
         log.info("step %s of incident %s was fired by another engine", due.key, incident.id)
@@ -178,14 +192,18 @@ def fire(
     return record
 
 
-def perform(incident: Incident, step: EscalationStep, record: FiredStep, now: datetime) -> None:
-    action = {
-        Action.PAGE: page_oncall,
-        Action.PUBLISH: publish_current,
-        Action.REMIND: remind_oncall,
-        Action.HOLDING: publish_holding,
-    }[Action(step.action)]
-    update, outcome = action(incident, step, now)
+def perform(incident: Incident, due: Due, record: FiredStep, now: datetime) -> None:
+    step = due.step
+    update: IncidentUpdate | None
+    if step.action == Action.PAGE:
+        update, outcome = page_oncall(incident, step, now, due.turn)
+    else:
+        action = {
+            Action.PUBLISH: publish_current,
+            Action.REMIND: remind_oncall,
+            Action.HOLDING: publish_holding,
+        }[Action(step.action)]
+        update, outcome = action(incident, step, now)
     record.update = update
     record.note = "; ".join(n for n in (record.note, outcome.note()) if n)[:500]
 
@@ -195,19 +213,30 @@ def internal_update(incident: Incident, kind: str, now: datetime) -> IncidentUpd
     return add_update(incident, kind, body, now, internal=True)
 
 
-def page_oncall(incident, step, now) -> tuple[IncidentUpdate, Outcome]:
+def page_oncall(
+    incident, step, now, turn: levels.LevelTurn | None = None
+) -> tuple[IncidentUpdate, Outcome]:
+    """Page a level's people (a step without levels: whoever is on call), recorded first."""
     update = internal_update(incident, IncidentUpdate.Kind.PAGING, now)
-    return update, tell_oncall(update, step, now)
+    people = turn.level.people_at(now) if turn else levels.default_people(now)
+    record_page(update, people, turn.number if turn else 0)
+    outcome = tell_oncall(update, step, now, people)
+    if turn is not None:
+        outcome.warnings.insert(0, f"level {turn.number}: " + ", ".join(map(str, people)))
+    return update, outcome
 
 
 def remind_oncall(incident, step, now) -> tuple[IncidentUpdate, Outcome]:
+    """Remind everyone paged so far (nobody paged yet: whoever is on call)."""
     update = internal_update(incident, IncidentUpdate.Kind.REMINDER, now)
-    return update, tell_oncall(update, step, now)
+    people = paged_so_far(incident.id) or levels.default_people(now)
+    record_page(update, people)
+    return update, tell_oncall(update, step, now, people)
 
 
-def tell_oncall(update: IncidentUpdate, step, now) -> Outcome:
+def tell_oncall(update: IncidentUpdate, step, now, people: list) -> Outcome:
     outcome = publish(update, Recipients.ONCALL, step.channels, now)
-    if not current_contacts():
+    if not people:
         outcome.warnings.append("no one is on call: add active contacts to the roster")
     return outcome
 
@@ -263,6 +292,9 @@ def next_time(
 ) -> datetime | None:
     """When the step fires next; `latest` is the newest public update (read once by callers)."""
     first = incident.detected_at + step.delay
+    if step.action == Action.PAGE and levels.step_levels(step):
+        turn = levels.next_turn(incident, step, taken)
+        return turn.due_at if turn else None
     if step.action == Action.HOLDING:
         if incident.published_at is None or latest is None or latest.next_update_by is None:
             return None
@@ -287,7 +319,13 @@ def step_state(incident: Incident, step: EscalationStep, now: datetime) -> str:
 def fire_now(incident: Incident, step: EscalationStep, now: datetime, actor) -> FiredStep | None:
     """Publish now: fire the step's next occurrence early, as the staff member asked."""
     taken = set(incident.fired_steps.values_list("key", flat=True))
-    if step.action == Action.HOLDING:
+    leveled = step.action == Action.PAGE and bool(levels.step_levels(step))
+    turn = levels.next_turn(incident, step, taken) if leveled else None
+    if leveled and turn is None:
+        return None  # every level has paged as many times as the step says
+    if turn is not None:
+        key = turn.key
+    elif step.action == Action.HOLDING:
         latest = incident.latest_public_update()
         key = f"step:{step.id}:after:{latest.public_id if latest else 'none'}"
     else:
@@ -301,5 +339,5 @@ def fire_now(incident: Incident, step: EscalationStep, now: datetime, actor) -> 
             )
         )
         key = grid_key(step, n)
-    due = Due(step, key, now)
+    due = Due(step, key, now, turn=turn)
     return fire(incident, due, now, actor=actor, note=f"fired early by {actor}")

@@ -17,7 +17,16 @@ from pathlib import Path
 import yaml
 from django.db import transaction
 
-from incidents.models import PAGE_CHANNEL, Action, EscalationPolicy, EscalationStep, Incident
+from incidents.models import (
+    PAGE_CHANNEL,
+    Action,
+    EscalationLevel,
+    EscalationPolicy,
+    EscalationStep,
+    Incident,
+    OnCallContact,
+    Schedule,
+)
 from notifiers.models import Recipients
 from notifiers.registry import MINUTE, by_priority
 from statuspage.models import Component
@@ -70,7 +79,8 @@ def ensure_default_policy() -> EscalationPolicy:
 
 def write_steps(policy: EscalationPolicy, steps: Iterable[dict]) -> None:
     policy.steps.all().delete()
-    EscalationStep.objects.bulk_create(
+    steps = list(steps)
+    made = EscalationStep.objects.bulk_create(
         EscalationStep(
             policy=policy,
             position=index,
@@ -80,9 +90,30 @@ def write_steps(policy: EscalationPolicy, steps: Iterable[dict]) -> None:
             channels=list(step.get("channels", [])),
             repeat_every_seconds=step.get("every", 0),
             if_quiet_for_seconds=step.get("if_quiet_for", 0),
+            levels_repeat=step.get("repeat", 0),
         )
         for index, step in enumerate(steps)
     )
+    for step, spec in zip(made, steps, strict=True):
+        write_levels(step, spec.get("levels", []))
+
+
+def write_levels(step: EscalationStep, levels: list[dict]) -> None:
+    """A page step's levels, naming schedules and contacts by name (unknown: PolicyError)."""
+    for position, spec in enumerate(levels, start=1):
+        schedule = None
+        if spec.get("schedule"):
+            schedule = Schedule.objects.filter(name=spec["schedule"]).first()
+            if schedule is None:
+                raise PolicyError(f"{step.policy}: unknown schedule {spec['schedule']!r}.")
+        contacts = list(OnCallContact.objects.filter(name__in=spec["contacts"]))
+        missing = set(spec["contacts"]) - {c.name for c in contacts}
+        if missing:
+            raise PolicyError(f"{step.policy}: unknown contact(s) {', '.join(sorted(missing))}.")
+        level = EscalationLevel.objects.create(
+            step=step, position=position, schedule=schedule, wait_minutes=spec["wait"] // 60
+        )
+        level.contacts.set(contacts)
 
 
 def choose_policy(components: Iterable[Component], impact: str) -> EscalationPolicy:
@@ -143,7 +174,33 @@ def parse_step(raw, where: str) -> dict:
         step["every"] = parse_duration(raw["every"], f"{where}.every")
     if "if_quiet_for" in raw:
         step["if_quiet_for"] = parse_duration(raw["if_quiet_for"], f"{where}.if_quiet_for")
+    if "levels" in raw:
+        step.update(parse_levels(raw, action, where))
     return step
+
+
+def parse_levels(raw: dict, action: str, where: str) -> dict:
+    """`levels: [{schedule: NAME, contacts: [NAME], wait: 10m}]` and `repeat: K` on a page
+    step."""
+    levels = raw["levels"]
+    if action != Action.PAGE or not isinstance(levels, list) or not levels:
+        raise PolicyError(f"{where}.levels: a non-empty list, on page steps only.")
+    parsed = []
+    for n, level in enumerate(levels):
+        here = f"{where}.levels[{n}]"
+        contacts = level.get("contacts", []) if isinstance(level, dict) else None
+        if not isinstance(contacts, list) or not all(isinstance(c, str) for c in contacts):
+            raise PolicyError(f"{here}: a mapping with schedule, contacts (names) and wait.")
+        if not level.get("schedule") and not contacts:
+            raise PolicyError(f"{here}: name a schedule or contacts.")
+        wait = parse_duration(level.get("wait", "15m"), f"{here}.wait")
+        if wait < 60:
+            raise PolicyError(f"{here}.wait: at least a minute, e.g. 10m.")
+        parsed.append({"schedule": level.get("schedule"), "contacts": contacts, "wait": wait})
+    repeat = raw.get("repeat", 0)
+    if not isinstance(repeat, int) or isinstance(repeat, bool) or not 0 <= repeat <= 20:
+        raise PolicyError(f"{where}.repeat: how many more times, 0 to 20.")
+    return {"levels": parsed, "repeat": repeat}
 
 
 def parse_policies(text: str) -> list[dict]:

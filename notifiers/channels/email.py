@@ -103,7 +103,7 @@ class EmailChannel(Channel):
         if announcement.recipients == "subscribers":
             return subscriber_targets(announcement, self.name)
         if announcement.recipients == "oncall":
-            return oncall_targets("email")
+            return oncall_targets("email", announcement)
         return []
 
     def render(self, announcement) -> EmailMessage:

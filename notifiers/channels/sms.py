@@ -160,7 +160,7 @@ class SmsChannel(Channel):
         if announcement.recipients == "subscribers" and self.carries(announcement):
             return subscriber_targets(announcement, self.name)
         if announcement.recipients == "oncall":
-            return oncall_targets("phone")
+            return oncall_targets("phone", announcement)
         return []
 
     def render(self, announcement) -> TextMessage:

@@ -48,7 +48,7 @@ class VoiceChannel(Channel):
 
     def targets(self, announcement):
         if announcement.recipients == "oncall":
-            return oncall_targets("phone")
+            return oncall_targets("phone", announcement)
         return []
 
     def render(self, announcement) -> Call:

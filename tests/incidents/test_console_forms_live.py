@@ -122,8 +122,8 @@ def test_the_live_dashboard_answers_in_a_fixed_number_of_queries(
 ):
     client.force_login(support_user)
     workflow.handle_verdict(down_probe, Verdict.CONFIRMED_DOWN, NOW)
-    # 20, the SMS sign-up budget alert and the failed sends
-    with django_assert_max_num_queries(22) as one:
+    # 20, the SMS sign-up budget alert, the failed sends and the escalation levels
+    with django_assert_max_num_queries(23) as one:
         live(client)
     open_by_staff_elsewhere(support_user)
     with django_assert_max_num_queries(len(one.captured_queries)):

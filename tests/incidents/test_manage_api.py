@@ -206,7 +206,9 @@ def test_the_openapi_document_lists_every_management_route():
         (Path(settings.BASE_DIR) / "docs" / "openapi-manage.yaml").read_text()
     )
     documented = {
-        p.replace("{id}", "<str:public_id>").replace("{action}", "<str:action>")
+        p.replace("{id}", "<str:public_id>")
+        .replace("{action}", "<str:action>")
+        .replace("{override_id}", "<str:override_id>")
         for p in document["paths"]
     }
     routes = {

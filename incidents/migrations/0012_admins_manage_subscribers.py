@@ -15,7 +15,7 @@ def sync(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("incidents", "0010_private_incidents"),
+        ("incidents", "0011_oncall_schedules_and_escalation_levels"),
         ("notifiers", "0017_subscriber_consent"),
     ]
 
