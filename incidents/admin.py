@@ -3,8 +3,6 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.template import TemplateDoesNotExist, TemplateSyntaxError
-from django.template.loader import get_template
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -26,9 +24,8 @@ from incidents.models import (
     ScheduleLayer,
     ScheduleOverride,
 )
-from incidents.overrides import compile_override
 from incidents.response import workflow
-from incidents.response.budgets import check_override, describe
+from incidents.response.budgets import override_problems
 from statuspage import clock
 
 
@@ -101,32 +98,13 @@ class MessageTemplateForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         assert data is not None  # ModelForm.clean returns cleaned_data; the stubs allow None
-        name = f"{data.get('kind')}_{data['part']}" if data.get("part") else data.get("kind")
-        try:
-            get_template(f"messages/{data.get('channel')}/{name}.txt")
-        except TemplateDoesNotExist:
-            raise forms.ValidationError(
-                f"There is no messages/{data.get('channel')}/{name}.txt to override: "
-                "check the channel, kind and part."
-            ) from None
-        try:
-            compile_override(data.get("body", ""))
-        except TemplateSyntaxError as error:
-            self.add_error("body", f"Template error: {error}")
-            return data
-        self.cuts = self.check_budget(data)
-        return data
-
-    def check_budget(self, data: dict[str, Any]) -> list[str]:
-        """Refuse an override no shortening makes fit its channel's budget; return what
-        will be cut of one that fits only shortened (shown once saved)."""
         draft = MessageTemplate(**{f: data.get(f, "") for f in self.Meta.fields})
-        fits = check_override(draft)
-        errors = [fit for fit in fits if fit.error]
-        if errors:
-            self.add_error("body", describe(errors))
-            return []
-        return describe(fits)
+        problems, self.cuts = override_problems(draft)
+        if "template" in problems:
+            raise forms.ValidationError(problems["template"][0])
+        if "body" in problems:
+            self.add_error("body", problems["body"])
+        return data
 
 
 @admin.register(MessageTemplate)

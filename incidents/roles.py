@@ -40,6 +40,7 @@ ADMIN_EXTRA = [
         ("incidents", "messagetemplate"),
         ("incidents", "oncallcontact"),
         ("incidents", "apitoken"),
+        ("notifiers", "subscriber"),
         ("incidents", "schedule"),
         ("incidents", "scheduleoverride"),
         ("incidents", "schedulelayer"),

@@ -4,7 +4,17 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from incidents.console import api as manage_api
-from incidents.console import api_schedules, oncall, replay, views
+from incidents.console import (
+    api_keys,
+    api_policies,
+    api_probes,
+    api_schedules,
+    api_subscribers,
+    api_templates,
+    oncall,
+    replay,
+    views,
+)
 from incidents.console.invitations import join
 from incidents.console.login import ThrottledLoginView, link_login, request_link
 
@@ -71,6 +81,35 @@ urlpatterns = [
     ),
     path("api/manage/v1/components", manage_api.components, name="manage-components"),
     path("api/manage/v1/components/<str:public_id>", manage_api.component, name="manage-component"),
+    path("api/manage/v1/subscribers", api_subscribers.subscribers, name="manage-subscribers"),
+    path(
+        "api/manage/v1/subscribers/<str:public_id>",
+        api_subscribers.subscriber,
+        name="manage-subscriber",
+    ),
+    path(
+        "api/manage/v1/subscribers/<str:public_id>/unsubscribe",
+        api_subscribers.unsubscribe,
+        name="manage-subscriber-unsubscribe",
+    ),
+    path("api/manage/v1/probes", api_probes.probes, name="manage-probes"),
+    path("api/manage/v1/probes/<str:public_id>", api_probes.probe, name="manage-probe"),
+    path(
+        "api/manage/v1/probes/<str:public_id>/<str:action>",
+        api_probes.probe_switch,
+        name="manage-probe-switch",
+    ),
+    path("api/manage/v1/policies", api_policies.policies, name="manage-policies"),
+    path("api/manage/v1/policies/<str:public_id>", api_policies.policy, name="manage-policy"),
+    path("api/manage/v1/templates", api_templates.templates, name="manage-templates"),
+    path("api/manage/v1/templates/<str:public_id>", api_templates.template, name="manage-template"),
+    path("api/manage/v1/api-keys", api_keys.api_keys, name="manage-api-keys"),
+    path("api/manage/v1/api-keys/<str:public_id>", api_keys.api_key, name="manage-api-key"),
+    path(
+        "api/manage/v1/api-keys/<str:public_id>/revoke",
+        api_keys.revoke,
+        name="manage-api-key-revoke",
+    ),
     path("api/manage/v1/schedules", api_schedules.schedules, name="manage-schedules"),
     path(
         "api/manage/v1/schedules/<str:public_id>",

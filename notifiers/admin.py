@@ -81,7 +81,19 @@ class SubscriberAdmin(admin.ModelAdmin):
     ]
     list_filter = ["channel", "suppression"]
     search_fields = ["address"]
-    readonly_fields = ["public_id", "code_digest", "code_sent_at", "code_tries", "signing_secret"]
+    # The consent an import recorded is evidence: shown, never edited.
+    readonly_fields = [
+        "public_id",
+        "code_digest",
+        "code_sent_at",
+        "code_tries",
+        "signing_secret",
+        "consent_by",
+        "consent_text",
+        "consent_at",
+        "consent_source",
+        "imported_by",
+    ]
     filter_horizontal = ["components"]
 
 

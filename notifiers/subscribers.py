@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -65,6 +66,16 @@ class WebhookFormat(models.TextChoices):
     STATUSPAGE = "statuspage", _("JSON (Statuspage-compatible, signed)")
     SLACK = "slack", _("Slack incoming webhook")
     TEAMS = "teams", _("Microsoft Teams (Adaptive Card)")
+
+
+@dataclass(frozen=True)
+class Consent:
+    """Who consented to what, when and through which source: a pre-confirmed import's proof."""
+
+    by: str
+    text: str
+    at: datetime
+    source: str
 
 
 class SubscriberQuerySet(models.QuerySet):
@@ -122,6 +133,12 @@ class Subscriber(models.Model):
     )
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
+    # Imported pre-confirmed (management API): the consent that stands in for the opt-in.
+    consent_by = models.CharField(max_length=200, blank=True, help_text=_("Who consented."))
+    consent_text = models.TextField(blank=True, help_text=_("What they consented to."))
+    consent_at = models.DateTimeField(null=True, blank=True)
+    consent_source = models.CharField(max_length=200, blank=True, help_text=_("Where, how."))
+    imported_by = models.CharField(max_length=150, blank=True)
 
     objects = SubscriberQuerySet.as_manager()
 
@@ -146,6 +163,13 @@ class Subscriber(models.Model):
         self.confirmed_at = self.confirmed_at or now
         self.code_digest = ""
         self.updated_at = now
+
+    def confirm_with_consent(self, consent: Consent, imported_by: str, now: datetime) -> None:
+        """Confirmed without an opt-in message: only with the consent recorded instead."""
+        self.consent_by, self.consent_text = consent.by, consent.text
+        self.consent_at, self.consent_source = consent.at, consent.source
+        self.imported_by = imported_by
+        self.confirm(now)
 
     @property
     def backup_channel(self) -> str | None:

@@ -210,10 +210,13 @@ class Component(CleanInput, models.Model):
         if self.status == status:
             return False
         old, self.status = self.status, status
-        self.save(update_fields=["status", "updated_at"])
-        ComponentStatusChange.objects.create(
-            component=self, old_status=old, new_status=status, changed_at=clock.now()
-        )
+        # One transaction: what a new change row writes (webhooks' component_update events,
+        # notifiers.apps) commits with it or not at all.
+        with transaction.atomic():
+            self.save(update_fields=["status", "updated_at"])
+            ComponentStatusChange.objects.create(
+                component=self, old_status=old, new_status=status, changed_at=clock.now()
+            )
         return True
 
 

@@ -8,9 +8,12 @@ Every input problem is a 400 with `fields` naming each wrong field; nothing is c
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
+from django.db.models import Model
 from django.http import HttpRequest, JsonResponse
 
 from incidents.console.api_auth import api_view, error
@@ -134,6 +137,45 @@ def not_allowed(methods: str) -> JsonResponse:
     return response
 
 
+def lacking(request: HttpRequest, *permissions: str) -> JsonResponse | None:
+    """A 403 naming the permissions the key's user lacks, or None when it has them all."""
+    missing = [p for p in permissions if not request.user.has_perm(p)]
+    if missing:
+        return error(403, f"This key's user lacks the permission(s): {', '.join(missing)}.")
+    return None
+
+
+def row_id(value: str, model: type[Model]) -> int:
+    """A row's id from the path; model.DoesNotExist (a 404) for anything not a small number."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise model.DoesNotExist  # type: ignore[attr-defined]
+    return int(value)
+
+
+def json_problem(value: object) -> str | None:
+    """Why a JSON value cannot be stored (text rules for every string inside, finite
+    numbers of a size every database holds), or None."""
+    if isinstance(value, str):
+        return text_problem(value)
+    if isinstance(value, float):
+        return None if math.isfinite(value) and abs(value) < 1e15 else "A finite number."
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if abs(value) < 2**31 else "A number below 2147483648."
+    if isinstance(value, list):
+        return next(filter(None, map(json_problem, value)), None)
+    if isinstance(value, dict):
+        return next(filter(None, map(json_problem, [*value.keys(), *value.values()])), None)
+    return None
+
+
+def flag(data: dict, name: str, errors: dict, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        errors[name] = "true or false."
+        return default
+    return value
+
+
 def reply(payload: dict, status: int = 200) -> JsonResponse:
     return JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
 
@@ -168,6 +210,8 @@ def handle(view):
             return error(404, "No such incident.")
         except Component.DoesNotExist:
             return error(404, "No such component.")
+        except ObjectDoesNotExist:
+            return error(404, "No such object.")
 
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__

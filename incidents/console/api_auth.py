@@ -32,7 +32,7 @@ def error(status: int, message: str, fields: dict | None = None) -> JsonResponse
     return JsonResponse(payload, status=status)
 
 
-def token_user(request):
+def token_of(request) -> ApiToken | None:
     header = request.headers.get("Authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() not in ("oauth", "bearer") or not key.strip():
@@ -47,7 +47,7 @@ def token_user(request):
     if token is None or not token.user.is_active:
         return None
     ApiToken.objects.filter(id=token.id).update(last_used_at=now)
-    return token.user
+    return token
 
 
 def api_view(*permissions: str):
@@ -56,8 +56,9 @@ def api_view(*permissions: str):
     def decorate(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
-            user = token_user(request)
-            if user is None:
+            token = token_of(request)
+            user = token.user if token else None
+            if token is None or user is None:
                 response = error(
                     401, "Missing or invalid API key: send 'Authorization: OAuth <key>'."
                 )
@@ -67,6 +68,7 @@ def api_view(*permissions: str):
             if missing:
                 return error(403, f"This key's user lacks the permission(s): {', '.join(missing)}.")
             request.user = user
+            request.api_token_id = token.id
             return view(request, *args, **kwargs)
 
         wrapped.csrf_exempt = True

@@ -14,11 +14,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.template import TemplateDoesNotExist, TemplateSyntaxError
+from django.template.loader import get_template
 from django.utils import translation
 
 from incidents.limits import MessageTooLong
 from incidents.messages import WHOLE, Cut, fitted, render_message
 from incidents.models import AffectedComponent, Impact, Incident, IncidentUpdate, MessageTemplate
+from incidents.overrides import compile_override
 from notifiers.registry import registered
 from statuspage import clock
 from statuspage.models import Component
@@ -83,6 +86,27 @@ def check_override(template: MessageTemplate, component: Component | None = None
         override=template.body,
         langs=[template.locale],
     )
+
+
+def override_problems(draft: MessageTemplate) -> tuple[dict[str, list[str]], list[str]]:
+    """What refuses an override as it is written (by field; "template" when no file of that
+    channel, kind and part exists), and what of it will be cut on its channel: the admin's
+    form and the management API both ask this."""
+    name = f"{draft.kind}_{draft.part}" if draft.part else draft.kind
+    try:
+        get_template(f"messages/{draft.channel}/{name}.txt")
+    except TemplateDoesNotExist:
+        missing = f"There is no messages/{draft.channel}/{name}.txt to override: "
+        return {"template": [missing + "check the channel, kind and part."]}, []
+    try:
+        compile_override(draft.body)
+    except TemplateSyntaxError as error:
+        return {"body": [f"Template error: {error}"]}, []
+    fits = check_override(draft)
+    errors = [fit for fit in fits if fit.error]
+    if errors:
+        return {"body": describe(errors)}, []
+    return {}, describe(fits)
 
 
 def advice_fits(component: Component, advice: str | None = None) -> list[Fit]:

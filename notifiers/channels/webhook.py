@@ -204,6 +204,58 @@ class WebhookChannel(Channel):
         return SendResult(delivery.id, error=classify(None, response))
 
 
+def component_update_payload(change, unsubscribe: str) -> dict:
+    """Statuspage's component event: what changed, from what to what, and the component."""
+    snapshot = build_snapshot()
+    component = change.component
+    return {
+        "meta": {
+            "unsubscribe": unsubscribe,
+            "documentation": f"{settings.STATUSPAGE['URL']}/api/v2/summary.json",
+        },
+        "page": {
+            "id": settings.STATUSPAGE["PAGE_ID"],
+            "status_indicator": snapshot.overall.indicator,
+            "status_description": snapshot.overall.description,
+        },
+        "component_update": {
+            "created_at": change.changed_at.isoformat(),
+            "new_status": change.new_status,
+            "old_status": change.old_status,
+            "id": str(change.id),
+            "component_id": component.public_id,
+        },
+        "component": {
+            "created_at": component.created_at.isoformat(),
+            "id": component.public_id,
+            "name": component.name,
+            "status": change.new_status,
+        },
+    }
+
+
+def post_signed(url: str, secret: str, data: dict) -> requests.Response:
+    """POST `data` signed with `secret`; raises DeliveryError unless the endpoint took it."""
+    body = json.dumps(data, ensure_ascii=False).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        SIGNATURE_HEADER: sign(secret, body, int(clock.now().timestamp())),
+    }
+    try:
+        with guarded_session() as session:
+            response = session.post(
+                url, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False
+            )
+    except BlockedDestination as error:
+        raise PermanentError(str(error)) from None
+    except requests.RequestException as error:
+        raise classify(error, None) from None
+    if not 200 <= response.status_code < 300:
+        raise classify(None, response)
+    return response
+
+
 def ping(subscriber) -> None:
     """The verification ping a new webhook must answer; raises DeliveryError unless it
     did (transient for what a retry can fix: 5xx, 429, timeouts)."""
@@ -226,27 +278,7 @@ def ping(subscriber) -> None:
             "challenge": challenge,
             "page": {"id": settings.STATUSPAGE["PAGE_ID"]},
         }
-    body = json.dumps(data).encode()
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        SIGNATURE_HEADER: sign(subscriber.signing_secret, body, int(clock.now().timestamp())),
-    }
-    try:
-        with guarded_session() as session:
-            response = session.post(
-                subscriber.address,
-                data=body,
-                headers=headers,
-                timeout=TIMEOUT_S,
-                allow_redirects=False,
-            )
-    except BlockedDestination as error:
-        raise PermanentError(str(error)) from None
-    except requests.RequestException as error:
-        raise classify(error, None) from None
-    if not 200 <= response.status_code < 300:
-        raise classify(None, response)
+    response = post_signed(subscriber.address, subscriber.signing_secret, data)
     if style in ("slack", "teams"):
         return
     try:

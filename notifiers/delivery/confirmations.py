@@ -1,4 +1,5 @@
-"""Confirmations through the outbox: the email opt-in link, the SMS code, the webhook ping.
+"""Confirmations through the outbox: the email opt-in link, the SMS code, the webhook ping
+(and, sent the same way, webhooks' `component_update` events: see component_updates).
 
 A confirmation is a ``Delivery`` without an announcement. The subscribe view only writes it
 (pending) and queues its send; the task claims it (conditional UPDATE, attempt counted)
@@ -28,6 +29,8 @@ from incidents.messages import render_message
 from notifiers.channels import email, sms
 from notifiers.channels.context import absolute
 from notifiers.channels.webhook import ping
+from notifiers.delivery import component_updates
+from notifiers.delivery.component_updates import is_event
 from notifiers.delivery.dispatch import enqueue, record_outcomes
 from notifiers.languages import supported_language
 from notifiers.models import SEND_QUEUE_LEASE, Delivery
@@ -124,7 +127,7 @@ def send(delivery_id: int) -> bool:
     record_outcomes([delivery], [result], now)
     if not result.ok:
         log.warning("confirmation %s to %s: %s", delivery.id, delivery.target, result.error)
-    if result.ok and delivery.channel == SubscriberChannel.WEBHOOK:
+    if result.ok and delivery.channel == SubscriberChannel.WEBHOOK and not is_event(delivery):
         subscriber = delivery.subscriber
         assert subscriber is not None  # attempt() sends nothing without one
         subscriber.confirm(now)
@@ -134,7 +137,7 @@ def send(delivery_id: int) -> bool:
 
 def attempt(delivery: Delivery) -> SendResult:
     """One try, in the language the request chose; never raises for a provider's error."""
-    sender = SENDERS.get(delivery.channel)
+    sender = component_updates.send if is_event(delivery) else SENDERS.get(delivery.channel)
     subscriber = delivery.subscriber
     if subscriber is None or sender is None:
         return SendResult(
