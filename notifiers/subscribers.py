@@ -189,6 +189,13 @@ class Subscriber(models.Model):
         self.suppression = ""
         return follows_nothing
 
+    def is_backup_only(self) -> bool:
+        """A contact that follows nothing of its own and is someone's backup: its manage
+        page must not read "nothing ticked" as "everything", as a subscription's does."""
+        if self.all_components or self.components.exists():
+            return False
+        return Subscriber.objects.filter(fallback=self).exists()
+
     def use_backup(self, backup: Subscriber, now: datetime) -> Subscriber | None:
         """Make `backup` this contact's backup; returns the one it replaces, if any."""
         replaced = self.fallback if self.fallback_id not in (None, backup.id) else None

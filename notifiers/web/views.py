@@ -293,16 +293,23 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
         request.POST or None, initial=preferences_initial(subscriber), audience=subscriber.audience
     )
     saved = False
+    backup_only = subscriber.is_backup_only()
     if request.method == "POST" and form.is_valid():
         chosen = list(form.cleaned_data["components"])
-        subscriber.all_components = not chosen
+        subscriber.all_components = not chosen and not backup_only
         subscriber.locale = form.cleaned_data["language"]
         subscriber.updated_at = clock.now()
         with transaction.atomic():
             subscriber.save(update_fields=["all_components", "locale", "updated_at"])
             subscriber.components.set(chosen)
         saved = True
-    context = preferences_context(subscriber, token, form=form, saved=saved)
+    context = preferences_context(
+        subscriber,
+        token,
+        form=form,
+        saved=saved,
+        backup_only=subscriber.is_backup_only() if saved else backup_only,
+    )
     return render(
         request, "notifiers/preferences.html", context, status=400 if form.errors else 200
     )

@@ -208,3 +208,25 @@ def test_a_bad_backup_at_subscribe_time_is_a_field_error_and_nothing_is_written(
     assert answer.status_code == 400
     assert "Enter a valid email address." in answer.content.decode()
     assert not Subscriber.objects.exists()
+
+
+def test_a_backup_only_contact_saving_its_page_with_nothing_ticked_still_follows_nothing(
+    client, sandbox, task_queue
+):
+    follow = make_component("Follow app alerts")
+    person = subscribe("sms", PHONE)
+    client.post(manage_url(person) + "backup", {"email": EMAIL})
+    task_queue()
+    client.post(emailed_link(sandbox, EMAIL))
+    backup = Subscriber.objects.get(address=EMAIL)
+    page = client.get(manage_url(backup)).content.decode()
+    assert "This address is a backup contact" in page
+
+    client.post(manage_url(backup), {"language": "es"})
+    backup.refresh_from_db()
+    assert backup.locale == "es"
+    assert not backup.all_components and not backup.components.exists()
+
+    client.post(manage_url(backup), {"language": "es", "components": [follow.id]})
+    backup.refresh_from_db()
+    assert list(backup.components.all()) == [follow] and not backup.all_components
