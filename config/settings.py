@@ -488,7 +488,7 @@ NOTIFIERS: NotifiersSettings = {
     # provider's circuit breaker has been open this long (notifiers.delivery.backups).
     "BACKUP_AFTER_BREAKER_OPEN_MINUTES": env_int("BACKUP_AFTER_BREAKER_OPEN_MINUTES", 10),
 }
-NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.current_contacts"
+NOTIFIERS_ONCALL_PROVIDER = "incidents.response.oncall.on_call_now"
 # Who a fired page was recorded for (so a retry after a hand-off reaches the same people).
 NOTIFIERS_ONCALL_PAGED_PROVIDER = "incidents.response.oncall.paged_contacts"
 

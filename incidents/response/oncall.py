@@ -1,6 +1,6 @@
 """Who is on call, and who each page went to.
 
-Notifier channels read the roster through `current_contacts()` (NOTIFIERS_ONCALL_PROVIDER)
+Notifier channels read who is on call now through `on_call_now()` (NOTIFIERS_ONCALL_PROVIDER)
 and the people a page was recorded for through `paged_contacts()`
 (NOTIFIERS_ONCALL_PAGED_PROVIDER). With no schedule configured the flat roster of active
 contacts is who is on call.
@@ -20,11 +20,20 @@ from incidents.models import (
     ScheduleOverride,
 )
 from incidents.response import audit
+from statuspage import clock
 
 
 def current_contacts() -> list[OnCallContact]:
     """Active contacts in roster order; each has name, phone (E.164 or '') and email."""
     return list(OnCallContact.objects.filter(active=True))
+
+
+def on_call_now() -> list[OnCallContact]:
+    """Who a page with no recorded people reaches (monitoring stopped, the task queue
+    stalled): the person on call in each schedule now; the roster's active contacts when
+    no schedule is configured or every schedule has a gap, so a page never reaches nobody
+    while anyone is active."""
+    return scheduled_people(clock.now()) or current_contacts()
 
 
 def scheduled_people(moment: datetime) -> list[OnCallContact] | None:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 
 from incidents.models import Schedule, ScheduleOverride
+from incidents.response.oncall import on_call_now
 from tests.incidents.oncall_factories import layer, madrid, person, reading, weekly_schedule
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +140,20 @@ def test_the_demo_schedule_has_someone_on_call_and_can_be_loaded_again():
     assert schedule.on_call_at(clock.now()) is not None
     assert "is on call now" in out.getvalue()
     assert schedule.overrides.count() == 1 and schedule.layers.count() == 2
+
+
+def test_on_call_now_is_each_schedules_person_and_the_roster_when_every_schedule_has_a_gap(team):
+    ana, ben, cai = team
+    office = Schedule.objects.create(name="Office", time_zone="Europe/Madrid")
+    layer(
+        office,
+        [cai],
+        rotation="daily",
+        restrict_weekdays=[0, 1, 2, 3, 4],
+        restrict_from=time(9, 0),
+        restrict_until=time(17, 0),
+    )
+    with time_machine.travel(madrid(2026, 11, 25, 10, 0), tick=False):  # a Wednesday
+        assert on_call_now() == [cai]
+    with time_machine.travel(madrid(2026, 11, 28, 10, 0), tick=False):  # a Saturday: a gap
+        assert on_call_now() == [ana, ben, cai]

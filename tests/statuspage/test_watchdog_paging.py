@@ -17,6 +17,7 @@ from notifiers.registry import registered
 from statuspage.picture import monitoring
 from tests.clock import NOW
 from tests.factories import make_component, make_probe, user_in
+from tests.incidents.oncall_factories import person, weekly_schedule
 
 SILENT = NOW + timedelta(seconds=25)  # two 10 s heartbeats missed
 
@@ -156,3 +157,16 @@ def test_every_oncall_channel_words_both_kinds_within_its_limits(channel, part, 
     announcement = Announcement.objects.get(update=update, channel="email")
     announcement.channel = channel
     assert "onitoring" in render_message(channel, kind, message_context(announcement), part)
+
+
+def test_with_a_schedule_the_watchdog_pages_whoever_is_on_call_now_not_the_whole_roster(
+    sandbox, task_queue
+):
+    ana, ben = person("Ana", 1), person("Ben", 2)
+    weekly_schedule(ana, ben)  # Ben's week at NOW
+    with time_machine.travel(SILENT, tick=False):
+        assert watchdog() == 2
+        deliver(task_queue, SILENT)
+    inbox = received(sandbox)
+    assert ben.phone in inbox and ben.email in inbox
+    assert ana.phone not in inbox and "+14155550199" not in inbox  # off duty, and roster only
