@@ -27,6 +27,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections, connection, connections, transaction
 from django.db.models import Q
+from django.utils import translation
 from django.utils.module_loading import import_string
 
 from incidents.response.maintenance import components_under_maintenance
@@ -300,14 +301,18 @@ def housekeeping(
     """Run each periodic job; one failing job must not stop the others or the probes.
 
     `still_leading` is asked before each job (renewing the lease): a leader that lost its
-    lease midway leaves the rest to the new one.
+    lease midway leaves the rest to the new one. Each job runs in the site's language: one
+    that reads pages in-process (the answer store's prewarm, the snapshot) goes through
+    LocaleMiddleware, which leaves its last language active in this thread, and incidents
+    opened and pages sent afterwards would be worded in it.
     """
     for path in settings.ENGINE["HOUSEKEEPING"] if jobs is None else jobs:
         if still_leading is not None and not still_leading():
             log.warning("housekeeping lease lost: leaving %s to the new holder", path)
             return
         try:
-            import_string(path)(now)
+            with translation.override(settings.LANGUAGE_CODE):
+                import_string(path)(now)
         except Exception:
             log.exception("housekeeping job %s failed", path)
 
