@@ -208,3 +208,18 @@ def test_the_audiences_list_gives_the_slugs_to_anyone_who_reads_incidents(
     assert support("post", "audiences", {}).status_code == 405
     assert caller(client, outsider)("get", "audiences").status_code == 403
     assert client.get("/api/manage/v1/audiences").status_code == 401
+
+
+def test_the_lists_read_privacy_without_a_query_per_row(
+    support, clinic, django_assert_max_num_queries
+):
+    for number in range(3):
+        component = make_component(f"Clinic portal {number}", audience_slug=None)
+        component.private_to.add(clinic)
+        open_private(support, component)
+    with django_assert_max_num_queries(6):
+        components = support("get", "components").json()["components"]
+    with django_assert_max_num_queries(11):
+        incidents = support("get", "incidents").json()["incidents"]
+    assert {tuple(c["private_to"]) for c in components} == {("clinic-network",)}
+    assert {tuple(i["private_to"]) for i in incidents} == {("clinic-network",)}
