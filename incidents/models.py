@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -297,6 +298,14 @@ class Incident(CleanInput, models.Model):
     def is_private(self) -> bool:
         """Private to some audience: never on a public surface nor announced to the public."""
         return self.private_to.exists()
+
+    def make_private_to(self, audiences: Iterable[Audience]) -> None:
+        """Private to these audiences; none: public, unless every component it is on is
+        private (then private to their audiences, as `inherit_privacy` says)."""
+        audiences = list(audiences)
+        self.private_to.set(audiences)
+        if not audiences:
+            self.inherit_privacy()
 
     def inherit_privacy(self) -> None:
         """Opened on components that are all private: private to their audiences too, or

@@ -5,6 +5,7 @@ from django.urls import path
 
 from incidents.console import api as manage_api
 from incidents.console import (
+    api_audiences,
     api_keys,
     api_policies,
     api_probes,
@@ -81,6 +82,7 @@ urlpatterns = [
     ),
     path("api/manage/v1/components", manage_api.components, name="manage-components"),
     path("api/manage/v1/components/<str:public_id>", manage_api.component, name="manage-component"),
+    path("api/manage/v1/audiences", api_audiences.audiences, name="manage-audiences"),
     path("api/manage/v1/subscribers", api_subscribers.subscribers, name="manage-subscribers"),
     path(
         "api/manage/v1/subscribers/<str:public_id>",

@@ -17,6 +17,7 @@ from django.db.models import Model
 from django.http import HttpRequest, JsonResponse
 
 from incidents.console.api_auth import api_view, error
+from incidents.console.privacy import audiences_from, slugs_of
 from incidents.models import (
     MAINTENANCE_STATUSES,
     Impact,
@@ -28,7 +29,7 @@ from incidents.response import maintenance, workflow
 from incidents.response.policies import ensure_default_policy
 from statuspage import clock
 from statuspage.inputs import parse_moment, text_problem
-from statuspage.models import Component, ComponentGroup, ComponentStatus
+from statuspage.models import Audience, Component, ComponentGroup, ComponentStatus
 from statuspage.picture.serializers import component_payload, incident_payload
 
 OPEN = [IncidentStatus.INVESTIGATING, IncidentStatus.IDENTIFIED, IncidentStatus.MONITORING]
@@ -191,6 +192,7 @@ def full(incident: Incident) -> dict:
             "acknowledged_at": incident.acknowledged_at.isoformat()
             if incident.acknowledged_at
             else None,
+            "private_to": slugs_of(incident),
         }
     )
     return payload
@@ -230,7 +232,7 @@ def incidents(request: HttpRequest) -> JsonResponse:
         return not_allowed("GET, POST")
     items = (
         Incident.objects.exclude(kind=Incident.Kind.MONITORING)
-        .prefetch_related("components", "updates")
+        .prefetch_related("components", "updates", "private_to")
         .order_by("-created_at")[:100]
     )
     return reply({"incidents": [full(i) for i in items]})
@@ -249,23 +251,34 @@ def create_incident(request: HttpRequest) -> JsonResponse:
     impact = choice(data, "impact_override", {i.value for i in Impact}, errors) or Impact.MINOR
     body = text(data, "body", errors, required=status != IncidentStatus.SCHEDULED)
     components = components_from(data, errors, ComponentStatus.PARTIAL_OUTAGE)
+    private_to = audiences_from(data, errors) or []
     deliver = data.get("deliver_notifications", True)
     if not isinstance(deliver, bool):
         errors["deliver_notifications"] = "true or false."
     now = clock.now()
     if status == IncidentStatus.SCHEDULED:
-        return create_maintenance(request, data, name, body, components, errors, now)
+        return create_maintenance(request, data, name, body, components, private_to, errors, now)
     if errors:
         raise Invalid(errors)
     assert name is not None and body is not None  # required: text() reported them otherwise
     ensure_default_policy()
     incident = workflow.open_by_staff(
-        name, body, impact, components, request.user, now, status=status, deliver=deliver
+        name,
+        body,
+        impact,
+        components,
+        request.user,
+        now,
+        status=status,
+        deliver=deliver,
+        private_to=private_to,
     )
     return reply(full(Incident.objects.get(id=incident.id)), status=201)
 
 
-def create_maintenance(request, data, name, body, components, errors, now) -> JsonResponse:
+def create_maintenance(
+    request, data, name, body, components, private_to, errors, now
+) -> JsonResponse:
     start = moment(data, "scheduled_for", errors)
     end = moment(data, "scheduled_until", errors)
     for field, value in (("scheduled_for", start), ("scheduled_until", end)):
@@ -295,6 +308,7 @@ def create_maintenance(request, data, name, body, components, errors, now) -> Js
         now,
         announce_before_minutes=notices,
         auto_transition=data.get("auto_transition", True) is not False,
+        private_to=private_to,
     )
     return reply(full(window), status=201)
 
@@ -302,7 +316,9 @@ def create_maintenance(request, data, name, body, components, errors, now) -> Js
 @api_view("incidents.view_incident")
 @handle
 def incident(request: HttpRequest, public_id: str) -> JsonResponse:
-    item = Incident.objects.prefetch_related("components", "updates").get(public_id=public_id)
+    item = Incident.objects.prefetch_related("components", "updates", "private_to").get(
+        public_id=public_id
+    )
     if request.method == "GET":
         return reply(full(item))
     if request.method not in ("PATCH", "PUT"):
@@ -319,7 +335,8 @@ def update_incident(request: HttpRequest, item: Incident) -> JsonResponse:
     errors: dict[str, str] = {}
     status = choice(data, "status", {*OPEN, IncidentStatus.RESOLVED}, errors)
     impact = choice(data, "impact_override", {i.value for i in Impact}, errors)
-    body = text(data, "body", errors, required=True)
+    private_to = audiences_from(data, errors)
+    body = text(data, "body", errors, required=set(data) != {"private_to"})
     components = components_from(data, errors, ComponentStatus.PARTIAL_OUTAGE)
     deliver = data.get("deliver_notifications", True)
     if not isinstance(deliver, bool):
@@ -329,9 +346,12 @@ def update_incident(request: HttpRequest, item: Incident) -> JsonResponse:
         errors["next_update_in_minutes"] = "Whole minutes from 5 to 1440."
     if errors:
         raise Invalid(errors)
-    assert body is not None  # required: text() reported it otherwise
     now = clock.now()
     with transaction.atomic():
+        if private_to is not None:
+            workflow.change_privacy(item, private_to, request.user, now)
+        if body is None:  # only the privacy changed: text() required a body otherwise
+            return reply(full(Incident.objects.get(id=item.id)))
         workflow.post_update(
             item,
             body,
@@ -350,14 +370,17 @@ def update_maintenance(request: HttpRequest, item: Incident) -> JsonResponse:
     data = body_of(request, "incident")
     errors: dict[str, str] = {}
     status = choice(data, "status", set(MAINTENANCE_STATUSES) - {IncidentStatus.SCHEDULED}, errors)
-    if status is None and not errors:
+    private_to = audiences_from(data, errors)
+    if status is None and private_to is None and not errors:
         errors["status"] = "One of: completed, in_progress, verifying."
     if errors:
         raise Invalid(errors)
-    assert status is not None  # reported above otherwise
     now = clock.now()
     with transaction.atomic():
-        maintenance.set_status(item, status, request.user, now)
+        if private_to is not None:
+            workflow.change_privacy(item, private_to, request.user, now)
+        if status is not None:
+            maintenance.set_status(item, status, request.user, now)
     return reply(full(Incident.objects.get(id=item.id)))
 
 
@@ -371,7 +394,10 @@ def components(request: HttpRequest) -> JsonResponse:
         return reply(
             {
                 "components": [
-                    component_payload(c) for c in Component.objects.select_related("group")
+                    managed(c)
+                    for c in Component.objects.select_related("group").prefetch_related(
+                        "private_to"
+                    )
                 ]
             }
         )
@@ -381,9 +407,8 @@ def components(request: HttpRequest) -> JsonResponse:
         return error(403, "This key's user lacks the permission(s): statuspage.add_component.")
     data = body_of(request, "component")
     component = Component(status=ComponentStatus.OPERATIONAL)
-    apply_component(component, data, creating=True)
-    component.save()
-    return reply(component_payload(component), status=201)
+    save_component(component, data, creating=True)
+    return reply(managed(component), status=201)
 
 
 @api_view("statuspage.view_component")
@@ -391,7 +416,7 @@ def components(request: HttpRequest) -> JsonResponse:
 def component(request: HttpRequest, public_id: str) -> JsonResponse:
     item = Component.objects.select_related("group").get(public_id=public_id)
     if request.method == "GET":
-        return reply(component_payload(item))
+        return reply(managed(item))
     if request.method == "DELETE":
         if not request.user.has_perm("statuspage.delete_component"):
             return error(
@@ -403,12 +428,25 @@ def component(request: HttpRequest, public_id: str) -> JsonResponse:
         return not_allowed("GET, PATCH, PUT, DELETE")
     if not request.user.has_perm("statuspage.change_component"):
         return error(403, "This key's user lacks the permission(s): statuspage.change_component.")
-    apply_component(item, body_of(request, "component"), creating=False)
-    item.save()
-    return reply(component_payload(item))
+    save_component(item, body_of(request, "component"), creating=False)
+    return reply(managed(item))
 
 
-def apply_component(item: Component, data: dict, creating: bool) -> None:
+def managed(item: Component) -> dict:
+    """The public v2 shape, plus what only staff see."""
+    return {**component_payload(item), "private_to": slugs_of(item)}
+
+
+def save_component(item: Component, data: dict, creating: bool) -> None:
+    private_to = apply_component(item, data, creating)
+    with transaction.atomic():
+        item.save()
+        if private_to is not None:
+            item.private_to.set(private_to)
+
+
+def apply_component(item: Component, data: dict, creating: bool) -> list[Audience] | None:
+    """Set the given fields on the row; returns the audiences of `private_to` if given."""
     errors: dict[str, str] = {}
     name = text(data, "name", errors, required=creating or "name" in data, limit=120)
     description = text(data, "description", errors)
@@ -427,6 +465,7 @@ def apply_component(item: Component, data: dict, creating: bool) -> None:
     for field in ("showcase", "only_show_if_degraded"):
         if field in data and not isinstance(data[field], bool):
             errors[field] = "true or false."
+    private_to = audiences_from(data, errors)
     if errors:
         raise Invalid(errors)
     for field, value in (
@@ -441,6 +480,7 @@ def apply_component(item: Component, data: dict, creating: bool) -> None:
     for field in ("showcase", "only_show_if_degraded"):
         if field in data:
             setattr(item, field, data[field])
+    return private_to
 
 
 # --- Staff controls -----------------------------------------------------------------------

@@ -8,6 +8,7 @@ under_maintenance and their probes open no incidents.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
@@ -25,7 +26,7 @@ from incidents.models import (
 from incidents.response import audit
 from incidents.response.maintenance_clock import DEFAULT_ANNOUNCE_BEFORE_MINUTES, complete, start
 from incidents.response.timeline import add_update, context_for
-from statuspage.models import Component, ComponentStatus
+from statuspage.models import Audience, Component, ComponentStatus
 
 
 def is_under_maintenance(component: Component, now: datetime) -> bool:
@@ -64,8 +65,10 @@ def schedule(
     now: datetime,
     announce_before_minutes: list[int] | None = None,
     auto_transition: bool = True,
+    private_to: Iterable[Audience] = (),
 ) -> Incident:
-    """Put planned work on the page now; the clock announces, starts and completes it."""
+    """Put planned work on the page now (to the public, or only to the audiences it is
+    private to); the clock announces, starts and completes it."""
     if scheduled_until <= scheduled_for:
         raise ValueError("The maintenance must end after it starts.")
     with transaction.atomic():
@@ -92,7 +95,7 @@ def schedule(
             AffectedComponent.objects.create(
                 incident=maintenance, component=component, status=ComponentStatus.UNDER_MAINTENANCE
             )
-        maintenance.inherit_privacy()
+        maintenance.make_private_to(private_to)
         text = body or render_message(
             "page", IncidentUpdate.Kind.MAINTENANCE_SCHEDULED, context_for(maintenance)
         )

@@ -285,11 +285,7 @@ def open_by_staff(
             change = change_component(component, component_status)
             if change:
                 changes.append(change)
-        private_to = list(private_to)
-        if private_to:
-            incident.private_to.set(private_to)
-        else:
-            incident.inherit_privacy()
+        incident.make_private_to(private_to)
         assign_policy(incident)
         add_update(
             incident,
@@ -398,6 +394,20 @@ def acknowledge(
     else:
         incident.refresh_from_db()
     return bool(won)
+
+
+def change_privacy(
+    incident: Incident, audiences: Iterable[Audience], author, now: datetime
+) -> None:
+    """Private to these audiences from now on (`Incident.make_private_to`), audited; its
+    later updates reach only those still allowed to hear of it (`publishing.still_told`)."""
+    before = sorted(incident.private_to.values_list("slug", flat=True))
+    incident.make_private_to(audiences)
+    after = sorted(incident.private_to.values_list("slug", flat=True))
+    if before != after:
+        audit.record(
+            incident, author, "privacy changed", now, {"private_to": before}, {"private_to": after}
+        )
 
 
 def hold(incident: Incident, user, minutes: int, reason: str, now: datetime) -> None:
