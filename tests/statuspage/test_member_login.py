@@ -91,8 +91,11 @@ def test_a_next_off_this_site_is_refused(client, nurse, target):
 
 
 def test_wrong_passwords_count_in_the_shared_limiter(client, nurse, frozen):
-    wrong = [sign_in(client, password="wrong").status_code for _ in range(6)]
-    assert wrong == [200] * 6
+    first = sign_in(client, password="wrong")
+    assert first.status_code == 200
+    assert "correct username and password" in first.content.decode()
+    wrong = [sign_in(client, password="wrong").status_code for _ in range(5)]
+    assert wrong == [200] * 5
     refused = sign_in(client)
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     text = refused.content.decode()
@@ -123,8 +126,6 @@ def test_the_sign_in_does_not_tell_whether_a_page_exists(client, world):
 
 def test_a_member_who_is_not_staff_reaches_neither_the_console_nor_the_admin(client, nurse):
     assert sign_in(client).status_code == 302
-    console = client.get("/manage/")
-    assert console.status_code in (302, 403)
-    assert console.status_code == 403 or "/manage/login/" in console["Location"]
+    assert client.get("/manage/").status_code == 403
     admin = client.get("/admin/")
     assert admin.status_code == 302 and admin["Location"].startswith("/admin/login/")
