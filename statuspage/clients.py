@@ -19,6 +19,9 @@ from django.conf import settings
 from django.http import HttpRequest
 
 UNKNOWN = "0.0.0.0"
+# The request attribute where the login limiter (incidents.console.throttle) leaves the
+# seconds a refused try must still wait, for any login view to read.
+LOGIN_THROTTLED = "login_throttled_for"
 IPV6_CLIENT_PREFIX = 64
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -82,3 +85,8 @@ def client_key(request: HttpRequest) -> str:
         network = ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False)
         return str(network.network_address)
     return str(address)
+
+
+def login_wait(request: HttpRequest) -> int:
+    """Seconds the login limiter made this request's try wait; 0 if the try was checked."""
+    return vars(request).get(LOGIN_THROTTLED, 0)

@@ -26,9 +26,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from statuspage import clock
+from statuspage.clients import LOGIN_THROTTLED as THROTTLED
 from statuspage.clients import client_key
-
-THROTTLED = "login_throttled_for"
 
 
 @dataclass(frozen=True)

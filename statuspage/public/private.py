@@ -10,8 +10,9 @@ under the audience's path, so every link the view reverses stays on its page.
 Private answers are rendered live, never from the answer store (whose keys are the public's
 and whose entries any reader is served), and leave with `Cache-Control: private, no-store`,
 so neither the nginx micro-cache nor a browser cache shares them. A reader who may not see a
-page meets what they would meet for a page that does not exist: the login page when signed
-out (for every slug alike), 404 when signed in, 404 for a bad embed token.
+page meets what they would meet for a page that does not exist: the page's own sign-in
+(`/a/<slug>/login`, statuspage.public.member_login) when signed out, for every slug alike;
+404 when signed in, 404 for a bad embed token.
 """
 
 from __future__ import annotations
@@ -22,16 +23,13 @@ from functools import wraps
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import get_script_prefix, set_script_prefix
+from django.urls import get_script_prefix, reverse, set_script_prefix
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from statuspage import viewer
 from statuspage.models import Audience
 
 EMBED_SALT = "statuspage.audience.embed"
-# Members are not staff: they sign in on the console's login page (any active user), not
-# the admin's (staff only).
-LOGIN_URL = "console-login"
 
 
 def embed_token(audience: Audience) -> str:
@@ -90,7 +88,8 @@ def for_audience(view: Callable, move_prefix: bool = True) -> Callable:
         request: HttpRequest, audience_slug: str, *args, embed: str | None = None, **kwargs
     ) -> HttpResponse:
         if embed is None and not request.user.is_authenticated:
-            signin = redirect_to_login(request.get_full_path(), login_url=LOGIN_URL)
+            login_url = reverse("audience-login", args=[audience_slug])
+            signin = redirect_to_login(request.get_full_path(), login_url=login_url)
             return keep_private(signin, False)
         audience = reader_audience(request, audience_slug, embed)
         prefix = get_script_prefix()

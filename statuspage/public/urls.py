@@ -2,7 +2,17 @@
 
 from django.urls import include, path
 
-from statuspage.public import api, badges, feeds, language, openapi, private, views, widget
+from statuspage.public import (
+    api,
+    badges,
+    feeds,
+    language,
+    member_login,
+    openapi,
+    private,
+    views,
+    widget,
+)
 
 public_urlpatterns = [
     path(f"api/v2/{name}.json", api.v2_view(name), name=f"api-v2-{name.replace('/', '-')}")
@@ -70,6 +80,11 @@ def audience_routes() -> list:
 
 
 audience_urlpatterns = [
+    path(
+        "a/<slug:audience_slug>/login",
+        member_login.MemberLoginView.as_view(),
+        name="audience-login",
+    ),
     path("a/<slug:audience_slug>/", include(audience_routes())),
     path("a/<slug:audience_slug>/embed/<str:embed>/", include(audience_routes())),
 ]

@@ -79,7 +79,8 @@ def test_a_signed_out_reader_is_sent_to_log_in_whether_or_not_the_page_exists(cl
     real = client.get("/a/clinic-network/")
     missing = client.get("/a/no-such-audience/")
     assert real.status_code == missing.status_code == 302
-    assert real["Location"].startswith("/manage/login/?next=/a/clinic-network/")
+    assert real["Location"] == "/a/clinic-network/login?next=/a/clinic-network/"
+    assert missing["Location"] == "/a/no-such-audience/login?next=/a/no-such-audience/"
     assert real["Cache-Control"] == "private, no-store"
 
 

@@ -1,6 +1,6 @@
-"""Audience pages in headless Chromium: a member logs in and reads the private page; an
-outsider is refused without learning the page exists; the signed embed URL opens it in a
-frame, and a tampered one does not."""
+"""Audience pages in headless Chromium: a member signs in on the page's own sign-in and reads
+the private page; an outsider is refused without learning the page exists; the signed embed
+URL opens it in a frame, and a tampered one does not."""
 
 from __future__ import annotations
 
@@ -30,9 +30,20 @@ def test_a_member_logs_in_and_reads_the_private_page(live_server, page):
     nurse = User.objects.create_user("nurse", password=PASSWORD)
     AudienceMember.objects.create(audience=world.audience, user=nurse, joined_at=NOW)
 
-    log_in(page, live_server, "/a/clinic-network/", "nurse")
+    page.goto(f"{live_server.url}/a/clinic-network/history")
+    expect(page).to_have_url(
+        f"{live_server.url}/a/clinic-network/login?next=/a/clinic-network/history"
+    )
+    expect(page.locator("h1")).to_have_text("Sign in to see Clinic network's status")
+    page.fill("#id_username", "nurse")
+    page.fill("#id_password", "not-the-password")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_contain_text("correct username and password")
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
 
-    expect(page).to_have_url(f"{live_server.url}/a/clinic-network/")
+    expect(page).to_have_url(f"{live_server.url}/a/clinic-network/history")
+    page.goto(f"{live_server.url}/a/clinic-network/")
     expect(page.locator("main")).to_contain_text(PRIVATE_NAME)
     page.get_by_role("link", name=PRIVATE_INCIDENT).first.click()
     expect(page).to_have_url(
