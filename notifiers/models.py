@@ -59,10 +59,19 @@ class Announcement(models.Model):
     fan_out_cursor = models.BigIntegerField(default=0)
 
     class Meta:
+        # Two constraints, because NULLs are distinct in a unique index: without the second,
+        # two writers (two engines' backup sweeps, two workers' fallbacks) could each create
+        # the update's announcement to everyone, and its deliveries' own unique keys, being
+        # per announcement, would then let the same subscriber be sent the update twice.
         constraints = [
             models.UniqueConstraint(
                 fields=["update", "channel", "recipients", "audience"],
                 name="announce_update_once_per_audience",
+            ),
+            models.UniqueConstraint(
+                fields=["update", "channel", "recipients"],
+                condition=models.Q(audience__isnull=True),
+                name="announce_update_once_to_everyone",
             ),
         ]
 

@@ -4,6 +4,7 @@ once per (update, contact), and shown in the admin with the reason."""
 
 from __future__ import annotations
 
+import socket
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,6 +12,7 @@ import requests
 import time_machine
 from django.conf import settings as project_settings
 from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
 
 from notifiers.delivery import backups, dispatch
 from notifiers.models import (
@@ -184,14 +186,26 @@ def test_two_writers_of_one_backup_write_one_row(component, texter_with_email_ba
     assert Delivery.objects.filter(subscriber=email).count() == 1
 
 
+def test_the_database_refuses_a_second_announcement_of_an_update_to_everyone(component):
+    """NULL audiences are distinct in a unique index: two backup sweeps that both found no
+    fallback announcement would each create one, and each write the same subscriber's
+    delivery under its own, unless this second key refuses the second announcement."""
+    update = add_update(make_incident(component), "opened")
+    fields = {"update": update, "channel": "email", "recipients": Recipients.FALLBACK}
+    Announcement.objects.create(**fields, created_at=NOW)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Announcement.objects.create(**fields, created_at=NOW)
+
+
 SWEEP_WHEN_TOLD = """
-import pathlib, time
+import socket
 from notifiers.delivery.backups import send_backups_due
 from statuspage import clock
-go = pathlib.Path({go!r})
+go = socket.socket(socket.AF_UNIX)
+go.connect({go!r})
+go.settimeout(60)
 print("ready", flush=True)
-while not go.exists():
-    time.sleep(0.01)
+go.recv(1)
 print("wrote", send_backups_due(clock.now()))
 """
 
@@ -219,9 +233,12 @@ def test_two_engine_processes_sweeping_at_once_write_one_backup(
         opened_at=NOW - timedelta(days=1),
         open_until=NOW + timedelta(days=365),
     )
-    go = tmp_path / "go"
+    go = socket.socket(socket.AF_UNIX)
+    go.bind(str(tmp_path / "go"))
+    go.listen(2)
+    go.settimeout(60)
     env = child_env(tmp_path)
-    script = SWEEP_WHEN_TOLD.format(go=str(go))
+    script = SWEEP_WHEN_TOLD.format(go=str(tmp_path / "go"))
     engines = [
         Child.manage("shell", "-c", script, env=env, log=tmp_path / f"engine{n}.log")
         for n in range(2)
@@ -229,11 +246,14 @@ def test_two_engine_processes_sweeping_at_once_write_one_backup(
     try:
         for engine in engines:
             engine.wait_for(r"ready", timeout=60)
-        go.touch()
+        told = [go.accept()[0] for _ in engines]
+        for connection in told:
+            connection.sendall(b"g")
         written = [int(e.wait_for(r"wrote (\d+)", timeout=60)[0].group(1)) for e in engines]
     finally:
         for engine in engines:
             engine.stop()
+        go.close()
     assert sorted(written) == [0, 1]
     [backup] = Delivery.objects.filter(subscriber__address=EMAIL)
     assert backup.backup_reason == BackupReason.PROVIDER_DOWN
