@@ -802,6 +802,14 @@ class ProbeAgent(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.region})"
 
+    TOKEN_PREFIX = "spagent_"
+
+    @classmethod
+    def new_token(cls) -> str:
+        """A random token; the prefix keeps it from starting with "-", which a command
+        line reads as an option (1 bare token in 64 did), and names it in a leaked log."""
+        return f"{cls.TOKEN_PREFIX}{secrets.token_urlsafe(32)}"
+
     @staticmethod
     def hash_token(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
@@ -809,7 +817,7 @@ class ProbeAgent(models.Model):
     @classmethod
     def register(cls, name: str, region: str) -> tuple[ProbeAgent, str]:
         """Create (or re-key) an agent; the token is shown once and never stored."""
-        token = secrets.token_urlsafe(32)
+        token = cls.new_token()
         agent, _ = cls.objects.update_or_create(
             name=name, defaults={"region": region, "token_hash": cls.hash_token(token)}
         )

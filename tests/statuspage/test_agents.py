@@ -176,3 +176,27 @@ def test_add_probe_agent_prints_a_token_that_works(client, capsys):
     token = capsys.readouterr().out.strip().splitlines()[-1]
     response = client.get("/api/agent/v1/assignments", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert response.status_code == 200 and response.json()["region"] == "ap-south"
+
+
+def test_every_agent_token_can_follow_token_on_the_command_line():
+    from statuspage.management.commands.probe_agent import Command
+
+    parser = Command().create_parser("manage.py", "probe_agent")
+    for _ in range(1000):
+        token = ProbeAgent.new_token()
+        options = parser.parse_args(
+            ["--server", "http://127.0.0.1:1", "--token", token, "--region", "eu"]
+        )
+        assert options.token == token
+
+
+def test_probe_agent_reads_its_token_from_the_environment(live_server, agents, monkeypatch):
+    monkeypatch.setenv("PROBE_AGENT_TOKEN", agents["eu-west"])
+    with pytest.raises(CommandError, match="this token belongs to region 'eu-west', not 'us-east'"):
+        call_command("probe_agent", "--server", live_server.url, "--region", "us-east", "--once")
+
+
+def test_probe_agent_without_a_token_says_how_to_give_one(monkeypatch):
+    monkeypatch.delenv("PROBE_AGENT_TOKEN", raising=False)
+    with pytest.raises(CommandError, match="set PROBE_AGENT_TOKEN or pass --token"):
+        call_command("probe_agent", "--server", "http://127.0.0.1:1", "--region", "eu", "--once")
