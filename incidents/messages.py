@@ -116,6 +116,8 @@ def fitted(
     render = renderer(channel, kind, part, override)
     fold = folder(channel, part)
     first = ""
+    # The audience a message goes to, if any: the `permalink` filter's argument.
+    context = {"audience": None, **context}
     for cut in STEPS:
         text = render({**context, **cut.context()}, cut != WHOLE)
         for candidate in (text, fold(text)) if fold else (text,):

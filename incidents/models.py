@@ -299,6 +299,19 @@ class Incident(CleanInput, models.Model):
         """Private to some audience: never on a public surface nor announced to the public."""
         return self.private_to.exists()
 
+    def message_link(self, audience: Audience | None = None) -> str:
+        """The link a message about it carries: the public permalink; for an incident
+        private to some audiences, its permalink on a private page, where the public one
+        answers 404: `audience`'s if that is one of them, else the first of them (by name)
+        that has a page. Members of another of them sign in there and meet a 404: a
+        message rendered once for many readers carries one link."""
+        base = settings.STATUSPAGE["URL"]
+        pages = sorted((a for a in self.private_to.all() if a.private_page), key=str)
+        if pages:
+            page = audience if audience in pages else pages[0]
+            base = f"{base}/a/{page.slug}"
+        return f"{base}/incidents/{self.public_id}"
+
     def make_private_to(self, audiences: Iterable[Audience]) -> None:
         """Private to these audiences; none: public, unless every component it is on is
         private (then private to their audiences, as `inherit_privacy` says)."""

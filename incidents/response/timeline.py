@@ -12,10 +12,6 @@ from statuspage.models import Component
 DEFAULT_CADENCE = timedelta(minutes=30)
 
 
-def permalink(incident: Incident) -> str:
-    return f"{settings.STATUSPAGE['URL']}/incidents/{incident.public_id}"
-
-
 def cadence(incident: Incident) -> timedelta:
     policy = incident.policy
     return policy.cadence if policy is not None else DEFAULT_CADENCE
@@ -45,7 +41,7 @@ def context_for(incident: Incident, component: Component | None = None, **extra)
         "advice": [c.advice for c in components if c.advice],
         "page_name": settings.STATUSPAGE["NAME"],
         "page_url": settings.STATUSPAGE["URL"],
-        "link": permalink(incident),
+        "link": incident.message_link(),
         "console_link": f"{settings.STATUSPAGE['URL']}/manage/incidents/{incident.public_id}",
         **extra,
     }

@@ -11,9 +11,10 @@ register = template.Library()
 
 
 @register.filter
-def permalink(incident) -> str:
-    """The one short link every channel uses: the incident's page."""
-    return f"{settings.STATUSPAGE['URL']}/incidents/{incident.public_id}"
+def permalink(incident, audience=None) -> str:
+    """The one short link every channel uses: the incident's page, on `audience`'s
+    private page for an incident private to it (Incident.message_link)."""
+    return unseal(incident).message_link(audience or None)
 
 
 @register.filter

@@ -18,10 +18,6 @@ MANAGE_SALT = "notifiers.manage"
 CHUNK = 2000
 
 
-def incident_url(incident) -> str:
-    return f"{settings.STATUSPAGE['URL']}/incidents/{incident.public_id}"
-
-
 def message_context(announcement) -> dict:
     update = announcement.update
     incident = update.incident
@@ -36,7 +32,7 @@ def message_context(announcement) -> dict:
         "advice": next((c.advice for c in components if c.advice), ""),
         "page_name": settings.STATUSPAGE["NAME"],
         "page_url": settings.STATUSPAGE["URL"],
-        "incident_url": incident_url(incident),
+        "incident_url": incident.message_link(announcement.audience),
     }
 
 

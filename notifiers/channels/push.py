@@ -190,7 +190,7 @@ class PushChannel(Channel):
                 "update_id": update.public_id,
                 "status": incident.status,
                 "impact": incident.impact,
-                "url": f"{settings.STATUSPAGE['URL']}/incidents/{incident.public_id}",
+                "url": incident.message_link(announcement.audience),
             },
             urgent=update.kind in URGENT_KINDS,
         )

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.conf import settings
 
 from incidents.models import Incident, IncidentUpdate
-from statuspage import clock
+from statuspage import clock, viewer
 from statuspage.models import Component
 
 
@@ -27,7 +27,8 @@ def page_id() -> str:
 
 
 def incident_url(incident: Incident) -> str:
-    return f"{settings.STATUSPAGE['URL']}/incidents/{incident.public_id}"
+    """Its permalink on the page being read (statuspage.viewer)."""
+    return f"{viewer.page_url()}/incidents/{incident.public_id}"
 
 
 def page_payload(updated_at: datetime | None) -> dict:
@@ -35,7 +36,7 @@ def page_payload(updated_at: datetime | None) -> dict:
     return {
         "id": page["PAGE_ID"],
         "name": page["NAME"],
-        "url": page["URL"],
+        "url": viewer.page_url(),
         "time_zone": settings.TIME_ZONE,
         "updated_at": stamp(updated_at or clock.now()),
     }

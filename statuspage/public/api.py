@@ -16,7 +16,7 @@ from django.utils import translation
 
 from incidents.messages import render_message
 from incidents.models import Incident
-from statuspage import clock
+from statuspage import clock, viewer
 from statuspage.models import Audience, Component
 from statuspage.picture.maintenance import maintenance_payloads
 from statuspage.picture.monitoring import (
@@ -160,7 +160,7 @@ def banner_payload(
         "title": "",
         "text": "",
         "advice": "",
-        "link": settings.STATUSPAGE["URL"],
+        "link": viewer.page_url(),
         "incident_id": None,
         "updated_at": stamp(now),
         "valid_until": stamp(now + timedelta(seconds=ttl)),

@@ -17,6 +17,7 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFee
 from django.utils.translation import gettext_lazy as _
 
 from incidents.models import Incident
+from statuspage import viewer
 from statuspage.inputs import xml_safe
 from statuspage.models import Component
 from statuspage.picture.serializers import incident_url
@@ -76,10 +77,10 @@ class HistoryRss(Feed):
         return str(_("Incidents and their updates, newest first."))
 
     def link(self) -> str:
-        return settings.STATUSPAGE["URL"] + "/"
+        return viewer.page_url() + "/"
 
     def feed_url(self, component: Component | None = None) -> str:
-        base = settings.STATUSPAGE["URL"]
+        base = viewer.page_url()
         if component is not None:
             return f"{base}/components/{component.public_id}/history.{self.suffix}"
         return f"{base}/history.{self.suffix}"

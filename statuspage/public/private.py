@@ -93,11 +93,11 @@ def for_audience(view: Callable, move_prefix: bool = True) -> Callable:
             return keep_private(signin, False)
         audience = reader_audience(request, audience_slug, embed)
         prefix = get_script_prefix()
-        inner = f"{prefix}a/{audience.slug}/" + (f"embed/{embed}/" if embed else "")
+        page_path = f"/a/{audience.slug}" + (f"/embed/{embed}" if embed else "")
         if move_prefix:
-            set_script_prefix(inner)
+            set_script_prefix(f"{prefix}{page_path[1:]}/")
         try:
-            with viewer.viewing(audience):
+            with viewer.viewing(audience, page_path if move_prefix else ""):
                 response = view(request, *args, **kwargs)
         finally:
             set_script_prefix(prefix)

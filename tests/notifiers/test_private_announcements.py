@@ -4,8 +4,11 @@ social networks or Slack. Sent for real through the SDKs against the sandbox."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import time_machine
+from django.conf import settings
 
 from incidents.response.publishing import publish, publish_to_told
 from notifiers.models import Announcement, Recipients
@@ -49,6 +52,22 @@ def test_a_private_incident_reaches_its_audience_and_nobody_else(sandbox, task_q
     kinds = set(Announcement.objects.values_list("recipients", flat=True))
     assert Recipients.PUBLIC not in kinds and Recipients.COMPONENT_TOPICS not in kinds
     assert "private incident: not announced to public" in outcomes[2].note()
+
+
+def test_a_private_incident_s_messages_link_to_its_audience_page(sandbox, task_queue):
+    world = private_world()
+    subscribe("email", "nurse@example.org", audience=world.audience)
+    update = world.private_incident.updates.get()
+
+    publish_everywhere(update, task_queue)
+
+    site = settings.STATUSPAGE["URL"]
+    permalink = f"{site}/a/clinic-network/incidents/{world.private_incident.public_id}"
+    [mail] = told(sandbox, "nurse@example.org")
+    assert permalink in json.dumps(mail["payload"])
+    assert f"{site}/incidents/" not in json.dumps(mail["payload"])
+    pushes = sandbox.recorder.list(provider="fcm")
+    assert pushes and all(p["payload"]["message"]["data"]["url"] == permalink for p in pushes)
 
 
 def test_a_public_incident_reaches_public_and_audience_subscribers(sandbox, task_queue):

@@ -5,6 +5,7 @@ banner, feeds and subscribers; never stored nor cached for anyone else."""
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 
 from notifiers.subscribers import Subscriber
@@ -73,6 +74,31 @@ def test_links_on_the_private_page_stay_on_it(client, member, world):
     assert f'href="/a/clinic-network/incidents/{world.private_incident.public_id}"' in text
     assert 'href="/a/clinic-network/history"' in text
     assert 'href="/history"' not in text
+
+
+def test_every_link_a_private_answer_gives_leads_back_to_its_page(client, member, world):
+    page = f"{settings.STATUSPAGE['URL']}/a/clinic-network"
+    permalink = f"{page}/incidents/{world.private_incident.public_id}"
+    incidents = client.get("/a/clinic-network/api/v2/incidents.json").json()
+    assert incidents["page"]["url"] == page
+    assert [i["shortlink"] for i in incidents["incidents"]] == [permalink]
+    banner = client.get("/a/clinic-network/api/v1/banner.json?audience=clinic-network").json()
+    assert banner["link"] == permalink
+    feed = client.get("/a/clinic-network/history.atom").content.decode()
+    assert f'href="{permalink}"' in feed and f'href="{page}/"' in feed
+    assert client.get(permalink.removeprefix(settings.STATUSPAGE["URL"])).status_code == 200
+
+
+def test_links_in_an_embedded_page_s_answers_keep_its_embed_path(client, world):
+    world.audience.embed_enabled = True
+    world.audience.save()
+    path = embed_path(world.audience)
+    incidents = client.get(f"{path}api/v2/incidents.json").json()
+    [shortlink] = [i["shortlink"] for i in incidents["incidents"]]
+    assert shortlink == (
+        f"{settings.STATUSPAGE['URL']}{path}incidents/{world.private_incident.public_id}"
+    )
+    assert client.get(shortlink.removeprefix(settings.STATUSPAGE["URL"])).status_code == 200
 
 
 def test_a_signed_out_reader_is_sent_to_log_in_whether_or_not_the_page_exists(client, world):
