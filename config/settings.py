@@ -105,6 +105,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "statuspage.public.context_processors.branding",
+                "statuspage.public.context_processors.audience_page",
             ],
         },
     },

@@ -23,3 +23,17 @@ def branding(request) -> dict:
         "home_url": page.get("HOME_URL", ""),
         "brand_colour": brand_colour(page.get("BRAND_COLOUR", "")),
     }
+
+
+def audience_page(request) -> dict:
+    """On an audience's private page: whose page it is, and for a signed-in reader (not an
+    embed) who they are and a way to sign out. Nothing on the public pages."""
+    audience = getattr(request, "audience_page", None)
+    if audience is None:
+        return {}
+    signed_in = not request.audience_embedded and request.user.is_authenticated
+    return {
+        "audience_page": audience,
+        "audience_reader": request.user if signed_in else None,
+        "audience_logout_url": request.audience_logout_url,
+    }

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpResponse
-from django.urls import get_script_prefix
+from django.urls import get_script_prefix, reverse
 
 from statuspage.clients import login_wait
 
@@ -44,3 +44,11 @@ class MemberLoginView(LoginView):
             response["Retry-After"] = str(wait)
             response.login_throttled = True  # type: ignore[attr-defined]
         return response
+
+
+class MemberLogoutView(LogoutView):
+    """`POST /a/<slug>/logout`: signs the reader out (of the whole site, as Django's
+    logout does) and shows the page's sign-in again."""
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("audience-login", args=[self.kwargs["audience_slug"]])

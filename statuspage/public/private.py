@@ -33,8 +33,10 @@ EMBED_SALT = "statuspage.audience.embed"
 
 
 def embed_token(audience: Audience) -> str:
-    """The signed token of the audience's embed URL, at its current key version."""
-    return signing.dumps({"a": audience.id, "v": audience.embed_key_version}, salt=EMBED_SALT)
+    """The signed token of the audience's embed URL, at its current key version. Without a
+    timestamp (signing.dumps has one), so the URL stays the same until the key is rotated."""
+    claim = {"a": audience.id, "v": audience.embed_key_version}
+    return signing.Signer(salt=EMBED_SALT).sign_object(claim)
 
 
 def embed_path(audience: Audience) -> str:
@@ -44,7 +46,7 @@ def embed_path(audience: Audience) -> str:
 def embed_allows(audience: Audience, token: str) -> bool:
     """Signed by us, for this audience, at its current key version, while embedding is on."""
     try:
-        claim = signing.loads(token, salt=EMBED_SALT)
+        claim = signing.Signer(salt=EMBED_SALT).unsign_object(token)
     except signing.BadSignature:
         return False
     return (
@@ -92,6 +94,10 @@ def for_audience(view: Callable, move_prefix: bool = True) -> Callable:
             signin = redirect_to_login(request.get_full_path(), login_url=login_url)
             return keep_private(signin, False)
         audience = reader_audience(request, audience_slug, embed)
+        request.audience_page = audience  # type: ignore[attr-defined]
+        request.audience_embedded = embed is not None  # type: ignore[attr-defined]
+        # Reversed before the prefix moves, or it would name a path below the page.
+        request.audience_logout_url = reverse("audience-logout", args=[audience.slug])  # type: ignore[attr-defined]
         prefix = get_script_prefix()
         page_path = f"/a/{audience.slug}" + (f"/embed/{embed}" if embed else "")
         if move_prefix:

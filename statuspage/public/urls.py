@@ -85,6 +85,11 @@ audience_urlpatterns = [
         member_login.MemberLoginView.as_view(),
         name="audience-login",
     ),
+    path(
+        "a/<slug:audience_slug>/logout",
+        member_login.MemberLogoutView.as_view(),
+        name="audience-logout",
+    ),
     path("a/<slug:audience_slug>/", include(audience_routes())),
     path("a/<slug:audience_slug>/embed/<str:embed>/", include(audience_routes())),
 ]

@@ -4,9 +4,14 @@ banner, feeds and subscribers; never stored nor cached for anyone else."""
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.test import Client
 
 from notifiers.subscribers import Subscriber
 from statuspage.models import Audience, AudienceMember
@@ -101,6 +106,38 @@ def test_links_in_an_embedded_page_s_answers_keep_its_embed_path(client, world):
     assert client.get(shortlink.removeprefix(settings.STATUSPAGE["URL"])).status_code == 200
 
 
+def test_a_member_sees_whose_page_it_is_and_signs_out_from_it(member, world):
+    reader = Client(enforce_csrf_checks=True)
+    reader.force_login(member)
+    text = reader.get("/a/clinic-network/").content.decode()
+    assert "Clinic network: private status page" in text and "Signed in as nurse" in text
+    form = re.search(r'<form method="post" action="([^"]+)">.*?value="([^"]+)"', text, re.S)
+    assert form and form[1] == "/a/clinic-network/logout"
+    assert reader.get(form[1]).status_code == 405
+    out = reader.post(form[1], {"csrfmiddlewaretoken": form[2]})
+    assert out.status_code == 302 and out["Location"] == "/a/clinic-network/login"
+    assert reader.get("/a/clinic-network/")["Location"].startswith("/a/clinic-network/login")
+
+
+def test_the_audience_bar_speaks_the_reader_s_language(client, member, world):
+    text = client.get("/a/clinic-network/", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Clinic network: página de estado privada" in text
+    assert "Sesión iniciada como nurse" in text and "Cerrar sesión" in text
+
+
+def test_an_embedded_page_names_its_audience_but_offers_no_sign_out(client, world):
+    world.audience.embed_enabled = True
+    world.audience.save()
+    text = client.get(embed_path(world.audience)).content.decode()
+    assert "Clinic network: private status page" in text
+    assert "Sign out" not in text and "logout" not in text
+
+
+def test_the_public_page_shows_no_audience_bar_even_to_a_signed_in_member(client, member, world):
+    text = client.get("/").content.decode()
+    assert "private status page" not in text and "Sign out" not in text
+
+
 def test_a_signed_out_reader_is_sent_to_log_in_whether_or_not_the_page_exists(client, world):
     real = client.get("/a/clinic-network/")
     missing = client.get("/a/no-such-audience/")
@@ -149,6 +186,15 @@ def test_the_signed_embed_url_opens_the_page_without_login(client, world):
     assert "X-Frame-Options" not in page
     banner = client.get(f"{path}api/v1/banner.json?audience=clinic-network").json()
     assert banner["incident_id"] == world.private_incident.public_id
+
+
+def test_the_embed_url_stays_the_same_until_its_key_is_rotated(world):
+    with time_machine.travel(NOW, tick=False):
+        first = embed_path(world.audience)
+    with time_machine.travel(NOW + timedelta(days=30), tick=False):
+        assert embed_path(world.audience) == first
+    world.audience.rotate_embed_key()
+    assert embed_path(world.audience) != first
 
 
 def test_a_tampered_rotated_or_revoked_embed_url_is_refused(client, world):

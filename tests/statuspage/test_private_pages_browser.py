@@ -52,6 +52,20 @@ def test_a_member_logs_in_and_reads_the_private_page(live_server, page):
     expect(page.locator("main")).to_contain_text("Clinic staff cannot sign in.")
 
 
+def test_a_member_signs_out_from_the_private_page(live_server, page):
+    world = private_world()
+    nurse = User.objects.create_user("nurse", password=PASSWORD)
+    AudienceMember.objects.create(audience=world.audience, user=nurse, joined_at=NOW)
+
+    log_in(page, live_server, "/a/clinic-network/", "nurse")
+    expect(page.locator(".audience-bar")).to_contain_text("Signed in as nurse")
+    page.get_by_role("button", name="Sign out").click()
+
+    expect(page).to_have_url(f"{live_server.url}/a/clinic-network/login")
+    page.goto(f"{live_server.url}/a/clinic-network/")
+    expect(page.locator("h1")).to_have_text("Sign in to see Clinic network's status")
+
+
 def test_an_outsider_is_refused_as_if_the_page_did_not_exist(live_server, page):
     private_world()
     User.objects.create_user("outsider", password=PASSWORD)
