@@ -73,3 +73,25 @@ def test_a_killed_part_comes_back_and_sigterm_stops_every_part_within_the_bound(
         assert all(group_members(pgid) == [] for pgid in [*groups, runall.pid])
     finally:
         runall.stop()
+
+
+def test_a_stop_that_signals_every_process_at_once_restarts_nothing(env, tmp_path):
+    """systemd's default stop (KillMode=control-group) sends SIGTERM to runall and every
+    part at the same moment: the parts' clean exits are the stop, not crashes."""
+    runall = Child.manage("runall", "--only", "tasks,engine", env=env, log=tmp_path / "run.log")
+    try:
+        runall.wait_for(r"task cluster running", timeout=BOUND_SECONDS)
+        parts = [
+            poll(lambda: part_pid(runall.pid, "manage.py tasks"), timeout=10),
+            poll(lambda: part_pid(runall.pid, "manage.py engine"), timeout=10),
+        ]
+        groups = list(children_of(runall.pid))
+        for pid in [*parts, runall.pid]:
+            os.kill(pid, signal.SIGTERM)
+        assert runall.process.wait(STOP_GRACE_SECONDS + 10) == 0
+        output = runall.output()
+        assert "everything stopped" in output
+        assert "restarting" not in output and "restarted" not in output
+        assert all(group_members(pgid) == [] for pgid in [*groups, runall.pid])
+    finally:
+        runall.stop()

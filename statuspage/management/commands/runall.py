@@ -121,7 +121,7 @@ class Command(BaseCommand):
             signal.signal(sig, lambda signum, _: stopping.append(signum))
         try:
             while not stopping:
-                self.supervise(children, env)
+                self.supervise(children, env, stopping)
                 time.sleep(POLL_SECONDS)
         finally:
             self.stop(children)
@@ -147,10 +147,14 @@ class Command(BaseCommand):
             raise CommandError(f"unknown parts {sorted(unknown)}; choose from {list(commands)}")
         return [Child(name, commands[name]) for name in chosen]
 
-    def supervise(self, children: list[Child], env: dict[str, str]) -> None:
-        """Schedule a restart for each child found dead; start those whose time came."""
+    def supervise(self, children: list[Child], env: dict[str, str], stopping: list[int]) -> None:
+        """Schedule a restart for each child found dead; start those whose time came. A stop
+        signal can land mid-pass (a whole-node stop signals the parts too): from then on a
+        dead part is part of the stop, not a crash."""
         now = time.monotonic()
         for child in children:
+            if stopping:
+                return
             status = child.exited()
             if status is not None:
                 kill_group(child)  # what it left behind in its group
