@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from incidents.models import PAGE_CHANNEL, Incident, IncidentUpdate
-from notifiers.delivery.dispatch import announce
+from incidents.models import PAGE_CHANNEL, Action, FiredStep, Incident, IncidentUpdate
+from notifiers.delivery.dispatch import announce, reopen_fan_out
 from notifiers.models import Announcement, Recipients
 from notifiers.registry import channel_choices, registered
 from statuspage.models import Audience
@@ -133,3 +133,30 @@ def still_told(incident: Incident, oncall: bool) -> list[tuple[str, str, int | N
         if recipients not in NOT_FOR_PRIVATE
         and (recipients != Recipients.APP_USERS or audience_id in private_to)
     ]
+
+
+def tell_the_newly_allowed(incident: Incident, now: datetime) -> list[Announcement]:
+    """An open incident made public, or private to more audiences: its latest update goes
+    to those its publishing steps could not reach while they were not allowed to hear of
+    it, so they are not left in silence until its next update. Each fired publish step is
+    published again (announcements are once per update, channel, recipients and audience:
+    those already told are not told twice), and the update's subscriber announcements fan
+    out again over the subscribers now allowed (a delivery is once per subscriber)."""
+    if not incident.is_open or incident.published_at is None:
+        return []
+    update = incident.latest_public_update()
+    if update is None or not update.deliver_notifications:
+        return []
+    fired = FiredStep.objects.filter(
+        incident=incident, outcome=FiredStep.Outcome.FIRED, step__action=Action.PUBLISH
+    ).select_related("step")
+    steps = {(record.step.recipients, tuple(record.step.channels)) for record in fired}
+    announced = [
+        announcement
+        for recipients, channels in sorted(steps)
+        for announcement in publish(update, recipients, list(channels), now).announced
+    ]
+    earlier = update.announcements.filter(recipients=Recipients.SUBSCRIBERS, created_at__lt=now)
+    for announcement in earlier:
+        reopen_fan_out(announcement, now)
+    return announced

@@ -32,7 +32,7 @@ from incidents.models import (
 from incidents.response import audit, clock
 from incidents.response.maintenance import is_under_maintenance
 from incidents.response.policies import assign_policy
-from incidents.response.publishing import publish_to_told
+from incidents.response.publishing import publish_to_told, tell_the_newly_allowed
 from incidents.response.timeline import add_update, change_component, context_for, next_update_by
 from statuspage.models import Audience, Component, ComponentStatus, Probe, ProbeState, Verdict
 
@@ -400,14 +400,21 @@ def change_privacy(
     incident: Incident, audiences: Iterable[Audience], author, now: datetime
 ) -> None:
     """Private to these audiences from now on (`Incident.make_private_to`), audited; its
-    later updates reach only those still allowed to hear of it (`publishing.still_told`)."""
+    later updates reach only those still allowed to hear of it (`publishing.still_told`).
+    Made public, or private to more audiences, it tells the newly allowed its latest update
+    (`publishing.tell_the_newly_allowed`)."""
     before = sorted(incident.private_to.values_list("slug", flat=True))
-    incident.make_private_to(audiences)
-    after = sorted(incident.private_to.values_list("slug", flat=True))
-    if before != after:
+    with transaction.atomic():
+        incident.make_private_to(audiences)
+        after = sorted(incident.private_to.values_list("slug", flat=True))
+        if before == after:
+            return
         audit.record(
             incident, author, "privacy changed", now, {"private_to": before}, {"private_to": after}
         )
+        widened = before and (not after or not set(after) <= set(before))
+        if widened:
+            tell_the_newly_allowed(incident, now)
 
 
 def hold(incident: Incident, user, minutes: int, reason: str, now: datetime) -> None:

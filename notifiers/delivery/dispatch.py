@@ -73,6 +73,17 @@ def announce(
     return announcement
 
 
+def reopen_fan_out(announcement: Announcement, now: datetime) -> None:
+    """Fan the announcement out again from its first subscriber, when who may hear of its
+    incident has widened (Incident.private_to): those already written keep their row (a
+    chunk that meets one is written again skipping it), the newly allowed get theirs. A
+    fan-out still running finds its cursor moved and stops, leaving the rest to this one."""
+    Announcement.objects.filter(id=announcement.id).update(
+        fanned_out_at=None, fan_out_cursor=0, fan_out_queued_at=now
+    )
+    enqueue("notifiers.delivery.dispatch.fan_out", announcement.id)
+
+
 def announce_to_apps(update, audiences: Iterable[Audience], now: datetime) -> list[Announcement]:
     if not update.deliver_notifications:
         return []

@@ -5,13 +5,16 @@ social networks or Slack. Sent for real through the SDKs against the sandbox."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 import time_machine
 from django.conf import settings
 
+from incidents.models import Action, AffectedComponent, EscalationPolicy, EscalationStep
+from incidents.response import clock, workflow
 from incidents.response.publishing import publish, publish_to_told
-from notifiers.models import Announcement, Recipients
+from notifiers.models import Announcement, Recipients, SocialAccount
 from tests.clock import NOW
 from tests.factories import add_update, subscribe
 from tests.statuspage.private_world import private_world
@@ -33,8 +36,18 @@ def publish_everywhere(update, task_queue) -> list:
     return outcomes
 
 
+def mastodon_account() -> SocialAccount:
+    return SocialAccount.objects.create(
+        network="mastodon",
+        name="@acme",
+        server_url="https://mastodon.example",
+        secret_env_prefix="MASTODON_ACME",
+    )
+
+
 def test_a_private_incident_reaches_its_audience_and_nobody_else(sandbox, task_queue):
     world = private_world()
+    mastodon_account()
     subscribe("email", "parent@example.org")
     subscribe("webhook", f"{sandbox.url}/_sandbox/hooks/public-ops")
     subscribe("email", "nurse@example.org", audience=world.audience)
@@ -95,3 +108,59 @@ def test_an_incident_made_private_after_it_was_announced_stays_within_its_audien
     later = add_update(incident, "update", body="Clinic sign-in works again for some.")
     [again] = publish_to_told(later, NOW)
     assert (again.channel, again.recipients) == ("email", Recipients.SUBSCRIBERS)
+
+
+def published_privately(sandbox, task_queue):
+    """The private incident, also on a public component, with a policy publishing to
+    subscribers by email and to the public on Mastodon, its steps fired while private."""
+    world = private_world()
+    mastodon_account()
+    incident = world.private_incident
+    AffectedComponent.objects.create(
+        incident=incident, component=world.public_component, status="degraded_performance"
+    )
+    policy = EscalationPolicy.objects.create(name="Tell everyone", priority=1)
+    for recipients, channel in [("subscribers", "email"), ("public", "mastodon")]:
+        EscalationStep.objects.create(
+            policy=policy, action=Action.PUBLISH, recipients=recipients, channels=[channel]
+        )
+    incident.policy = policy
+    incident.save()
+    subscribe("email", "parent@example.org")
+    subscribe("email", "nurse@example.org", audience=world.audience)
+    with time_machine.travel(NOW, tick=True):
+        clock.advance(incident, NOW)
+        task_queue()
+    assert told(sandbox, "parent@example.org") == []
+    assert len(told(sandbox, "nurse@example.org")) == 1
+    assert posts(sandbox) == []
+    return world
+
+
+def posts(sandbox) -> list[dict]:
+    return [r for r in sandbox.recorder.list() if r["kind"] == "post"]
+
+
+def test_an_open_incident_made_public_tells_those_it_kept_out_its_latest_update(
+    sandbox, task_queue
+):
+    world = published_privately(sandbox, task_queue)
+    later = NOW + timedelta(minutes=10)
+    with time_machine.travel(later, tick=True):
+        workflow.change_privacy(world.private_incident, [], None, later)
+        task_queue()
+    [mail] = told(sandbox, "parent@example.org")
+    assert "Clinic staff cannot sign in." in json.dumps(mail["payload"])
+    assert len(told(sandbox, "nurse@example.org")) == 1, "those already told are not told twice"
+    assert len(posts(sandbox)) == 1
+
+
+def test_a_resolved_incident_made_public_tells_nobody_after_the_fact(sandbox, task_queue):
+    world = published_privately(sandbox, task_queue)
+    later = NOW + timedelta(minutes=10)
+    with time_machine.travel(later, tick=True):
+        workflow.resolve(world.private_incident, later)
+        task_queue()
+        workflow.change_privacy(world.private_incident, [], None, later)
+        task_queue()
+    assert told(sandbox, "parent@example.org") == [] and posts(sandbox) == []
