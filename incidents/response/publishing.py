@@ -150,7 +150,7 @@ def tell_the_newly_allowed(incident: Incident, now: datetime) -> list[Announceme
     fired = FiredStep.objects.filter(
         incident=incident, outcome=FiredStep.Outcome.FIRED, step__action=Action.PUBLISH
     ).select_related("step")
-    steps = {(record.step.recipients, tuple(record.step.channels)) for record in fired}
+    steps = {(r.step.recipients, tuple(r.step.channels)) for r in fired if r.step is not None}
     announced = [
         announcement
         for recipients, channels in sorted(steps)
