@@ -1,9 +1,11 @@
 """Escalation policies and their steps through the management API.
 
 A step is written as in the policies file (`after`, `do`, `to`, `channels`, `every`,
-`if_quiet_for`) and read by the same parser (incidents.response.policies.parse_step), then
-checked by the step model's own rules, as the admin checks it. A policy's steps are replaced
-whole, as loading the file replaces them.
+`if_quiet_for`; a page step's `levels` and `repeat`) and read by the same parser
+(incidents.response.policies.parse_step, resolve_levels), then checked by the step model's
+own rules, as the admin checks it. A level names its schedule by the id the schedules API
+gives it, and its contacts by name, as the file does. A policy's steps, and so their levels,
+are replaced whole in one transaction, as loading the file replaces them.
 """
 
 from __future__ import annotations
@@ -25,10 +27,19 @@ from incidents.console.api import (
     whole,
 )
 from incidents.console.api_auth import api_view, error
-from incidents.models import OPEN_STATUSES, EscalationPolicy, EscalationStep, Impact, Incident
-from incidents.response.policies import PolicyError, parse_step, write_steps
+from incidents.models import (
+    OPEN_STATUSES,
+    EscalationLevel,
+    EscalationPolicy,
+    EscalationStep,
+    Impact,
+    Incident,
+)
+from incidents.response.policies import PolicyError, parse_step, resolve_levels, write_steps
 from statuspage.models import Component
 
+# What a policy's answer reads: its components, steps, and their levels' contacts.
+RELATED = ("components", "steps__levels__contacts")
 NUMBERS = {
     "priority": (0, 1_000_000),
     "cadence_minutes": (1, 1440),
@@ -48,7 +59,19 @@ def step_payload(step: EscalationStep) -> dict:
         payload["every"] = step.repeat_every_seconds
     if step.if_quiet_for_seconds:
         payload["if_quiet_for"] = step.if_quiet_for_seconds
+    levels = step.levels.all()
+    if levels:
+        payload["levels"] = [level_payload(level) for level in levels]
+        payload["repeat"] = step.levels_repeat
     return payload
+
+
+def level_payload(level: EscalationLevel) -> dict:
+    return {
+        "schedule": level.schedule_id,
+        "contacts": [contact.name for contact in level.contacts.all()],
+        "wait": level.wait_minutes * 60,
+    }
 
 
 def policy_payload(policy: EscalationPolicy) -> dict:
@@ -76,7 +99,7 @@ def checked_steps(raw: object, errors: dict[str, str]) -> list[dict] | None:
             errors[where] = problem
             continue
         try:
-            step = parse_step(item, where)
+            step = resolve_levels(parse_step(item, where), where, schedules_by="id")
             EscalationStep(
                 action=step["action"],
                 recipients=step.get("recipients", ""),
@@ -141,11 +164,11 @@ def save(policy: EscalationPolicy, data: dict, creating: bool) -> EscalationPoli
             policy.components.set(components)
         if steps is not None:
             write_steps(policy, steps)
-    return EscalationPolicy.objects.prefetch_related("components", "steps").get(id=policy.id)
+    return EscalationPolicy.objects.prefetch_related(*RELATED).get(id=policy.id)
 
 
 def policy_by(public_id: str) -> EscalationPolicy:
-    return EscalationPolicy.objects.prefetch_related("components", "steps").get(
+    return EscalationPolicy.objects.prefetch_related(*RELATED).get(
         id=row_id(public_id, EscalationPolicy)
     )
 
@@ -154,7 +177,7 @@ def policy_by(public_id: str) -> EscalationPolicy:
 @handle
 def policies(request: HttpRequest) -> JsonResponse:
     if request.method == "GET":
-        items = EscalationPolicy.objects.prefetch_related("components", "steps")
+        items = EscalationPolicy.objects.prefetch_related(*RELATED)
         return reply({"policies": [policy_payload(p) for p in items]})
     if request.method != "POST":
         return not_allowed("GET, POST")

@@ -99,21 +99,40 @@ def write_steps(policy: EscalationPolicy, steps: Iterable[dict]) -> None:
 
 
 def write_levels(step: EscalationStep, levels: list[dict]) -> None:
-    """A page step's levels, naming schedules and contacts by name (unknown: PolicyError)."""
+    """A page step's levels, their schedule and contacts already found (`resolve_levels`)."""
     for position, spec in enumerate(levels, start=1):
+        level = EscalationLevel.objects.create(
+            step=step, position=position, schedule=spec["schedule"], wait_minutes=spec["wait"] // 60
+        )
+        level.contacts.set(spec["contacts"])
+
+
+def resolve_levels(step: dict, where: str, schedules_by: str = "name") -> dict:
+    """The parsed step with each level's schedule and contacts found: the schedule by name
+    (the file) or by id (the management API, as its schedules are named), contacts by name.
+    An unknown one is a PolicyError naming the field."""
+    resolved = []
+    for n, spec in enumerate(step.get("levels", [])):
+        here = f"{where}.levels[{n}]"
         schedule = None
-        if spec.get("schedule"):
-            schedule = Schedule.objects.filter(name=spec["schedule"]).first()
+        if spec["schedule"]:
+            schedule = find_schedule(spec["schedule"], schedules_by)
             if schedule is None:
-                raise PolicyError(f"{step.policy}: unknown schedule {spec['schedule']!r}.")
+                raise PolicyError(f"{here}.schedule: unknown schedule {spec['schedule']!r}.")
         contacts = list(OnCallContact.objects.filter(name__in=spec["contacts"]))
         missing = set(spec["contacts"]) - {c.name for c in contacts}
         if missing:
-            raise PolicyError(f"{step.policy}: unknown contact(s) {', '.join(sorted(missing))}.")
-        level = EscalationLevel.objects.create(
-            step=step, position=position, schedule=schedule, wait_minutes=spec["wait"] // 60
-        )
-        level.contacts.set(contacts)
+            raise PolicyError(f"{here}.contacts: unknown contact(s) {', '.join(sorted(missing))}.")
+        resolved.append({**spec, "schedule": schedule, "contacts": contacts})
+    return {**step, "levels": resolved} if resolved else step
+
+
+def find_schedule(value: object, by: str) -> Schedule | None:
+    if by == "name":
+        return Schedule.objects.filter(name=str(value)).first()
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**31:
+        return Schedule.objects.filter(id=value).first()
+    return None
 
 
 def choose_policy(components: Iterable[Component], impact: str) -> EscalationPolicy:
@@ -133,6 +152,10 @@ def assign_policy(incident: Incident) -> EscalationPolicy:
 # --- The YAML file ----------------------------------------------------------------------
 
 ACTIONS = {a.value for a in Action}
+# At most 20 levels a step, each waiting at most a week, gone through at most 21 times: the
+# clock's last turn stays within a few years of detection, never past datetime's range.
+MAX_LEVELS = 20
+MAX_LEVEL_WAIT = 7 * 86400
 RECIPIENTS = {r.value for r in Recipients}
 
 
@@ -185,6 +208,8 @@ def parse_levels(raw: dict, action: str, where: str) -> dict:
     levels = raw["levels"]
     if action != Action.PAGE or not isinstance(levels, list) or not levels:
         raise PolicyError(f"{where}.levels: a non-empty list, on page steps only.")
+    if len(levels) > MAX_LEVELS:
+        raise PolicyError(f"{where}.levels: at most {MAX_LEVELS} levels.")
     parsed = []
     for n, level in enumerate(levels):
         here = f"{where}.levels[{n}]"
@@ -196,6 +221,8 @@ def parse_levels(raw: dict, action: str, where: str) -> dict:
         wait = parse_duration(level.get("wait", "15m"), f"{here}.wait")
         if wait < 60:
             raise PolicyError(f"{here}.wait: at least a minute, e.g. 10m.")
+        if wait > MAX_LEVEL_WAIT:
+            raise PolicyError(f"{here}.wait: at most a week, e.g. 10m.")
         parsed.append({"schedule": level.get("schedule"), "contacts": contacts, "wait": wait})
     repeat = raw.get("repeat", 0)
     if not isinstance(repeat, int) or isinstance(repeat, bool) or not 0 <= repeat <= 20:
@@ -237,7 +264,7 @@ def parse_policies(text: str) -> list[dict]:
 def load_policies(path: Path) -> list[EscalationPolicy]:
     """Create or replace the policies a file names; nothing changes if any of it is wrong."""
     loaded = []
-    for spec in parse_policies(path.read_text()):
+    for index, spec in enumerate(parse_policies(path.read_text())):
         components = list(Component.objects.filter(name__in=spec["components"]))
         missing = set(spec["components"]) - {c.name for c in components}
         if missing:
@@ -250,6 +277,10 @@ def load_policies(path: Path) -> list[EscalationPolicy]:
             },
         )
         policy.components.set(components)
-        write_steps(policy, spec["steps"])
+        steps = spec["steps"]
+        write_steps(
+            policy,
+            [resolve_levels(s, f"policies[{index}].steps[{i}]") for i, s in enumerate(steps)],
+        )
         loaded.append(policy)
     return loaded

@@ -210,7 +210,7 @@ def test_levels_load_from_the_policies_file(team, tmp_path):
         (None, 5),
     ]
     path.write_text(path.read_text().replace("[Cai]", "[Zed]"))
-    with pytest.raises(PolicyError, match="unknown contact"):
+    with pytest.raises(PolicyError, match=r"^policies\[0\]\.steps\[0\]\.levels\[1\]\.contacts: "):
         load_policies(path)
 
 
