@@ -14,7 +14,7 @@ from django.contrib.auth.models import User
 
 from statuspage.models import AudienceMember, MemberSignInLink
 from tests.clock import NOW
-from tests.statuspage.private_world import PRIVATE_NAME, private_world
+from tests.statuspage.private_world import PRIVATE_NAME, member
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -23,16 +23,9 @@ CLIENT = {"REMOTE_ADDR": "203.0.113.5"}
 
 
 @pytest.fixture
-def world():
-    return private_world()
-
-
-@pytest.fixture
 def nurse(world):
     """Invited, joined, and never chose a password."""
-    user = User.objects.create_user("nurse", email="nurse@example.org")
-    AudienceMember.objects.create(audience=world.audience, user=user, joined_at=NOW)
-    return user
+    return member(world, "nurse", email="nurse@example.org")
 
 
 def ask(client, email="Nurse@Example.org", url=ASK, **meta):
@@ -86,9 +79,7 @@ def test_staff_get_a_link_to_any_page_too(client, world, sandbox, task_queue):
     assert PRIVATE_NAME in client.get("/a/clinic-network/").content.decode()
 
 
-def test_the_link_email_is_in_the_language_the_page_was_read_in(
-    client, nurse, sandbox, task_queue
-):
+def test_the_link_email_is_in_the_language_the_page_was_read_in(client, nurse, sandbox, task_queue):
     ask(client, HTTP_ACCEPT_LANGUAGE="es")
     task_queue()
     [mail] = sent_to(sandbox, "nurse@example.org")
@@ -205,9 +196,7 @@ def test_a_reader_removed_from_the_page_cannot_use_a_link_sent_before(
 
 def test_asking_is_rate_limited_per_address(client, nurse, task_queue):
     with time_machine.travel(NOW, tick=False):
-        answers = [
-            ask(client, REMOTE_ADDR=f"198.51.100.{n}").status_code for n in range(4)
-        ]
+        answers = [ask(client, REMOTE_ADDR=f"198.51.100.{n}").status_code for n in range(4)]
     assert answers == [200, 200, 200, 429]
 
 

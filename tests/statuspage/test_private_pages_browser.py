@@ -10,10 +10,8 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from statuspage.models import AudienceMember
 from statuspage.public.private import embed_path
-from tests.clock import NOW
-from tests.statuspage.private_world import PRIVATE_INCIDENT, PRIVATE_NAME, private_world
+from tests.statuspage.private_world import PRIVATE_INCIDENT, PRIVATE_NAME, member, private_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,8 +27,7 @@ def log_in(page, live_server, path: str, username: str) -> None:
 
 def test_a_member_logs_in_and_reads_the_private_page(live_server, page):
     world = private_world()
-    nurse = User.objects.create_user("nurse", password=PASSWORD)
-    AudienceMember.objects.create(audience=world.audience, user=nurse, joined_at=NOW)
+    member(world, "nurse", password=PASSWORD)
 
     page.goto(f"{live_server.url}/a/clinic-network/history")
     expect(page).to_have_url(
@@ -58,8 +55,7 @@ def test_a_member_without_a_password_signs_in_with_an_emailed_link(
     live_server, page, sandbox, task_queue
 ):
     world = private_world()
-    nurse = User.objects.create_user("nurse", email="nurse@example.org")  # never chose one
-    AudienceMember.objects.create(audience=world.audience, user=nurse, joined_at=NOW)
+    member(world, "nurse", email="nurse@example.org")  # never chose a password
 
     page.goto(f"{live_server.url}/a/clinic-network/")
     page.fill("#id_email", "nurse@example.org")
@@ -84,8 +80,7 @@ def test_a_member_without_a_password_signs_in_with_an_emailed_link(
 
 def test_a_member_signs_out_from_the_private_page(live_server, page):
     world = private_world()
-    nurse = User.objects.create_user("nurse", password=PASSWORD)
-    AudienceMember.objects.create(audience=world.audience, user=nurse, joined_at=NOW)
+    member(world, "nurse", password=PASSWORD)
 
     log_in(page, live_server, "/a/clinic-network/", "nurse")
     expect(page.locator(".audience-bar")).to_contain_text("Signed in as nurse")
