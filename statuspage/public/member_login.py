@@ -31,7 +31,7 @@ def page_path(slug: str) -> str:
 
 
 class LinkRequestForm(forms.Form):
-    """ "Email me a sign-in link" (statuspage.public.member_link), shown on this page too."""
+    """The "Email me a sign-in link" form (statuspage.public.member_link), on this page too."""
 
     email = forms.EmailField(max_length=254, label=_("Email address"))
 
