@@ -520,6 +520,13 @@ RATE_LIMITS: dict[str, RateLimitSettings] = {
         "PER_DESTINATION": env_int("LOGIN_LINKS_PER_USER_PER_HOUR", 3),
         "WINDOW_SECONDS": 3600,
     },
+    # Members' sign-in links asked for on an audience page: per client an hour, and per
+    # email address an hour (whatever the page).
+    "member-link": {
+        "PER_IP": env_int("MEMBER_LINKS_PER_CLIENT_PER_HOUR", 10),
+        "PER_DESTINATION": env_int("MEMBER_LINKS_PER_ADDRESS_PER_HOUR", 3),
+        "WINDOW_SECONDS": 3600,
+    },
     # Acknowledge links opened (GET or POST): per client a minute, and per link a minute.
     "ack": {
         "PER_IP": env_int("ACK_LINKS_PER_CLIENT_PER_MINUTE", 30),
@@ -581,6 +588,8 @@ LOGIN_THROTTLE = {
     "FORGET_AFTER_SECONDS": env_int("LOGIN_FORGET_AFTER_SECONDS", 86400),
     # The one-time sign-in link by email (a delayed account can still get in).
     "LINK_MAX_AGE_SECONDS": env_int("LOGIN_LINK_MAX_AGE_SECONDS", 900),
+    # The one-time sign-in link an audience page's member asks for (statuspage.public.member_link).
+    "MEMBER_LINK_MAX_AGE_SECONDS": env_int("MEMBER_LOGIN_LINK_MAX_AGE_SECONDS", 900),
 }
 # The limits' counters live in a cache every process shares: Redis when REDIS_URL is set,
 # otherwise files under var/ (every gunicorn worker on this machine sees the same counts;

@@ -5,8 +5,9 @@ Each caller names a scope: "subscribe" (the subscribe forms: an address or phone
 the destination; limits in settings.NOTIFIERS), and each key of settings.RATE_LIMITS:
 "ping" (the heartbeat ping URLs, by ping key), "agent" (the probe-agent API, by token),
 "sms" (confirmation texts: the destination is the whole site, so it is the site's hourly
-budget), "push" (device registrations, by installation) and "login-link" (one-time sign-in
-links, by username). The client address is statuspage.clients' (TRUSTED_PROXIES, IPv6 /64).
+budget), "push" (device registrations, by installation), "login-link" (one-time sign-in
+links, by username) and "member-link" (audience pages' members' sign-in links, by address).
+The client address is statuspage.clients' (TRUSTED_PROXIES, IPv6 /64).
 Attempts are rows in the database, so a budget holds across processes and restarts.
 """
 

@@ -927,3 +927,35 @@ class AudienceInvitation(CleanInput, models.Model):
                 audience_id=self.audience_id, user=user, defaults={"joined_at": now}
             )
         return True
+
+
+class MemberSignInLink(models.Model):
+    """A one-time sign-in link a reader of an audience page asked for by email
+    (statuspage.public.member_link): the email carries its signed id, and its expiry and its
+    single use are this row's (`use`: a conditional UPDATE), so they hold across processes
+    and the refusal can say which it was."""
+
+    USABLE, USED, EXPIRED = "usable", "used", "expired"
+
+    audience = models.ForeignKey(Audience, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"sign-in link of {self.user} to {self.audience}"
+
+    def state(self, now: datetime) -> str:
+        if self.used_at is not None:
+            return self.USED
+        return self.USABLE if now < self.expires_at else self.EXPIRED
+
+    def use(self, now: datetime) -> bool:
+        """Spend it; False when it was already used or has expired (two clicks, one wins)."""
+        spent = MemberSignInLink.objects.filter(
+            id=self.id, used_at__isnull=True, expires_at__gt=now
+        ).update(used_at=now)
+        if spent:
+            self.used_at = now
+        return bool(spent)

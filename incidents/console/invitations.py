@@ -9,7 +9,6 @@ conditional UPDATE), so they hold across processes and whatever the signature's 
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -25,13 +24,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from notifiers.channels.context import absolute
-from notifiers.delivery.direct import DirectDelivery
+from notifiers.delivery.direct import email_one
 from notifiers.delivery.dispatch import enqueue
-from notifiers.registry import get_channel
 from statuspage import clock
 from statuspage.models import Audience, AudienceInvitation
-
-log = logging.getLogger(__name__)
 
 SALT = "incidents.console.invitations"
 TASK = "incidents.console.invitations.send_invitation"
@@ -82,12 +78,7 @@ def send_invitation(invitation_id: int) -> bool:
         "link": absolute(reverse("audience-join", args=[make_token(found)])),
         "days": VALID_FOR.days,
     }
-    channel = get_channel("email")
-    message = channel.render_direct("audience_invitation", context)
-    [result] = channel.send_batch(message, [DirectDelivery(found.email)])  # type: ignore[list-item]
-    if result.error is not None:
-        log.error("invitation %s not sent: %s", found.id, result.error)
-    return result.error is None
+    return email_one("audience_invitation", context, found.email)
 
 
 class JoinForm(UserCreationForm):

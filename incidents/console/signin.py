@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import logging
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -19,10 +18,7 @@ from django.core import signing
 from django.urls import reverse
 
 from notifiers.channels.context import absolute
-from notifiers.delivery.direct import DirectDelivery
-from notifiers.registry import get_channel
-
-log = logging.getLogger(__name__)
+from notifiers.delivery.direct import email_one
 
 LINK_SALT = "incidents.console.signin"
 TASK = "incidents.console.signin.send_link"
@@ -72,9 +68,4 @@ def send_link(user_id: int) -> bool:
         "link": absolute(reverse("console-login-link", args=[make_token(user)])),
         "minutes": settings.LOGIN_THROTTLE["LINK_MAX_AGE_SECONDS"] // 60,
     }
-    channel = get_channel("email")
-    message = channel.render_direct("login_link", context)
-    [result] = channel.send_batch(message, [DirectDelivery(user.email)])  # type: ignore[list-item]
-    if result.error is not None:
-        log.error("sign-in link for user %s not sent: %s", user.pk, result.error)
-    return result.error is None
+    return email_one("login_link", context, user.email)

@@ -30,6 +30,18 @@ class DirectDelivery:
     segments: int = 1
 
 
+def email_one(kind: str, context: dict, address: str) -> bool:
+    """Email one address the email channel's `kind` message (templates/messages/email/) now,
+    outside the outbox: the one-time links (staff sign-in, members' sign-in, invitations),
+    sent by the task the request queued. True when the provider took it; a failure is logged."""
+    channel = get_channel("email")
+    message = channel.render_direct(kind, context)
+    [result] = channel.send_batch(message, [DirectDelivery(address)])  # type: ignore[list-item]
+    if result.error is not None:
+        log.error("%s email not sent: %s", kind, result.error)
+    return result.error is None
+
+
 def page_oncall(channels: list[str], kind: str, context: dict) -> dict[str, list[SendResult]]:
     """Send `kind` to every on-call contact on each channel that can page directly; a
     channel that fails is logged and the others still send."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import math
 
+from django import forms
 from django.contrib.auth.views import LoginView, LogoutView
 from django.http import HttpResponse
 from django.urls import get_script_prefix, reverse
+from django.utils.translation import gettext_lazy as _
 
 from statuspage.clients import login_wait
 
@@ -23,15 +25,28 @@ def slug_label(slug: str) -> str:
     return slug.replace("-", " ").replace("_", " ").capitalize()
 
 
+def page_path(slug: str) -> str:
+    """Where a reader lands once signed in: the audience's page."""
+    return f"{get_script_prefix()}a/{slug}/"
+
+
+class LinkRequestForm(forms.Form):
+    """The "Email me a sign-in link" form (statuspage.public.member_link), on this page too."""
+
+    email = forms.EmailField(max_length=254, label=_("Email address"))
+
+
 class MemberLoginView(LoginView):
     template_name = "statuspage/member_login.html"
 
     def get_default_redirect_url(self) -> str:
-        return f"{get_script_prefix()}a/{self.kwargs['audience_slug']}/"
+        return page_path(self.kwargs["audience_slug"])
 
     def get_context_data(self, **kwargs) -> dict:
         context = super().get_context_data(**kwargs)
         context["audience_label"] = slug_label(self.kwargs["audience_slug"])
+        context["audience_slug"] = self.kwargs["audience_slug"]
+        context["link_form"] = LinkRequestForm()
         return context
 
     def form_invalid(self, form) -> HttpResponse:

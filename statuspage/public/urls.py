@@ -7,6 +7,7 @@ from statuspage.public import (
     badges,
     feeds,
     language,
+    member_link,
     member_login,
     openapi,
     private,
@@ -84,6 +85,16 @@ audience_urlpatterns = [
         "a/<slug:audience_slug>/login",
         member_login.MemberLoginView.as_view(),
         name="audience-login",
+    ),
+    path(
+        "a/<slug:audience_slug>/login/link",
+        member_link.request_link,
+        name="audience-login-request-link",
+    ),
+    path(
+        "a/<slug:audience_slug>/login/link/<str:token>",
+        member_link.link_login,
+        name="audience-login-link",
     ),
     path(
         "a/<slug:audience_slug>/logout",

@@ -1,6 +1,6 @@
 """Fixtures for the statuspage tests: real loopback servers for the probe kinds (HTTP(S)
 with scripted answers, TCP, DNS; their classes are in tests/statuspage/servers.py), an empty
-cache, and outages for the public side."""
+cache, outages for the public side, and an audience page's `world`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,14 @@ import pytest
 from tests.clock import NOW
 from tests.factories import make_component, open_outage_at, resolve_at
 from tests.statuspage.pagers import PAGES
+from tests.statuspage.private_world import private_world
 from tests.statuspage.servers import BannerHandler, DnsHandler, ScriptedServer, self_signed
+
+
+@pytest.fixture
+def world():
+    """An audience page with a private component and incidents (tests/statuspage/private_world.py)."""
+    return private_world()
 
 
 @pytest.fixture

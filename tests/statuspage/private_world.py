@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.contrib.auth.models import User
+
 from incidents.models import Incident
-from statuspage.models import Audience, Component
+from statuspage.models import Audience, AudienceMember, Component
 from tests.clock import NOW
 from tests.factories import add_update, make_component, make_incident
 
@@ -48,3 +50,10 @@ def private_world() -> World:
     incident.private_to.add(clinic)
     add_update(incident, "opened", body="Clinic staff cannot sign in.")
     return World(clinic, public, private, incident)
+
+
+def member(world: World, username: str, **fields) -> User:
+    """A user who joined the world's audience page (`password=` or `email=` as the test needs)."""
+    user = User.objects.create_user(username, **fields)
+    AudienceMember.objects.create(audience=world.audience, user=user, joined_at=NOW)
+    return user

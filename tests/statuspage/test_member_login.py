@@ -8,11 +8,9 @@ import re
 
 import pytest
 import time_machine
-from django.contrib.auth.models import User
 
-from statuspage.models import AudienceMember
 from tests.clock import NOW
-from tests.statuspage.private_world import PRIVATE_NAME, private_world
+from tests.statuspage.private_world import PRIVATE_NAME, member
 
 pytestmark = pytest.mark.django_db
 
@@ -22,15 +20,8 @@ ATTACKER = {"REMOTE_ADDR": "203.0.113.5"}
 
 
 @pytest.fixture
-def world():
-    return private_world()
-
-
-@pytest.fixture
 def nurse(world):
-    user = User.objects.create_user("nurse", password=PASSWORD)
-    AudienceMember.objects.create(audience=world.audience, user=user, joined_at=NOW)
-    return user
+    return member(world, "nurse", password=PASSWORD)
 
 
 @pytest.fixture

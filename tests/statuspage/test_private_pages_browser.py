@@ -1,17 +1,17 @@
 """Audience pages in headless Chromium: a member signs in on the page's own sign-in and reads
-the private page; an outsider is refused without learning the page exists; the signed embed
+the private page, or with a one-time link emailed from it; an outsider is refused without learning the page exists; the signed embed
 URL opens it in a frame, and a tampered one does not."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from statuspage.models import AudienceMember
 from statuspage.public.private import embed_path
-from tests.clock import NOW
-from tests.statuspage.private_world import PRIVATE_INCIDENT, PRIVATE_NAME, private_world
+from tests.statuspage.private_world import PRIVATE_INCIDENT, PRIVATE_NAME, member, private_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -27,8 +27,7 @@ def log_in(page, live_server, path: str, username: str) -> None:
 
 def test_a_member_logs_in_and_reads_the_private_page(live_server, page):
     world = private_world()
-    nurse = User.objects.create_user("nurse", password=PASSWORD)
-    AudienceMember.objects.create(audience=world.audience, user=nurse, joined_at=NOW)
+    member(world, "nurse", password=PASSWORD)
 
     page.goto(f"{live_server.url}/a/clinic-network/history")
     expect(page).to_have_url(
@@ -52,10 +51,36 @@ def test_a_member_logs_in_and_reads_the_private_page(live_server, page):
     expect(page.locator("main")).to_contain_text("Clinic staff cannot sign in.")
 
 
+def test_a_member_without_a_password_signs_in_with_an_emailed_link(
+    live_server, page, sandbox, task_queue
+):
+    world = private_world()
+    member(world, "nurse", email="nurse@example.org")  # never chose a password
+
+    page.goto(f"{live_server.url}/a/clinic-network/")
+    page.fill("#id_email", "nurse@example.org")
+    page.get_by_role("button", name="Email me a sign-in link").click()
+    expect(page.get_by_role("status")).to_contain_text("a sign-in link is on its way")
+    task_queue()
+    [mail] = sandbox.recorder.list(provider="sendgrid", target="nurse@example.org")
+    link = re.search(r"/a/clinic-network/login/link/\S+", mail["payload"]["text"]).group(0)
+
+    page.goto(f"{live_server.url}{link}")
+    page.get_by_role("button", name="Sign in now").click()
+    expect(page).to_have_url(f"{live_server.url}/a/clinic-network/")
+    expect(page.locator("main")).to_contain_text(PRIVATE_NAME)
+    expect(page.locator(".audience-bar")).to_contain_text("Signed in as nurse")
+
+    page.get_by_role("button", name="Sign out").click()
+    page.goto(f"{live_server.url}{link}")
+    expect(page.get_by_role("alert")).to_contain_text("already used")
+    page.get_by_role("link", name="Email me a new sign-in link").click()
+    expect(page.locator("#id_email")).to_be_visible()
+
+
 def test_a_member_signs_out_from_the_private_page(live_server, page):
     world = private_world()
-    nurse = User.objects.create_user("nurse", password=PASSWORD)
-    AudienceMember.objects.create(audience=world.audience, user=nurse, joined_at=NOW)
+    member(world, "nurse", password=PASSWORD)
 
     log_in(page, live_server, "/a/clinic-network/", "nurse")
     expect(page.locator(".audience-bar")).to_contain_text("Signed in as nurse")
