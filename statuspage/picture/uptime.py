@@ -96,7 +96,7 @@ def incidents_by_component_day(
 ) -> dict[tuple[int, date], list]:
     """The published incidents `audience`'s readers may see (the public's by default: what
     the stored rows hold) that touched each component on each day of [start, end)."""
-    touching = AffectedComponent.objects.select_related("incident").filter(
+    touching = AffectedComponent.objects.filter(
         Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gte=start),
         incident__started_at__lt=end,
         incident__published_at__isnull=False,
@@ -104,16 +104,20 @@ def incidents_by_component_day(
     )
     if components is not None:
         touching = touching.filter(component__in=components)
+    links = touching.order_by("incident__started_at").values_list(
+        "component_id",
+        "incident__public_id",
+        "incident__name",
+        "incident__started_at",
+        "incident__resolved_at",
+    )
     found: dict[tuple[int, date], list] = defaultdict(list)
-    for link in touching.order_by("incident__started_at"):
-        incident = link.incident
-        first = local_day(max(incident.started_at, start))
-        last = local_day(min(incident.resolved_at or end, end) - timedelta(microseconds=1))
+    for component_id, public_id, name, started_at, resolved_at in links:
+        first = local_day(max(started_at, start))
+        last = local_day(min(resolved_at or end, end) - timedelta(microseconds=1))
         day = first
         while day <= last:
-            found[(link.component_id, day)].append(
-                {"id": incident.public_id, "name": incident.name}
-            )
+            found[(component_id, day)].append({"id": public_id, "name": name})
             day += timedelta(days=1)
     return found
 
@@ -289,9 +293,11 @@ def relisted(bars: list[DayBar], listed: dict[tuple[int, date], list], component
     """Give each of a component's bars the incidents `listed` for its day, in place (a bar
     whose list changes is a new object: plain days' bars are shared)."""
     for index, bar in enumerate(bars):
-        incidents = listed.get((component, bar.day), [])
-        if incidents != bar.incidents:
-            bars[index] = DayBar(bar.day, bar.label, bar.status, bar.uptime, incidents)
+        key = (component, bar.day)
+        if bar.incidents or key in listed:
+            incidents = listed.get(key, [])
+            if incidents != bar.incidents:
+                bars[index] = DayBar(bar.day, bar.label, bar.status, bar.uptime, incidents)
 
 
 def uptime_views(components: list[Component], now: datetime) -> dict[int, UptimeView]:
