@@ -8,7 +8,7 @@ export PORT
 PG_URL ?= postgres://postgres@127.0.0.1:5432/statuspage
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public bench-answers bench-history messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster abuse fuzz
+.PHONY: run test lint format test-sqlite test-postgres setup chromium prometheus clean bench-probes bench-fanout bench-public bench-answers bench-history bench-private-bars messages bench-clock cluster cluster-tools test-cluster cluster-figures bench-cluster abuse fuzz
 .PHONY: serve nginx wrk bench-herd
 
 $(VENV)/.runtime: requirements.txt
@@ -159,6 +159,11 @@ abuse: $(VENV)/.runtime
 # cache, beside the same answers at 3 components and no history; see docs/BENCHMARKS.md.
 bench-history: $(VENV)/.runtime
 	$(PY) -m bench.history $(BENCH_ARGS)
+
+# An audience's page at a year of history (its bars list its private incidents live),
+# uncached, beside the public page in the same run; see docs/BENCHMARKS.md.
+bench-private-bars: $(VENV)/.runtime
+	$(PY) -m bench.private_bars $(BENCH_ARGS)
 
 # Refresh the Spanish catalogue after changing public strings (translate, then compile).
 messages: $(VENV)/.runtime

@@ -17,7 +17,9 @@ from django.db.models import Count, Max, Min, OuterRef, Q, Subquery, Sum
 from django.utils.formats import date_format
 
 from incidents.models import AffectedComponent, Incident
+from statuspage import viewer
 from statuspage.models import (
+    Audience,
     Component,
     ComponentDay,
     ComponentStatusChange,
@@ -86,23 +88,36 @@ def timelines(components: list[Component], start: datetime, end: datetime) -> di
     }
 
 
-def incidents_by_component_day(start: datetime, end: datetime) -> dict[tuple[int, date], list]:
-    touching = AffectedComponent.objects.select_related("incident").filter(
+def incidents_by_component_day(
+    start: datetime,
+    end: datetime,
+    audience: Audience | None = None,
+    components: list[int] | None = None,
+) -> dict[tuple[int, date], list]:
+    """The published incidents `audience`'s readers may see (the public's by default: what
+    the stored rows hold) that touched each component on each day of [start, end)."""
+    touching = AffectedComponent.objects.filter(
         Q(incident__resolved_at__isnull=True) | Q(incident__resolved_at__gte=start),
         incident__started_at__lt=end,
         incident__published_at__isnull=False,
-        incident__in=Incident.objects.visible_to(None),
+        incident__in=Incident.objects.visible_to(audience),
+    )
+    if components is not None:
+        touching = touching.filter(component__in=components)
+    links = touching.order_by("incident__started_at").values_list(
+        "component_id",
+        "incident__public_id",
+        "incident__name",
+        "incident__started_at",
+        "incident__resolved_at",
     )
     found: dict[tuple[int, date], list] = defaultdict(list)
-    for link in touching.order_by("incident__started_at"):
-        incident = link.incident
-        first = local_day(max(incident.started_at, start))
-        last = local_day(min(incident.resolved_at or end, end) - timedelta(microseconds=1))
+    for component_id, public_id, name, started_at, resolved_at in links:
+        first = local_day(max(started_at, start))
+        last = local_day(min(resolved_at or end, end) - timedelta(microseconds=1))
         day = first
         while day <= last:
-            found[(link.component_id, day)].append(
-                {"id": incident.public_id, "name": incident.name}
-            )
+            found[(component_id, day)].append({"id": public_id, "name": name})
             day += timedelta(days=1)
     return found
 
@@ -274,11 +289,25 @@ def notable_days(rows) -> list[tuple]:
     return list(found)
 
 
+def relisted(bars: list[DayBar], listed: dict[tuple[int, date], list], component: int) -> None:
+    """Give each of a component's bars the incidents `listed` for its day, in place (a bar
+    whose list changes is a new object: plain days' bars are shared)."""
+    for index, bar in enumerate(bars):
+        key = (component, bar.day)
+        if bar.incidents or key in listed:
+            incidents = listed.get(key, [])
+            if incidents != bar.incidents:
+                bars[index] = DayBar(bar.day, bar.label, bar.status, bar.uptime, incidents)
+
+
 def uptime_views(components: list[Component], now: datetime) -> dict[int, UptimeView]:
     """DAYS_SHOWN bars per component, oldest first. Plain operational days (most of them)
     are never read row by row: their bars are shared, and the uptime comes from sums, so the
     cost is two queries and a bar object per day and per day with news, not one per
     component and day.
+    On an audience's page (statuspage.viewer) the days' incidents are read live, by the
+    same rule as every read of the picture: the stored rows hold the public's only, and a
+    private incident must show on its audience's bars (one more query).
     Today's bar is never greener than the component is right now."""
     today = local_day(now)
     first = today - timedelta(days=DAYS_SHOWN - 1)
@@ -296,6 +325,11 @@ def uptime_views(components: list[Component], now: datetime) -> dict[int, Uptime
     notable: dict[int, list[tuple]] = defaultdict(list)
     for row in notable_days(rows):
         notable[row[0]].append(row)
+    audience = viewer.audience()
+    listed = None
+    if audience is not None:
+        ids = [c.id for c in components]
+        listed = incidents_by_component_day(day_start(first), now, audience, ids)
     views = {}
     for component in components:
         covered = sums.get(component.id)
@@ -313,6 +347,8 @@ def uptime_views(components: list[Component], now: datetime) -> dict[int, Uptime
         for _, day, status, seen, lost, incidents in notable[component.id]:
             index = (day - first).days
             bars[index] = DayBar(day, labels[index], status, uptime_percent(seen, lost), incidents)
+        if listed is not None:
+            relisted(bars, listed, component.id)
         today_bar = bars[-1]
         bars[-1] = DayBar(
             today_bar.day,

@@ -5,12 +5,18 @@ URL opens it in a frame, and a tampered one does not."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
+from statuspage import clock
+from statuspage.models import AudienceMember
+from statuspage.picture.uptime import local_day, rollup
 from statuspage.public.private import embed_path
+from tests.clock import NOW
+from tests.factories import make_incident
 from tests.statuspage.private_world import PRIVATE_INCIDENT, PRIVATE_NAME, member, private_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -89,6 +95,32 @@ def test_a_member_signs_out_from_the_private_page(live_server, page):
     expect(page).to_have_url(f"{live_server.url}/a/clinic-network/login")
     page.goto(f"{live_server.url}/a/clinic-network/")
     expect(page.locator("h1")).to_have_text("Sign in to see Clinic network's status")
+
+
+def test_a_member_s_day_tooltip_names_the_audience_s_private_incident(live_server, page):
+    """A private incident that changed no status still marks the day on its audience's bars;
+    the public page's bar for the same day stays clean."""
+    world = private_world()
+    nurse = User.objects.create_user("nurse", password=PASSWORD)
+    AudienceMember.objects.create(audience=world.audience, user=nurse, joined_at=NOW)
+    incident = make_incident(world.public_component, now=clock.now())
+    incident.name = "Clinic alerts delayed"
+    incident.published_at = incident.started_at
+    incident.save()
+    incident.private_to.add(world.audience)
+    today = local_day(clock.now())
+    rollup(today, today, clock.now() + timedelta(seconds=1))
+
+    page.goto(live_server.url)
+    public_today = page.locator(".component", has_text="Follow app alerts").locator(".bar").last
+    assert "Clinic alerts delayed" not in public_today.get_attribute("aria-label")
+    assert public_today.get_attribute("tabindex") is None
+
+    log_in(page, live_server, "/a/clinic-network/", "nurse")
+    today_bar = page.locator(".component", has_text="Follow app alerts").locator(".bar").last
+    today_bar.focus()
+    tip = today_bar.evaluate("bar => getComputedStyle(bar, '::after').content")
+    assert "% uptime" in tip and "Clinic alerts delayed" in tip
 
 
 def test_an_outsider_is_refused_as_if_the_page_did_not_exist(live_server, page):

@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 import time_machine
 
-from statuspage.models import Audience
+from statuspage.models import Audience, Component, ComponentDay
+from statuspage.picture.uptime import rollup
 from statuspage.public.snapshot import banner_variants, fingerprint, public_paths, publish
 from tests.clock import NOW
 from tests.factories import add_update, make_incident
@@ -141,6 +142,26 @@ def test_a_private_page_read_first_is_never_served_to_the_public(client, admin_c
         assert private["Cache-Control"] == "private, no-store", url
         public = client.get(url)
         assert_clean(public.content, world.secrets(), url)
+
+
+def test_the_public_bars_never_count_a_private_incident_its_audience_s_bars_show(
+    client, admin_client, world
+):
+    """Audience pages list their private incidents on the bars live; the day rows every
+    reader shares, and the public bars read, keep holding public incidents only."""
+    world.private_incident.components.add(
+        world.public_component, through_defaults={"status": "major_outage"}
+    )
+    Component.objects.update(created_at=NOW - timedelta(days=1))
+    later = NOW + timedelta(hours=1)
+    rollup(NOW.date(), NOW.date(), later)
+    with time_machine.travel(later, tick=False):
+        private = admin_client.get("/a/clinic-network/").content.decode()
+        public = client.get("/")
+    assert private.count(f"· {world.private_incident.name}") >= 2  # both components' bars
+    assert_clean(public.content, world.secrets(), "/")
+    stored = ComponentDay.objects.values_list("incidents", flat=True)
+    assert stored and all(listed == [] for listed in stored)
 
 
 def test_making_a_component_private_republishes_the_copy_at_once(world):
