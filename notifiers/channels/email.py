@@ -41,6 +41,14 @@ UNSUBSCRIBE = "-unsubscribe_url-"
 PREFERENCES = "-preferences_url-"
 
 
+def sender() -> dict[str, str]:
+    """Who every email of ours is from: EMAIL_FROM, named EMAIL_FROM_NAME or else the page."""
+    return {
+        "email": settings.SENDGRID["FROM_EMAIL"],
+        "name": settings.SENDGRID["FROM_NAME"] or settings.STATUSPAGE["NAME"],
+    }
+
+
 @dataclass(frozen=True)
 class EmailMessage:
     subject: str
@@ -131,10 +139,7 @@ class EmailChannel(Channel):
     def request_body(self, message: EmailMessage, deliveries) -> dict:
         links = link_maker()
         return {
-            "from": {
-                "email": settings.SENDGRID["FROM_EMAIL"],
-                "name": settings.SENDGRID["FROM_NAME"] or settings.STATUSPAGE["NAME"],
-            },
+            "from": sender(),
             "subject": message.subject,
             "content": [
                 {"type": "text/plain", "value": message.text},

@@ -166,7 +166,7 @@ def send_email(delivery: Delivery, subscriber: Subscriber) -> str:
     text = render_message("email", "confirm", page, "body")
     html = render_to_string("notifiers/email_confirm.html", {**page, "subject": subject})
     body = {
-        "from": {"email": settings.SENDGRID["FROM_EMAIL"], "name": settings.STATUSPAGE["NAME"]},
+        "from": email.sender(),
         "subject": subject,
         "content": [{"type": "text/plain", "value": text}, {"type": "text/html", "value": html}],
         "personalizations": [

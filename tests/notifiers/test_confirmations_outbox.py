@@ -178,3 +178,16 @@ def test_the_subscribe_request_itself_never_reaches_a_provider(client, sandbox):
         assert client.post("/subscribe/", data).status_code in (200, 302)
     assert sandbox.faults.snapshot()["stats"] == {}
     assert Delivery.objects.filter(state=DeliveryState.PENDING).count() == 3
+
+
+def test_a_confirmation_email_is_from_the_configured_sender_name(
+    client, sandbox, task_queue, clock, settings
+):
+    settings.SENDGRID = {**settings.SENDGRID, "FROM_NAME": "Acme Status Team"}
+    client.post("/subscribe/", {"channel": "email", "email": "parent@example.org"})
+    task_queue()
+    [mail] = sandbox.recorder.list(provider="sendgrid", target="parent@example.org")
+    assert mail["payload"]["from"] == {
+        "email": settings.SENDGRID["FROM_EMAIL"],
+        "name": "Acme Status Team",
+    }
