@@ -403,6 +403,9 @@ ENGINE: EngineSettings = {
         "statuspage.public.prewarm.refresh",
         "incidents.response.clock.tick",
         "incidents.response.queue_stall.check_queue",
+        # Spent and expired one-time links past the age their signatures are accepted.
+        "incidents.response.acks.forget_spent_links",
+        "statuspage.public.member_link.forget_old_links",
     ],
     # Run at once by any engine that acted on a verdict, lead or not (the T+0 step must not
     # wait for the leader's next pass); each must be safe in several engines at once.

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from incidents.models import OPEN_STATUSES, SHORT_CODE, AckVia, Incident, UsedAckLink
@@ -152,3 +153,11 @@ def acknowledge_paged(paged: Paged, now: datetime) -> bool:
     """Acknowledge as the page's contact, from the page's channel (link or call)."""
     via = LINK_VIA.get(paged.channel, AckVia.SMS_LINK)
     return workflow.acknowledge(paged.incident, None, now, via, paged.contact)
+
+
+def forget_spent_links(now: datetime) -> int:
+    """Housekeeping job: a spent link's row is needed only while its signature is young
+    enough to be accepted (ACK_LINK_MAX_AGE_SECONDS from when it was sent, which is before it
+    was spent); older, the link is refused as expired whatever the table says."""
+    cutoff = now - timedelta(seconds=settings.ACK_LINK_MAX_AGE_SECONDS)
+    return UsedAckLink.objects.filter(used_at__lt=cutoff).delete()[0]

@@ -22,7 +22,7 @@ prefetch links), then lands on `/a/<slug>/`. It works for the page it was asked 
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import login
@@ -146,3 +146,13 @@ def link_login(request: HttpRequest, audience_slug: str, token: str) -> HttpResp
     }
     status = 200 if state == MemberSignInLink.USABLE else 400
     return render(request, "statuspage/member_link.html", context, status=status)
+
+
+# A link's row is kept this long past its expiry, so a late click is still told "expired"
+# rather than "not valid"; then nothing is left for it to refuse.
+KEEP_EXPIRED = timedelta(days=7)
+
+
+def forget_old_links(now: datetime) -> int:
+    """Housekeeping job: delete sign-in links expired more than KEEP_EXPIRED ago."""
+    return MemberSignInLink.objects.filter(expires_at__lt=now - KEEP_EXPIRED).delete()[0]

@@ -14,6 +14,7 @@ import requests
 import time_machine
 
 from incidents.models import AuditEvent, Incident, UsedAckLink
+from incidents.response.acks import forget_spent_links
 from notifiers.channels.acks import read_token
 from notifiers.delivery import dispatch
 from notifiers.lengths import sms_count
@@ -311,6 +312,21 @@ def test_an_expired_link_is_refused_and_says_so(component, sandbox, site, task_q
     assert refused.status_code == 410 and b"expired" in refused.content
     incident.refresh_from_db()
     assert incident.acknowledged_at is None
+
+
+def test_a_spent_link_is_forgotten_once_its_signature_has_expired_and_stays_refused(
+    component, sandbox, site, task_queue, client
+):
+    page(component, task_queue, "email")
+    path = link_in_inbox(sandbox, "ada@example.org").removeprefix(site)
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        assert client.post(path).status_code == 200
+    assert forget_spent_links(NOW + timedelta(hours=23)) == 0
+    later = NOW + timedelta(hours=24, minutes=2)
+    assert forget_spent_links(later) == 1 and not UsedAckLink.objects.exists()
+    with time_machine.travel(later, tick=False):
+        refused = client.post(path)
+    assert refused.status_code == 410 and b"expired" in refused.content
 
 
 def test_a_tampered_link_is_refused_and_says_so(component, sandbox, site, task_queue, client):

@@ -13,6 +13,7 @@ import time_machine
 from django.contrib.auth.models import User
 
 from statuspage.models import AudienceMember, MemberSignInLink
+from statuspage.public.member_link import forget_old_links
 from tests.clock import NOW
 from tests.statuspage.private_world import PRIVATE_NAME, member
 
@@ -156,6 +157,17 @@ def test_an_expired_link_is_refused_saying_it_expired(client, nurse, sandbox, ta
     assert expired.status_code == 400
     assert "has expired" in expired.content.decode()
     assert "_auth_user_id" not in client.session
+
+
+def test_a_link_long_expired_is_forgotten_while_a_recent_one_is_kept(
+    client, nurse, sandbox, task_queue
+):
+    ask(client)
+    task_queue()
+    made = MemberSignInLink.objects.get()
+    assert forget_old_links(made.expires_at + timedelta(days=6)) == 0
+    assert forget_old_links(made.expires_at + timedelta(days=7, minutes=1)) == 1
+    assert not MemberSignInLink.objects.exists()
 
 
 def test_the_link_lives_fifteen_minutes_by_default(client, nurse, sandbox, task_queue):
