@@ -151,12 +151,12 @@ def tell_the_newly_allowed(incident: Incident, now: datetime) -> list[Announceme
         incident=incident, outcome=FiredStep.Outcome.FIRED, step__action=Action.PUBLISH
     ).select_related("step")
     steps = {(r.step.recipients, tuple(r.step.channels)) for r in fired if r.step is not None}
+    fanned_out = list(update.announcements.filter(recipients=Recipients.SUBSCRIBERS))
     announced = [
         announcement
         for recipients, channels in sorted(steps)
         for announcement in publish(update, recipients, list(channels), now).announced
     ]
-    earlier = update.announcements.filter(recipients=Recipients.SUBSCRIBERS, created_at__lt=now)
-    for announcement in earlier:
+    for announcement in fanned_out:
         reopen_fan_out(announcement, now)
     return announced

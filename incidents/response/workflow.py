@@ -412,8 +412,7 @@ def change_privacy(
         audit.record(
             incident, author, "privacy changed", now, {"private_to": before}, {"private_to": after}
         )
-        widened = before and (not after or not set(after) <= set(before))
-        if widened:
+        if before and (not after or not set(after) <= set(before)):
             tell_the_newly_allowed(incident, now)
 
 
