@@ -309,7 +309,7 @@ class Incident(CleanInput, models.Model):
         pages = sorted((a for a in self.private_to.all() if a.private_page), key=str)
         if pages:
             page = audience if audience in pages else pages[0]
-            base = f"{base}/a/{page.slug}"
+            base += page.page_path
         return f"{base}/incidents/{self.public_id}"
 
     def make_private_to(self, audiences: Iterable[Audience]) -> None:

@@ -116,6 +116,11 @@ class Audience(CleanInput, models.Model):
         )
         self.refresh_from_db(fields=["embed_key_version"])
 
+    @property
+    def page_path(self) -> str:
+        """Its private page's path below the site's address (no trailing slash)."""
+        return f"/a/{self.slug}"
+
     def has_member(self, user) -> bool:
         """Staff read every private page; others need a membership."""
         if not user.is_authenticated or not user.is_active:

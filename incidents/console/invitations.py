@@ -110,7 +110,7 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
             return render(request, "statuspage/join.html", {"invalid": True}, status=400)
         if form is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect(f"/a/{invitation.audience.slug}/")
+        return redirect(f"{invitation.audience.page_path}/")
     status = 400 if request.method == "POST" else 200
     context = {"invitation": invitation, "form": form}
     return render(request, "statuspage/join.html", context, status=status)

@@ -40,7 +40,7 @@ def embed_token(audience: Audience) -> str:
 
 
 def embed_path(audience: Audience) -> str:
-    return f"/a/{audience.slug}/embed/{embed_token(audience)}/"
+    return f"{audience.page_path}/embed/{embed_token(audience)}/"
 
 
 def embed_allows(audience: Audience, token: str) -> bool:
@@ -99,7 +99,7 @@ def for_audience(view: Callable, move_prefix: bool = True) -> Callable:
         # Reversed before the prefix moves, or it would name a path below the page.
         request.audience_logout_url = reverse("audience-logout", args=[audience.slug])  # type: ignore[attr-defined]
         prefix = get_script_prefix()
-        page_path = f"/a/{audience.slug}" + (f"/embed/{embed}" if embed else "")
+        page_path = audience.page_path + (f"/embed/{embed}" if embed else "")
         if move_prefix:
             set_script_prefix(f"{prefix}{page_path[1:]}/")
         try:
