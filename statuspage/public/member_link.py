@@ -80,7 +80,7 @@ def send_link(audience_slug: str, email: str, language: str) -> bool:
             "page_name": settings.STATUSPAGE["NAME"],
             "audience": audience.name,
             "link": absolute(reverse("audience-login-link", args=[audience.slug, token])),
-            "minutes": settings.LOGIN_THROTTLE["MEMBER_LINK_MAX_AGE_SECONDS"] // 60,
+            "minutes": max_age() // timedelta(minutes=1),
         }
         return email_one("member_login_link", context, user.email)
 
@@ -94,7 +94,7 @@ def request_link(request: HttpRequest, audience_slug: str) -> HttpResponse:
         "link_form": form,
         "audience_slug": audience_slug,
         "audience_label": slug_label(audience_slug),
-        "minutes": settings.LOGIN_THROTTLE["MEMBER_LINK_MAX_AGE_SECONDS"] // 60,
+        "minutes": max_age() // timedelta(minutes=1),
     }
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"].strip().lower()
